@@ -1,0 +1,170 @@
+package wire
+
+// Message types. A type byte is written once per frame; unknown types are
+// reported by ReadFrame as *UnknownTypeError after their payload has been
+// skipped, so the protocol can grow.
+const (
+	TypeHello      Type = 0x01 // both sides, first frame on every stream
+	TypeOpen       Type = 0x02 // client -> server, first frame after Hello on the control stream
+	TypeOpenReply  Type = 0x03 // server -> client
+	TypeAttach     Type = 0x04 // client -> server, first frame after Hello on a worker stream
+	TypeError      Type = 0x05 // either way, ends the stream/session
+	TypeWeakBatch  Type = 0x10 // sender -> receiver: tier-1 hashes of the sender's blocks
+	TypeVerdict    Type = 0x11 // receiver -> sender: per block, need-data or its tier-2 hash
+	TypeData       Type = 0x12 // sender -> receiver: one block's bytes
+	TypeStripeEnd  Type = 0x13 // sender -> receiver: a worker's stripe is complete
+	TypeFinal      Type = 0x14 // sender -> receiver on stream 0: all stripes sent, source unchanged
+	TypeFinalAck   Type = 0x15 // receiver -> sender on stream 0: target committed, with its counts
+)
+
+// Type identifies a message on the wire.
+type Type uint8
+
+// Message is implemented by every frame payload.
+type Message interface {
+	Type() Type
+	// Len is the exact length of the encoded payload (without frame header).
+	Len() int
+	// Append appends the encoded payload to b.
+	Append(b []byte) []byte
+}
+
+// Protocol constants.
+const (
+	Magic           = "PDFA" // first 4 bytes of Hello
+	ProtocolVersion = 1
+
+	MinBlockSize = 4 << 10
+	MaxBlockSize = 64 << 20
+
+	MaxPathLen    = 4096
+	MaxErrorLen   = 4096
+	MaxWorkers    = 1024
+	MaxBatch      = 4096 // blocks per WeakBatch or Verdict
+	StrongSize    = 32   // bytes of every tier-2 hash
+	MaxFrameLen   = MaxBlockSize + 64
+	SessionIDSize = 16
+)
+
+// Op is what a client asks for in Open.
+type Op uint8
+
+const (
+	OpPush Op = 1 // client is the sender; server writes Path
+	OpPull Op = 2 // client is the receiver; server reads Path
+)
+
+// Flags on Open.
+const (
+	FlagDryRun    uint32 = 1 << 0
+	FlagWholeFile uint32 = 1 << 1
+)
+
+// Codec of a Data payload.
+type Codec uint8
+
+const (
+	CodecNone Codec = 0
+	CodecLZ4  Codec = 1
+)
+
+// Hello is the first frame on every stream, in both directions.
+type Hello struct {
+	Version uint16
+	// Magic is not stored: it is always written and checked.
+}
+
+// Open starts a session on the control stream.
+type Open struct {
+	Op        Op
+	SessionID [SessionIDSize]byte
+	Path      string // relative to the server's root, '/'-separated
+	// Size, ModTime (unix nanoseconds) and Mode of the source when the client is the sender (OpPush).
+	Size      int64
+	ModTime   int64
+	Mode      uint32
+	BlockSize uint32
+	Workers   uint16
+	Strong    uint8 // engine's strong hash id
+	Codec     Codec // compression the sender may use
+	Flags     uint32
+}
+
+// OpenReply answers Open. For OpPull it carries the source's size, time and mode.
+type OpenReply struct {
+	Size    int64
+	ModTime int64
+	Mode    uint32
+	Workers uint16 // workers the server accepted (may be fewer than asked)
+}
+
+// Attach binds a new worker stream to a session.
+type Attach struct {
+	SessionID [SessionIDSize]byte
+	Worker    uint16
+}
+
+// Error codes.
+const (
+	CodeInternal   uint16 = 1
+	CodeNotFound   uint16 = 2
+	CodeDenied     uint16 = 3
+	CodeBusy       uint16 = 4
+	CodeBadRequest uint16 = 5
+	CodeIO         uint16 = 6
+	CodeChanged    uint16 = 7 // source changed during the sync
+	CodeCanceled   uint16 = 8
+	CodeVerify     uint16 = 9
+)
+
+// Error carries a failure to the peer. Message is at most MaxErrorLen bytes.
+type Error struct {
+	Code    uint16
+	Message string
+}
+
+// WeakBatch is the tier-1 hashes of Count consecutive blocks starting at First.
+type WeakBatch struct {
+	First  uint64
+	Hashes []uint64 // len <= MaxBatch
+}
+
+// Verdict answers a WeakBatch block by block: a block in Need must be sent;
+// every other block is followed, in order, by its 32-byte tier-2 hash in Strong.
+// On the wire: First u64, Count u32, bitmap ceil(Count/8) bytes (bit set = need),
+// then StrongSize bytes for each block whose bit is clear.
+type Verdict struct {
+	First  uint64
+	Count  uint32
+	Need   []bool // len == Count
+	Strong [][StrongSize]byte
+}
+
+// Data is one block. Payload is RawLen bytes when Codec is CodecNone, else
+// compressed and at most RawLen bytes. RawLen <= MaxBlockSize.
+type Data struct {
+	Block   uint64
+	Codec   Codec
+	RawLen  uint32
+	Payload []byte
+}
+
+// StripeEnd closes a worker's stripe: Sent blocks went as Data, Confirmed were tier-2 equal.
+type StripeEnd struct {
+	Sent      uint64
+	Confirmed uint64
+}
+
+// Final tells the receiver the sender is done and the source did not change.
+type Final struct {
+	Size    int64
+	ModTime int64
+	Mode    uint32
+}
+
+// FinalAck is the receiver's result after commit (truncate, fsync, metadata).
+type FinalAck struct {
+	Written   uint64 // blocks written
+	Confirmed uint64 // blocks tier-2 confirmed
+	Bytes     uint64 // bytes written
+}
