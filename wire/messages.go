@@ -1,26 +1,30 @@
 package wire
 
 // Message types. A type byte is written once per frame; unknown types are
-// reported by ReadFrame as *UnknownTypeError after their payload has been
-// skipped, so the protocol can grow.
+// reported by Reader.ReadMessage as *UnknownTypeError after their payload has
+// been skipped, so the protocol can grow.
 const (
-	TypeHello      Type = 0x01 // both sides, first frame on every stream
-	TypeOpen       Type = 0x02 // client -> server, first frame after Hello on the control stream
-	TypeOpenReply  Type = 0x03 // server -> client
-	TypeAttach     Type = 0x04 // client -> server, first frame after Hello on a worker stream
-	TypeError      Type = 0x05 // either way, ends the stream/session
-	TypeWeakBatch  Type = 0x10 // sender -> receiver: tier-1 hashes of the sender's blocks
-	TypeVerdict    Type = 0x11 // receiver -> sender: per block, need-data or its tier-2 hash
-	TypeData       Type = 0x12 // sender -> receiver: one block's bytes
-	TypeStripeEnd  Type = 0x13 // sender -> receiver: a worker's stripe is complete
-	TypeFinal      Type = 0x14 // sender -> receiver on stream 0: all stripes sent, source unchanged
-	TypeFinalAck   Type = 0x15 // receiver -> sender on stream 0: target committed, with its counts
+	TypeHello     Type = 0x01 // both sides, first frame on every stream
+	TypeOpen      Type = 0x02 // client -> server, first frame after Hello on the control stream
+	TypeOpenReply Type = 0x03 // server -> client
+	TypeAttach    Type = 0x04 // client -> server, first frame after Hello on a worker stream
+	TypeError     Type = 0x05 // either way, ends the stream/session
+	TypeWeakBatch Type = 0x10 // sender -> receiver: tier-1 hashes of the sender's blocks
+	TypeVerdict   Type = 0x11 // receiver -> sender: per block, need-data or its tier-2 hash
+	TypeData      Type = 0x12 // sender -> receiver: one block's bytes
+	TypeStripeEnd Type = 0x13 // sender -> receiver: a worker's stripe is complete
+	TypeFinal     Type = 0x14 // sender -> receiver on stream 0: all stripes sent, source unchanged
+	TypeFinalAck  Type = 0x15 // receiver -> sender on stream 0: target committed, with its counts
 )
 
 // Type identifies a message on the wire.
 type Type uint8
 
-// Message is implemented by every frame payload.
+// Message is implemented by every frame payload. Messages are always pointers:
+// *Hello, *Open, *OpenReply, *Attach, *Error, *WeakBatch, *Verdict, *Data,
+// *StripeEnd, *Final and *FinalAck implement Message (the struct values do
+// not), and Reader.ReadMessage and Decode return them. Each also has a
+// Validate method, which WriteFrame calls and decoding enforces.
 type Message interface {
 	Type() Type
 	// Len is the exact length of the encoded payload (without frame header).
@@ -123,7 +127,8 @@ type Error struct {
 	Message string
 }
 
-// WeakBatch is the tier-1 hashes of Count consecutive blocks starting at First.
+// WeakBatch is the tier-1 hashes of len(Hashes) consecutive blocks starting at First.
+// On the wire: First u64, Count u32, then Count u64 hashes.
 type WeakBatch struct {
 	First  uint64
 	Hashes []uint64 // len <= MaxBatch
@@ -131,8 +136,9 @@ type WeakBatch struct {
 
 // Verdict answers a WeakBatch block by block: a block in Need must be sent;
 // every other block is followed, in order, by its 32-byte tier-2 hash in Strong.
-// On the wire: First u64, Count u32, bitmap ceil(Count/8) bytes (bit set = need),
-// then StrongSize bytes for each block whose bit is clear.
+// On the wire: First u64, Count u32, bitmap ceil(Count/8) bytes (bit set = need;
+// block First+i is bit i%8 of byte i/8, least significant bit first; bits past
+// Count are zero), then StrongSize bytes for each block whose bit is clear.
 type Verdict struct {
 	First  uint64
 	Count  uint32
@@ -141,7 +147,8 @@ type Verdict struct {
 }
 
 // Data is one block. Payload is RawLen bytes when Codec is CodecNone, else
-// compressed and at most RawLen bytes. RawLen <= MaxBlockSize.
+// compressed and at most RawLen bytes. 1 <= RawLen <= MaxBlockSize.
+// On the wire: Block u64, Codec u8, RawLen u32, payload length u32, payload.
 type Data struct {
 	Block   uint64
 	Codec   Codec

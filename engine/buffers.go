@@ -1,0 +1,47 @@
+package engine
+
+import (
+	"sync"
+	"unsafe"
+
+	"github.com/pdiffagent/pdiffagent/sysio"
+)
+
+// Window sizes, fixed functions of the block size so both sides agree
+// without negotiating: a sender worker holds at most windowBatches+1
+// batches of blocks read but not yet decided, and each batch covers about
+// batchBytes. Memory is thus bounded per worker, whatever the file size.
+const (
+	batchBytes    = 4 << 20
+	windowBatches = 3
+)
+
+func batchBlocks(blockSize int) int {
+	n := batchBytes / blockSize
+	if n < 1 {
+		return 1
+	}
+	return n
+}
+
+// bufPools holds block buffers by size. Buffers are sysio-aligned so that
+// O_DIRECT I/O can use them.
+var bufPools sync.Map // int -> *sync.Pool
+
+func getBuf(size, n int) []byte {
+	p, _ := bufPools.LoadOrStore(size, &sync.Pool{})
+	if b, ok := p.(*sync.Pool).Get().(*[]byte); ok {
+		return (*b)[:n]
+	}
+	return sysio.AlignedBuffer(size)[:n]
+}
+
+// putBuf returns b to the pool of its size, if it is one of ours.
+func putBuf(size int, b []byte) {
+	if cap(b) < size || size == 0 || uintptr(unsafe.Pointer(unsafe.SliceData(b)))%sysio.Alignment != 0 {
+		return
+	}
+	b = b[:size]
+	p, _ := bufPools.LoadOrStore(size, &sync.Pool{})
+	p.(*sync.Pool).Put(&b)
+}

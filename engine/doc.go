@@ -1,0 +1,39 @@
+// Package engine owns the block math of pdiffagent: cutting a file into
+// fixed blocks, two-tier comparison, and the parallel pipeline that brings a
+// target up to date. It knows nothing of networks: it talks to the other
+// side through Stream, which the agent implements over QUIC or TCP and
+// Pipe implements in memory (for `sync` and for tests).
+//
+// The pipeline. The file is cut into blocks of Params.BlockSize; worker w
+// owns the contiguous stripe Params.Stripe(w) and a stream of its own. On
+// each stripe the sender reads a batch of blocks, computes their xxhash64
+// (tier 1), keeps the blocks in memory and sends the hashes (WeakBatch). The
+// receiver, reading its own copy of the same stripe at the same time,
+// answers each batch with a Verdict: a block its target lacks or whose
+// xxhash differs is needed — certainly different, never strong-hashed; any
+// other block is offered with its sha256 (tier 2). The sender sends every
+// needed block and every block whose sha256 disagrees (a weak collision,
+// counted), and drops the rest as confirmed, so no collision can leave a
+// wrong block. A stripe ends with the sender's counts (StripeEnd), which
+// the receiver checks against its own; the session ends on stream 0 with
+// the sender's Final (after re-checking that the source's size and mtime
+// did not move) and the receiver's FinalAck (after truncate and fsync).
+//
+// Bounds. A sender worker holds at most windowBatches+1 batches of about
+// batchBytes; a receiver worker one block for hashing and the blocks in
+// flight. Hash lists are streamed batch by batch and never held whole, so
+// memory does not grow with the file. The window is a function of the block
+// size only, so both sides size it alike without negotiating, and the
+// receiver's hand-off queue is deeper than the window: its reading
+// goroutine never blocks on its hasher, which rules out a deadlock between
+// the two directions of a stream.
+//
+// Errors. The first error cancels the session; the side that failed sends
+// the peer a wire.Error (best effort, bounded in time) and aborts every
+// stream, so no goroutine outlives Send or Receive. A peer's own report
+// outranks the broken-stream errors that follow it.
+//
+// Reads are buffered (page cache: a warm re-sync is memory-bound, and both
+// copies are read once); block writes go through sysio, which uses O_DIRECT
+// for aligned blocks where the filesystem allows it.
+package engine

@@ -1,0 +1,251 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"testing"
+	"time"
+)
+
+const testBS = 4096
+
+func randBytes(seed uint64, n int) []byte {
+	r := rand.New(rand.NewPCG(seed, 1))
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(r.Uint32())
+	}
+	return b
+}
+
+// checkNoLeak fails the test if goroutines started during it are still running at its end.
+func checkNoLeak(t *testing.T) {
+	t.Helper()
+	before := runtime.NumGoroutine()
+	t.Cleanup(func() {
+		deadline := time.Now().Add(5 * time.Second)
+		for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		if n := runtime.NumGoroutine(); n > before {
+			buf := make([]byte, 1<<20)
+			t.Errorf("goroutine leak: %d before, %d after\n%s", before, n, buf[:runtime.Stack(buf, true)])
+		}
+	})
+}
+
+type syncCase struct {
+	name    string
+	src     []byte
+	dst     []byte // nil: target missing
+	changed int64  // expected blocks_changed; -1: don't check
+}
+
+func flip(b []byte, offs ...int) []byte {
+	c := append([]byte(nil), b...)
+	for _, o := range offs {
+		c[o] ^= 0xff
+	}
+	return c
+}
+
+func cases() []syncCase {
+	many := randBytes(1, 40*testBS+123)
+	return []syncCase{
+		{"empty", []byte{}, []byte{}, 0},
+		{"empty-to-missing", []byte{}, nil, 0},
+		{"one-byte", []byte{7}, []byte{8}, 1},
+		{"one-byte-equal", []byte{7}, []byte{7}, 0},
+		{"block-1", randBytes(2, testBS-1), randBytes(3, testBS-1), 1},
+		{"block", randBytes(4, testBS), randBytes(5, testBS), 1},
+		{"block+1", randBytes(6, testBS+1), flip(randBytes(6, testBS+1), testBS), 1},
+		{"many-equal", many, many, 0},
+		{"many-some-changed", many, flip(many, 0, 5*testBS+9, 17*testBS, 39*testBS+1), 4},
+		{"only-last-partial", many, flip(many, len(many)-1), 1},
+		{"target-missing", many, nil, 41},
+		{"target-smaller", many, many[:10*testBS+5], 31},
+		{"target-larger", many, append(append([]byte(nil), many...), randBytes(9, 3*testBS)...), 0},
+		{"target-larger-changed", many, append(flip(many, 100), randBytes(9, 3*testBS)...), 1},
+		{"all-different", many, randBytes(10, len(many)), 41},
+		{"target-empty", many, []byte{}, 41},
+	}
+}
+
+func writeCase(t *testing.T, c syncCase) (src, dst string) {
+	dir := t.TempDir()
+	src, dst = filepath.Join(dir, "src"), filepath.Join(dir, "dst")
+	if err := os.WriteFile(src, c.src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if c.dst != nil {
+		if err := os.WriteFile(dst, c.dst, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return src, dst
+}
+
+func TestSyncLocalCases(t *testing.T) {
+	for _, workers := range []int{1, 3} {
+		for _, c := range cases() {
+			t.Run(c.name, func(t *testing.T) {
+				checkNoLeak(t)
+				src, dst := writeCase(t, c)
+				p := Params{BlockSize: testBS, Workers: workers}
+				st, err := SyncLocal(context.Background(), src, dst, p, Options{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := os.ReadFile(dst)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !bytes.Equal(got, c.src) {
+					t.Fatalf("target differs from source (len %d vs %d)", len(got), len(c.src))
+				}
+				if c.changed >= 0 && st.BlocksChanged != c.changed {
+					t.Errorf("blocks_changed = %d, want %d", st.BlocksChanged, c.changed)
+				}
+				if !st.Verified {
+					t.Errorf("not verified: %+v", st)
+				}
+				if st.BlocksChanged+st.BlocksConfirmed != st.BlocksTotal {
+					t.Errorf("changed %d + confirmed %d != total %d", st.BlocksChanged, st.BlocksConfirmed, st.BlocksTotal)
+				}
+			})
+		}
+	}
+}
+
+func TestWholeFileAndCompression(t *testing.T) {
+	for _, mode := range []string{"whole", "lz4", "whole+lz4"} {
+		t.Run(mode, func(t *testing.T) {
+			checkNoLeak(t)
+			src := append(randBytes(11, 5*testBS), make([]byte, 7*testBS+3)...) // zeros compress
+			c := syncCase{src: src, dst: flip(src, 3, 6*testBS)}
+			s, d := writeCase(t, c)
+			p := Params{BlockSize: testBS, Workers: 2, WholeFile: mode != "lz4"}
+			if mode != "whole" {
+				p.Codec = 1
+			}
+			st, err := SyncLocal(context.Background(), s, d, p, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, _ := os.ReadFile(d)
+			if !bytes.Equal(got, src) {
+				t.Fatal("target differs")
+			}
+			if p.WholeFile && st.BlocksChanged != st.BlocksTotal {
+				t.Errorf("whole file sent %d of %d blocks", st.BlocksChanged, st.BlocksTotal)
+			}
+			if p.Codec != 0 && st.BytesSent >= st.BytesWritten {
+				t.Errorf("lz4 sent %d bytes for %d written", st.BytesSent, st.BytesWritten)
+			}
+		})
+	}
+}
+
+// A weak hash that always collides: tier 2 alone must find every change.
+func TestForcedWeakCollision(t *testing.T) {
+	checkNoLeak(t)
+	src := randBytes(12, 20*testBS)
+	c := syncCase{src: src, dst: flip(src, 0, 7*testBS+1, 19*testBS)}
+	s, d := writeCase(t, c)
+	opt := Options{Weak: func([]byte) uint64 { return 42 }}
+	st, err := SyncLocal(context.Background(), s, d, Params{BlockSize: testBS, Workers: 2}, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := os.ReadFile(d)
+	if !bytes.Equal(got, src) {
+		t.Fatal("a weak collision left a wrong block")
+	}
+	if st.WeakCollisions != 3 || st.BlocksChanged != 3 {
+		t.Errorf("collisions %d, changed %d; want 3 and 3", st.WeakCollisions, st.BlocksChanged)
+	}
+}
+
+func TestDryRunWritesNothing(t *testing.T) {
+	checkNoLeak(t)
+	src := randBytes(13, 9*testBS)
+	old := flip(src[:5*testBS], 10)
+	s, d := writeCase(t, syncCase{src: src, dst: old})
+	before, _ := os.Stat(d)
+	st, err := SyncLocal(context.Background(), s, d, Params{BlockSize: testBS, Workers: 2, DryRun: true}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := os.ReadFile(d)
+	after, _ := os.Stat(d)
+	if !bytes.Equal(got, old) || !after.ModTime().Equal(before.ModTime()) {
+		t.Fatal("dry run changed the target")
+	}
+	if st.BlocksChanged != 5 || st.BytesWritten != 0 || st.Verified {
+		t.Errorf("dry run stats %+v", st)
+	}
+	if want := 4.0 / 9; st.Similarity < want-1e-9 || st.Similarity > want+1e-9 {
+		t.Errorf("similarity %v, want %v", st.Similarity, want)
+	}
+	// Missing target: nothing created.
+	missing := filepath.Join(t.TempDir(), "nope")
+	if _, err := SyncLocal(context.Background(), s, missing, Params{BlockSize: testBS, DryRun: true}, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(missing); !errors.Is(err, os.ErrNotExist) {
+		t.Fatal("dry run created the target")
+	}
+}
+
+func TestCancelStopsPromptly(t *testing.T) {
+	checkNoLeak(t)
+	src := randBytes(14, 64*testBS)
+	s, d := writeCase(t, syncCase{src: src, dst: randBytes(15, len(src))})
+	ctx, cancel := context.WithCancel(context.Background())
+	slow := func(b []byte) uint64 { time.Sleep(5 * time.Millisecond); return DefaultWeak(b) }
+	go func() { time.Sleep(30 * time.Millisecond); cancel() }()
+	start := time.Now()
+	_, err := SyncLocal(ctx, s, d, Params{BlockSize: testBS, Workers: 2}, Options{Weak: slow})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("cancel took %v", d)
+	}
+}
+
+func TestSourceChangedIsAnError(t *testing.T) {
+	checkNoLeak(t)
+	src := randBytes(16, 32*testBS)
+	s, d := writeCase(t, syncCase{src: src, dst: nil})
+	touched := false
+	weak := func(b []byte) uint64 {
+		if !touched {
+			touched = true
+			os.Chtimes(s, time.Now(), time.Now().Add(time.Hour))
+		}
+		return DefaultWeak(b)
+	}
+	_, err := SyncLocal(context.Background(), s, d, Params{BlockSize: testBS, Workers: 1}, Options{Weak: weak})
+	if !errors.Is(err, ErrSourceChanged) {
+		t.Fatalf("err = %v, want ErrSourceChanged", err)
+	}
+}
+
+func TestParseBlockSize(t *testing.T) {
+	for s, want := range map[string]int{"128K": 128 << 10, "1MiB": 1 << 20, "4M": 4 << 20, "4096": 4096, "64m": 64 << 20, "1mb": 1 << 20} {
+		if got, err := ParseBlockSize(s); err != nil || got != want {
+			t.Errorf("ParseBlockSize(%q) = %d, %v; want %d", s, got, err, want)
+		}
+	}
+	for _, s := range []string{"3000", "2K", "128M", "1G", "", "x", "-4K", "1.5M"} {
+		if _, err := ParseBlockSize(s); err == nil {
+			t.Errorf("ParseBlockSize(%q) accepted", s)
+		}
+	}
+}

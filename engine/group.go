@@ -1,0 +1,195 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/pdiffagent/pdiffagent/wire"
+)
+
+// reportTimeout bounds how long a failing side spends telling its peer why.
+const reportTimeout = 2 * time.Second
+
+// session is what Send and Receive share: the streams, each with a send
+// lock (a worker's two goroutines both send), and the error bookkeeping
+// that makes the first real cause the one reported.
+type session struct {
+	streams []*lockedStream
+	ctx     context.Context
+	cancel  context.CancelFunc
+
+	mu  sync.Mutex
+	err error // the best error so far, see rank
+}
+
+func newSession(ctx context.Context, streams []Stream) *session {
+	s := &session{}
+	s.ctx, s.cancel = context.WithCancel(ctx)
+	for _, st := range streams {
+		s.streams = append(s.streams, &lockedStream{Stream: st})
+	}
+	return s
+}
+
+// lockedStream serialises Send; Recv stays with a single goroutine.
+type lockedStream struct {
+	Stream
+	mu sync.Mutex
+}
+
+func (l *lockedStream) Send(m wire.Message) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.Stream.Send(m)
+}
+
+// rank orders errors by how much they explain: what the peer said beats a
+// local failure, which beats the stream breaking, which beats cancellation
+// caused by another error.
+func rank(err error) int {
+	var pe *PeerError
+	switch {
+	case errors.As(err, &pe):
+		return 3
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded), errors.Is(err, errStreamBroken):
+		return 1
+	}
+	return 2
+}
+
+// errStreamBroken marks errors from a stream's Send or Recv.
+var errStreamBroken = errors.New("engine: stream broken")
+
+type streamError struct{ err error }
+
+func (e *streamError) Error() string { return e.err.Error() }
+func (e *streamError) Unwrap() []error {
+	return []error{e.err, errStreamBroken}
+}
+
+func wrapStream(err error) error {
+	if err == nil {
+		return nil
+	}
+	var se *streamError
+	if errors.As(err, &se) {
+		return err
+	}
+	return &streamError{err}
+}
+
+// fail records err and cancels the session.
+func (s *session) fail(err error) {
+	if err == nil {
+		return
+	}
+	s.mu.Lock()
+	if s.err == nil || rank(err) > rank(s.err) {
+		s.err = err
+	}
+	s.mu.Unlock()
+	s.cancel()
+}
+
+func (s *session) firstErr() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
+}
+
+// run runs fn for every worker concurrently and waits for all of them. If
+// any fails, or the context ends, the peer is told why (best effort, within
+// reportTimeout) and every stream is aborted so no goroutine stays blocked.
+func (s *session) run(fn func(ctx context.Context, w int, st *lockedStream) error) error {
+	var wg sync.WaitGroup
+	for w, st := range s.streams {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.fail(fn(s.ctx, w, st))
+		}()
+	}
+	stop := make(chan struct{})
+	watched := make(chan struct{})
+	go func() { // the watcher: turns a cancelled session into aborted streams
+		defer close(watched)
+		select {
+		case <-s.ctx.Done():
+			s.fail(s.ctx.Err())
+			s.abort(s.firstErr())
+		case <-stop:
+		}
+	}()
+	wg.Wait()
+	close(stop)
+	<-watched
+	return s.firstErr()
+}
+
+// abort tells the peer why, then tears every stream down.
+func (s *session) abort(err error) {
+	if rank(err) < 3 { // a peer's own error needs no echo
+		msg := &wire.Error{Code: errorCode(err), Message: truncate(err.Error(), wire.MaxErrorLen)}
+		var wg sync.WaitGroup
+		for _, st := range s.streams {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if st.mu.TryLock() { // a worker blocked in Send holds it: skip that stream
+					st.Stream.Send(msg)
+					st.Stream.CloseSend()
+					st.mu.Unlock()
+				}
+			}()
+		}
+		done := make(chan struct{})
+		go func() { wg.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(reportTimeout):
+		}
+		for _, st := range s.streams {
+			st.Abort(err)
+		}
+		<-done
+		return
+	}
+	for _, st := range s.streams {
+		st.Abort(err)
+	}
+}
+
+func errorCode(err error) uint16 {
+	switch {
+	case errors.Is(err, ErrSourceChanged):
+		return wire.CodeChanged
+	case errors.Is(err, context.Canceled):
+		return wire.CodeCanceled
+	case errors.Is(err, ErrProtocol):
+		return wire.CodeBadRequest
+	case errors.Is(err, ErrVerify):
+		return wire.CodeVerify
+	}
+	return wire.CodeIO
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+// recvMsg receives one message, turning a peer's *wire.Error into a PeerError.
+func recvMsg(st Stream) (wire.Message, error) {
+	m, err := st.Recv()
+	if err != nil {
+		return nil, wrapStream(err)
+	}
+	if e, ok := m.(*wire.Error); ok {
+		return nil, &PeerError{Code: e.Code, Message: e.Message}
+	}
+	return m, nil
+}

@@ -1,0 +1,77 @@
+package engine
+
+import (
+	"crypto/sha256"
+	"crypto/sha512"
+	"fmt"
+	"hash"
+	"strings"
+
+	"github.com/cespare/xxhash/v2"
+	"github.com/pdiffagent/pdiffagent/wire"
+)
+
+// WeakFunc is a tier-1 hash. A difference is certain; equality is only a
+// hint that tier 2 must confirm. Tests inject one that collides on purpose.
+type WeakFunc func([]byte) uint64
+
+// DefaultWeak is xxhash64.
+func DefaultWeak(b []byte) uint64 { return xxhash.Sum64(b) }
+
+// StrongHash names a tier-2 hash. Every one yields wire.StrongSize bytes.
+type StrongHash uint8
+
+// Tier-2 hashes.
+const (
+	SHA256     StrongHash = 1
+	SHA512_256 StrongHash = 2
+)
+
+var strongNames = map[StrongHash]string{SHA256: "sha256", SHA512_256: "sha512_256"}
+
+func (h StrongHash) String() string {
+	if n, ok := strongNames[h]; ok {
+		return n
+	}
+	return fmt.Sprintf("hash(%d)", uint8(h))
+}
+
+// ParseStrongHash reads a -m/--hash value.
+func ParseStrongHash(s string) (StrongHash, error) {
+	t := strings.ReplaceAll(strings.ToLower(s), "-", "_")
+	t = strings.ReplaceAll(t, "/", "_")
+	for h, n := range strongNames {
+		if n == t {
+			return h, nil
+		}
+	}
+	return 0, fmt.Errorf("hash %q: want sha256 or sha512_256", s)
+}
+
+func (h StrongHash) newHash() (hash.Hash, error) {
+	switch h {
+	case SHA256:
+		return sha256.New(), nil
+	case SHA512_256:
+		return sha512.New512_256(), nil
+	}
+	return nil, fmt.Errorf("engine: unknown strong hash %d", h)
+}
+
+// strongHasher computes tier-2 hashes, reusing its state.
+type strongHasher struct{ h hash.Hash }
+
+func newStrongHasher(id StrongHash) (*strongHasher, error) {
+	h, err := id.newHash()
+	if err != nil {
+		return nil, err
+	}
+	return &strongHasher{h: h}, nil
+}
+
+func (s *strongHasher) sum(b []byte) (out [wire.StrongSize]byte) {
+	s.h.Reset()
+	s.h.Write(b)
+	s.h.Sum(out[:0])
+	return out
+}

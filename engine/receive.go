@@ -1,0 +1,312 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/pdiffagent/pdiffagent/sysio"
+	"github.com/pdiffagent/pdiffagent/wire"
+)
+
+// receiver is the side with the old data.
+type receiver struct {
+	dst     *sysio.File // nil only in a dry run against a missing target
+	oldSize int64       // the target's size before the sync
+	p       Params
+	opt     Options
+	sess    *session
+	weak    WeakFunc
+	tot     counters
+}
+
+// Receive runs the receiver's side: it brings dst up to date with the
+// sender's file. dst may be nil only in a dry run, for a target that does
+// not exist.
+func Receive(ctx context.Context, dst *sysio.File, p Params, streams []Stream, opt Options) (Stats, error) {
+	start := time.Now()
+	if err := p.Validate(); err != nil {
+		return Stats{}, err
+	}
+	if len(streams) != p.Workers {
+		return Stats{}, fmt.Errorf("engine: %d streams for %d workers", len(streams), p.Workers)
+	}
+	if dst == nil && !p.DryRun {
+		return Stats{}, fmt.Errorf("engine: no target")
+	}
+	r := &receiver{dst: dst, p: p, opt: opt, sess: newSession(ctx, streams), weak: opt.weak()}
+	defer r.sess.cancel()
+	err := r.prepare()
+	if err != nil {
+		r.sess.fail(err)
+		r.sess.abort(err)
+	} else if err = r.sess.run(r.worker); err == nil {
+		if err = r.finish(); err != nil {
+			r.sess.fail(err)
+			r.sess.abort(r.sess.firstErr())
+			err = r.sess.firstErr()
+		}
+	}
+	st := r.tot.stats()
+	st.finish(p, time.Since(start).Seconds())
+	if err != nil {
+		return st, err
+	}
+	st.Verified = !p.DryRun && st.BlocksConfirmed+st.BlocksChanged == st.BlocksTotal
+	return st, nil
+}
+
+// prepare learns the target's size and, unless this is a dry run, makes
+// room for the source: a device must be large enough; a regular file is
+// extended with fallocate (a larger one is truncated at the end, in finish).
+func (r *receiver) prepare() error {
+	if r.dst == nil {
+		return nil
+	}
+	size, err := r.dst.Size()
+	if err != nil {
+		return fmt.Errorf("size of %s: %w", r.dst.Name(), err)
+	}
+	r.oldSize = size
+	if r.p.DryRun {
+		return nil
+	}
+	if r.dst.IsDevice() {
+		if size < r.p.Size {
+			return fmt.Errorf("target device %s holds %d bytes, less than the source's %d", r.dst.Name(), size, r.p.Size)
+		}
+		return nil
+	}
+	if size < r.p.Size {
+		if err := r.dst.Allocate(size, r.p.Size-size); err != nil {
+			return fmt.Errorf("allocate %s to %d bytes: %w", r.dst.Name(), r.p.Size, err)
+		}
+	}
+	return nil
+}
+
+// finish takes the sender's Final, commits the target (truncate, fsync) and
+// acknowledges with the receiver's counts.
+func (r *receiver) finish() error {
+	st0 := r.sess.streams[0]
+	m, err := recvMsg(st0)
+	if err != nil {
+		return err
+	}
+	if _, ok := m.(*wire.Final); !ok {
+		return protocolErrorf("want Final, got %T", m)
+	}
+	changed, confirmed := r.tot.changed.Load(), r.tot.confirmed.Load()
+	if changed+confirmed != r.p.Blocks() {
+		return fmt.Errorf("%w: %d blocks sent and %d confirmed of %d", ErrVerify, changed, confirmed, r.p.Blocks())
+	}
+	if !r.p.DryRun {
+		if !r.dst.IsDevice() && r.oldSize != r.p.Size {
+			if err := r.dst.Truncate(r.p.Size); err != nil {
+				return fmt.Errorf("truncate %s: %w", r.dst.Name(), err)
+			}
+		}
+		if err := r.dst.Sync(); err != nil {
+			return fmt.Errorf("fsync %s: %w", r.dst.Name(), err)
+		}
+		if size, err := r.dst.Size(); err != nil || (size != r.p.Size && !r.dst.IsDevice()) {
+			return fmt.Errorf("%w: %s is %d bytes after the sync, want %d (%v)", ErrVerify, r.dst.Name(), size, r.p.Size, err)
+		}
+	}
+	ack := &wire.FinalAck{Bytes: uint64(r.tot.written.Load()), Confirmed: uint64(confirmed)}
+	if !r.p.DryRun {
+		ack.Written = uint64(changed)
+	}
+	if err := st0.Send(ack); err != nil {
+		return wrapStream(err)
+	}
+	for _, st := range r.sess.streams {
+		st.CloseSend()
+	}
+	return nil
+}
+
+// stripeState is what a worker's two goroutines share. The hasher writes
+// need and strong before it closes done; decided is read by the reader
+// while the hasher runs.
+type stripeState struct {
+	first, end int64
+	decided    atomic.Int64 // blocks below this have had their verdict sent
+	need       int64        // blocks the hasher asked for
+	strong     int64        // blocks the hasher sent a strong hash for
+	done       chan error
+}
+
+// worker receives one stripe. The hasher goroutine answers each WeakBatch
+// with a Verdict; this goroutine reads the stream, hands WeakBatches to the
+// hasher (weak is buffered deeper than the sender's window, so handing over
+// never blocks) and writes Data blocks. It owns and closes weak.
+func (r *receiver) worker(ctx context.Context, w int, st *lockedStream) (err error) {
+	first, end := r.p.Stripe(w)
+	ss := &stripeState{first: first, end: end, done: make(chan error, 1)}
+	ss.decided.Store(first)
+	var weak chan *wire.WeakBatch
+	if r.p.WholeFile {
+		ss.decided.Store(end)
+		ss.done <- nil
+	} else {
+		weak = make(chan *wire.WeakBatch, windowBatches+2)
+		go func(weak <-chan *wire.WeakBatch) {
+			err := r.hashStripe(ctx, ss, weak, st)
+			if err != nil {
+				r.sess.fail(err)
+			}
+			ss.done <- err
+		}(weak)
+	}
+	closeWeak := func() {
+		if weak != nil {
+			close(weak)
+			weak = nil
+		}
+	}
+	waited := false
+	defer func() { // on failure: stop the session first, so a hasher blocked in Send is freed
+		if err != nil {
+			r.sess.fail(err)
+		}
+		closeWeak()
+		if !waited {
+			<-ss.done
+		}
+	}()
+	next := first // next block a WeakBatch must start at
+	var got int64 // Data blocks received
+	for {
+		m, rerr := recvMsg(st)
+		if rerr != nil {
+			return rerr
+		}
+		switch m := m.(type) {
+		case *wire.WeakBatch:
+			n := int64(len(m.Hashes))
+			if r.p.WholeFile || int64(m.First) != next || n == 0 || next+n > end {
+				return protocolErrorf("WeakBatch for blocks %d+%d, want one starting at %d within stripe [%d,%d)", m.First, n, next, first, end)
+			}
+			next += n
+			weak <- m
+		case *wire.Data:
+			if err := r.writeBlock(ss, m); err != nil {
+				return err
+			}
+			got++
+		case *wire.StripeEnd:
+			closeWeak()
+			waited = true
+			if err := <-ss.done; err != nil {
+				return err
+			}
+			return r.endStripe(ss, m, got, next)
+		default:
+			return protocolErrorf("unexpected %T in stripe [%d,%d)", m, first, end)
+		}
+	}
+}
+
+// endStripe checks the sender's account of the stripe against ours.
+func (r *receiver) endStripe(ss *stripeState, m *wire.StripeEnd, got, next int64) error {
+	blocks := ss.end - ss.first
+	sent, confirmed := int64(m.Sent), int64(m.Confirmed)
+	if !r.p.WholeFile && next != ss.end {
+		return protocolErrorf("stripe [%d,%d) ended at block %d", ss.first, ss.end, next)
+	}
+	if sent+confirmed != blocks || confirmed > ss.strong || (!r.p.WholeFile && sent != ss.need+ss.strong-confirmed) {
+		return fmt.Errorf("%w: stripe [%d,%d): sender sent %d and confirmed %d; we asked for %d and offered %d strong hashes",
+			ErrVerify, ss.first, ss.end, sent, confirmed, ss.need, ss.strong)
+	}
+	if !r.p.DryRun && got != sent {
+		return fmt.Errorf("%w: stripe [%d,%d): received %d blocks, sender says %d", ErrVerify, ss.first, ss.end, got, sent)
+	}
+	r.tot.changed.Add(sent)
+	r.tot.confirmed.Add(confirmed)
+	r.tot.collisions.Add(ss.strong - confirmed)
+	return nil
+}
+
+// writeBlock checks a Data message against the stripe and writes it.
+func (r *receiver) writeBlock(ss *stripeState, d *wire.Data) error {
+	i := int64(d.Block)
+	if r.p.DryRun || i < ss.first || i >= ss.decided.Load() {
+		return protocolErrorf("Data for block %d outside the decided part of stripe [%d,%d)", i, ss.first, ss.end)
+	}
+	n := r.p.BlockLen(i)
+	if int(d.RawLen) != n {
+		return protocolErrorf("Data for block %d holds %d bytes, want %d", i, d.RawLen, n)
+	}
+	buf := d.Payload
+	switch d.Codec {
+	case wire.CodecNone:
+		if len(buf) != n {
+			return protocolErrorf("Data for block %d carries %d bytes, want %d", i, len(buf), n)
+		}
+	case wire.CodecLZ4:
+		buf = getBuf(r.p.BlockSize, n)
+		if err := decompress(d.Payload, buf); err != nil {
+			putBuf(r.p.BlockSize, buf)
+			return fmt.Errorf("block %d: %w", i, err)
+		}
+	default:
+		return protocolErrorf("Data for block %d: unknown codec %d", i, d.Codec)
+	}
+	r.tot.sentBytes.Add(int64(len(d.Payload)))
+	_, err := r.dst.WriteAt(buf, i*int64(r.p.BlockSize))
+	putBuf(r.p.BlockSize, buf)
+	if err != nil {
+		return fmt.Errorf("write %s: %w", r.dst.Name(), err)
+	}
+	r.tot.written.Add(int64(n))
+	if r.opt.Progress != nil {
+		r.opt.Progress.Written.Add(int64(n))
+	}
+	return nil
+}
+
+// hashStripe answers WeakBatches in order: a block the target lacks, or
+// whose weak hash differs, is needed; any other is offered with its strong
+// hash for the sender to confirm.
+func (r *receiver) hashStripe(ctx context.Context, ss *stripeState, weak <-chan *wire.WeakBatch, st *lockedStream) error {
+	strong, err := newStrongHasher(r.p.Strong)
+	if err != nil {
+		return err
+	}
+	buf := getBuf(r.p.BlockSize, r.p.BlockSize)
+	defer putBuf(r.p.BlockSize, buf)
+	for wb := range weak {
+		n := len(wb.Hashes)
+		v := &wire.Verdict{First: wb.First, Count: uint32(n), Need: make([]bool, n)}
+		for i, h := range wb.Hashes {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			blk := int64(wb.First) + int64(i)
+			off, ln := blk*int64(r.p.BlockSize), r.p.BlockLen(blk)
+			if r.dst == nil || off+int64(ln) > r.oldSize {
+				v.Need[i] = true
+				ss.need++
+				continue
+			}
+			b := buf[:ln]
+			if _, err := r.dst.ReadAt(b, off); err != nil {
+				return fmt.Errorf("read %s: %w", r.dst.Name(), err)
+			}
+			if r.weak(b) != h {
+				v.Need[i] = true
+				ss.need++
+				continue
+			}
+			v.Strong = append(v.Strong, strong.sum(b))
+			ss.strong++
+		}
+		ss.decided.Store(int64(wb.First) + int64(n))
+		if err := st.Send(v); err != nil {
+			return wrapStream(err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,295 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/pdiffagent/pdiffagent/wire"
+)
+
+// sender is the side with the new data.
+type sender struct {
+	src  *Source
+	p    Params
+	opt  Options
+	sess *session
+	weak WeakFunc
+	tot  counters
+}
+
+// Send runs the sender's side of a session: one stream per worker, in
+// worker order; streams[0] also carries the session's final handshake.
+// p.Size must be src.Size. It returns when the receiver has acknowledged the
+// committed target, or with the first error (which it also reports to the
+// peer).
+func Send(ctx context.Context, src *Source, p Params, streams []Stream, opt Options) (Stats, error) {
+	start := time.Now()
+	if err := p.Validate(); err != nil {
+		return Stats{}, err
+	}
+	if p.Size != src.Size {
+		return Stats{}, fmt.Errorf("engine: params size %d is not the source's %d", p.Size, src.Size)
+	}
+	if len(streams) != p.Workers {
+		return Stats{}, fmt.Errorf("engine: %d streams for %d workers", len(streams), p.Workers)
+	}
+	s := &sender{src: src, p: p, opt: opt, sess: newSession(ctx, streams), weak: opt.weak()}
+	defer s.sess.cancel()
+	err := s.sess.run(s.worker)
+	if err == nil {
+		err = s.finish()
+		if err != nil {
+			s.sess.fail(err)
+			s.sess.abort(s.sess.firstErr())
+			err = s.sess.firstErr()
+		}
+	}
+	st := s.tot.stats()
+	st.finish(p, time.Since(start).Seconds())
+	if err != nil {
+		return st, err
+	}
+	st.Verified = !p.DryRun && st.BlocksConfirmed+st.BlocksChanged == st.BlocksTotal
+	return st, nil
+}
+
+// finish checks that the source held still, then trades Final for the
+// receiver's FinalAck on stream 0.
+func (s *sender) finish() error {
+	size, mtime, mode, err := s.src.File.Stat()
+	if err != nil {
+		return err
+	}
+	if size != s.src.Size || mtime != s.src.ModTime {
+		return fmt.Errorf("%w: %s: size %d -> %d, mtime %s -> %s", ErrSourceChanged, s.src.File.Name(),
+			s.src.Size, size, time.Unix(0, s.src.ModTime).Format(time.RFC3339Nano), time.Unix(0, mtime).Format(time.RFC3339Nano))
+	}
+	st0 := s.sess.streams[0]
+	if err := st0.Send(&wire.Final{Size: size, ModTime: mtime, Mode: uint32(mode)}); err != nil {
+		return wrapStream(err)
+	}
+	m, err := recvMsg(st0)
+	if err != nil {
+		return err
+	}
+	ack, ok := m.(*wire.FinalAck)
+	if !ok {
+		return protocolErrorf("want FinalAck, got %T", m)
+	}
+	s.tot.written.Add(int64(ack.Bytes))
+	if !s.p.DryRun && int64(ack.Written+ack.Confirmed) != s.p.Blocks() {
+		return fmt.Errorf("%w: receiver wrote %d and confirmed %d of %d blocks", ErrVerify, ack.Written, ack.Confirmed, s.p.Blocks())
+	}
+	for _, st := range s.sess.streams {
+		st.CloseSend()
+	}
+	return nil
+}
+
+// pendingBatch is a batch whose weak hashes went out and whose blocks wait,
+// in memory, for the receiver's verdict.
+type pendingBatch struct {
+	first int64
+	bufs  [][]byte
+}
+
+// worker sends one stripe. A reader goroutine reads blocks, hashes them
+// and sends WeakBatches, never more than windowBatches ahead; this
+// goroutine takes each Verdict, confirms equal-looking blocks with the
+// strong hash and sends the blocks that differ. The reader owns (and
+// closes) pending.
+func (s *sender) worker(ctx context.Context, w int, st *lockedStream) error {
+	first, end := s.p.Stripe(w)
+	if s.p.WholeFile {
+		return s.wholeStripe(ctx, first, end, st)
+	}
+	pending := make(chan *pendingBatch, windowBatches)
+	readErr := make(chan error, 1)
+	go func() {
+		defer close(pending)
+		err := s.readStripe(ctx, first, end, st, pending)
+		if err != nil {
+			s.sess.fail(err)
+		}
+		readErr <- err
+	}()
+	var sent, confirmed int64
+	err := func() error {
+		strong, err := newStrongHasher(s.p.Strong)
+		if err != nil {
+			return err
+		}
+		for b := range pending {
+			n, c, err := s.decide(st, b, strong)
+			sent, confirmed = sent+n, confirmed+c
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	}()
+	if err != nil {
+		s.sess.fail(err) // stops the reader
+		for b := range pending {
+			s.release(b.bufs)
+		}
+		<-readErr
+		return err
+	}
+	if err := <-readErr; err != nil {
+		return err
+	}
+	if err := st.Send(&wire.StripeEnd{Sent: uint64(sent), Confirmed: uint64(confirmed)}); err != nil {
+		return wrapStream(err)
+	}
+	return nil
+}
+
+// readStripe reads [first, end) batch by batch.
+func (s *sender) readStripe(ctx context.Context, first, end int64, st *lockedStream, pending chan<- *pendingBatch) error {
+	per := int64(batchBlocks(s.p.BlockSize))
+	for b := first; b < end; b += per {
+		n := min(per, end-b)
+		pb := &pendingBatch{first: b, bufs: make([][]byte, n)}
+		weak := make([]uint64, n)
+		for i := range n {
+			if err := ctx.Err(); err != nil {
+				s.release(pb.bufs)
+				return err
+			}
+			buf, err := s.readBlock(b + i)
+			if err != nil {
+				s.release(pb.bufs)
+				return err
+			}
+			pb.bufs[i], weak[i] = buf, s.weak(buf)
+		}
+		select {
+		case pending <- pb:
+		case <-ctx.Done():
+			s.release(pb.bufs)
+			return ctx.Err()
+		}
+		if err := st.Send(&wire.WeakBatch{First: uint64(b), Hashes: weak}); err != nil {
+			return wrapStream(err)
+		}
+	}
+	return nil
+}
+
+func (s *sender) readBlock(i int64) ([]byte, error) {
+	n := s.p.BlockLen(i)
+	buf := getBuf(s.p.BlockSize, n)
+	if _, err := s.src.File.ReadAt(buf, i*int64(s.p.BlockSize)); err != nil {
+		putBuf(s.p.BlockSize, buf)
+		if errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("%w: %s: shorter than %d bytes", ErrSourceChanged, s.src.File.Name(), s.p.Size)
+		}
+		return nil, fmt.Errorf("read %s: %w", s.src.File.Name(), err)
+	}
+	return buf, nil
+}
+
+func (s *sender) release(bufs [][]byte) {
+	for i, b := range bufs {
+		if b != nil {
+			putBuf(s.p.BlockSize, b)
+			bufs[i] = nil
+		}
+	}
+}
+
+// decide takes the verdict for b and sends what differs. It returns how
+// many blocks were sent (or would be, in a dry run) and confirmed.
+func (s *sender) decide(st *lockedStream, b *pendingBatch, strong *strongHasher) (sent, confirmed int64, err error) {
+	defer s.release(b.bufs)
+	m, err := recvMsg(st)
+	if err != nil {
+		return 0, 0, err
+	}
+	v, ok := m.(*wire.Verdict)
+	if !ok {
+		return 0, 0, protocolErrorf("want Verdict for block %d, got %T", b.first, m)
+	}
+	if int64(v.First) != b.first || int(v.Count) != len(b.bufs) {
+		return 0, 0, protocolErrorf("verdict for blocks %d+%d, want %d+%d", v.First, v.Count, b.first, len(b.bufs))
+	}
+	k := 0 // next strong hash in v.Strong
+	for i, buf := range b.bufs {
+		need := v.Need[i]
+		if !need {
+			if k >= len(v.Strong) {
+				return sent, confirmed, protocolErrorf("verdict for block %d lacks strong hashes", b.first)
+			}
+			if strong.sum(buf) == v.Strong[k] {
+				confirmed++
+			} else {
+				need = true
+				s.tot.collisions.Add(1)
+			}
+			k++
+		}
+		if need {
+			sent++
+			if err := s.sendBlock(st, b.first+int64(i), buf); err != nil {
+				return sent, confirmed, err
+			}
+			b.bufs[i] = nil // ownership went with the message
+		}
+		if s.opt.Progress != nil {
+			s.opt.Progress.Compared.Add(int64(len(buf)))
+		}
+	}
+	s.tot.changed.Add(sent)
+	s.tot.confirmed.Add(confirmed)
+	return sent, confirmed, nil
+}
+
+// wholeStripe sends every block of [first, end) without hashing.
+func (s *sender) wholeStripe(ctx context.Context, first, end int64, st *lockedStream) error {
+	for i := first; i < end; i++ {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		buf, err := s.readBlock(i)
+		if err != nil {
+			return err
+		}
+		if s.opt.Progress != nil {
+			s.opt.Progress.Compared.Add(int64(len(buf)))
+		}
+		if err := s.sendBlock(st, i, buf); err != nil {
+			return err
+		}
+	}
+	n := end - first
+	s.tot.changed.Add(n)
+	if err := st.Send(&wire.StripeEnd{Sent: uint64(n)}); err != nil {
+		return wrapStream(err)
+	}
+	return nil
+}
+
+// sendBlock sends block i (compressed when that pays), handing buf over.
+// In a dry run nothing is sent.
+func (s *sender) sendBlock(st *lockedStream, i int64, buf []byte) error {
+	if s.p.DryRun {
+		putBuf(s.p.BlockSize, buf)
+		return nil
+	}
+	d := &wire.Data{Block: uint64(i), Codec: wire.CodecNone, RawLen: uint32(len(buf)), Payload: buf}
+	if s.p.Codec == wire.CodecLZ4 {
+		if c, ok := compress(buf); ok {
+			putBuf(s.p.BlockSize, buf)
+			d.Codec, d.Payload = wire.CodecLZ4, c
+		}
+	}
+	s.tot.sentBytes.Add(int64(len(d.Payload)))
+	if s.opt.Progress != nil {
+		s.opt.Progress.Sent.Add(int64(len(d.Payload)))
+	}
+	return wrapStream(st.Send(d))
+}

@@ -1,0 +1,91 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"sync/atomic"
+
+	"github.com/pdiffagent/pdiffagent/sysio"
+	"github.com/pdiffagent/pdiffagent/wire"
+)
+
+// Stats is the outcome of one sync, the same on both sides once the
+// session has ended.
+type Stats struct {
+	BytesTotal      int64   `json:"bytes_total"`
+	BytesWritten    int64   `json:"bytes_written"`    // to the target; 0 in a dry run
+	BytesSent       int64   `json:"bytes_sent"`       // block payload bytes that crossed the link
+	BlocksTotal     int64   `json:"blocks_total"`     // blocks of the source
+	BlocksChanged   int64   `json:"blocks_changed"`   // blocks that differed (sent, or would be in a dry run)
+	BlocksConfirmed int64   `json:"blocks_confirmed"` // blocks tier-2 confirmed equal
+	WeakCollisions  int64   `json:"weak_collisions"`  // blocks whose weak hash matched but whose strong hash did not
+	Similarity      float64 `json:"similarity"`       // BlocksConfirmed / BlocksTotal (1 for an empty source)
+	Seconds         float64 `json:"seconds"`
+	// Verified is true only when every block of the result was strong-hash
+	// confirmed or freshly written, and the sizes agree.
+	Verified bool `json:"verified"`
+	DryRun   bool `json:"dry_run"`
+}
+
+func (s *Stats) finish(p Params, seconds float64) {
+	s.BytesTotal = p.Size
+	s.BlocksTotal = p.Blocks()
+	s.Seconds = seconds
+	s.DryRun = p.DryRun
+	s.Similarity = 1
+	if s.BlocksTotal > 0 {
+		s.Similarity = float64(s.BlocksConfirmed) / float64(s.BlocksTotal)
+	}
+}
+
+// Progress is updated while a sync runs; another goroutine may read it.
+type Progress struct {
+	Compared atomic.Int64 // source bytes whose fate is decided
+	Written  atomic.Int64 // bytes written to the target
+	Sent     atomic.Int64 // payload bytes sent
+}
+
+// Options are local to one side of a session.
+type Options struct {
+	// Weak is the tier-1 hash; nil means xxhash64. Both sides must use the
+	// same function: it is a test hook, not a protocol parameter.
+	Weak WeakFunc
+	// Progress, when non-nil, is updated as the sync runs.
+	Progress *Progress
+	// Direct is the O_DIRECT policy for files the engine opens itself.
+	Direct sysio.DirectMode
+}
+
+func (o Options) weak() WeakFunc {
+	if o.Weak == nil {
+		return DefaultWeak
+	}
+	return o.Weak
+}
+
+// Engine errors.
+var (
+	// ErrSourceChanged means the source's size or mtime moved during the sync.
+	ErrSourceChanged = errors.New("engine: source changed during the sync")
+	// ErrProtocol means the peer broke the engine's message order.
+	ErrProtocol = errors.New("engine: protocol violation")
+	// ErrVerify means the two sides disagree about the result.
+	ErrVerify = errors.New("engine: verification failed")
+)
+
+// PeerError is an error the other side reported.
+type PeerError struct {
+	Code    uint16
+	Message string
+}
+
+func (e *PeerError) Error() string { return "peer: " + e.Message }
+
+// Is makes errors.Is(err, ErrSourceChanged) true for a peer's report of it.
+func (e *PeerError) Is(target error) bool {
+	return target == ErrSourceChanged && e.Code == wire.CodeChanged
+}
+
+func protocolErrorf(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrProtocol}, args...)...)
+}

@@ -1,0 +1,41 @@
+//go:build linux
+
+package sysio
+
+import (
+	"os"
+	"runtime"
+
+	"golang.org/x/sys/unix"
+)
+
+// syncData is fdatasync with EINTR retried.
+func syncData(f *os.File) error {
+	fd := rawFd(f)
+	err := ignoringEINTR(func() error { return unix.Fdatasync(fd) })
+	runtime.KeepAlive(f)
+	if err != nil {
+		return &os.PathError{Op: "fdatasync", Path: f.Name(), Err: err}
+	}
+	return nil
+}
+
+// dropCache writes back dirty pages (fdatasync), then drops the file's
+// clean pages (POSIX_FADV_DONTNEED); fadvise errors are ignored.
+func dropCache(f *os.File) error {
+	if err := syncData(f); err != nil {
+		return err
+	}
+	_ = unix.Fadvise(rawFd(f), 0, 0, unix.FADV_DONTNEED)
+	runtime.KeepAlive(f)
+	return nil
+}
+
+// adviseSequential hints sequential access and starts read-ahead for
+// [off, off+n) (n == 0: to end of file). Errors are ignored.
+func adviseSequential(f *os.File, off, n int64) {
+	fd := rawFd(f)
+	_ = unix.Fadvise(fd, off, n, unix.FADV_SEQUENTIAL)
+	_ = unix.Fadvise(fd, off, n, unix.FADV_WILLNEED)
+	runtime.KeepAlive(f)
+}

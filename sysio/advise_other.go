@@ -1,0 +1,14 @@
+//go:build !linux
+
+package sysio
+
+import "os"
+
+// syncData falls back to a full sync (fsync) where fdatasync is not used.
+func syncData(f *os.File) error { return f.Sync() }
+
+// dropCache only syncs: there is no portable posix_fadvise here.
+func dropCache(f *os.File) error { return f.Sync() }
+
+// adviseSequential is a no-op on this platform.
+func adviseSequential(f *os.File, off, n int64) {}

@@ -1,0 +1,113 @@
+//go:build linux
+
+package sysio
+
+import (
+	"os"
+	"runtime"
+	"strconv"
+
+	"golang.org/x/sys/unix"
+)
+
+// Raw transfer functions of the O_DIRECT descriptor; tests replace them to
+// simulate a filesystem that refuses O_DIRECT transfers.
+var (
+	directPread  = unix.Pread
+	directPwrite = unix.Pwrite
+)
+
+// ignoringEINTR calls fn until it returns something other than EINTR.
+func ignoringEINTR(fn func() error) error {
+	for {
+		if err := fn(); err != unix.EINTR {
+			return err
+		}
+	}
+}
+
+func rawFd(f *os.File) int { return int(f.Fd()) }
+
+// openDirect opens a second, O_DIRECT descriptor for the inode behind f,
+// with f's access mode, through /proc/self/fd/N or else path. It returns
+// nil when the filesystem refuses O_DIRECT or the result is not the same
+// inode (path replaced meanwhile).
+func openDirect(f *os.File, path string) *os.File {
+	fd := rawFd(f)
+	defer runtime.KeepAlive(f)
+	fl, err := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0)
+	if err != nil || fl&unix.O_PATH != 0 {
+		return nil
+	}
+	var want unix.Stat_t
+	if ignoringEINTR(func() error { return unix.Fstat(fd, &want) }) != nil {
+		return nil
+	}
+	flags := fl&unix.O_ACCMODE | unix.O_DIRECT | unix.O_CLOEXEC
+	for _, p := range []string{"/proc/self/fd/" + strconv.Itoa(fd), path} {
+		if p == "" {
+			continue
+		}
+		var dfd int
+		err := ignoringEINTR(func() (err error) {
+			dfd, err = unix.Open(p, flags, 0)
+			return err
+		})
+		if err == unix.EINVAL {
+			return nil // the filesystem refuses O_DIRECT
+		}
+		if err != nil {
+			continue
+		}
+		var st unix.Stat_t
+		if unix.Fstat(dfd, &st) != nil || st.Dev != want.Dev || st.Ino != want.Ino {
+			unix.Close(dfd)
+			continue
+		}
+		return os.NewFile(uintptr(dfd), f.Name())
+	}
+	return nil
+}
+
+// isWritable reports whether f was opened for writing.
+func isWritable(f *os.File) bool {
+	fl, err := unix.FcntlInt(f.Fd(), unix.F_GETFL, 0)
+	runtime.KeepAlive(f)
+	return err == nil && fl&unix.O_ACCMODE != unix.O_RDONLY
+}
+
+// preadDirect preads p (aligned address, offset and length) at off from
+// the O_DIRECT descriptor fd, continuing while the position stays aligned.
+// It stops early, without error, at end of file or after an unaligned
+// short read; the caller finishes through the buffered descriptor. EINVAL
+// becomes errDirectRefused.
+func preadDirect(fd int, p []byte, off int64) (int, error) {
+	return directLoop(directPread, fd, p, off)
+}
+
+// pwriteDirect is preadDirect for writes.
+func pwriteDirect(fd int, p []byte, off int64) (int, error) {
+	return directLoop(directPwrite, fd, p, off)
+}
+
+func directLoop(op func(int, []byte, int64) (int, error), fd int, p []byte, off int64) (int, error) {
+	n := 0
+	for n < len(p) {
+		m, err := op(fd, p[n:], off+int64(n))
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err == unix.EINVAL:
+			return n, errDirectRefused
+		case err != nil:
+			return n, err
+		case m <= 0:
+			return n, nil // end of file
+		}
+		n += m
+		if n%Alignment != 0 {
+			break
+		}
+	}
+	return n, nil
+}

@@ -1,0 +1,65 @@
+// Package sysio is pdiffagent's disk layer: every byte that the agent reads
+// from or writes to a local file or block device goes through a *File.
+//
+// sysio owns:
+//
+//   - opening regular files and block devices (Open, or FromOS for a
+//     descriptor opened elsewhere, e.g. by openat2 inside the agent's jail);
+//   - positional I/O (pread/pwrite loops that continue short transfers and
+//     retry EINTR), safe for concurrent use from many goroutines;
+//   - space management: Truncate, Allocate (fallocate), PunchHole;
+//   - sparse-file discovery: NextData / NextHole (lseek SEEK_DATA/SEEK_HOLE);
+//   - durability and cache control: Sync, SyncData, DropCache,
+//     AdviseSequential;
+//   - block-device specifics: Size via ioctl(BLKGETSIZE64), because stat
+//     reports 0 for a device; Truncate is refused with ErrDevice.
+//
+// Nothing else in pdiffagent should call pread/pwrite/fallocate/lseek or
+// open files with O_DIRECT directly.
+//
+// # O_DIRECT policy
+//
+// A File may hold two descriptors for the same inode: the ordinary, buffered
+// one (OS) and, optionally, a second one opened with O_DIRECT. The second one
+// is opened by re-opening /proc/self/fd/N (or the path given to Open) and is
+// kept only if it refers to the same inode.
+//
+//   - DirectAuto (the zero value): O_DIRECT is used for writes only, when the
+//     file is writable and the filesystem accepts O_DIRECT. Reads stay
+//     buffered so that the page cache and kernel read-ahead keep working for
+//     the hashing/diffing passes.
+//   - DirectOff: O_DIRECT is never used.
+//   - DirectOn: O_DIRECT is used for reads as well as writes.
+//
+// A transfer goes through the O_DIRECT descriptor only when the buffer
+// address and the file offset are multiples of Alignment (4096; use
+// AlignedBuffer); the largest Alignment-multiple prefix of the buffer is
+// transferred directly and any unaligned tail through the buffered
+// descriptor. Everything else (unaligned buffers or offsets, short
+// transfers at end of file) silently uses the buffered descriptor.
+//
+// Falling back is always clean: if the filesystem refuses O_DIRECT at open
+// time (ramfs, some FUSE and network filesystems, tmpfs on older kernels)
+// the File simply has no direct descriptor, and if a direct pread/pwrite
+// later fails with EINVAL, direct I/O is switched off for that File (an
+// atomic flag, so concurrent callers agree) and the transfer is retried
+// buffered. Callers never see the EINVAL.
+//
+// The kernel keeps the page cache coherent with O_DIRECT transfers on the
+// same inode, so mixing the two descriptors is safe. Sync (fsync) on the
+// buffered descriptor also flushes what was written through the direct one.
+//
+// # Platforms
+//
+// The implementation is Linux-first. Each platform-dependent helper lives
+// in a <name>_linux.go file and a fallback with an explicit negated build tag
+// (//go:build !linux, or !linux && !darwin where Darwin has its own file), with
+// identical signatures, so the package builds on darwin and windows. On
+// those platforms there is no O_DIRECT, Allocate is a no-op (Darwin:
+// F_PREALLOCATE), PunchHole returns ErrNotSupported, and the whole file is
+// reported as data by NextData/NextHole.
+//
+// Unsupported operations (ENOTSUP/EOPNOTSUPP) are soft failures: Allocate,
+// AdviseSequential and DropCache quietly do nothing; PunchHole reports
+// ErrNotSupported so that the caller can write zeros instead.
+package sysio

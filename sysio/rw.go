@@ -1,0 +1,79 @@
+package sysio
+
+import (
+	"errors"
+	"os"
+)
+
+// errDirectRefused is returned by the platform O_DIRECT helpers when the
+// kernel refused a direct transfer with EINVAL; the caller falls back.
+var errDirectRefused = errors.New("sysio: O_DIRECT transfer refused")
+
+var errNegativeOffset = errors.New("negative offset")
+
+// directLen returns how many leading bytes of p may go through the O_DIRECT
+// descriptor: the largest Alignment multiple of len(p) when the direct
+// descriptor is usable and p's address and off are aligned, else 0.
+func (f *File) directLen(p []byte, off int64) int {
+	if f.direct == nil || f.directOff.Load() || off%Alignment != 0 || !isAlignedPtr(p) {
+		return 0
+	}
+	return len(p) &^ (Alignment - 1)
+}
+
+// ReadAt reads len(p) bytes at off, continuing short reads and retrying
+// EINTR. Like os.File.ReadAt it returns io.EOF only when fewer than len(p)
+// bytes exist at off. With DirectOn, the aligned part goes through O_DIRECT
+// (see the package documentation); everything else is buffered.
+func (f *File) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, &os.PathError{Op: "read", Path: f.name, Err: errNegativeOffset}
+	}
+	n := 0
+	if f.directRead {
+		if k := f.directLen(p, off); k > 0 {
+			var err error
+			n, err = preadDirect(f.dfd, p[:k], off)
+			f.keepAlive()
+			if err == errDirectRefused {
+				f.directOff.Store(true)
+			} else if err != nil {
+				return n, &os.PathError{Op: "pread", Path: f.name, Err: err}
+			}
+		}
+	}
+	if n == len(p) {
+		return n, nil
+	}
+	// Remainder: unaligned tail, short direct read near EOF, or fallback.
+	m, err := f.f.ReadAt(p[n:], off+int64(n))
+	return n + m, err
+}
+
+// WriteAt writes all of p at off, continuing short writes and retrying
+// EINTR. Unless the File was opened with DirectOff, the aligned part goes
+// through O_DIRECT (see the package documentation); everything else is
+// buffered.
+func (f *File) WriteAt(p []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, &os.PathError{Op: "write", Path: f.name, Err: errNegativeOffset}
+	}
+	n := 0
+	if f.directWrite {
+		if k := f.directLen(p, off); k > 0 {
+			var err error
+			n, err = pwriteDirect(f.dfd, p[:k], off)
+			f.keepAlive()
+			if err == errDirectRefused {
+				f.directOff.Store(true)
+			} else if err != nil {
+				return n, &os.PathError{Op: "pwrite", Path: f.name, Err: err}
+			}
+		}
+	}
+	if n == len(p) {
+		return n, nil
+	}
+	m, err := f.f.WriteAt(p[n:], off+int64(n))
+	return n + m, err
+}

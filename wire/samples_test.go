@@ -1,0 +1,112 @@
+package wire
+
+import (
+	"bytes"
+	"strings"
+)
+
+// seq returns n bytes that differ from block to block.
+func seq(n int, seed byte) []byte {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(i*7) + seed
+	}
+	return b
+}
+
+func sessionID(seed byte) (id [SessionIDSize]byte) {
+	copy(id[:], seq(SessionIDSize, seed))
+	return id
+}
+
+func strongs(n int) [][StrongSize]byte {
+	s := make([][StrongSize]byte, n)
+	for i := range s {
+		copy(s[i][:], seq(StrongSize, byte(i)))
+	}
+	return s
+}
+
+func hashes(n int) []uint64 {
+	h := make([]uint64, n)
+	for i := range h {
+		h[i] = uint64(i)*0x9e3779b97f4a7c15 + 1
+	}
+	return h
+}
+
+// verdict builds a Verdict whose block i is needed when need(i).
+func verdict(first uint64, count int, need func(int) bool) *Verdict {
+	v := &Verdict{First: first, Count: uint32(count)}
+	if count > 0 {
+		v.Need = make([]bool, count)
+	}
+	matched := 0
+	for i := range v.Need {
+		v.Need[i] = need(i)
+		if !v.Need[i] {
+			matched++
+		}
+	}
+	if matched > 0 {
+		v.Strong = strongs(matched)
+	}
+	return v
+}
+
+// samples returns valid messages of every type, covering edge values.
+func samples() []Message {
+	return []Message{
+		NewHello(),
+		&Hello{Version: 0xfffe},
+		&Open{
+			Op: OpPush, SessionID: sessionID(1), Path: "dir/sub/file.img",
+			Size: 1 << 40, ModTime: -5, Mode: 0o644, BlockSize: 1 << 20,
+			Workers: 8, Strong: 2, Codec: CodecLZ4, Flags: FlagDryRun | FlagWholeFile,
+		},
+		&Open{Op: OpPull, BlockSize: MinBlockSize, Workers: 1},
+		&Open{
+			Op: OpPull, Path: strings.Repeat("é", MaxPathLen/2), BlockSize: MaxBlockSize,
+			Workers: MaxWorkers, Size: 1<<63 - 1, ModTime: -1 << 63, Mode: 1<<32 - 1,
+		},
+		&OpenReply{Size: 123456789, ModTime: 1700000000123456789, Mode: 0o100755, Workers: 4},
+		&OpenReply{Workers: MaxWorkers},
+		&Attach{SessionID: sessionID(9), Worker: 0},
+		&Attach{SessionID: sessionID(3), Worker: MaxWorkers - 1},
+		&Error{Code: CodeNotFound, Message: "no such file: a/b"},
+		&Error{Code: 0xffff},
+		&Error{Code: CodeIO, Message: strings.Repeat("x", MaxErrorLen)},
+		&WeakBatch{First: 42},
+		&WeakBatch{First: 7, Hashes: hashes(3)},
+		&WeakBatch{First: 1<<64 - 1 - MaxBatch, Hashes: hashes(MaxBatch)},
+		&Verdict{First: 5},
+		verdict(0, 1, func(int) bool { return true }),
+		verdict(0, 1, func(int) bool { return false }),
+		verdict(100, 9, func(i int) bool { return i%3 == 0 }),
+		verdict(8, 16, func(i int) bool { return i < 8 }),
+		verdict(1<<40, MaxBatch, func(i int) bool { return i%5 == 1 }),
+		&Data{Block: 0, Codec: CodecNone, RawLen: 1, Payload: []byte{0xaa}},
+		&Data{Block: 77, Codec: CodecNone, RawLen: MinBlockSize, Payload: seq(MinBlockSize, 1)},
+		&Data{Block: 1<<64 - 1, Codec: CodecLZ4, RawLen: MaxBlockSize, Payload: seq(100, 2)},
+		&Data{Block: 3, Codec: CodecLZ4, RawLen: 10, Payload: seq(10, 3)},
+		&StripeEnd{},
+		&StripeEnd{Sent: 1<<64 - 1, Confirmed: 12},
+		&Final{Size: 0, ModTime: 1, Mode: 2},
+		&Final{Size: 1<<63 - 1, ModTime: -1, Mode: 0o777},
+		&FinalAck{Written: 1, Confirmed: 2, Bytes: 3},
+		&FinalAck{},
+	}
+}
+
+// stream returns the frames of msgs, concatenated, and the end offset of each.
+func stream(msgs []Message) ([]byte, []int) {
+	var buf bytes.Buffer
+	ends := make([]int, len(msgs))
+	for i, m := range msgs {
+		if err := WriteFrame(&buf, m); err != nil {
+			panic(err)
+		}
+		ends[i] = buf.Len()
+	}
+	return buf.Bytes(), ends
+}

@@ -1,0 +1,114 @@
+package wire
+
+import "fmt"
+
+// Sizes of the fixed-width fields. All integers are big-endian.
+const (
+	sizeU8  = 1
+	sizeU16 = 2
+	sizeU32 = 4
+	sizeU64 = 8
+
+	// strLenSize is the length prefix of a string: a u16 byte count.
+	strLenSize = sizeU16
+	// countSize is the element count of WeakBatch and Verdict.
+	countSize = sizeU32
+)
+
+// Frame header layout: payload length (u32), then message type (u8).
+const (
+	frameLenOff  = 0
+	frameTypeOff = frameLenOff + sizeU32
+
+	// FrameHeaderLen is the size of the header that precedes every payload.
+	FrameHeaderLen = frameTypeOff + sizeU8
+)
+
+// String returns the message name, e.g. "Data", or "Type(0x42)" for a type
+// this package does not know.
+func (t Type) String() string {
+	switch t {
+	case TypeHello:
+		return "Hello"
+	case TypeOpen:
+		return "Open"
+	case TypeOpenReply:
+		return "OpenReply"
+	case TypeAttach:
+		return "Attach"
+	case TypeError:
+		return "Error"
+	case TypeWeakBatch:
+		return "WeakBatch"
+	case TypeVerdict:
+		return "Verdict"
+	case TypeData:
+		return "Data"
+	case TypeStripeEnd:
+		return "StripeEnd"
+	case TypeFinal:
+		return "Final"
+	case TypeFinalAck:
+		return "FinalAck"
+	}
+	return fmt.Sprintf("Type(%#02x)", uint8(t))
+}
+
+// maxPayloadLen is the largest valid payload of a message of type t; ok is
+// false when t is not a known type.
+func maxPayloadLen(t Type) (n int, ok bool) {
+	switch t {
+	case TypeHello:
+		return helloLen, true
+	case TypeOpen:
+		return openMaxLen, true
+	case TypeOpenReply:
+		return openReplyLen, true
+	case TypeAttach:
+		return attachLen, true
+	case TypeError:
+		return errorMaxLen, true
+	case TypeWeakBatch:
+		return weakBatchMaxLen, true
+	case TypeVerdict:
+		return verdictMaxLen, true
+	case TypeData:
+		return dataMaxLen, true
+	case TypeStripeEnd:
+		return stripeEndLen, true
+	case TypeFinal:
+		return finalLen, true
+	case TypeFinalAck:
+		return finalAckLen, true
+	}
+	return 0, false
+}
+
+// String returns "push", "pull" or "Op(n)".
+func (o Op) String() string {
+	switch o {
+	case OpPush:
+		return "push"
+	case OpPull:
+		return "pull"
+	}
+	return fmt.Sprintf("Op(%d)", uint8(o))
+}
+
+func (o Op) valid() bool { return o == OpPush || o == OpPull }
+
+// String returns "none", "lz4" or "Codec(n)".
+func (c Codec) String() string {
+	switch c {
+	case CodecNone:
+		return "none"
+	case CodecLZ4:
+		return "lz4"
+	}
+	return fmt.Sprintf("Codec(%d)", uint8(c))
+}
+
+func (c Codec) valid() bool { return c == CodecNone || c == CodecLZ4 }
+
+// knownFlags is every Open flag this version defines.
+const knownFlags = FlagDryRun | FlagWholeFile
