@@ -38,7 +38,7 @@ func getBuf(size, n int) []byte {
 
 // putBuf returns b to the pool of its size, if it is one of ours.
 func putBuf(size int, b []byte) {
-	if cap(b) < size || size == 0 || uintptr(unsafe.Pointer(unsafe.SliceData(b)))%sysio.Alignment != 0 {
+	if b == nil || cap(b) < size || size == 0 || uintptr(unsafe.Pointer(unsafe.SliceData(b)))%sysio.Alignment != 0 {
 		return
 	}
 	b = b[:size]

@@ -32,6 +32,15 @@ type Params struct {
 	WholeFile bool
 	// DryRun compares and reports; nothing is written, not even a resize.
 	DryRun bool
+	// Start and End restrict the sync to the bytes [Start, End) of the
+	// file. End 0 means Size. Start is block-aligned; End is block-aligned
+	// or Size. A ranged sync never shrinks the target.
+	Start, End int64
+	// NoSparse writes all-zero blocks as data instead of leaving holes.
+	NoSparse bool
+	// NoTimes and NoPerms leave the target's mtime and mode as they are;
+	// by default a regular-file target takes the source's after a sync.
+	NoTimes, NoPerms bool
 }
 
 // Normalize fills zero fields with their defaults and validates the result.
@@ -45,6 +54,9 @@ func (p Params) Normalize() (Params, error) {
 	if p.Strong == 0 {
 		p.Strong = SHA256
 	}
+	if p.End == 0 {
+		p.End = p.Size
+	}
 	return p, p.Validate()
 }
 
@@ -55,6 +67,9 @@ func (p Params) Validate() error {
 	}
 	if p.Size < 0 {
 		return fmt.Errorf("engine: negative size %d", p.Size)
+	}
+	if err := p.validateRange(); err != nil {
+		return err
 	}
 	if p.Workers < 1 || p.Workers > wire.MaxWorkers {
 		return fmt.Errorf("engine: workers %d out of range 1..%d", p.Workers, wire.MaxWorkers)
@@ -68,16 +83,47 @@ func (p Params) Validate() error {
 	return nil
 }
 
-// Blocks is the number of blocks of the source; the last may be partial.
-func (p Params) Blocks() int64 {
+// validateRange checks Start and End against the size and block size.
+func (p Params) validateRange() error {
 	bs := int64(p.BlockSize)
-	return (p.Size + bs - 1) / bs
+	end := p.rangeEnd()
+	switch {
+	case p.Start < 0 || p.Start%bs != 0:
+		return fmt.Errorf("start %d: must be a multiple of the block size %d", p.Start, bs)
+	case end%bs != 0 && end != p.Size:
+		return fmt.Errorf("end %d: must be a multiple of the block size %d or the source's size %d", end, bs, p.Size)
+	case end > p.Size:
+		return fmt.Errorf("end %d: beyond the source's size %d", end, p.Size)
+	case p.Start > end:
+		return fmt.Errorf("start %d: beyond the end %d", p.Start, end)
+	}
+	return nil
 }
+
+func (p Params) rangeEnd() int64 {
+	if p.End == 0 {
+		return p.Size
+	}
+	return p.End
+}
+
+// Partial reports whether the sync covers less than the whole file.
+func (p Params) Partial() bool { return p.Start != 0 || p.rangeEnd() != p.Size }
+
+// firstBlock and endBlock bound the blocks of the range.
+func (p Params) firstBlock() int64 { return p.Start / int64(p.BlockSize) }
+func (p Params) endBlock() int64 {
+	bs := int64(p.BlockSize)
+	return (p.rangeEnd() + bs - 1) / bs
+}
+
+// Blocks is the number of blocks in the range; the file's last may be partial.
+func (p Params) Blocks() int64 { return p.endBlock() - p.firstBlock() }
 
 // Stripe returns the blocks [first, end) owned by worker w.
 func (p Params) Stripe(w int) (first, end int64) {
-	n, k := p.Blocks(), int64(p.Workers)
-	return n * int64(w) / k, n * int64(w+1) / k
+	n, k, f := p.Blocks(), int64(p.Workers), p.firstBlock()
+	return f + n*int64(w)/k, f + n*int64(w+1)/k
 }
 
 // BlockLen is the length of block i (the last one may be short).

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -12,13 +13,17 @@ import (
 
 // receiver is the side with the old data.
 type receiver struct {
-	dst     *sysio.File // nil only in a dry run against a missing target
-	oldSize int64       // the target's size before the sync
-	p       Params
-	opt     Options
-	sess    *session
-	weak    WeakFunc
-	tot     counters
+	dst       *sysio.File // nil only in a dry run against a missing target
+	oldSize   int64       // the target's size before the sync
+	p         Params
+	opt       Options
+	sess      *session
+	weak      WeakFunc
+	zero      *zeroHashes
+	zeros     []byte // a block of zeros, for targets that cannot hold holes
+	zerosOnce sync.Once
+	tailKept  int64 // bytes of a larger target device past the source's end
+	tot       counters
 }
 
 // Receive runs the receiver's side: it brings dst up to date with the
@@ -36,6 +41,7 @@ func Receive(ctx context.Context, dst *sysio.File, p Params, streams []Stream, o
 		return Stats{}, fmt.Errorf("engine: no target")
 	}
 	r := &receiver{dst: dst, p: p, opt: opt, sess: newSession(ctx, streams), weak: opt.weak()}
+	r.zero = newZeroHashes(r.weak, p.Strong)
 	defer r.sess.cancel()
 	err := r.prepare()
 	if err != nil {
@@ -50,6 +56,7 @@ func Receive(ctx context.Context, dst *sysio.File, p Params, streams []Stream, o
 	}
 	st := r.tot.stats()
 	st.finish(p, time.Since(start).Seconds())
+	st.TargetTailKept = r.tailKept
 	if err != nil {
 		return st, err
 	}
@@ -59,7 +66,9 @@ func Receive(ctx context.Context, dst *sysio.File, p Params, streams []Stream, o
 
 // prepare learns the target's size and, unless this is a dry run, makes
 // room for the source: a device must be large enough; a regular file is
-// extended with fallocate (a larger one is truncated at the end, in finish).
+// extended, sparse (a hole, which zero blocks then need not touch) or with
+// fallocate under NoSparse. A larger file is truncated at the end, in
+// finish, unless the sync is ranged.
 func (r *receiver) prepare() error {
 	if r.dst == nil {
 		return nil
@@ -72,15 +81,24 @@ func (r *receiver) prepare() error {
 	if r.p.DryRun {
 		return nil
 	}
+	end := r.p.rangeEnd()
 	if r.dst.IsDevice() {
-		if size < r.p.Size {
-			return fmt.Errorf("target device %s holds %d bytes, less than the source's %d", r.dst.Name(), size, r.p.Size)
+		if size < end {
+			return fmt.Errorf("target device %s holds %d bytes, less than the source's %d", r.dst.Name(), size, end)
+		}
+		if !r.p.Partial() {
+			r.tailKept = size - end
 		}
 		return nil
 	}
-	if size < r.p.Size {
-		if err := r.dst.Allocate(size, r.p.Size-size); err != nil {
-			return fmt.Errorf("allocate %s to %d bytes: %w", r.dst.Name(), r.p.Size, err)
+	if size < end {
+		if r.p.NoSparse {
+			err = r.dst.Allocate(size, end-size)
+		} else {
+			err = r.dst.Truncate(end)
+		}
+		if err != nil {
+			return fmt.Errorf("extend %s to %d bytes: %w", r.dst.Name(), end, err)
 		}
 	}
 	return nil
@@ -102,16 +120,8 @@ func (r *receiver) finish() error {
 		return fmt.Errorf("%w: %d blocks sent and %d confirmed of %d", ErrVerify, changed, confirmed, r.p.Blocks())
 	}
 	if !r.p.DryRun {
-		if !r.dst.IsDevice() && r.oldSize != r.p.Size {
-			if err := r.dst.Truncate(r.p.Size); err != nil {
-				return fmt.Errorf("truncate %s: %w", r.dst.Name(), err)
-			}
-		}
-		if err := r.dst.Sync(); err != nil {
-			return fmt.Errorf("fsync %s: %w", r.dst.Name(), err)
-		}
-		if size, err := r.dst.Size(); err != nil || (size != r.p.Size && !r.dst.IsDevice()) {
-			return fmt.Errorf("%w: %s is %d bytes after the sync, want %d (%v)", ErrVerify, r.dst.Name(), size, r.p.Size, err)
+		if err := r.commit(m.(*wire.Final)); err != nil {
+			return err
 		}
 	}
 	ack := &wire.FinalAck{Bytes: uint64(r.tot.written.Load()), Confirmed: uint64(confirmed)}
@@ -245,6 +255,9 @@ func (r *receiver) writeBlock(ss *stripeState, d *wire.Data) error {
 		if len(buf) != n {
 			return protocolErrorf("Data for block %d carries %d bytes, want %d", i, len(buf), n)
 		}
+	case wire.CodecZero:
+		r.tot.zero.Add(1)
+		return r.writeZero(i, n)
 	case wire.CodecLZ4:
 		buf = getBuf(r.p.BlockSize, n)
 		if err := decompress(d.Payload, buf); err != nil {
@@ -260,10 +273,7 @@ func (r *receiver) writeBlock(ss *stripeState, d *wire.Data) error {
 	if err != nil {
 		return fmt.Errorf("write %s: %w", r.dst.Name(), err)
 	}
-	r.tot.written.Add(int64(n))
-	if r.opt.Progress != nil {
-		r.opt.Progress.Written.Add(int64(n))
-	}
+	r.countWritten(n)
 	return nil
 }
 
@@ -277,6 +287,7 @@ func (r *receiver) hashStripe(ctx context.Context, ss *stripeState, weak <-chan 
 	}
 	buf := getBuf(r.p.BlockSize, r.p.BlockSize)
 	defer putBuf(r.p.BlockSize, buf)
+	holes := newHoleScanner(r.dst)
 	for wb := range weak {
 		n := len(wb.Hashes)
 		v := &wire.Verdict{First: wb.First, Count: uint32(n), Need: make([]bool, n)}
@@ -291,16 +302,27 @@ func (r *receiver) hashStripe(ctx context.Context, ss *stripeState, weak <-chan 
 				ss.need++
 				continue
 			}
-			b := buf[:ln]
-			if _, err := r.dst.ReadAt(b, off); err != nil {
-				return fmt.Errorf("read %s: %w", r.dst.Name(), err)
+			var sum [wire.StrongSize]byte
+			if holes.hole(off, ln) {
+				var w uint64
+				if w, sum = r.zero.get(ln); w != h {
+					v.Need[i] = true
+					ss.need++
+					continue
+				}
+			} else {
+				b := buf[:ln]
+				if _, err := r.dst.ReadAt(b, off); err != nil {
+					return fmt.Errorf("read %s: %w", r.dst.Name(), err)
+				}
+				if r.weak(b) != h {
+					v.Need[i] = true
+					ss.need++
+					continue
+				}
+				sum = strong.sum(b)
 			}
-			if r.weak(b) != h {
-				v.Need[i] = true
-				ss.need++
-				continue
-			}
-			v.Strong = append(v.Strong, strong.sum(b))
+			v.Strong = append(v.Strong, sum)
 			ss.strong++
 		}
 		ss.decided.Store(int64(wb.First) + int64(n))

@@ -17,6 +17,7 @@ type sender struct {
 	opt  Options
 	sess *session
 	weak WeakFunc
+	zero *zeroHashes
 	tot  counters
 }
 
@@ -37,6 +38,7 @@ func Send(ctx context.Context, src *Source, p Params, streams []Stream, opt Opti
 		return Stats{}, fmt.Errorf("engine: %d streams for %d workers", len(streams), p.Workers)
 	}
 	s := &sender{src: src, p: p, opt: opt, sess: newSession(ctx, streams), weak: opt.weak()}
+	s.zero = newZeroHashes(s.weak, p.Strong)
 	defer s.sess.cancel()
 	err := s.sess.run(s.worker)
 	if err == nil {
@@ -93,7 +95,7 @@ func (s *sender) finish() error {
 // in memory, for the receiver's verdict.
 type pendingBatch struct {
 	first int64
-	bufs  [][]byte
+	bufs  [][]byte // nil for a block in a hole of the source
 }
 
 // worker sends one stripe. A reader goroutine reads blocks, hashes them
@@ -151,6 +153,7 @@ func (s *sender) worker(ctx context.Context, w int, st *lockedStream) error {
 // readStripe reads [first, end) batch by batch.
 func (s *sender) readStripe(ctx context.Context, first, end int64, st *lockedStream, pending chan<- *pendingBatch) error {
 	per := int64(batchBlocks(s.p.BlockSize))
+	holes := newHoleScanner(s.src.File)
 	for b := first; b < end; b += per {
 		n := min(per, end-b)
 		pb := &pendingBatch{first: b, bufs: make([][]byte, n)}
@@ -160,7 +163,12 @@ func (s *sender) readStripe(ctx context.Context, first, end int64, st *lockedStr
 				s.release(pb.bufs)
 				return err
 			}
-			buf, err := s.readBlock(b + i)
+			blk := b + i
+			if n := s.p.BlockLen(blk); holes.hole(blk*int64(s.p.BlockSize), n) {
+				weak[i], _ = s.zero.get(n)
+				continue
+			}
+			buf, err := s.readBlock(blk)
 			if err != nil {
 				s.release(pb.bufs)
 				return err
@@ -219,12 +227,19 @@ func (s *sender) decide(st *lockedStream, b *pendingBatch, strong *strongHasher)
 	}
 	k := 0 // next strong hash in v.Strong
 	for i, buf := range b.bufs {
+		blk := b.first + int64(i)
 		need := v.Need[i]
 		if !need {
 			if k >= len(v.Strong) {
 				return sent, confirmed, protocolErrorf("verdict for block %d lacks strong hashes", b.first)
 			}
-			if strong.sum(buf) == v.Strong[k] {
+			var sum [wire.StrongSize]byte
+			if buf == nil {
+				_, sum = s.zero.get(s.p.BlockLen(blk))
+			} else {
+				sum = strong.sum(buf)
+			}
+			if sum == v.Strong[k] {
 				confirmed++
 			} else {
 				need = true
@@ -234,13 +249,13 @@ func (s *sender) decide(st *lockedStream, b *pendingBatch, strong *strongHasher)
 		}
 		if need {
 			sent++
-			if err := s.sendBlock(st, b.first+int64(i), buf); err != nil {
+			if err := s.sendBlock(st, blk, buf); err != nil {
 				return sent, confirmed, err
 			}
 			b.bufs[i] = nil // ownership went with the message
 		}
 		if s.opt.Progress != nil {
-			s.opt.Progress.Compared.Add(int64(len(buf)))
+			s.opt.Progress.Compared.Add(int64(s.p.BlockLen(blk)))
 		}
 	}
 	s.tot.changed.Add(sent)
@@ -250,16 +265,20 @@ func (s *sender) decide(st *lockedStream, b *pendingBatch, strong *strongHasher)
 
 // wholeStripe sends every block of [first, end) without hashing.
 func (s *sender) wholeStripe(ctx context.Context, first, end int64, st *lockedStream) error {
+	holes := newHoleScanner(s.src.File)
 	for i := first; i < end; i++ {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		buf, err := s.readBlock(i)
-		if err != nil {
-			return err
+		var buf []byte // nil: a hole
+		if n := s.p.BlockLen(i); !holes.hole(i*int64(s.p.BlockSize), n) {
+			var err error
+			if buf, err = s.readBlock(i); err != nil {
+				return err
+			}
 		}
 		if s.opt.Progress != nil {
-			s.opt.Progress.Compared.Add(int64(len(buf)))
+			s.opt.Progress.Compared.Add(int64(s.p.BlockLen(i)))
 		}
 		if err := s.sendBlock(st, i, buf); err != nil {
 			return err
@@ -274,8 +293,17 @@ func (s *sender) wholeStripe(ctx context.Context, first, end int64, st *lockedSt
 }
 
 // sendBlock sends block i (compressed when that pays), handing buf over.
-// In a dry run nothing is sent.
+// A block that is all zeros (buf nil: a hole) goes without payload. In a
+// dry run nothing is sent.
 func (s *sender) sendBlock(st *lockedStream, i int64, buf []byte) error {
+	if buf == nil || isZero(buf) {
+		putBuf(s.p.BlockSize, buf)
+		s.tot.zero.Add(1)
+		if s.p.DryRun {
+			return nil
+		}
+		return wrapStream(st.Send(&wire.Data{Block: uint64(i), Codec: wire.CodecZero, RawLen: uint32(s.p.BlockLen(i))}))
+	}
 	if s.p.DryRun {
 		putBuf(s.p.BlockSize, buf)
 		return nil

@@ -19,16 +19,20 @@ type Stats struct {
 	BlocksChanged   int64   `json:"blocks_changed"`   // blocks that differed (sent, or would be in a dry run)
 	BlocksConfirmed int64   `json:"blocks_confirmed"` // blocks tier-2 confirmed equal
 	WeakCollisions  int64   `json:"weak_collisions"`  // blocks whose weak hash matched but whose strong hash did not
+	BlocksZero      int64   `json:"blocks_zero"`      // changed blocks that were all zeros: sent without payload, holes where possible
 	Similarity      float64 `json:"similarity"`       // BlocksConfirmed / BlocksTotal (1 for an empty source)
 	Seconds         float64 `json:"seconds"`
 	// Verified is true only when every block of the result was strong-hash
 	// confirmed or freshly written, and the sizes agree.
 	Verified bool `json:"verified"`
+	// TargetTailKept is how many bytes past the source's end a larger
+	// block-device target holds, left untouched.
+	TargetTailKept int64 `json:"target_tail_kept,omitempty"`
 	DryRun   bool `json:"dry_run"`
 }
 
 func (s *Stats) finish(p Params, seconds float64) {
-	s.BytesTotal = p.Size
+	s.BytesTotal = p.rangeEnd() - p.Start
 	s.BlocksTotal = p.Blocks()
 	s.Seconds = seconds
 	s.DryRun = p.DryRun

@@ -37,7 +37,8 @@ func (d *Data) appendHeader(b []byte) []byte {
 }
 
 // Validate checks a known Codec, 1 <= RawLen <= MaxBlockSize, and a payload
-// of exactly RawLen bytes for CodecNone, of 1 to RawLen bytes otherwise.
+// of exactly RawLen bytes for CodecNone, none for CodecZero, of 1 to RawLen
+// bytes otherwise.
 func (d *Data) Validate() error {
 	return checkData(d.Codec, d.RawLen, uint64(len(d.Payload)))
 }
@@ -54,6 +55,10 @@ func checkData(codec Codec, rawLen uint32, payloadLen uint64) error {
 		return errTooLarge(TypeData, "payload length", payloadLen, uint64(rawLen))
 	case codec == CodecNone && payloadLen != uint64(rawLen):
 		return errInvalid(TypeData, "payload length %d differs from raw length %d without compression", payloadLen, rawLen)
+	case codec == CodecZero && payloadLen != 0:
+		return errInvalid(TypeData, "zero block with a %d-byte payload", payloadLen)
+	case codec == CodecZero:
+		return nil
 	case payloadLen == 0:
 		return errInvalid(TypeData, "empty %v payload", codec)
 	}
@@ -89,6 +94,8 @@ func parseData(b []byte) (*Data, int, error) {
 	if len(b) < end {
 		return nil, 0, errTruncated(TypeData, end, len(b))
 	}
-	d.Payload = b[dataPayloadOff:end:end]
+	if n > 0 {
+		d.Payload = b[dataPayloadOff:end:end]
+	}
 	return d, end, nil
 }

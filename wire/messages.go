@@ -62,6 +62,10 @@ const (
 const (
 	FlagDryRun    uint32 = 1 << 0
 	FlagWholeFile uint32 = 1 << 1
+	FlagNoSparse  uint32 = 1 << 2 // write zero blocks as data, not holes
+	FlagNoTimes   uint32 = 1 << 3 // leave the target's mtime alone
+	FlagNoPerms   uint32 = 1 << 4 // leave the target's mode alone
+	FlagAtomic    uint32 = 1 << 5 // replace the target only at the end
 )
 
 // Codec of a Data payload.
@@ -70,6 +74,7 @@ type Codec uint8
 const (
 	CodecNone Codec = 0
 	CodecLZ4  Codec = 1
+	CodecZero Codec = 2 // an all-zero block: no payload
 )
 
 // Hello is the first frame on every stream, in both directions.
@@ -92,6 +97,11 @@ type Open struct {
 	Strong    uint8 // engine's strong hash id
 	Codec     Codec // compression the sender may use
 	Flags     uint32
+	// Start and End restrict the sync to the byte range [Start, End) of the
+	// file; End 0 means the source's size. Both are block-aligned (End may
+	// also be the size); the engine checks that.
+	Start int64
+	End   int64
 }
 
 // OpenReply answers Open. For OpPull it carries the source's size, time and mode.

@@ -123,6 +123,9 @@ func TestInvalid(t *testing.T) {
 		{&Data{Codec: CodecNone, RawLen: 2, Payload: []byte{1}}, ErrInvalid},
 		{&Data{Codec: CodecLZ4, RawLen: 2, Payload: []byte{1, 2, 3}}, ErrTooLarge},
 		{&Data{Codec: CodecLZ4, RawLen: 2}, ErrInvalid},
+		{&Data{Codec: CodecZero, RawLen: 2, Payload: []byte{0}}, ErrInvalid},
+		{mod(func(o *Open) { o.Start, o.End = 8192, 4096 }), ErrInvalid},
+		{mod(func(o *Open) { o.Start = -1 }), ErrInvalid},
 		{&Data{Codec: CodecLZ4, RawLen: MaxBlockSize + 1, Payload: []byte{1}}, ErrTooLarge},
 		{&Final{Size: -1}, ErrInvalid},
 	}

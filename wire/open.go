@@ -14,7 +14,9 @@ const (
 	openStrongOff    = openWorkersOff + sizeU16
 	openCodecOff     = openStrongOff + sizeU8
 	openFlagsOff     = openCodecOff + sizeU8
-	openPathOff      = openFlagsOff + sizeU32
+	openStartOff     = openFlagsOff + sizeU32
+	openEndOff       = openStartOff + sizeU64
+	openPathOff      = openEndOff + sizeU64
 	openFixedLen     = openPathOff // everything before Path
 	openMaxLen       = openFixedLen + strLenSize + MaxPathLen
 )
@@ -33,6 +35,8 @@ func (o *Open) Append(b []byte) []byte {
 	b = binary.BigEndian.AppendUint16(b, o.Workers)
 	b = append(b, o.Strong, byte(o.Codec))
 	b = binary.BigEndian.AppendUint32(b, o.Flags)
+	b = binary.BigEndian.AppendUint64(b, uint64(o.Start))
+	b = binary.BigEndian.AppendUint64(b, uint64(o.End))
 	return appendString(b, o.Path)
 }
 
@@ -46,12 +50,14 @@ func (o *Open) Validate() error {
 		return errInvalid(TypeOpen, "unknown op %d", uint8(o.Op))
 	case o.Size < 0:
 		return errInvalid(TypeOpen, "negative size %d", o.Size)
+	case o.Start < 0 || o.End < 0 || (o.End != 0 && o.End < o.Start):
+		return errInvalid(TypeOpen, "bad range [%d, %d)", o.Start, o.End)
 	case o.BlockSize < MinBlockSize || o.BlockSize > MaxBlockSize:
 		return errInvalid(TypeOpen, "block size %d outside [%d, %d]", o.BlockSize, MinBlockSize, MaxBlockSize)
 	case o.Workers < 1 || o.Workers > MaxWorkers:
 		return errInvalid(TypeOpen, "workers %d outside [1, %d]", o.Workers, MaxWorkers)
-	case !o.Codec.valid():
-		return errInvalid(TypeOpen, "unknown codec %d", uint8(o.Codec))
+	case o.Codec != CodecNone && o.Codec != CodecLZ4:
+		return errInvalid(TypeOpen, "codec %d is not a compression", uint8(o.Codec))
 	case o.Flags&^knownFlags != 0:
 		return errInvalid(TypeOpen, "unknown flags %#x", o.Flags&^knownFlags)
 	case len(o.Path) > MaxPathLen:
@@ -74,6 +80,8 @@ func parseOpen(b []byte) (*Open, int, error) {
 		Strong:    b[openStrongOff],
 		Codec:     Codec(b[openCodecOff]),
 		Flags:     binary.BigEndian.Uint32(b[openFlagsOff:]),
+		Start:     int64(binary.BigEndian.Uint64(b[openStartOff:])),
+		End:       int64(binary.BigEndian.Uint64(b[openEndOff:])),
 	}
 	copy(o.SessionID[:], b[openSessionOff:openSizeOff])
 	path, n, err := parseString(TypeOpen, "path", b[openPathOff:], MaxPathLen)

@@ -134,6 +134,9 @@ func (r *Reader) readData(n int) (Message, error) {
 		return nil, formatErr(TypeData, ErrTrailing, "%d trailing bytes", n-end)
 	}
 	var p []byte
+	if plen == 0 { // a zero block: Payload stays nil
+		return d, nil
+	}
 	if r.alloc != nil {
 		p = r.alloc(plen)[:plen]
 	} else {

@@ -62,7 +62,7 @@ func samples() []Message {
 		&Open{
 			Op: OpPush, SessionID: sessionID(1), Path: "dir/sub/file.img",
 			Size: 1 << 40, ModTime: -5, Mode: 0o644, BlockSize: 1 << 20,
-			Workers: 8, Strong: 2, Codec: CodecLZ4, Flags: FlagDryRun | FlagWholeFile,
+			Workers: 8, Strong: 2, Codec: CodecLZ4, Flags: FlagDryRun | FlagWholeFile, Start: 1 << 20, End: 3 << 20,
 		},
 		&Open{Op: OpPull, BlockSize: MinBlockSize, Workers: 1},
 		&Open{
@@ -89,6 +89,7 @@ func samples() []Message {
 		&Data{Block: 77, Codec: CodecNone, RawLen: MinBlockSize, Payload: seq(MinBlockSize, 1)},
 		&Data{Block: 1<<64 - 1, Codec: CodecLZ4, RawLen: MaxBlockSize, Payload: seq(100, 2)},
 		&Data{Block: 3, Codec: CodecLZ4, RawLen: 10, Payload: seq(10, 3)},
+		&Data{Block: 4, Codec: CodecZero, RawLen: 4096},
 		&StripeEnd{},
 		&StripeEnd{Sent: 1<<64 - 1, Confirmed: 12},
 		&Final{Size: 0, ModTime: 1, Mode: 2},

@@ -104,11 +104,13 @@ func (c Codec) String() string {
 		return "none"
 	case CodecLZ4:
 		return "lz4"
+	case CodecZero:
+		return "zero"
 	}
 	return fmt.Sprintf("Codec(%d)", uint8(c))
 }
 
-func (c Codec) valid() bool { return c == CodecNone || c == CodecLZ4 }
+func (c Codec) valid() bool { return c == CodecNone || c == CodecLZ4 || c == CodecZero }
 
 // knownFlags is every Open flag this version defines.
-const knownFlags = FlagDryRun | FlagWholeFile
+const knownFlags = FlagDryRun | FlagWholeFile | FlagNoSparse | FlagNoTimes | FlagNoPerms | FlagAtomic

@@ -1,0 +1,80 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"time"
+
+	"github.com/pdiffagent/pdiffagent/sysio"
+	"github.com/pdiffagent/pdiffagent/wire"
+)
+
+// writeZero makes block i (n bytes) all zeros: a hole in a regular file
+// (nothing to do past the old end, which prepare left as a hole), zeros
+// written on a device, under NoSparse, or where holes cannot be punched.
+func (r *receiver) writeZero(i int64, n int) error {
+	off := i * int64(r.p.BlockSize)
+	if !r.dst.IsDevice() && off >= r.oldSize {
+		r.countWritten(n)
+		return nil
+	}
+	if !r.dst.IsDevice() && !r.p.NoSparse {
+		err := r.dst.PunchHole(off, int64(n))
+		if err == nil {
+			r.countWritten(n)
+			return nil
+		}
+		if !errors.Is(err, sysio.ErrNotSupported) {
+			return fmt.Errorf("punch hole in %s: %w", r.dst.Name(), err)
+		}
+	}
+	r.zerosOnce.Do(func() { r.zeros = sysio.AlignedBuffer(r.p.BlockSize) })
+	if _, err := r.dst.WriteAt(r.zeros[:n], off); err != nil {
+		return fmt.Errorf("write %s: %w", r.dst.Name(), err)
+	}
+	r.countWritten(n)
+	return nil
+}
+
+func (r *receiver) countWritten(n int) {
+	r.tot.written.Add(int64(n))
+	if r.opt.Progress != nil {
+		r.opt.Progress.Written.Add(int64(n))
+	}
+}
+
+// commit makes the target final: its size (a whole-file sync truncates a
+// longer file), fsync, then the source's mode and mtime on a regular file.
+func (r *receiver) commit(f *wire.Final) error {
+	dev := r.dst.IsDevice()
+	if !dev && !r.p.Partial() && r.oldSize > r.p.Size {
+		if err := r.dst.Truncate(r.p.Size); err != nil {
+			return fmt.Errorf("truncate %s: %w", r.dst.Name(), err)
+		}
+	}
+	if err := r.dst.Sync(); err != nil {
+		return fmt.Errorf("fsync %s: %w", r.dst.Name(), err)
+	}
+	size, err := r.dst.Size()
+	if err != nil {
+		return err
+	}
+	if want := r.p.rangeEnd(); size < want || (!dev && !r.p.Partial() && size != r.p.Size) {
+		return fmt.Errorf("%w: %s is %d bytes after the sync, want %d", ErrVerify, r.dst.Name(), size, r.p.Size)
+	}
+	if dev {
+		return nil
+	}
+	if !r.p.NoPerms && f.Mode != 0 {
+		if err := r.dst.OS().Chmod(fs.FileMode(f.Mode).Perm()); err != nil {
+			return fmt.Errorf("chmod %s: %w", r.dst.Name(), err)
+		}
+	}
+	if !r.p.NoTimes && f.ModTime != 0 {
+		if err := r.dst.SetModTime(time.Unix(0, f.ModTime)); err != nil {
+			return fmt.Errorf("set mtime of %s: %w", r.dst.Name(), err)
+		}
+	}
+	return nil
+}
