@@ -28,7 +28,7 @@ type Stats struct {
 	// TargetTailKept is how many bytes past the source's end a larger
 	// block-device target holds, left untouched.
 	TargetTailKept int64 `json:"target_tail_kept,omitempty"`
-	DryRun   bool `json:"dry_run"`
+	DryRun         bool  `json:"dry_run"`
 }
 
 func (s *Stats) finish(p Params, seconds float64) {
