@@ -1,0 +1,77 @@
+# pdiffagent: make build | test | demo | bench | fuzz | soak | clean
+#
+# `make test` needs only Go and make; it runs in a few minutes on 2 cores.
+
+GO        ?= go
+BIN       := bin/pdiffagent
+DEMO_DIR  ?= demo-data
+DEMO_SIZE ?= 1G
+BENCH_SIZE ?= 2G
+BENCH_CHANGED ?= 0%,1%,10%,50%,100%
+TEST_TIMEOUT ?= 3m
+FUZZ_TIME ?= 60s
+# Packages with concurrency, tested again under the race detector.
+RACE_PKGS := ./engine/... ./agent/... ./sysio/... ./bench/...
+
+.NOTPARALLEL:
+.PHONY: build test fmt-check vet unit race fuzz-smoke fuzz demo bench soak clean
+
+build:
+	$(GO) build -o $(BIN) ./cmd/pdiffagent
+
+test: fmt-check vet unit race fuzz-smoke
+
+fmt-check:
+	@out=$$(gofmt -l .); \
+	if [ -n "$$out" ]; then echo "gofmt: unformatted files:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+unit:
+	$(GO) test -timeout $(TEST_TIMEOUT) ./...
+
+race:
+	@pkgs=$$($(GO) list $(RACE_PKGS) 2>/dev/null); \
+	if [ -n "$$pkgs" ]; then set -x; $(GO) test -race -timeout $(TEST_TIMEOUT) $$pkgs; fi
+
+# Each wire fuzz target briefly (FUZZ_TIME=5s), or for a minute (`make fuzz`).
+fuzz-smoke:
+	@$(MAKE) --no-print-directory fuzz FUZZ_TIME=5s
+
+fuzz:
+	@set -e; for f in $$($(GO) test -list '^Fuzz' ./wire/ | grep '^Fuzz'); do \
+		echo "fuzz $$f for $(FUZZ_TIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime=$(FUZZ_TIME) ./wire/; \
+	done
+
+# A 1 GiB random file, a copy with 10% of its 1 MiB blocks changed, one
+# sync, and a byte-for-byte check. The data stays in $(DEMO_DIR) (not tmpfs).
+demo: build
+	@mkdir -p $(DEMO_DIR)
+	@echo "== generating $(DEMO_SIZE) of random data in $(DEMO_DIR)/source.img"
+	$(BIN) gen random $(DEMO_DIR)/source.img --size $(DEMO_SIZE) --seed 1
+	$(BIN) gen copy $(DEMO_DIR)/source.img $(DEMO_DIR)/target.img
+	$(BIN) gen mutate $(DEMO_DIR)/target.img --fraction 0.1 -b 1M --seed 2
+	@echo "== dry run (exit status 3: the target differs)"
+	$(BIN) sync -n $(DEMO_DIR)/source.img $(DEMO_DIR)/target.img || [ $$? -eq 3 ]
+	@echo "== sync"
+	$(BIN) sync -v $(DEMO_DIR)/source.img $(DEMO_DIR)/target.img
+	@echo "== check"
+	cmp $(DEMO_DIR)/source.img $(DEMO_DIR)/target.img && echo "identical"
+
+# Local benchmark; the table and a JSON report go to bench/results/.
+bench: build
+	@mkdir -p bench/results bench/work
+	@stamp=$$(date +%Y%m%d-%H%M%S); \
+	{ $(BIN) bench --size $(BENCH_SIZE) --changed $(BENCH_CHANGED) --dir bench/work \
+		--save bench/results/local-$$stamp.json; echo $$? > bench/work/status; } \
+		| tee bench/results/local-$$stamp.txt; \
+	exit $$(cat bench/work/status)
+
+# Long-running tests, behind the soak build tag.
+soak:
+	$(GO) test -tags soak -run Soak -timeout 2h ./...
+
+clean:
+	rm -rf bin $(DEMO_DIR) bench/work

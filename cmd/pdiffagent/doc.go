@@ -1,0 +1,22 @@
+// Command pdiffagent replicates very large files and block devices by
+// delta transfer.
+//
+// This package owns the command line and nothing else: the cobra command
+// tree (one newXCommand(opts) per command, each in its own file, whose RunE
+// calls runX(ctx, …)), the flags (options structs with AddFlags; the
+// engine flags shared by sync, push and pull live in syncOptions), the
+// progress display on stderr, the result output (a human summary or one
+// JSON object on stdout), and the one place where errors become exit
+// codes (exitCode in main.go):
+//
+//	0    the target is identical to the source (after a sync, or already,
+//	     in a dry run)
+//	1    an error
+//	2    a usage error: unknown command or flag, bad flag value
+//	3    a dry run found differences (the target is not identical)
+//	130  interrupted by SIGINT (128+signal; 143 for SIGTERM)
+//
+// The work itself belongs to the engine (engine.SyncLocal and, across the
+// network, the agent); the bench and gen commands are thin shells over
+// package bench.
+package main

@@ -1,0 +1,193 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+)
+
+// Exit codes; see doc.go.
+const (
+	exitOK         = 0
+	exitError      = 1
+	exitUsage      = 2
+	exitDiffers    = 3
+	exitSignalBase = 128
+)
+
+// errDiffers is returned by a dry run that found the target not identical to
+// the source, after the result has been printed.
+var errDiffers = errors.New("target differs from source")
+
+// usageError is a mistake on the command line.
+type usageError struct{ err error }
+
+func (e *usageError) Error() string { return e.err.Error() }
+func (e *usageError) Unwrap() error { return e.err }
+
+func usageErrorf(format string, args ...any) error {
+	return &usageError{fmt.Errorf(format, args...)}
+}
+
+// signalError is the cause of a context cancelled by a signal.
+type signalError struct{ sig syscall.Signal }
+
+func (e *signalError) Error() string { return "interrupted by " + signalName(e.sig) }
+
+func signalName(s syscall.Signal) string {
+	switch s {
+	case syscall.SIGINT:
+		return "SIGINT"
+	case syscall.SIGTERM:
+		return "SIGTERM"
+	}
+	return s.String()
+}
+
+func newRootCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "pdiffagent",
+		Short: "Replicate very large files and block devices by delta transfer",
+		Long: `pdiffagent brings a target file or block device up to date with a source by
+hashing both in parallel, block by block, and writing only the blocks that
+differ. Every kept block is sha256-confirmed, so the result is verified.
+
+Exit codes: 0 target identical to source; 1 error; 2 usage error;
+3 dry run found differences; 130 interrupted (SIGINT).`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		// The root runs only when no subcommand matched.
+		Args: cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return unknownCommand(cmd, args[0])
+			}
+			return cmd.Help()
+		},
+	}
+	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return &usageError{err}
+	})
+	cmd.AddCommand(
+		newSyncCommand(&syncOptions{}),
+		newGenCommand(),
+		newBenchCommand(&benchOptions{}),
+	)
+	return cmd
+}
+
+// unknownCommand is the usage error for a word that names no subcommand.
+func unknownCommand(cmd *cobra.Command, word string) error {
+	msg := fmt.Sprintf("unknown command %q for %q", word, cmd.CommandPath())
+	if cmd.SuggestionsMinimumDistance <= 0 {
+		cmd.SuggestionsMinimumDistance = 2
+	}
+	if s := cmd.SuggestionsFor(word); len(s) > 0 {
+		msg += "; did you mean " + strings.Join(s, " or ") + "?"
+	}
+	return usageErrorf("%s", msg)
+}
+
+// exactArgs is cobra.ExactArgs returning a usageError.
+func exactArgs(n int, names string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) != n {
+			return usageErrorf("%s wants %s, got %d argument(s)", cmd.CommandPath(), names, len(args))
+		}
+		return nil
+	}
+}
+
+// signalContext returns a context cancelled, with a *signalError cause, by
+// the first SIGINT or SIGTERM. A second signal kills the process the
+// default way.
+func signalContext() (context.Context, func()) {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		select {
+		case s := <-ch:
+			signal.Reset(os.Interrupt, syscall.SIGTERM)
+			cancel(&signalError{s.(syscall.Signal)})
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, func() {
+		signal.Stop(ch)
+		cancel(nil)
+	}
+}
+
+// exitCode maps the outcome of a command to the process's exit status. It
+// is the only place that does.
+func exitCode(ctx context.Context, err error) int {
+	var (
+		sig   *signalError
+		usage *usageError
+	)
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(context.Cause(ctx), &sig):
+		return exitSignalBase + int(sig.sig)
+	case errors.As(err, &usage):
+		return exitUsage
+	case errors.Is(err, errDiffers):
+		return exitDiffers
+	}
+	return exitError
+}
+
+// report prints err for a human; errDiffers needs no message, the result
+// said it.
+func report(ctx context.Context, cmd *cobra.Command, err error) {
+	var (
+		sig   *signalError
+		usage *usageError
+	)
+	switch {
+	case err == nil, errors.Is(err, errDiffers) && ctx.Err() == nil:
+	case errors.As(context.Cause(ctx), &sig):
+		var ie *interruptedError
+		if errors.As(err, &ie) {
+			fmt.Fprintf(os.Stderr, "pdiffagent: %v: %s\n", sig, ie.done)
+		} else {
+			fmt.Fprintf(os.Stderr, "pdiffagent: %v\n", sig)
+		}
+	case errors.As(err, &usage):
+		fmt.Fprintf(os.Stderr, "pdiffagent: %v\nRun '%s --help' for usage.\n", err, cmd.CommandPath())
+	default:
+		fmt.Fprintf(os.Stderr, "pdiffagent: %v\n", err)
+	}
+}
+
+// interruptedError carries a one-line account of the work done before a
+// signal stopped a command.
+type interruptedError struct {
+	done string
+	err  error
+}
+
+func (e *interruptedError) Error() string { return e.done + ": " + e.err.Error() }
+func (e *interruptedError) Unwrap() error { return e.err }
+
+func run(args []string) int {
+	ctx, stop := signalContext()
+	defer stop()
+	root := newRootCommand()
+	root.SetArgs(args)
+	cmd, err := root.ExecuteContextC(ctx)
+	report(ctx, cmd, err)
+	return exitCode(ctx, err)
+}
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}

@@ -1,0 +1,154 @@
+package main
+
+import (
+	"fmt"
+	"runtime"
+
+	"github.com/pdiffagent/pdiffagent/engine"
+	"github.com/pdiffagent/pdiffagent/wire"
+	"github.com/spf13/pflag"
+)
+
+// syncOptions are the flags of every command that runs a sync: sync, push
+// and pull. Push and pull embed it and add their own.
+type syncOptions struct {
+	BlockSize   blockSizeValue
+	Concurrency int
+	Hash        hashValue
+	WholeFile   bool
+	DryRun      bool
+	outputOptions
+}
+
+// AddFlags registers the sync flags, including the output flags.
+func (o *syncOptions) AddFlags(f *pflag.FlagSet) {
+	o.BlockSize = engine.DefaultBlockSize
+	o.Hash = hashValue(engine.SHA256)
+	f.VarP(&o.BlockSize, "block-size", "b", "block size, a power of two from 4K to 64M (e.g. 128K, 1MiB, 4M)")
+	f.IntVarP(&o.Concurrency, "concurrency", "c", runtime.NumCPU(), fmt.Sprintf("workers (stripes hashed in parallel), 1 to %d", wire.MaxWorkers))
+	f.VarP(&o.Hash, "hash", "m", "tier-2 hash confirming equal blocks: sha256 or sha512_256")
+	f.BoolVarP(&o.WholeFile, "whole-file", "W", false, "send every block without comparing")
+	f.BoolVarP(&o.DryRun, "dry-run", "n", false, "compare and report only; write nothing (exit 3 if the target differs)")
+	o.outputOptions.AddFlags(f)
+}
+
+// params turns the flags into engine parameters (Size is left to the
+// engine, which takes it from the source).
+func (o *syncOptions) params() (engine.Params, error) {
+	if o.Concurrency < 1 || o.Concurrency > wire.MaxWorkers {
+		return engine.Params{}, usageErrorf("concurrency %d: must be from 1 to %d", o.Concurrency, wire.MaxWorkers)
+	}
+	if err := o.outputOptions.check(); err != nil {
+		return engine.Params{}, err
+	}
+	return engine.Params{
+		BlockSize: int(o.BlockSize),
+		Workers:   o.Concurrency,
+		Strong:    engine.StrongHash(o.Hash),
+		WholeFile: o.WholeFile,
+		DryRun:    o.DryRun,
+	}, nil
+}
+
+// outputOptions decide what a command prints.
+type outputOptions struct {
+	Verbose  int
+	Quiet    bool
+	JSON     bool
+	Progress progressMode
+}
+
+// AddFlags registers -v, -q, --json and --progress.
+func (o *outputOptions) AddFlags(f *pflag.FlagSet) {
+	f.CountVarP(&o.Verbose, "verbose", "v", "say more (repeat for more detail)")
+	f.BoolVarP(&o.Quiet, "quiet", "q", false, "print nothing on success")
+	f.BoolVar(&o.JSON, "json", false, "print the result as one JSON object on stdout")
+	f.Var(&o.Progress, "progress", "progress bar on stderr: auto (when it is a terminal), always or never")
+}
+
+func (o *outputOptions) check() error {
+	if o.Quiet && o.Verbose > 0 {
+		return usageErrorf("--quiet and --verbose contradict each other")
+	}
+	return nil
+}
+
+// blockSizeValue is a -b flag: engine.ParseBlockSize checks it.
+type blockSizeValue int
+
+func (v *blockSizeValue) String() string { return formatSize(int64(*v)) }
+func (v *blockSizeValue) Type() string   { return "size" }
+func (v *blockSizeValue) Set(s string) error {
+	n, err := engine.ParseBlockSize(s)
+	if err != nil {
+		return err
+	}
+	*v = blockSizeValue(n)
+	return nil
+}
+
+// formatSize writes a byte count the way users type it: 1G, 128K, 1000.
+func formatSize(n int64) string {
+	for _, u := range []struct {
+		shift  uint
+		suffix string
+	}{{40, "T"}, {30, "G"}, {20, "M"}, {10, "K"}} {
+		if n >= 1<<u.shift && n%(1<<u.shift) == 0 {
+			return fmt.Sprintf("%d%s", n>>u.shift, u.suffix)
+		}
+	}
+	return fmt.Sprint(n)
+}
+
+// hashValue is a -m flag.
+type hashValue engine.StrongHash
+
+func (v *hashValue) String() string { return engine.StrongHash(*v).String() }
+func (v *hashValue) Type() string   { return "hash" }
+func (v *hashValue) Set(s string) error {
+	h, err := engine.ParseStrongHash(s)
+	if err != nil {
+		return err
+	}
+	*v = hashValue(h)
+	return nil
+}
+
+// sizeValue is a byte count such as 1G or 512M.
+type sizeValue int64
+
+func (v *sizeValue) String() string { return formatSize(int64(*v)) }
+func (v *sizeValue) Type() string   { return "size" }
+func (v *sizeValue) Set(s string) error {
+	n, err := engine.ParseSize(s)
+	if err != nil {
+		return err
+	}
+	*v = sizeValue(n)
+	return nil
+}
+
+// progressMode is --progress.
+type progressMode string
+
+const (
+	progressAuto   progressMode = "auto"
+	progressAlways progressMode = "always"
+	progressNever  progressMode = "never"
+)
+
+func (m *progressMode) String() string {
+	if *m == "" {
+		return string(progressAuto)
+	}
+	return string(*m)
+}
+func (m *progressMode) Type() string { return "when" }
+func (m *progressMode) Set(s string) error {
+	switch p := progressMode(s); p {
+	case progressAuto, progressAlways, progressNever:
+		*m = p
+		return nil
+	}
+	return fmt.Errorf("%q: want auto, always or never", s)
+}

@@ -1,0 +1,77 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/pdiffagent/pdiffagent/bench"
+)
+
+// captureStdout runs fn with os.Stdout redirected to a file and returns
+// what it wrote.
+func captureStdout(t *testing.T, fn func()) string {
+	t.Helper()
+	f, err := os.CreateTemp(t.TempDir(), "stdout")
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := os.Stdout
+	os.Stdout = f
+	defer func() { os.Stdout = old }()
+	fn()
+	f.Close()
+	b, err := os.ReadFile(f.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestSyncEndToEnd(t *testing.T) {
+	dir := t.TempDir()
+	src, dst := filepath.Join(dir, "src"), filepath.Join(dir, "dst")
+	if err := bench.GenerateRandom(src, 3<<20+77, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := bench.CopyFile(src, dst); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bench.Mutate(dst, 64<<10, 0.25, bench.Random, 3); err != nil {
+		t.Fatal(err)
+	}
+	var code int
+	out := captureStdout(t, func() { code, _ = execute(t, "sync", "-n", "--json", "-b", "64K", src, dst) })
+	var r struct {
+		BlocksTotal   int64 `json:"blocks_total"`
+		BlocksChanged int64 `json:"blocks_changed"`
+		DryRun        bool  `json:"dry_run"`
+		Identical     bool  `json:"identical"`
+	}
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("dry run output %q: %v", out, err)
+	}
+	if code != exitDiffers || !r.DryRun || r.Identical || r.BlocksChanged != 12 || r.BlocksTotal != 49 {
+		t.Fatalf("dry run: exit %d, %+v", code, r)
+	}
+	out = captureStdout(t, func() { code, _ = execute(t, "sync", "-q", "-b", "64K", src, dst) })
+	if code != exitOK || out != "" {
+		t.Fatalf("sync -q: exit %d, output %q", code, out)
+	}
+	if eq, err := bench.Compare(src, dst); err != nil || !eq {
+		t.Fatalf("after sync: equal %v, %v", eq, err)
+	}
+	captureStdout(t, func() { code, _ = execute(t, "sync", "-n", "-b", "64K", src, dst) })
+	if code != exitOK {
+		t.Fatalf("dry run of identical files: exit %d", code)
+	}
+	// A larger target is not identical even when every block matches.
+	if err := os.Truncate(dst, 4<<20); err != nil {
+		t.Fatal(err)
+	}
+	captureStdout(t, func() { code, _ = execute(t, "sync", "-n", src, dst) })
+	if code != exitDiffers {
+		t.Fatalf("dry run, larger target: exit %d", code)
+	}
+}
