@@ -13,16 +13,15 @@ import (
 // writeZero makes block i (n bytes) all zeros: a hole in a regular file
 // (nothing to do past the old end, which prepare left as a hole), zeros
 // written on a device, under NoSparse, or where holes cannot be punched.
+// Only zeros actually written count as bytes written.
 func (r *receiver) writeZero(i int64, n int) error {
 	off := i * int64(r.p.BlockSize)
 	if !r.dst.IsDevice() && off >= r.oldSize {
-		r.countWritten(n)
 		return nil
 	}
 	if !r.dst.IsDevice() && !r.p.NoSparse {
 		err := r.dst.PunchHole(off, int64(n))
 		if err == nil {
-			r.countWritten(n)
 			return nil
 		}
 		if !errors.Is(err, sysio.ErrNotSupported) {

@@ -82,12 +82,16 @@ func (r *syncReporter) finish(ctx context.Context, res result, err error) error 
 			fmt.Fprintln(r.stdout, res.sizeNote)
 		}
 	}
+	if res.TargetTailKept > 0 && !r.o.Quiet {
+		fmt.Fprintf(r.stderr, "note: the target device is %s larger than the source; its last %d bytes were left untouched\n",
+			formatBytes(res.TargetTailKept), res.TargetTailKept)
+	}
 	if r.o.Verbose > 0 {
 		if !res.DryRun && res.sizeNote != "" {
 			fmt.Fprintln(r.stderr, res.sizeNote)
 		}
-		fmt.Fprintf(r.stderr, "sent %s of block data; %d blocks confirmed by strong hash; %d weak-hash collisions\n",
-			formatBytes(res.BytesSent), res.BlocksConfirmed, res.WeakCollisions)
+		fmt.Fprintf(r.stderr, "sent %s of block data; %d blocks confirmed by strong hash; %d weak-hash collisions; %d zero blocks\n",
+			formatBytes(res.BytesSent), res.BlocksConfirmed, res.WeakCollisions, res.BlocksZero)
 	}
 	if !res.Identical {
 		return errDiffers

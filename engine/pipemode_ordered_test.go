@@ -1,0 +1,77 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func TestOrderedKeepsOrder(t *testing.T) {
+	checkNoLeak(t)
+	const n = 500
+	var inFlight, most atomic.Int64
+	i := 0
+	next := func(context.Context) (int, bool, error) { i++; return i - 1, i <= n, nil }
+	work := func(_ context.Context, j int) (int, error) {
+		if k := inFlight.Add(1); k > most.Load() {
+			most.Store(k)
+		}
+		defer inFlight.Add(-1)
+		time.Sleep(time.Duration(rand.IntN(200)) * time.Microsecond)
+		return j * j, nil
+	}
+	var got []int
+	emit := func(r int) error { got = append(got, r); return nil }
+	if err := ordered(context.Background(), 4, next, work, emit, func(int) {}); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != n {
+		t.Fatalf("%d results, want %d", len(got), n)
+	}
+	for j, r := range got {
+		if r != j*j {
+			t.Fatalf("result %d is %d: out of order", j, r)
+		}
+	}
+	if most.Load() > 4 {
+		t.Errorf("%d jobs ran at once with 4 workers", most.Load())
+	}
+}
+
+func TestOrderedFirstErrorWins(t *testing.T) {
+	checkNoLeak(t)
+	boom := errors.New("boom")
+	for _, stage := range []string{"next", "work", "emit"} {
+		var emitted, dropped atomic.Int64
+		i := 0
+		next := func(context.Context) (int, bool, error) {
+			if i++; stage == "next" && i == 50 {
+				return 0, false, boom
+			}
+			return i, true, nil // endless: only the error stops it
+		}
+		work := func(ctx context.Context, j int) (int, error) {
+			if stage == "work" && j == 50 {
+				return 0, boom
+			}
+			return j, ctx.Err()
+		}
+		emit := func(j int) error {
+			if stage == "emit" && j == 50 {
+				return boom
+			}
+			emitted.Add(1)
+			return nil
+		}
+		err := ordered(context.Background(), 3, next, work, emit, func(int) { dropped.Add(1) })
+		if !errors.Is(err, boom) {
+			t.Errorf("%s: got %v, want boom", stage, err)
+		}
+		if stage != "next" && emitted.Load() != 49 {
+			t.Errorf("%s: %d results emitted before the failure, want 49", stage, emitted.Load())
+		}
+	}
+}
