@@ -126,8 +126,8 @@ func TestWholeFileAndCompression(t *testing.T) {
 	for _, mode := range []string{"whole", "lz4", "whole+lz4"} {
 		t.Run(mode, func(t *testing.T) {
 			checkNoLeak(t)
-			src := append(randBytes(11, 5*testBS), make([]byte, 7*testBS+3)...) // zeros compress
-			c := syncCase{src: src, dst: flip(src, 3, 6*testBS)}
+			src := append(randBytes(11, 5*testBS), bytes.Repeat([]byte("pdiffagent "), 3000)...) // text compresses
+			c := syncCase{src: src, dst: flip(src, 3, 6*testBS, 7*testBS)}
 			s, d := writeCase(t, c)
 			p := Params{BlockSize: testBS, Workers: 2, WholeFile: mode != "lz4"}
 			if mode != "whole" {
