@@ -193,7 +193,7 @@ func (in *pipeInput) close() { close(in.stop) }
 func readStart(ctx context.Context, in *pipeInput, stage string, want wire.Type) (wire.Message, error) {
 	m, err := in.next(ctx)
 	if errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("empty input: expected the output of `pdiffagent %s`", stage)
+		return nil, fmt.Errorf("no input: `pdiffagent %s` sent nothing (did it fail?)", stage)
 	}
 	if err != nil {
 		return nil, startErr(stage, err)

@@ -5,9 +5,10 @@ import (
 	"sync"
 )
 
-// orderedDepth is how many jobs of an ordered pipeline may be in flight
-// (dispatched and not yet emitted) per worker.
-const orderedDepth = 2
+// orderedSlack is how many jobs an ordered pipeline may have in flight
+// (dispatched, not yet emitted) beyond one per worker: enough that every
+// worker has work while the emitter waits for the oldest job.
+const orderedSlack = 2
 
 // ordered runs a pipeline whose output keeps the order of its input, the
 // way blockcopy does it: next yields jobs one after another, workers
@@ -18,8 +19,8 @@ const orderedDepth = 2
 //
 // next runs in a single goroutine (the dispatcher, which may read a
 // stream); emit runs in the caller's goroutine. At most
-// workers*orderedDepth jobs are in flight, so memory is bounded whatever
-// the input's length. The first error of any stage cancels the others and
+// workers+orderedSlack jobs are in flight, so memory is bounded whatever
+// the input's length (retrieve: that many batches of about batchBytes). The first error of any stage cancels the others and
 // is the one returned; results that were computed but not emitted are
 // handed to drop, which returns their buffers.
 func ordered[J, R any](ctx context.Context, workers int,
@@ -38,7 +39,7 @@ func ordered[J, R any](ctx context.Context, workers int,
 	}
 	// The dispatcher owns and closes both channels. order holds, in job
 	// order, every slot handed out; jobs hands the same slots to workers.
-	order := make(chan *slot, workers*orderedDepth)
+	order := make(chan *slot, workers+orderedSlack)
 	jobs := make(chan *slot)
 	var nextErr error // set by the dispatcher before it closes order
 	var wg sync.WaitGroup

@@ -45,7 +45,7 @@ func TestOrderedFirstErrorWins(t *testing.T) {
 	checkNoLeak(t)
 	boom := errors.New("boom")
 	for _, stage := range []string{"next", "work", "emit"} {
-		var emitted, dropped atomic.Int64
+		var emitted atomic.Int64
 		i := 0
 		next := func(context.Context) (int, bool, error) {
 			if i++; stage == "next" && i == 50 {
@@ -66,12 +66,14 @@ func TestOrderedFirstErrorWins(t *testing.T) {
 			emitted.Add(1)
 			return nil
 		}
-		err := ordered(context.Background(), 3, next, work, emit, func(int) { dropped.Add(1) })
+		err := ordered(context.Background(), 3, next, work, emit, func(int) {})
 		if !errors.Is(err, boom) {
 			t.Errorf("%s: got %v, want boom", stage, err)
 		}
-		if stage != "next" && emitted.Load() != 49 {
-			t.Errorf("%s: %d results emitted before the failure, want 49", stage, emitted.Load())
+		// A failing emit comes after every earlier result; a failing job
+		// cancels those still running, which are then not emitted.
+		if n := emitted.Load(); n > 49 || (stage == "emit" && n != 49) {
+			t.Errorf("%s: %d results emitted before the failure of job 50", stage, n)
 		}
 	}
 }

@@ -64,7 +64,7 @@ func Retrieve(ctx context.Context, src *Source, r io.Reader, w io.Writer, p Para
 		return rt.work(ctx, br, j)
 	}, emit, rt.drop)
 	if err == nil {
-		err = rt.checkSource()
+		err = src.checkUnchanged()
 	}
 	st = rt.tot.stats()
 	st.finish(sp, time.Since(start).Seconds())
@@ -253,15 +253,16 @@ func (rt *retriever) drop(o *retrieveOut) {
 	o.data = nil
 }
 
-// checkSource refuses a source whose size or mtime moved during the sync.
-func (rt *retriever) checkSource() error {
-	size, mtime, _, err := rt.src.File.Stat()
+// checkUnchanged refuses a source whose size or mtime moved since
+// NewSource. (The sender's finish makes the same check, inline.)
+func (s *Source) checkUnchanged() error {
+	size, mtime, _, err := s.File.Stat()
 	if err != nil {
 		return err
 	}
-	if size != rt.src.Size || mtime != rt.src.ModTime {
-		return fmt.Errorf("%w: %s: size %d -> %d, mtime %s -> %s", ErrSourceChanged, rt.src.File.Name(), rt.src.Size, size,
-			time.Unix(0, rt.src.ModTime).Format(time.RFC3339Nano), time.Unix(0, mtime).Format(time.RFC3339Nano))
+	if size != s.Size || mtime != s.ModTime {
+		return fmt.Errorf("%w: %s: size %d -> %d, mtime %s -> %s", ErrSourceChanged, s.File.Name(), s.Size, size,
+			time.Unix(0, s.ModTime).Format(time.RFC3339Nano), time.Unix(0, mtime).Format(time.RFC3339Nano))
 	}
 	return nil
 }

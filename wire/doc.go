@@ -25,7 +25,9 @@
 // implement Message, and ReadMessage and Decode return them. *Error is also
 // an error ("peer: <message> (code N)"). Each message type has a Validate
 // method; WriteFrame refuses a message that fails it and decoding returns
-// only messages that pass it.
+// only messages that pass it. Pipe mode's one-way streams add
+// *ChecksumHeader, *HashBatch, *ChecksumEnd, *RetrieveHeader and
+// *RetrieveEnd (types 0x20-0x24; see pipe.go for their order and layout).
 //
 // Payloads are sequences of fixed-width big-endian integers, byte arrays,
 // and strings (a u16 byte count, then the bytes):

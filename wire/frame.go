@@ -43,6 +43,16 @@ func Decode(t Type, payload []byte) (Message, error) {
 		m, n, err = parseFinal(payload)
 	case TypeFinalAck:
 		m, n, err = parseFinalAck(payload)
+	case TypeChecksumHeader:
+		m, n, err = parseChecksumHeader(payload)
+	case TypeHashBatch:
+		m, n, err = parseHashBatch(payload)
+	case TypeChecksumEnd:
+		m, n, err = parseChecksumEnd(payload)
+	case TypeRetrieveHeader:
+		m, n, err = parseRetrieveHeader(payload)
+	case TypeRetrieveEnd:
+		m, n, err = parseRetrieveEnd(payload)
 	default:
 		return nil, &UnknownTypeError{Type: t, Len: len(payload)}
 	}

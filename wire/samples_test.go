@@ -56,7 +56,7 @@ func verdict(first uint64, count int, need func(int) bool) *Verdict {
 
 // samples returns valid messages of every type, covering edge values.
 func samples() []Message {
-	return []Message{
+	return append([]Message{
 		NewHello(),
 		&Hello{Version: 0xfffe},
 		&Open{
@@ -96,7 +96,7 @@ func samples() []Message {
 		&Final{Size: 1<<63 - 1, ModTime: -1, Mode: 0o777},
 		&FinalAck{Written: 1, Confirmed: 2, Bytes: 3},
 		&FinalAck{},
-	}
+	}, pipeSamples()...)
 }
 
 // stream returns the frames of msgs, concatenated, and the end offset of each.

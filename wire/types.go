@@ -50,6 +50,16 @@ func (t Type) String() string {
 		return "Final"
 	case TypeFinalAck:
 		return "FinalAck"
+	case TypeChecksumHeader:
+		return "ChecksumHeader"
+	case TypeHashBatch:
+		return "HashBatch"
+	case TypeChecksumEnd:
+		return "ChecksumEnd"
+	case TypeRetrieveHeader:
+		return "RetrieveHeader"
+	case TypeRetrieveEnd:
+		return "RetrieveEnd"
 	}
 	return fmt.Sprintf("Type(%#02x)", uint8(t))
 }
@@ -80,6 +90,16 @@ func maxPayloadLen(t Type) (n int, ok bool) {
 		return finalLen, true
 	case TypeFinalAck:
 		return finalAckLen, true
+	case TypeChecksumHeader:
+		return checksumHeaderLen, true
+	case TypeHashBatch:
+		return hashBatchMaxLen, true
+	case TypeChecksumEnd:
+		return checksumEndLen, true
+	case TypeRetrieveHeader:
+		return retrieveHeaderLen, true
+	case TypeRetrieveEnd:
+		return retrieveEndLen, true
 	}
 	return 0, false
 }

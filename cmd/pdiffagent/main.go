@@ -78,6 +78,7 @@ Exit codes: 0 target identical to source; 1 error; 2 usage error;
 		newSyncCommand(&syncOptions{}),
 		newGenCommand(),
 		newBenchCommand(&benchOptions{}),
+		newChecksumCommand(&checksumOptions{}), newRetrieveCommand(&retrieveOptions{}), newSaveCommand(&saveOptions{}),
 	)
 	return cmd
 }

@@ -1,0 +1,85 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+
+	"github.com/pdiffagent/pdiffagent/engine"
+	"github.com/pdiffagent/pdiffagent/sysio"
+	"github.com/spf13/cobra"
+)
+
+type saveOptions struct {
+	JSON                       bool
+	NoSparse, NoTimes, NoPerms bool
+	pipeOptions
+}
+
+func newSaveCommand(opts *saveOptions) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "save [flags] DST",
+		Short: "Pipe mode, step 3: write the changed blocks and verify the result",
+		Long: `save reads the output of ` + "`pdiffagent retrieve`" + ` on stdin and writes its blocks
+into DST (created if missing), then re-reads the range and checks its digest
+against the source's, and fsyncs. Exit status 0 means DST now equals the
+source over the range; anything else, that it may be partly updated.
+
+` + pipeModeHelp,
+		Example: `  pdiffagent checksum disk.img | ssh src pdiffagent retrieve disk.img | pdiffagent save -v disk.img`,
+		Args:    exactArgs(1, "DST"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runSave(cmd.Context(), opts, args[0])
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVar(&opts.JSON, "json", false, "print the result as one JSON object on stdout")
+	f.BoolVar(&opts.NoSparse, "no-sparse", false, "write all-zero blocks as data instead of leaving holes in a regular-file target")
+	f.BoolVar(&opts.NoTimes, "no-times", false, "do not give the target the source's modification time")
+	f.BoolVar(&opts.NoPerms, "no-perms", false, "do not give the target the source's permissions")
+	opts.pipeOptions.AddFlags(f)
+	return cmd
+}
+
+func runSave(ctx context.Context, opts *saveOptions, dst string) error {
+	if err := opts.check(); err != nil {
+		return err
+	}
+	if err := checkPipes("retrieve", ""); err != nil {
+		return err
+	}
+	_, statErr := os.Stat(dst)
+	created := errors.Is(statErr, fs.ErrNotExist)
+	f, err := sysio.Open(dst, sysio.Create, sysio.Options{})
+	if err != nil {
+		return err
+	}
+	p := engine.Params{Workers: opts.Concurrency, NoSparse: opts.NoSparse, NoTimes: opts.NoTimes, NoPerms: opts.NoPerms}
+	st, err := engine.Save(ctx, f, os.Stdin, p, engine.Options{})
+	if cerr := f.Close(); err == nil && cerr != nil {
+		err = cerr
+	}
+	if err != nil {
+		if created && st.BytesWritten == 0 {
+			os.Remove(dst) // nothing arrived: leave no empty file behind
+		}
+		err = fmt.Errorf("save %s: %w", dst, err)
+	}
+	res := result{Stats: st, Identical: err == nil && st.Verified}
+	switch {
+	case opts.JSON:
+		if err != nil {
+			res.Error = err.Error()
+		}
+		printJSONTo(os.Stdout, res)
+	case err == nil && !opts.Quiet:
+		fmt.Println(summary(res))
+		if opts.Verbose > 0 {
+			fmt.Fprintf(os.Stderr, "received %s of block data; %d blocks confirmed by strong hash; %d weak-hash collisions\n",
+				formatBytes(st.BytesSent), st.BlocksConfirmed, st.WeakCollisions)
+		}
+	}
+	return err
+}
