@@ -76,6 +76,10 @@ Exit codes: 0 target identical to source; 1 error; 2 usage error;
 	})
 	cmd.AddCommand(
 		newSyncCommand(&syncOptions{}),
+		newIDCommand(&identityOptions{}),
+		newListenCommand(&listenOptions{}),
+		newPushCommand(&remoteOptions{}),
+		newPullCommand(&remoteOptions{}),
 		newGenCommand(),
 		newBenchCommand(&benchOptions{}),
 		newChecksumCommand(&checksumOptions{}), newRetrieveCommand(&retrieveOptions{}), newSaveCommand(&saveOptions{}),
@@ -99,6 +103,16 @@ func unknownCommand(cmd *cobra.Command, word string) error {
 func exactArgs(n int, names string) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
 		if len(args) != n {
+			return usageErrorf("%s wants %s, got %d argument(s)", cmd.CommandPath(), names, len(args))
+		}
+		return nil
+	}
+}
+
+// rangeArgs is cobra.RangeArgs returning a usageError.
+func rangeArgs(lo, hi int, names string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) < lo || len(args) > hi {
 			return usageErrorf("%s wants %s, got %d argument(s)", cmd.CommandPath(), names, len(args))
 		}
 		return nil

@@ -1,0 +1,127 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/pdiffagent/pdiffagent/agent"
+	"github.com/spf13/cobra"
+)
+
+type listenOptions struct {
+	identityOptions
+	Root             string
+	Allow            []string
+	AllowFile        string
+	ReadOnly         bool
+	AllowDevices     bool
+	MaxSessions      int
+	MaxWorkers       int
+	HandshakeTimeout time.Duration
+	IdleTimeout      time.Duration
+	Verbose          int
+}
+
+func newListenCommand(opts *listenOptions) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "listen [ADDR] --root DIR --allow FP",
+		Short: "Serve a directory tree to pinned peers over QUIC and TLS-over-TCP",
+		Long: `listen serves the files beneath --root to the clients whose fingerprints are
+allowed, on QUIC (UDP) and TLS 1.3 over TCP on the same port (ADDR, default
+:9443). Nothing is served to anyone else; no path escapes the root.`,
+		Example: `  pdiffagent listen :9443 --root /srv/images --allow sha256:3f1c…
+  pdiffagent listen [::]:9443 --root /var/lib/db --allow-file /etc/pdiffagent/clients --read-only`,
+		Args: rangeArgs(0, 1, "at most one ADDR"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			addr := ":9443"
+			if len(args) == 1 {
+				addr = args[0]
+			}
+			return runListen(cmd.Context(), opts, addr)
+		},
+	}
+	f := cmd.Flags()
+	opts.identityOptions.AddFlags(f)
+	f.StringVar(&opts.Root, "root", "", "directory served (required)")
+	f.StringArrayVar(&opts.Allow, "allow", nil, "fingerprint of a client allowed to push and pull (repeatable)")
+	f.StringVar(&opts.AllowFile, "allow-file", "", "file of allowed fingerprints, one per line (# comments)")
+	f.BoolVar(&opts.ReadOnly, "read-only", false, "refuse every push")
+	f.BoolVar(&opts.AllowDevices, "allow-devices", false, "serve block devices beneath the root")
+	f.IntVar(&opts.MaxSessions, "max-sessions", agent.DefaultMaxSessions, "sessions at once")
+	f.IntVar(&opts.MaxWorkers, "max-workers", agent.DefaultMaxWorkers, "workers (streams) per session")
+	f.DurationVar(&opts.HandshakeTimeout, "handshake-timeout", agent.DefaultHandshakeTimeout, "time allowed for a connection's handshake")
+	f.DurationVar(&opts.IdleTimeout, "idle-timeout", agent.DefaultIdleTimeout, "a silent peer is dropped after this long")
+	f.CountVarP(&opts.Verbose, "verbose", "v", "log more")
+	return cmd
+}
+
+func runListen(ctx context.Context, opts *listenOptions, addr string) error {
+	if opts.Root == "" {
+		return usageErrorf("--root is required")
+	}
+	allow := append([]string(nil), opts.Allow...)
+	if opts.AllowFile != "" {
+		more, err := readAllowFile(opts.AllowFile)
+		if err != nil {
+			return err
+		}
+		allow = append(allow, more...)
+	}
+	if len(allow) == 0 {
+		return usageErrorf("no client allowed: pass --allow sha256:… (run `pdiffagent id` on each client) or --allow-file")
+	}
+	id, err := opts.load()
+	if err != nil {
+		return err
+	}
+	level := slog.LevelInfo
+	if opts.Verbose > 0 {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	srv, err := agent.Listen(ctx, addr, agent.ServerConfig{
+		Root: opts.Root, Allow: allow, ReadOnly: opts.ReadOnly, AllowDevices: opts.AllowDevices,
+		Identity: id, Log: log, MaxSessions: opts.MaxSessions, MaxWorkers: opts.MaxWorkers,
+		HandshakeTimeout: opts.HandshakeTimeout, IdleTimeout: opts.IdleTimeout,
+	})
+	if err != nil {
+		return err
+	}
+	err = srv.Serve(ctx)
+	srv.Close()
+	if ctx.Err() != nil {
+		log.Info("stopped")
+		return nil
+	}
+	return err
+}
+
+func readAllowFile(path string) ([]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var out []string
+	sc := bufio.NewScanner(f)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if i := strings.IndexByte(line, '#'); i >= 0 {
+			line = strings.TrimSpace(line[:i])
+		}
+		if line == "" {
+			continue
+		}
+		fp, err := agent.ParseFingerprint(strings.Fields(line)[0])
+		if err != nil {
+			return nil, fmt.Errorf("%s:%d: %w", path, n, err)
+		}
+		out = append(out, fp)
+	}
+	return out, sc.Err()
+}

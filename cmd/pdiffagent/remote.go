@@ -1,0 +1,145 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/pdiffagent/pdiffagent/agent"
+	"github.com/pdiffagent/pdiffagent/engine"
+	"github.com/spf13/cobra"
+)
+
+// remoteOptions are push's and pull's flags: the sync flags and how to
+// reach and trust the server.
+type remoteOptions struct {
+	syncOptions
+	identityOptions
+	Pin         string
+	Transport   string
+	Connections int
+}
+
+func (o *remoteOptions) addFlags(cmd *cobra.Command) {
+	f := cmd.Flags()
+	o.syncOptions.AddFlags(f)
+	o.identityOptions.AddFlags(f)
+	f.StringVar(&o.Pin, "pin", "", "the server's fingerprint (sha256:…, from `pdiffagent id` on the server); remembered for the host")
+	f.StringVar(&o.Transport, "transport", agent.TransportTCP, "tcp (TLS 1.3, one connection per worker) or quic")
+	f.IntVar(&o.Connections, "connections", 1, "QUIC connections to spread the workers over (TCP always uses one per worker)")
+}
+
+func newPushCommand(opts *remoteOptions) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "push [flags] LOCAL HOST:PORT[/PATH]",
+		Short: "Bring a file on a server up to date with a local one",
+		Long: `push makes the server's file PATH (relative to its --root; default: LOCAL's
+base name) identical to LOCAL by a delta transfer. The server must allow this
+agent's fingerprint; this agent pins the server's (--pin, remembered per host
+in the identity directory's known_hosts).
+
+Exit status: 0 when the target is identical to the source; 3 when a dry run
+found differences; 1 on error; 2 on a usage error; 130 when interrupted.`,
+		Example: `  pdiffagent push --pin sha256:3f1c… vm.img backup1:9443/vms/vm.img
+  pdiffagent push --transport quic --connections 4 db.ibd [fd00::2]:9443`,
+		Args: exactArgs(2, "LOCAL and HOST:PORT[/PATH]"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runRemote(cmd.Context(), opts, true, args[0], args[1])
+		},
+	}
+	opts.addFlags(cmd)
+	return cmd
+}
+
+func newPullCommand(opts *remoteOptions) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "pull [flags] HOST:PORT/PATH LOCAL",
+		Short: "Bring a local file up to date with one on a server",
+		Long: `pull makes LOCAL identical to the server's file PATH (relative to its --root)
+by a delta transfer. A missing LOCAL is created.
+
+Exit status: 0 when the target is identical to the source; 3 when a dry run
+found differences; 1 on error; 2 on a usage error; 130 when interrupted.`,
+		Example: `  pdiffagent pull --pin sha256:3f1c… primary:9443/db/main.ibd /var/lib/db/main.ibd`,
+		Args:    exactArgs(2, "HOST:PORT/PATH and LOCAL"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runRemote(cmd.Context(), opts, false, args[1], args[0])
+		},
+	}
+	opts.addFlags(cmd)
+	return cmd
+}
+
+// runRemote runs a push (local -> remote) or a pull (remote -> local).
+func runRemote(ctx context.Context, opts *remoteOptions, push bool, local, remote string) error {
+	p, err := opts.params()
+	if err != nil {
+		return err
+	}
+	hostport, rpath, err := agent.ParseRemote(remote)
+	if err != nil {
+		return usageErrorf("%v", err)
+	}
+	if !push && rpath == "" {
+		return usageErrorf("pull needs a path: HOST:PORT/PATH")
+	}
+	if opts.Connections < 1 {
+		return usageErrorf("--connections %d: must be at least 1", opts.Connections)
+	}
+	id, err := opts.load()
+	if err != nil {
+		return err
+	}
+	pin, err := opts.pin(hostport)
+	if err != nil {
+		return err
+	}
+	level := slog.LevelWarn
+	if opts.Verbose > 1 {
+		level = slog.LevelDebug
+	}
+	cfg := agent.ClientConfig{
+		Identity: id, Pin: pin, Transport: opts.Transport, Connections: opts.Connections,
+		Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})),
+	}
+	var total int64
+	if push {
+		if total, _, err = fileSize(local); err != nil {
+			return err
+		}
+	}
+	rep := opts.newReporter(total)
+	eopt := engine.Options{Progress: rep.Progress()}
+	var out agent.Outcome
+	if push {
+		out, err = agent.Push(ctx, cfg, local, remote, p, eopt)
+	} else {
+		out, err = agent.Pull(ctx, cfg, remote, local, p, eopt)
+	}
+	if opts.Verbose > 0 && err == nil {
+		fmt.Fprintf(os.Stderr, "%s over %s: %d workers on %d connection(s)\n", hostport, out.Transport, out.Workers, out.Connections)
+	}
+	return rep.finish(ctx, result{Stats: out.Stats, Transport: out.Transport, Connections: out.Connections}, err)
+}
+
+// pin is --pin, remembered for hostport, or the pin remembered before.
+func (o *remoteOptions) pin(hostport string) (string, error) {
+	kh := agent.OpenKnownHosts(o.identityOptions.dir())
+	if o.Pin == "" {
+		if fp, ok := kh.Lookup(hostport); ok {
+			return fp, nil
+		}
+		return "", usageErrorf("no pin for %s: run `pdiffagent id` on the server and pass --pin sha256:…", hostport)
+	}
+	fp, err := agent.ParseFingerprint(o.Pin)
+	if err != nil {
+		return "", usageErrorf("--pin: %v", err)
+	}
+	if old, ok := kh.Lookup(hostport); !ok || old != fp {
+		if err := kh.Add(hostport, fp); err != nil {
+			return "", err
+		}
+	}
+	return fp, nil
+}
