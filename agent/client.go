@@ -1,0 +1,241 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pdiffagent/pdiffagent/engine"
+	"github.com/pdiffagent/pdiffagent/sysio"
+	"github.com/pdiffagent/pdiffagent/wire"
+)
+
+// DefaultPort is the port a remote without one refers to, and the one a
+// server listens on by default.
+const DefaultPort = 7419
+
+// Client defaults.
+const (
+	DefaultDialTimeout = 10 * time.Second
+	clientIdleTimeout  = DefaultIdleTimeout
+)
+
+// Transports.
+const (
+	TransportTCP  = "tcp"  // TLS 1.3 over TCP, one connection per worker
+	TransportQUIC = "quic" // QUIC, one stream per worker
+)
+
+// ClientConfig configures Push and Pull.
+type ClientConfig struct {
+	// Identity is the client's key and certificate. Required.
+	Identity *Identity
+	// Pin is the server's fingerprint ("sha256:…", see ParseFingerprint).
+	// Required: a client never connects without one.
+	Pin string
+	// Transport is TransportTCP ("tcp", the default when empty) or
+	// TransportQUIC ("quic").
+	Transport string
+	// Connections is the number of QUIC connections the workers' streams
+	// are spread over, round-robin (several connections use several
+	// cores, and several flows on a bonded link). Zero means 1; it is
+	// capped at the number of workers. Over TCP every worker has a TLS
+	// connection of its own, so Connections is ignored and the session
+	// uses as many connections as workers.
+	Connections int
+	// Log receives debug detail about connections. nil discards.
+	Log *slog.Logger
+	// DialTimeout bounds setting up each connection and stream: dial,
+	// TLS handshake, and the server's answer to the session's Open. Zero
+	// means DefaultDialTimeout (10s).
+	DialTimeout time.Duration
+}
+
+func (c ClientConfig) populate(hostport string) (ClientConfig, error) {
+	if c.Identity == nil {
+		return c, errors.New("agent: client has no identity")
+	}
+	if strings.TrimSpace(c.Pin) == "" {
+		return c, fmt.Errorf("no pin for %s: run `pdiffagent id` on the server and pass --pin sha256:…", hostport)
+	}
+	pin, err := ParseFingerprint(c.Pin)
+	if err != nil {
+		return c, err
+	}
+	c.Pin = pin
+	switch strings.ToLower(c.Transport) {
+	case "", TransportTCP:
+		c.Transport = TransportTCP
+	case TransportQUIC:
+		c.Transport = TransportQUIC
+	default:
+		return c, fmt.Errorf("transport %q: want tcp or quic", c.Transport)
+	}
+	if c.Connections <= 0 {
+		c.Connections = 1
+	}
+	if c.Log == nil {
+		c.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if c.DialTimeout <= 0 {
+		c.DialTimeout = DefaultDialTimeout
+	}
+	return c, nil
+}
+
+// Outcome is the result of Push or Pull: the engine's Stats and how the
+// session travelled.
+type Outcome struct {
+	engine.Stats
+	Transport   string `json:"transport"`   // "tcp" or "quic"
+	Connections int    `json:"connections"` // network connections used
+	Workers     int    `json:"workers"`     // streams, as accepted by the server
+}
+
+// Push brings the server's file remote ("host:port/path") up to date with
+// the local file local. An empty remote path means local's base name.
+func Push(ctx context.Context, cfg ClientConfig, local, remote string, p engine.Params, opt engine.Options) (Outcome, error) {
+	hostport, rpath, err := ParseRemote(remote)
+	if err != nil {
+		return Outcome{}, err
+	}
+	if rpath == "" {
+		rpath = filepath.Base(local)
+	}
+	if cfg, err = cfg.populate(hostport); err != nil {
+		return Outcome{}, err
+	}
+	f, err := sysio.Open(local, sysio.ReadOnly, sysio.Options{Direct: opt.Direct})
+	if err != nil {
+		return Outcome{}, err
+	}
+	defer f.Close()
+	src, err := engine.NewSource(f)
+	if err != nil {
+		return Outcome{}, fmt.Errorf("%s: %w", local, err)
+	}
+	p.Size = src.Size
+	if p, err = p.Normalize(); err != nil {
+		return Outcome{}, err
+	}
+	open := openMessage(wire.OpPush, rpath, p)
+	open.Size, open.ModTime, open.Mode = src.Size, src.ModTime, uint32(src.Mode)
+	return runClient(ctx, cfg, hostport, open, p, func(ctx context.Context, p engine.Params, streams []engine.Stream) (engine.Stats, error) {
+		return engine.Send(ctx, src, p, streams, opt)
+	})
+}
+
+// Pull brings the local file local up to date with the server's file
+// remote ("host:port/path"). A missing local file is created, unless
+// p.DryRun; if the session then fails before anything was written, it is
+// removed again.
+func Pull(ctx context.Context, cfg ClientConfig, remote, local string, p engine.Params, opt engine.Options) (Outcome, error) {
+	hostport, rpath, err := ParseRemote(remote)
+	if err != nil {
+		return Outcome{}, err
+	}
+	if rpath == "" {
+		return Outcome{}, fmt.Errorf("remote %q names no file: want host:port/path", remote)
+	}
+	if cfg, err = cfg.populate(hostport); err != nil {
+		return Outcome{}, err
+	}
+	// The source's size is the server's: check everything else now.
+	end := p.End
+	p.Size = max(p.Start, p.End, 1<<62)
+	if p, err = p.Normalize(); err != nil {
+		return Outcome{}, err
+	}
+	p.Size, p.End = 0, end
+	// Open an existing target now, so that a local problem is found before
+	// the server does any work; create a missing one only once the server
+	// has accepted the session.
+	dst, err := sysio.Open(local, localMode(p.DryRun), sysio.Options{Direct: opt.Direct})
+	missing := errors.Is(err, fs.ErrNotExist)
+	if err != nil && !missing {
+		return Outcome{}, err
+	}
+	if missing {
+		if fi, err := os.Stat(filepath.Dir(local)); err != nil {
+			return Outcome{}, fmt.Errorf("%s: parent directory: %w", local, err)
+		} else if !fi.IsDir() {
+			return Outcome{}, fmt.Errorf("%s: parent is not a directory", local)
+		}
+	}
+	created := false
+	defer func() {
+		if dst != nil {
+			dst.Close()
+		}
+	}()
+	open := openMessage(wire.OpPull, rpath, p)
+	out, err := runClient(ctx, cfg, hostport, open, p, func(ctx context.Context, p engine.Params, streams []engine.Stream) (engine.Stats, error) {
+		if missing && !p.DryRun {
+			var err error
+			if dst, err = sysio.Open(local, sysio.Create, sysio.Options{Direct: opt.Direct}); err != nil {
+				return engine.Stats{}, err
+			}
+			created = true
+		}
+		return engine.Receive(ctx, dst, p, streams, opt)
+	})
+	if err != nil && created && out.BytesWritten == 0 {
+		dst.Close()
+		dst = nil
+		os.Remove(local)
+	}
+	return out, err
+}
+
+func localMode(dryRun bool) sysio.OpenMode {
+	if dryRun {
+		return sysio.ReadOnly
+	}
+	return sysio.ReadWrite
+}
+
+// ParseRemote splits "host:port/path" (or "[v6addr]:port/path") into the
+// address and the path on the server. The port may be left out
+// (DefaultPort); the path may be empty.
+func ParseRemote(s string) (hostport, path string, err error) {
+	i := strings.IndexByte(s, '/')
+	if strings.HasPrefix(s, "[") {
+		end := strings.IndexByte(s, ']')
+		if end < 0 {
+			return "", "", fmt.Errorf("remote %q: missing ']' after an IPv6 address", s)
+		}
+		if j := strings.IndexByte(s[end:], '/'); j >= 0 {
+			i = end + j
+		} else {
+			i = -1
+		}
+	}
+	hp := s
+	if i >= 0 {
+		hp, path = s[:i], s[i+1:]
+	}
+	host, port, err := net.SplitHostPort(hp)
+	if err != nil {
+		// No port: "host" or "[v6addr]".
+		host, port = strings.TrimSuffix(strings.TrimPrefix(hp, "["), "]"), strconv.Itoa(DefaultPort)
+		if strings.ContainsAny(host, "[]") || (strings.Contains(host, ":") && !strings.HasPrefix(hp, "[")) {
+			return "", "", fmt.Errorf("remote %q: want host:port/path (IPv6 addresses in brackets)", s)
+		}
+	}
+	if host == "" {
+		return "", "", fmt.Errorf("remote %q: no host: want host:port/path", s)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return "", "", fmt.Errorf("remote %q: port %q is not a number from 1 to 65535", s, port)
+	}
+	return net.JoinHostPort(host, port), path, nil
+}

@@ -1,0 +1,62 @@
+// Package agent is pdiffagent's network side: identities and pinning, the
+// listener and the dialer, the two transports, the server's jail, and the
+// session protocol that hands one engine.Stream per worker to engine.Send
+// and engine.Receive. It knows nothing of block math.
+//
+// # Trust
+//
+// Every agent has an Identity: an Ed25519 key and a self-signed certificate
+// kept in its identity directory (DefaultIdentityDir). Its fingerprint is
+// "sha256:" and the hex sha256 of the certificate. Connections are mutual
+// TLS 1.3 with ALPN "pdiffagent/1". Chains are not verified; instead the
+// client checks the server's fingerprint against its pin, and the server
+// checks the client's against its allow list, both in VerifyConnection
+// (which also runs on resumed sessions). A peer with our own fingerprint is
+// refused. A client never connects without a pin; KnownHosts remembers pins.
+// A refused client gets nothing but a TLS alert, and the server logs its
+// fingerprint and address.
+//
+// # Transports
+//
+// The server listens on TCP and UDP with the same port number. Over TCP,
+// every worker stream is a TLS connection of its own (so a session with N
+// workers uses N connections: TCP flows already spread over bonded links
+// and cores). Over QUIC, every worker is a QUIC stream, spread round-robin
+// over ClientConfig.Connections connections, each from its own UDP socket,
+// because quic-go runs one connection on one core. Dead peers are found by
+// keepalives (TCP keepalive and TCP_USER_TIMEOUT; QUIC idle timeout).
+//
+// # Session protocol
+//
+// Every stream starts with a Hello each way (the version is checked). The
+// client's first stream is the control stream, which is also worker 0:
+//
+//	client: Hello, Open{op, session id, path, params}
+//	server: Hello, OpenReply{size of a pulled source, workers accepted} | Error
+//	client, on each further stream w = 1..workers-1: Hello, Attach{session id, w}
+//
+// The server validates the Open (path inside the root, read-only, params,
+// workers capped at ServerConfig.MaxWorkers), opens and locks the file,
+// then waits — bounded by HandshakeTimeout, and watching the control
+// stream for a client that gives up — until every worker has attached.
+// Then both sides run the engine over the streams in worker order: the
+// sender is the client for a push and the server for a pull. The client
+// does not wait for the server's Hello on worker streams: their first
+// Recv consumes it.
+//
+// Errors travel as wire.Error frames and become *engine.PeerError on the
+// other side. When a session ends, each side closes its file (the server
+// also releases its lock), half-closes every stream and waits, bounded,
+// for the peer's half-close, so that a last frame (FinalAck, Error) is never
+// cut off by a reset; Push and Pull therefore return after the server has
+// finished with the file. Aborting a stream interrupts blocked calls
+// through expired deadlines and half-closes it (QUIC: STOP_SENDING as
+// well), so that an Error frame written just before still arrives.
+//
+// # Jail
+//
+// The server's root is a jail: see jail.go. Two transfers never touch one
+// file at once: a push holds an exclusive lock on the file (device and
+// inode), pulls and dry runs a shared one; a conflicting session fails at
+// once with wire.CodeBusy.
+package agent

@@ -1,0 +1,212 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/pdiffagent/pdiffagent/engine"
+	"github.com/pdiffagent/pdiffagent/wire"
+)
+
+// errServerClosing aborts the streams of a server that is shutting down. It
+// counts as context.Canceled, so that the engine reports it with
+// wire.CodeCanceled too.
+var errServerClosing error = shutdownError{}
+
+type shutdownError struct{}
+
+func (shutdownError) Error() string        { return "server shutting down" }
+func (shutdownError) Is(target error) bool { return target == context.Canceled }
+
+// handleStream runs the opening of every stream: Hello both ways, then
+// Open (a new session, served on this goroutine) or Attach (the stream is
+// handed to its session).
+func (s *Server) handleStream(ctx context.Context, bs byteStream, peer peerIdentity, transport string) {
+	ns := newNetStream(bs, -1, fmt.Sprintf("%s stream from %s", transport, peer.addr))
+	ns.helloPending = true
+	stop := context.AfterFunc(ctx, func() { ns.Abort(errServerClosing) })
+	kept := false
+	defer func() {
+		if !kept {
+			stop()
+			ns.release()
+		}
+	}()
+	if err := ns.Send(wire.NewHello()); err != nil {
+		return
+	}
+	bs.SetReadDeadline(time.Now().Add(s.cfg.HandshakeTimeout))
+	m, err := ns.Recv()
+	bs.SetReadDeadline(time.Time{})
+	if err != nil {
+		if errors.Is(err, wire.ErrVersion) {
+			ns.Send(wire.NewError(wire.CodeBadRequest, err.Error()))
+		}
+		s.log.Debug("stream opening failed", "client", peer.fp, "addr", peer.addr, "err", err)
+		return
+	}
+	switch m := m.(type) {
+	case *wire.Open:
+		if !stop() {
+			return // shutting down
+		}
+		kept = true
+		s.serveSession(ctx, ns, peer, m, transport)
+	case *wire.Attach:
+		if err := s.attach(ns, peer, m); err != nil {
+			ns.Send(toWireError(err))
+			s.log.Info("refused worker stream", "client", peer.fp, "addr", peer.addr, "err", err)
+			return
+		}
+		stop() // the session owns it now (and aborts it if ctx ends)
+		kept = true
+	case *wire.Error:
+		s.log.Debug("client gave up", "client", peer.fp, "addr", peer.addr, "err", peerError(m))
+	default:
+		ns.Send(wire.NewError(wire.CodeBadRequest, fmt.Sprintf("expected Open or Attach, got %s", m.Type())))
+	}
+}
+
+// attach hands ns to the session named in a.
+func (s *Server) attach(ns *netStream, peer peerIdentity, a *wire.Attach) error {
+	s.mu.Lock()
+	ss := s.sessions[a.SessionID]
+	s.mu.Unlock()
+	if ss == nil || ss.peer.fp != peer.fp {
+		return codeErrorf(wire.CodeBadRequest, "unknown session")
+	}
+	ns.worker = int(a.Worker)
+	ns.what = fmt.Sprintf("worker %d (%s)", a.Worker, ns.what)
+	return ss.add(int(a.Worker), ns)
+}
+
+// serveSession runs a session from its Open to its end, on the control
+// stream's goroutine.
+func (s *Server) serveSession(ctx context.Context, ctl *netStream, peer peerIdentity, o *wire.Open, transport string) {
+	start := time.Now()
+	op := "push"
+	if o.Op == wire.OpPull {
+		op = "pull"
+	}
+	log := s.log.With("client", peer.fp, "addr", peer.addr, "op", op, "path", o.Path, "transport", transport)
+	ctl.what = fmt.Sprintf("worker 0 (%s)", ctl.what)
+	ctl.worker = 0
+
+	if !s.acquire() {
+		err := codeErrorf(wire.CodeBusy, "server busy: %d sessions running, try again later", s.cfg.MaxSessions)
+		ctl.Send(toWireError(err))
+		log.Warn("session refused", "err", err)
+		ctl.release()
+		return
+	}
+
+	tf, err := s.openTarget(peer, o)
+	if err != nil {
+		s.releaseSlot()
+		ctl.Send(toWireError(err))
+		log.Warn("session refused", "err", err)
+		ctl.release()
+		return
+	}
+	ss, err := s.register(o.SessionID, peer, o.Path, tf.p.Workers, ctl)
+	if err == nil {
+		err = ctl.Send(tf.reply())
+	}
+	var streams []*netStream
+	if err == nil {
+		streams, err = s.collect(ctx, ss, ctl)
+	} else {
+		streams = ss.seal()
+	}
+	var st engine.Stats
+	if err != nil {
+		failStreams(streams, err)
+	} else {
+		for _, ns := range streams {
+			ns.r.SetMaxBlockSize(tf.p.BlockSize)
+		}
+		st, err = s.runEngine(ctx, tf, streams)
+	}
+	s.unregister(o.SessionID, ss)
+	tf.close() // the file is closed and unlocked before the client hears the end
+	s.releaseSlot()
+	defer releaseAll(streams)
+	if err != nil {
+		log.Warn("session failed", "workers", tf.p.Workers, "seconds", time.Since(start).Seconds(), "err", err)
+		return
+	}
+	log.Info("session done", "workers", tf.p.Workers, "bytes", st.BytesTotal, "written", st.BytesWritten,
+		"changed_blocks", st.BlocksChanged, "similarity", st.Similarity, "verified", st.Verified,
+		"dry_run", st.DryRun, "seconds", time.Since(start).Seconds())
+}
+
+// runEngine runs the server's side of the engine. A server shutdown first
+// tells the client why on every stream, then cancels the engine (whose own
+// report would only say "context canceled").
+func (s *Server) runEngine(ctx context.Context, tf *target, streams []*netStream) (engine.Stats, error) {
+	ectx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
+	defer cancel(nil)
+	stop := context.AfterFunc(ctx, func() {
+		for _, ns := range streams {
+			ns.reportAbort(errServerClosing)
+		}
+		cancel(errServerClosing)
+	})
+	defer stop()
+	return tf.run(ectx, streams)
+}
+
+// collect waits for every worker stream of ss, watching the control stream
+// so that a client that gives up is noticed at once.
+func (s *Server) collect(ctx context.Context, ss *session, ctl *netStream) ([]*netStream, error) {
+	timer := time.NewTimer(s.cfg.HandshakeTimeout)
+	defer timer.Stop()
+	ctlDone := ctl.prefetch()
+	for {
+		select {
+		case <-ss.ready:
+			return ss.seal(), nil
+		case <-ctlDone:
+			ctlDone = nil
+			m, err := ctl.prefetched()
+			if err == io.EOF {
+				err = errors.New("client ended the session before its worker streams attached")
+			}
+			if e, ok := m.(*wire.Error); ok {
+				err = peerError(e)
+			}
+			if err != nil {
+				return ss.seal(), err
+			}
+		case <-timer.C:
+			streams := ss.seal()
+			n := 0
+			for _, st := range streams {
+				if st != nil {
+					n++
+				}
+			}
+			return streams, codeErrorf(wire.CodeBadRequest, "only %d of %d worker streams attached within %v", n, len(streams), s.cfg.HandshakeTimeout)
+		case <-ctx.Done():
+			return ss.seal(), errServerClosing
+		}
+	}
+}
+
+// failStreams reports err to the client on every stream and aborts them.
+func failStreams(streams []*netStream, err error) {
+	var pe *engine.PeerError
+	report := !errors.As(err, &pe)
+	for _, ns := range streams {
+		if ns == nil {
+			continue
+		}
+		if report {
+			ns.Send(toWireError(err))
+		}
+		ns.Abort(err)
+	}
+}

@@ -1,0 +1,119 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"os"
+
+	"github.com/pdiffagent/pdiffagent/engine"
+	"github.com/pdiffagent/pdiffagent/sysio"
+	"github.com/pdiffagent/pdiffagent/wire"
+)
+
+// target is the server's file of a session, opened and locked.
+type target struct {
+	op     wire.Op
+	p      engine.Params
+	file   *sysio.File    // nil for a dry-run push to a missing file
+	src    *engine.Source // pull
+	key    fileKey
+	locked bool
+	unlock func(fileKey)
+}
+
+// openTarget validates an Open and opens its file beneath the root.
+func (s *Server) openTarget(peer peerIdentity, o *wire.Open) (*target, error) {
+	rel, err := cleanRelPath(o.Path)
+	if err != nil {
+		return nil, err
+	}
+	p, err := paramsFromOpen(o, s.cfg.MaxWorkers)
+	if err != nil {
+		return nil, err
+	}
+	t := &target{op: o.Op, p: p, unlock: s.locks.unlock}
+	var f *os.File
+	switch o.Op {
+	case wire.OpPush:
+		switch {
+		case s.cfg.ReadOnly:
+			return nil, codeErrorf(wire.CodeDenied, "server is read-only: pushes are refused")
+		case peer.readOnly:
+			return nil, codeErrorf(wire.CodeDenied, "this client may only pull from this server (read-only)")
+		}
+		if p.DryRun {
+			f, t.key, err = s.jail.open(rel, openRead)
+			var ce *codeError
+			if errors.As(err, &ce) && ce.code == wire.CodeNotFound {
+				if perr := s.jail.parentExists(rel); perr != nil {
+					return nil, perr
+				}
+				return t, nil // nothing to compare against, nothing written
+			}
+		} else {
+			f, t.key, err = s.jail.open(rel, openCreate)
+		}
+	case wire.OpPull:
+		f, t.key, err = s.jail.open(rel, openRead)
+	default:
+		return nil, codeErrorf(wire.CodeBadRequest, "unknown operation %d", o.Op)
+	}
+	if err != nil {
+		return nil, err
+	}
+	write := o.Op == wire.OpPush && !p.DryRun
+	if !s.locks.tryLock(t.key, write) {
+		f.Close()
+		return nil, codeErrorf(wire.CodeBusy, "%s is busy with another transfer", rel)
+	}
+	t.locked = true
+	if t.file, err = sysio.FromOS(f, sysio.Options{}); err != nil {
+		t.close()
+		return nil, codeErrorf(wire.CodeIO, "%s: %v", rel, err)
+	}
+	if o.Op == wire.OpPull {
+		if t.src, err = engine.NewSource(t.file); err != nil {
+			t.close()
+			return nil, codeErrorf(wire.CodeIO, "%s: stat: %v", rel, err)
+		}
+		t.p.Size = t.src.Size
+		if t.p, err = fillRange(t.p); err != nil {
+			t.close()
+			return nil, err
+		}
+	}
+	return t, nil
+}
+
+// reply is the OpenReply for the session.
+func (t *target) reply() *wire.OpenReply {
+	r := &wire.OpenReply{Workers: uint16(t.p.Workers)}
+	if t.src != nil {
+		r.Size, r.ModTime, r.Mode = t.src.Size, t.src.ModTime, uint32(t.src.Mode)
+	}
+	return r
+}
+
+// run is the server's side of the engine.
+func (t *target) run(ctx context.Context, streams []*netStream) (engine.Stats, error) {
+	es := make([]engine.Stream, len(streams))
+	for i, ns := range streams {
+		es[i] = ns
+	}
+	if t.op == wire.OpPull {
+		return engine.Send(ctx, t.src, t.p, es, engine.Options{})
+	}
+	return engine.Receive(ctx, t.file, t.p, es, engine.Options{})
+}
+
+// close closes the file and releases its lock.
+func (t *target) close() {
+	if t.file != nil {
+		t.file.Close()
+		t.file = nil
+	}
+	if t.locked {
+		t.unlock(t.key)
+		t.locked = false
+	}
+}

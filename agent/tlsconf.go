@@ -1,0 +1,79 @@
+package agent
+
+import (
+	"crypto/tls"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+)
+
+// alpn is the application protocol both transports negotiate.
+const alpn = "pdiffagent/1"
+
+// clientTLSConfig pins the server: chain verification is off because every
+// certificate is self-signed; VerifyConnection checks the fingerprint
+// instead (it also runs on resumed sessions).
+func clientTLSConfig(id *Identity, pin string) *tls.Config {
+	return &tls.Config{
+		MinVersion:         tls.VersionTLS13,
+		Certificates:       []tls.Certificate{id.cert},
+		InsecureSkipVerify: true, // the pin is checked in VerifyConnection
+		VerifyConnection:   verifyServer(id.fp, pin),
+		NextProtos:         []string{alpn},
+		ServerName:         "pdiffagent",
+	}
+}
+
+// serverTLSConfig asks every client for its certificate and checks it
+// against allow in VerifyConnection. A config is made per connection so that
+// the refusal can be logged with the peer's address.
+func serverTLSConfig(id *Identity, allow allowList, log *slog.Logger) *tls.Config {
+	base := &tls.Config{
+		MinVersion:             tls.VersionTLS13,
+		Certificates:           []tls.Certificate{id.cert},
+		ClientAuth:             tls.RequireAnyClientCert,
+		NextProtos:             []string{alpn},
+		SessionTicketsDisabled: true,
+	}
+	perConn := base.Clone()
+	base.GetConfigForClient = func(hi *tls.ClientHelloInfo) (*tls.Config, error) {
+		addr := "unknown address"
+		if hi.Conn != nil && hi.Conn.RemoteAddr() != nil {
+			addr = hi.Conn.RemoteAddr().String()
+		}
+		c := perConn.Clone()
+		c.VerifyConnection = func(cs tls.ConnectionState) error {
+			fp, err := allow.verifyClient(id.fp, cs)
+			if err != nil {
+				if fp == "" {
+					fp = "(no certificate)"
+				}
+				log.Warn(fmt.Sprintf("refused client %s from %s: %s", fp, addr, strings.TrimPrefix(err.Error(), "agent: ")),
+					"client", fp, "addr", addr)
+			}
+			return err
+		}
+		return c, nil
+	}
+	return base
+}
+
+// peerIdentity is what the server knows of an authenticated client.
+type peerIdentity struct {
+	fp       string
+	addr     string
+	readOnly bool
+}
+
+func newPeerIdentity(allow allowList, cs tls.ConnectionState, addr net.Addr) (peerIdentity, error) {
+	fp, err := peerFingerprint(cs)
+	if err != nil {
+		return peerIdentity{}, err
+	}
+	ro, ok := allow[fp]
+	if !ok { // VerifyConnection already refused it; belt and braces
+		return peerIdentity{}, ErrNotAllowed
+	}
+	return peerIdentity{fp: fp, addr: addr.String(), readOnly: ro}, nil
+}

@@ -1,0 +1,123 @@
+package agent
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"net"
+	"time"
+)
+
+// tcpStream is one worker's own TLS 1.3 connection.
+type tcpStream struct {
+	tc  *tls.Conn
+	raw *net.TCPConn
+}
+
+func (t *tcpStream) Read(p []byte) (int, error)        { return t.tc.Read(p) }
+func (t *tcpStream) Write(p []byte) (int, error)       { return t.tc.Write(p) }
+func (t *tcpStream) SetReadDeadline(d time.Time) error { return t.tc.SetReadDeadline(d) }
+
+// closeWrite sends TLS close_notify, then a TCP FIN.
+func (t *tcpStream) closeWrite() error {
+	err := t.tc.CloseWrite()
+	if err2 := t.raw.CloseWrite(); err == nil {
+		err = err2
+	}
+	return err
+}
+
+// abort interrupts pending calls through an expired deadline and sends a
+// FIN behind what the kernel already holds (the peer then reads our last
+// frames, typically an Error, and sees the stream end). Closing the socket
+// outright could reset the connection and lose them.
+func (t *tcpStream) abort() {
+	t.raw.SetDeadline(time.Now())
+	t.raw.CloseWrite()
+}
+
+// release ends our direction and waits, bounded, for the peer's FIN so
+// that closing with unread data cannot reset what the peer has still to
+// read; then it closes the socket.
+func (t *tcpStream) release(linger time.Duration) {
+	t.tc.CloseWrite() // no-op after CloseSend; fails harmlessly after abort
+	t.raw.CloseWrite()
+	t.raw.SetReadDeadline(time.Now().Add(linger))
+	io.Copy(io.Discard, t.raw)
+	t.raw.Close()
+}
+
+// tcpKeepAlive detects a dead peer within about idle/2 (probes start after
+// idle/4, three probes idle/12 apart); setUserTimeout bounds unacknowledged
+// data the same way.
+func tcpKeepAlive(idle time.Duration) net.KeepAliveConfig {
+	return net.KeepAliveConfig{Enable: true, Idle: idle / 4, Interval: max(idle/12, time.Second), Count: 3}
+}
+
+// dialTCP connects one TLS stream to addr.
+func dialTCP(ctx context.Context, addr string, conf *tls.Config, timeout, idle time.Duration) (*tcpStream, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	d := net.Dialer{KeepAliveConfig: tcpKeepAlive(idle)}
+	c, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	raw := c.(*net.TCPConn)
+	setUserTimeout(raw, idle)
+	tc := tls.Client(raw, conf)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		raw.Close()
+		return nil, fmt.Errorf("TLS handshake with %s: %w", addr, err)
+	}
+	return &tcpStream{tc: tc, raw: raw}, nil
+}
+
+// serveTCP accepts TLS connections; each authenticated one carries one
+// stream. It returns when the listener is closed.
+func (s *Server) serveTCP(ctx context.Context) error {
+	var delay time.Duration
+	for {
+		c, err := s.tcpLn.Accept()
+		if err != nil {
+			if ctx.Err() != nil || s.closing.Load() {
+				return nil
+			}
+			if ne, ok := err.(net.Error); ok && ne.Timeout() || isTemporary(err) {
+				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+				s.log.Warn("accept failed; retrying", "err", err, "delay", delay)
+				time.Sleep(delay)
+				continue
+			}
+			return fmt.Errorf("agent: accept: %w", err)
+		}
+		delay = 0
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.handleTCP(ctx, c.(*net.TCPConn))
+		}()
+	}
+}
+
+// handleTCP authenticates a connection and serves its stream.
+func (s *Server) handleTCP(ctx context.Context, raw *net.TCPConn) {
+	setUserTimeout(raw, s.cfg.IdleTimeout)
+	tc := tls.Server(raw, s.tlsConf)
+	hctx, cancel := context.WithTimeout(ctx, s.cfg.HandshakeTimeout)
+	err := tc.HandshakeContext(hctx)
+	cancel()
+	if err != nil {
+		// Refusals by VerifyConnection are logged there, with the fingerprint.
+		s.log.Debug("TLS handshake failed", "addr", raw.RemoteAddr().String(), "err", err)
+		raw.Close()
+		return
+	}
+	peer, err := newPeerIdentity(s.allow, tc.ConnectionState(), raw.RemoteAddr())
+	if err != nil {
+		raw.Close()
+		return
+	}
+	s.handleStream(ctx, &tcpStream{tc: tc, raw: raw}, peer, "tcp")
+}
