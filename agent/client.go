@@ -52,7 +52,7 @@ type ClientConfig struct {
 	// connection of its own, so Connections is ignored and the session
 	// uses as many connections as workers.
 	Connections int
-	// Log receives debug detail about connections. nil discards.
+	// Log receives debug detail about sessions. nil discards.
 	Log *slog.Logger
 	// DialTimeout bounds setting up each connection and stream: dial,
 	// TLS handshake, and the server's answer to the session's Open. Zero

@@ -39,8 +39,13 @@ func runClient(ctx context.Context, cfg ClientConfig, hostport string, open *wir
 	stop := context.AfterFunc(ctx, func() { c.abort(context.Cause(ctx)) })
 	st, err := c.session(ctx, open, &p, run, stop)
 	stop()
+	if ee, ok := err.(*engineError); ok {
+		err = ee.err
+	}
 	out.Stats, out.Workers, out.Connections = st, p.Workers, c.connections()
 	c.close(ctx, err)
+	cfg.Log.Debug("session ended", "server", hostport, "path", open.Path, "transport", out.Transport,
+		"connections", out.Connections, "workers", out.Workers, "err", err)
 	if err != nil {
 		return out, c.explain(err)
 	}

@@ -53,10 +53,30 @@
 // through expired deadlines and half-closes it (QUIC: STOP_SENDING as
 // well), so that an Error frame written just before still arrives.
 //
+// A server shutting down (Close, or Serve's ctx ending) first sends every
+// running session's client an Error "server shutting down" (CodeCanceled),
+// then cancels the engine; QUIC connections are closed only after that.
+//
 // # Jail
 //
 // The server's root is a jail: see jail.go. Two transfers never touch one
 // file at once: a push holds an exclusive lock on the file (device and
 // inode), pulls and dry runs a shared one; a conflicting session fails at
-// once with wire.CodeBusy.
+// once with wire.CodeBusy. A dry-run push to a missing file runs the
+// receiver with no file (nothing is created); a push never creates
+// directories.
+//
+// # Choices
+//
+//   - Ed25519 keys, and a certificate that is a pure function of the key
+//     (deterministic signature, fixed template): two processes creating an
+//     identity at once agree on its fingerprint, and a lost certificate
+//     comes back identical.
+//   - Over TCP, ClientConfig.Connections is ignored: one connection per
+//     worker already spreads the flows. Outcome reports what was used.
+//   - wire.FlagAtomic (replace at the end) has no engine support yet: a
+//     server refuses it rather than ignore it.
+//   - Push and Pull return Outcome (engine.Stats plus transport, connections
+//     and workers) rather than bare Stats.
+//   - A remote without a port means DefaultPort.
 package agent

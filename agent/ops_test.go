@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pdiffagent/pdiffagent/engine"
 	"github.com/pdiffagent/pdiffagent/wire"
@@ -234,5 +235,25 @@ func TestParamsRoundTrip(t *testing.T) {
 	o.Flags |= wire.FlagAtomic
 	if _, err := paramsFromOpen(o, 100); err == nil {
 		t.Error("unsupported flag accepted silently")
+	}
+}
+
+// TestRangeBeyondSource: the client finds the range invalid only once the
+// server has told it the source's size; both sides end with the reason.
+func TestRangeBeyondSource(t *testing.T) {
+	checkGoroutines(t)
+	ts := startServer(t, nil)
+	writeFile(t, filepath.Join(ts.root, "small"), randomBytes(15, testBlock))
+	for _, tr := range transports {
+		p := testParams(2, 0)
+		p.Start, p.End = 0, 4*testBlock
+		local := filepath.Join(t.TempDir(), "f")
+		_, err := Pull(context.Background(), ts.clientConfig(tr), ts.remote("small"), local, p, engine.Options{})
+		if err == nil || !strings.Contains(err.Error(), "beyond the source's size") {
+			t.Errorf("%s: err = %v", tr, err)
+		}
+	}
+	if !waitFor(2*time.Second, func() bool { return strings.Count(ts.log.String(), "beyond the source") == 2 }) {
+		t.Errorf("server did not log the client's reason:\n%s", ts.log.String())
 	}
 }

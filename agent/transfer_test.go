@@ -30,7 +30,13 @@ func sizeCases() []sizeCase {
 	for _, off := range []int{10, 3*testBlock + 7, 9 * testBlock} {
 		changed[off] ^= 0xff
 	}
+	large := randomBytes(8, 1536<<10+17) // hundreds of blocks: many batches per stripe
+	largeOld := bytes.Clone(large)
+	for off := 5000; off < len(largeOld); off += 97 * testBlock {
+		largeOld[off] ^= 0x5a
+	}
 	return []sizeCase{
+		{name: "large", src: large, dst: largeOld},
 		{name: "empty", src: []byte{}, dst: randomBytes(2, 100)},
 		{name: "one", src: []byte{7}, noDest: true},
 		{name: "block-1", src: randomBytes(3, testBlock-1), dst: []byte{}},
