@@ -21,7 +21,7 @@ import (
 
 // DefaultPort is the port a remote without one refers to, and the one a
 // server listens on by default.
-const DefaultPort = 7419
+const DefaultPort = 9443
 
 // Client defaults.
 const (

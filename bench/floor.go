@@ -159,3 +159,16 @@ func Compare(a, b string) (bool, error) {
 	}
 	return err == nil, err
 }
+
+// Flush writes back the file's dirty pages (fsync).
+func Flush(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	err = f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}

@@ -1,35 +1,33 @@
 package bench
 
 import (
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
+	"strconv"
 )
 
-const rowFormat = "%-11s %8s %9s %11s %8s %8s %6s %8s %-6s %9s %10s\n"
+const detailFormat = "%-6s %-7s %7s %10s %8s %11s %7s %10s %10s %10s %s\n"
 
-// WriteTableHeader writes the column titles of WriteTableRow.
-func WriteTableHeader(w io.Writer) error {
-	_, err := fmt.Fprintf(w, rowFormat, "TOOL", "CHANGED", "SIZE", "BLOCKS", "SYNC", "FLOOR",
-		"RATIO", "READ", "CACHE", "PEAK RSS", "WRITTEN")
+// WriteDetailHeader writes the column titles of WriteDetailRow.
+func WriteDetailHeader(w io.Writer) error {
+	_, err := fmt.Fprintf(w, detailFormat, "TOOL", "PATTERN", "CHANGED", "SIZE", "SYNC", "RATE",
+		"FLUSH", "SENT", "CLIENT RSS", "SERVER RSS", "CACHE")
 	return err
 }
 
-// WriteTableRow writes one result as a table row: FLOOR is the sha256 floor,
-// READ the page-cache read of both copies, RATIO is SYNC over the larger of
-// the two.
-func WriteTableRow(w io.Writer, r Result) error {
-	_, err := fmt.Fprintf(w, rowFormat, r.Tool,
-		fmt.Sprintf("%.1f%%", r.Changed*100),
-		FormatBytes(r.Size),
-		fmt.Sprintf("%d/%d", r.BlocksMutated, r.Blocks),
-		fmt.Sprintf("%.2fs", r.SyncSeconds),
-		fmt.Sprintf("%.2fs", r.FloorSeconds),
-		fmt.Sprintf("%.2f", r.Ratio),
-		fmt.Sprintf("%.2fs", r.ReadSeconds),
-		r.Cache,
-		FormatBytes(r.PeakRSS),
-		FormatBytes(r.Stats.BytesWritten))
+// WriteDetailRow writes one sync as it finishes: RATE is the source size
+// over the sync's time, FLUSH the fsync of the target after it (not in
+// SYNC), SENT the block payload that crossed the link (not
+// known for rsync), the RSS columns the peak resident set of each end.
+func WriteDetailRow(w io.Writer, r Result) error {
+	sent := "-"
+	if r.Tool != "rsync" {
+		sent = FormatBytes(r.Stats.BytesSent)
+	}
+	_, err := fmt.Fprintf(w, detailFormat, r.Tool, r.Pattern, pct(r.Changed), FormatBytes(r.Size),
+		secs(r.SyncSeconds), rate(float64(r.Size)/r.SyncSeconds), secs(r.FlushSeconds), sent, rss(r.ClientRSS), rss(r.ServerRSS), r.Cache)
 	return err
 }
 
@@ -38,6 +36,27 @@ func WriteJSON(w io.Writer, rep *Report) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(rep)
+}
+
+// csvHeader names the columns of WriteCSV.
+var csvHeader = []string{"tool", "pattern", "changed", "size", "block_size", "blocks", "blocks_mutated",
+	"changed_bytes", "sync_seconds", "wall_seconds", "flush_seconds", "sha256_floor_seconds", "read_floor_seconds",
+	"ratio", "cache", "resident", "client_peak_rss", "server_peak_rss", "bytes_sent", "bytes_written", "verified"}
+
+// WriteCSV writes one row per sync, with a header.
+func WriteCSV(w io.Writer, rep *Report) error {
+	cw := csv.NewWriter(w)
+	cw.Write(csvHeader)
+	f := func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+	i := func(v int64) string { return strconv.FormatInt(v, 10) }
+	for _, r := range rep.Results {
+		cw.Write([]string{r.Tool, r.Pattern, f(r.Changed), i(r.Size), i(int64(r.BlockSize)), i(r.Blocks),
+			i(r.BlocksMutated), i(r.ChangedBytes()), f(r.SyncSeconds), f(r.WallSeconds), f(r.FlushSeconds), f(r.FloorSeconds),
+			f(r.ReadSeconds), f(r.Ratio), r.Cache, f(r.Resident), i(r.ClientRSS), i(r.ServerRSS),
+			i(r.Stats.BytesSent), i(r.Stats.BytesWritten), strconv.FormatBool(r.Verified)})
+	}
+	cw.Flush()
+	return cw.Error()
 }
 
 // FormatBytes renders n in binary units: "512 B", "1.5 KiB", "2.0 GiB".

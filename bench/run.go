@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"time"
 
 	"github.com/pdiffagent/pdiffagent/engine"
@@ -13,181 +12,242 @@ import (
 
 // A Tool is one way of bringing dst up to date with src.
 type Tool struct {
+	// Name is the tool's column: "local", "tcp", "quic", "rsync".
 	Name string
-	// Sync runs one sync. Stats may be zero for tools that report none.
-	Sync func(ctx context.Context, src, dst string) (engine.Stats, error)
+	// Skip, when set, says why the tool cannot run here; Run records it in
+	// Report.Skipped instead of running the tool.
+	Skip string
+	// Sync runs one sync.
+	Sync func(ctx context.Context, src, dst string) (Outcome, error)
+}
+
+// Outcome is what a tool reports of one sync.
+type Outcome struct {
+	// Stats may be zero for tools that report none (rsync).
+	Stats engine.Stats
+	// Seconds is the tool's own measure of the sync (the pdiffagent child
+	// processes time the sync without their start-up); zero means the
+	// harness's wall clock around Sync.
+	Seconds float64
+	// ClientRSS and ServerRSS are the peak resident bytes of the two ends
+	// (0: not measured; a local sync has only a client).
+	ClientRSS int64
+	ServerRSS int64
 }
 
 // Config describes a benchmark run.
 type Config struct {
 	// Dir receives the source and target files (and must not be tmpfs if
 	// disk numbers are wanted).
-	Dir  string
-	Size int64
+	Dir string
+	// Sizes are the source sizes; every size runs every round.
+	Sizes []int64
 	// Changed lists the fractions of blocks to change, one round each.
 	Changed   []float64
 	BlockSize int
-	Pattern   Pattern
-	Seed      int64
+	// Patterns are run one after the other; Insert runs one round only
+	// (its change is not a fraction).
+	Patterns []Pattern
+	Seed     int64
+	// Cold evicts both files from the page cache before every sync;
+	// otherwise both are read first so that the sync starts warm.
+	Cold bool
 	// Tools run in every round, in an order that rotates from round to
 	// round so that none always runs first.
 	Tools []Tool
+	// Net, when Bytes > 0, has the network floors measured before the
+	// rounds and again after them (the faster of the two is kept).
+	Net NetConfig
 	// Log, if set, receives one line per step.
 	Log func(format string, args ...any)
 	// Result, if set, is called with each result as soon as it is known.
 	Result func(Result)
 }
 
-// Host describes the machine a report comes from.
-type Host struct {
-	OS   string `json:"os"`
-	Arch string `json:"arch"`
-	CPUs int    `json:"cpus"`
-	Go   string `json:"go"`
-}
-
-// Report is everything a run measured.
-type Report struct {
-	Started   time.Time `json:"started"`
-	Host      Host      `json:"host"`
-	Dir       string    `json:"dir"`
-	Tmpfs     bool      `json:"tmpfs"`
-	Size      int64     `json:"size"`
-	BlockSize int       `json:"block_size"`
-	Pattern   string    `json:"pattern"`
-	Results   []Result  `json:"results"`
-}
-
-// Result is one tool's sync in one round.
-type Result struct {
-	Tool          string  `json:"tool"`
-	Mode          string  `json:"mode"`    // "local" for now
-	Changed       float64 `json:"changed"` // requested fraction of blocks
-	Size          int64   `json:"size"`
-	BlockSize     int     `json:"block_size"`
-	Blocks        int64   `json:"blocks"`
-	BlocksMutated int64   `json:"blocks_mutated"` // as Mutate reported
-	SyncSeconds   float64 `json:"sync_seconds"`   // wall clock around the tool
-	// FloorSeconds is FloorSHA256 of the matching blocks of both copies.
-	FloorSeconds float64 `json:"floor_seconds"`
-	// Ratio is SyncSeconds over the larger floor: FloorSeconds, or
-	// ReadSeconds when few blocks match (at 100% changed nothing needs
-	// sha256, but both copies must still be read).
-	Ratio       float64 `json:"ratio"`
-	ReadSeconds float64 `json:"read_seconds"` // FloorRead of both copies
-	// Resident is the smaller page-cache fraction of the two files just
-	// before the sync (-1 unknown); Cache says "warm" when it is >= 0.99.
-	Resident float64 `json:"resident"`
-	Cache    string  `json:"cache"`
-	// PeakRSS is getrusage maxrss after the sync: process-wide, so an
-	// upper bound that includes the harness.
-	PeakRSS  int64        `json:"peak_rss"`
-	Verified bool         `json:"verified"` // byte-for-byte Compare
-	Stats    engine.Stats `json:"stats"`
-}
-
-// Run generates the source once, then runs every round and tool. It stops
-// at the first error, including a result that differs from its source.
+// Run measures the network floors, then for every size generates a source
+// and a copy, and runs every pattern, round and tool. Each sync starts from
+// the verified result of the one before, mutated again with the round's
+// seed, so every tool of a round sees the same target. Run stops at the
+// first error, including a result that differs from its source.
 func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if len(cfg.Tools) == 0 {
 		return nil, fmt.Errorf("bench: no tools")
 	}
-	logf := cfg.Log
-	if logf == nil {
-		logf = func(string, ...any) {}
+	if cfg.Log == nil {
+		cfg.Log = func(string, ...any) {}
 	}
-	rep := &Report{
-		Started:   time.Now(),
-		Host:      Host{OS: runtime.GOOS, Arch: runtime.GOARCH, CPUs: runtime.NumCPU(), Go: runtime.Version()},
-		Dir:       cfg.Dir,
-		Tmpfs:     IsTmpfs(cfg.Dir),
-		Size:      cfg.Size,
-		BlockSize: cfg.BlockSize,
-		Pattern:   cfg.Pattern.String(),
+	rep := &Report{Started: time.Now(), Machine: Describe(cfg.Dir), Dir: cfg.Dir, Sizes: cfg.Sizes,
+		BlockSize: cfg.BlockSize, Cold: cfg.Cold, Skipped: map[string]string{}}
+	defer func() { rep.Seconds = time.Since(rep.Started).Seconds() }()
+	var tools []Tool
+	for _, t := range cfg.Tools {
+		if t.Skip != "" {
+			rep.Skipped[t.Name] = t.Skip
+			cfg.Log("%s: skipped: %s", t.Name, t.Skip)
+		} else {
+			tools = append(tools, t)
+		}
+	}
+	for _, p := range cfg.Patterns {
+		rep.Patterns = append(rep.Patterns, p.String())
+	}
+	if err := measureNet(ctx, cfg, rep); err != nil {
+		return rep, err
 	}
 	src := filepath.Join(cfg.Dir, "source.img")
 	dst := filepath.Join(cfg.Dir, "target.img")
 	defer os.Remove(src)
 	defer os.Remove(dst)
-
-	logf("generating %s of random data", FormatBytes(cfg.Size))
-	if err := GenerateRandom(src, cfg.Size, cfg.Seed); err != nil {
-		return rep, err
-	}
-	for r, changed := range cfg.Changed {
-		for i := range cfg.Tools {
-			if err := ctx.Err(); err != nil {
-				return rep, err
+	r := 0
+	for _, size := range cfg.Sizes {
+		cfg.Log("generating %s of random data and a copy", FormatBytes(size))
+		if err := GenerateRandom(src, size, cfg.Seed); err != nil {
+			return rep, err
+		}
+		if err := CopyFile(src, dst); err != nil {
+			return rep, err
+		}
+		for _, pat := range cfg.Patterns {
+			changed := cfg.Changed
+			if pat == Insert {
+				changed = []float64{0}
 			}
-			tool := cfg.Tools[(r+i)%len(cfg.Tools)]
-			res, err := round(ctx, cfg, tool, src, dst, changed, cfg.Seed+1+int64(r), logf)
-			if err != nil {
-				return rep, fmt.Errorf("%s at %.1f%% changed: %w", tool.Name, changed*100, err)
-			}
-			rep.Results = append(rep.Results, res)
-			if cfg.Result != nil {
-				cfg.Result(res)
-			}
-			if !res.Verified {
-				return rep, fmt.Errorf("%s at %.1f%% changed: target differs from source after sync", tool.Name, changed*100)
+			for _, ch := range changed {
+				rd := roundSpec{size: size, pattern: pat, changed: ch, seed: cfg.Seed + 1 + int64(r)}
+				if err := runRound(ctx, cfg, rep, rd, rotate(tools, r), src, dst); err != nil {
+					return rep, err
+				}
+				r++
 			}
 		}
 	}
-	return rep, nil
+	return rep, measureNet(ctx, cfg, rep)
 }
 
-// round prepares the target, measures the floors and runs one sync.
-func round(ctx context.Context, cfg Config, tool Tool, src, dst string, changed float64, seed int64, logf func(string, ...any)) (Result, error) {
+func rotate(tools []Tool, r int) []Tool {
+	out := make([]Tool, len(tools))
+	for i := range tools {
+		out[i] = tools[(r+i)%len(tools)]
+	}
+	return out
+}
+
+type roundSpec struct {
+	size    int64
+	pattern Pattern
+	changed float64
+	seed    int64
+}
+
+// runRound measures one round's floors once, then runs every tool on the
+// same mutation.
+func runRound(ctx context.Context, cfg Config, rep *Report, rd roundSpec, tools []Tool, src, dst string) error {
+	var floors Result
+	for i, tool := range tools {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		res, err := runTool(ctx, cfg, rd, tool, src, dst, i == 0, &floors)
+		if err != nil {
+			return fmt.Errorf("%s at %.1f%% changed (%s): %w", tool.Name, rd.changed*100, rd.pattern, err)
+		}
+		rep.Results = append(rep.Results, res)
+		if cfg.Result != nil {
+			cfg.Result(res)
+		}
+		if !res.Verified {
+			return fmt.Errorf("%s at %.1f%% changed (%s): target differs from source after sync",
+				tool.Name, rd.changed*100, rd.pattern)
+		}
+	}
+	return nil
+}
+
+// runTool mutates the target (which equals the source), measures the
+// floors if first, warms or evicts both files, syncs and verifies.
+func runTool(ctx context.Context, cfg Config, rd roundSpec, tool Tool, src, dst string, first bool, floors *Result) (Result, error) {
 	bs := int64(cfg.BlockSize)
-	res := Result{Tool: tool.Name, Mode: "local", Changed: changed, Size: cfg.Size,
-		BlockSize: cfg.BlockSize, Blocks: (cfg.Size + bs - 1) / bs}
-	logf("%s: copying and mutating %.1f%% of the blocks (%s)", tool.Name, changed*100, cfg.Pattern)
-	if err := CopyFile(src, dst); err != nil {
+	res := Result{Tool: tool.Name, Pattern: rd.pattern.String(), Changed: rd.changed, Size: rd.size,
+		BlockSize: cfg.BlockSize, Blocks: (rd.size + bs - 1) / bs}
+	cfg.Log("%s: %s %.1f%%: mutating", tool.Name, rd.pattern, rd.changed*100)
+	var err error
+	if res.BlocksMutated, err = Mutate(dst, cfg.BlockSize, rd.changed, rd.pattern, rd.seed); err != nil {
 		return res, err
 	}
-	var err error
-	if res.BlocksMutated, err = Mutate(dst, cfg.BlockSize, changed, cfg.Pattern, seed); err != nil {
-		return res, err
+	if rd.pattern == Insert {
+		res.Changed = float64(res.BlocksMutated) / float64(max(res.Blocks, 1))
 	}
 	paths := []string{src, dst}
 	if _, err := FloorRead(paths); err != nil { // warm both copies
 		return res, err
 	}
-	read, err := FloorRead(paths)
+	if first {
+		if err := measureFloors(paths, cfg.BlockSize, &res); err != nil {
+			return res, err
+		}
+		*floors = res
+	}
+	res.ReadSeconds, res.FloorSeconds = floors.ReadSeconds, floors.FloorSeconds
+	if cfg.Cold {
+		if err := Evict(paths); err != nil {
+			return res, fmt.Errorf("evicting from the page cache: %w", err)
+		}
+	}
+	res.Resident = residentBoth(paths)
+	res.Cache = cacheState(res.Resident)
+
+	cfg.Log("%s: %s %.1f%%: syncing", tool.Name, rd.pattern, rd.changed*100)
+	start := time.Now()
+	out, err := tool.Sync(ctx, src, dst)
+	res.WallSeconds = time.Since(start).Seconds()
 	if err != nil {
 		return res, err
+	}
+	// Write back what the tool left dirty, so that the next tool does not
+	// pay for it (pdiffagent fsyncs the target itself; rsync does not).
+	start = time.Now()
+	if err := Flush(dst); err != nil {
+		return res, err
+	}
+	res.FlushSeconds = time.Since(start).Seconds()
+	res.Stats, res.ClientRSS, res.ServerRSS = out.Stats, out.ClientRSS, out.ServerRSS
+	res.SyncSeconds = out.Seconds
+	if res.SyncSeconds <= 0 {
+		res.SyncSeconds = res.WallSeconds
+	}
+	if floor := max(res.FloorSeconds, res.ReadSeconds); floor > 0 {
+		res.Ratio = res.SyncSeconds / floor
+	}
+	res.Verified, err = Compare(src, dst)
+	return res, err
+}
+
+// measureFloors times a warm read of both copies and sha256 of their
+// matching blocks.
+func measureFloors(paths []string, blockSize int, res *Result) error {
+	read, err := FloorRead(paths)
+	if err != nil {
+		return err
 	}
 	matching := 0.0
 	if res.Blocks > 0 {
 		matching = max(0, 1-float64(res.BlocksMutated)/float64(res.Blocks))
 	}
-	floor, err := FloorSHA256(paths, matching, cfg.BlockSize)
-	if err != nil {
-		return res, err
-	}
+	floor, err := FloorSHA256(paths, matching, blockSize)
 	res.ReadSeconds, res.FloorSeconds = read.Seconds(), floor.Seconds()
-	res.Resident = residentBoth(paths)
-	res.Cache = "cold"
-	if res.Resident >= 0.99 {
-		res.Cache = "warm"
-	} else if res.Resident < 0 {
-		res.Cache = "unknown"
-	}
+	return err
+}
 
-	logf("%s: syncing", tool.Name)
-	start := time.Now()
-	res.Stats, err = tool.Sync(ctx, src, dst)
-	res.SyncSeconds = time.Since(start).Seconds()
-	res.PeakRSS = PeakRSS()
-	if err != nil {
-		return res, err
+func cacheState(resident float64) string {
+	switch {
+	case resident < 0:
+		return "unknown"
+	case resident >= 0.99:
+		return "warm"
+	case resident <= 0.01:
+		return "cold"
 	}
-	if floor := max(res.FloorSeconds, res.ReadSeconds); floor > 0 {
-		res.Ratio = res.SyncSeconds / floor
-	}
-	logf("%s: verifying", tool.Name)
-	res.Verified, err = Compare(src, dst)
-	return res, err
+	return "partial"
 }
 
 func residentBoth(paths []string) float64 {

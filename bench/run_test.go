@@ -7,52 +7,82 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/pdiffagent/pdiffagent/engine"
 )
 
 // copyTool "syncs" by copying: always correct.
-var copyTool = Tool{Name: "copy", Sync: func(_ context.Context, src, dst string) (engine.Stats, error) {
-	return engine.Stats{}, CopyFile(src, dst)
+var copyTool = Tool{Name: "tcp", Sync: func(_ context.Context, src, dst string) (Outcome, error) {
+	return Outcome{ClientRSS: 10 << 20, ServerRSS: 20 << 20}, CopyFile(src, dst)
+}}
+
+// slowTool is correct too, and reports a time of its own.
+var slowTool = Tool{Name: "rsync", Sync: func(_ context.Context, src, dst string) (Outcome, error) {
+	return Outcome{Seconds: 9}, CopyFile(src, dst)
 }}
 
 // noopTool does nothing: wrong whenever a block changed.
-var noopTool = Tool{Name: "noop", Sync: func(context.Context, string, string) (engine.Stats, error) {
-	return engine.Stats{}, nil
+var noopTool = Tool{Name: "noop", Sync: func(context.Context, string, string) (Outcome, error) {
+	return Outcome{}, nil
 }}
 
 func TestRun(t *testing.T) {
 	var rows []Result
-	cfg := Config{Dir: t.TempDir(), Size: 1<<20 + 5, Changed: []float64{0, 0.5}, BlockSize: 64 << 10,
-		Seed: 1, Tools: []Tool{copyTool}, Result: func(r Result) { rows = append(rows, r) }}
+	cfg := Config{Dir: t.TempDir(), Sizes: []int64{1<<20 + 5}, Changed: []float64{0.1, 1}, BlockSize: 64 << 10,
+		Patterns: []Pattern{Random, Insert}, Seed: 1,
+		Tools:  []Tool{copyTool, slowTool, {Name: "quic", Skip: "not here"}},
+		Net:    NetConfig{Bytes: 4 << 20, Workers: 2, Connections: 1, Kinds: []string{"tcp", "tls", "quic"}},
+		Result: func(r Result) { rows = append(rows, r) }}
 	rep, err := Run(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rep.Results) != 2 || len(rows) != 2 {
+	if len(rep.Results) != 6 || len(rows) != 6 {
 		t.Fatalf("%d results, %d callbacks", len(rep.Results), len(rows))
 	}
-	r := rep.Results[1]
-	if !r.Verified || r.Blocks != 17 || r.BlocksMutated != 9 || r.SyncSeconds <= 0 {
+	r := rep.Results[0]
+	if !r.Verified || r.Blocks != 17 || r.BlocksMutated != 2 || r.SyncSeconds <= 0 || r.Cache != "warm" {
 		t.Errorf("result %+v", r)
 	}
+	if rep.Results[5].Pattern != "insert" || rep.Results[5].Changed < 0.9 {
+		t.Errorf("insert round %+v", rep.Results[5])
+	}
+	if len(rep.Net) != 3 || rep.Skipped["quic"] != "not here" {
+		t.Errorf("floors %+v, skipped %v", rep.Net, rep.Skipped)
+	}
+	rep.Targets = Evaluate(rep)
 	var buf bytes.Buffer
-	WriteTableHeader(&buf)
-	WriteTableRow(&buf, r)
+	WriteDetailHeader(&buf)
+	WriteDetailRow(&buf, r)
+	SummaryTable(rep).WriteText(&buf)
+	WriteFloors(&buf, rep)
+	WriteTargets(&buf, rep.Targets)
 	if err := WriteJSON(&buf, rep); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(buf.String(), "50.0%") || !strings.Contains(buf.String(), `"floor_seconds"`) {
-		t.Errorf("output:\n%s", buf.String())
+	for _, want := range []string{"10.0%", "RSYNC/TCP", "skipped", `"floor_seconds"`, "PASS", "QUIC column skipped: not here"} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, buf.String())
+		}
 	}
 	if left, _ := filepath.Glob(filepath.Join(cfg.Dir, "*")); len(left) != 0 {
 		t.Errorf("work files left: %v", left)
 	}
 }
 
+func TestRunCold(t *testing.T) {
+	cfg := Config{Dir: t.TempDir(), Sizes: []int64{1 << 20}, Changed: []float64{0.5}, BlockSize: 64 << 10,
+		Patterns: []Pattern{Prefix}, Cold: true, Tools: []Tool{copyTool}}
+	rep, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Skipf("cannot evict here: %v", err)
+	}
+	if c := rep.Results[0].Cache; c == "warm" {
+		t.Errorf("cache %q after eviction", c)
+	}
+}
+
 func TestRunCatchesWrongResult(t *testing.T) {
-	cfg := Config{Dir: t.TempDir(), Size: 1 << 20, Changed: []float64{0.1}, BlockSize: 64 << 10,
-		Tools: []Tool{noopTool}}
+	cfg := Config{Dir: t.TempDir(), Sizes: []int64{1 << 20}, Changed: []float64{0.1}, BlockSize: 64 << 10,
+		Patterns: []Pattern{Random}, Tools: []Tool{noopTool}}
 	if _, err := Run(context.Background(), cfg); err == nil || !strings.Contains(err.Error(), "differs") {
 		t.Fatalf("got %v, want a 'differs' error", err)
 	}
@@ -69,5 +99,8 @@ func TestResidentAndRSS(t *testing.T) {
 	}
 	if PeakRSS() < 0 {
 		t.Fatal("negative peak RSS")
+	}
+	if m := Describe(t.TempDir()); m.Cores < 1 || m.String() == "" {
+		t.Errorf("machine %+v", m)
 	}
 }

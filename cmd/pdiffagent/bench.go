@@ -3,10 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"runtime"
-	"strconv"
-	"strings"
+	"slices"
 
 	"github.com/pdiffagent/pdiffagent/bench"
 	"github.com/pdiffagent/pdiffagent/engine"
@@ -17,8 +17,15 @@ import (
 
 type benchOptions struct {
 	Size        sizeValue
+	Sizes       []string
+	Rounds      int
 	Changed     []string
-	Pattern     string
+	Patterns    []string
+	Tools       []string
+	VsRsync     bool
+	Cold        bool
+	Connections int
+	FloorBytes  sizeValue
 	Dir         string
 	Keep        bool
 	Seed        int64
@@ -26,7 +33,9 @@ type benchOptions struct {
 	Concurrency int
 	Hash        hashValue
 	JSON        bool
+	CSV         bool
 	Save        string
+	Out         string
 	Quiet       bool
 }
 
@@ -34,71 +43,125 @@ func (o *benchOptions) AddFlags(f *pflag.FlagSet) {
 	o.Size = 1 << 30
 	o.BlockSize = engine.DefaultBlockSize
 	o.Hash = hashValue(engine.SHA256)
-	f.Var(&o.Size, "size", "size of the test file (e.g. 256M, 1G, 4G)")
-	f.StringSliceVar(&o.Changed, "changed", []string{"10%"}, "share of blocks changed per round, comma-separated (e.g. 0%,1%,10%,100% or 0.5)")
-	f.StringVar(&o.Pattern, "pattern", "random", "where changes go: random, prefix or insert")
+	f.Var(&o.Size, "size", "size of the random source file (e.g. 256M, 1G, 4G)")
+	f.StringSliceVar(&o.Sizes, "sizes", nil, "scale mode: run every round at each of these sizes (e.g. 1G,2G,4G,8G) and report how time and peak RSS grow")
+	f.IntVar(&o.Rounds, "rounds", 10, "number of changed fractions, evenly spaced from 10% to 100% (10: 10%, 20%, … 100%; 3: 10%, 55%, 100%)")
+	f.StringSliceVar(&o.Changed, "changed", nil, "explicit changed fractions instead of --rounds, comma-separated (e.g. 0%,1%,10%,100% or 0.5)")
+	f.StringSliceVar(&o.Patterns, "pattern", []string{"random"}, "where changes go, comma-separated: random, prefix (pdiffcopy's way) and/or insert (4 KiB inserted near the start, shifting everything after it; one round)")
+	f.StringSliceVar(&o.Tools, "tools", []string{"local", "tcp", "quic"}, "pdiffagent modes to run: local (sync), tcp and quic (push over loopback)")
+	f.BoolVar(&o.VsRsync, "vs-rsync", false, "also run rsync --inplace --no-whole-file against an rsync daemon on loopback")
+	f.BoolVar(&o.Cold, "cold", false, "evict both files from the page cache before every sync (fdatasync + fadvise DONTNEED)")
+	f.IntVar(&o.Connections, "connections", 1, "QUIC connections the workers' streams are spread over (TCP always uses one connection per worker)")
+	f.Var(&o.FloorBytes, "floor-bytes", "bytes each network floor sends (default: the size, at most 1G)")
 	f.StringVar(&o.Dir, "dir", "", "directory for the work files (default: a temporary directory under the current one; not tmpfs)")
 	f.BoolVar(&o.Keep, "keep", false, "keep the work directory")
 	f.Int64Var(&o.Seed, "seed", 1, "seed of the test data")
 	f.VarP(&o.BlockSize, "block-size", "b", "block size")
-	f.IntVarP(&o.Concurrency, "concurrency", "c", runtime.NumCPU(), "workers")
+	f.IntVarP(&o.Concurrency, "concurrency", "c", runtime.NumCPU(), "workers on each end")
 	f.VarP(&o.Hash, "hash", "m", "tier-2 hash: sha256 or sha512_256")
-	f.BoolVar(&o.JSON, "json", false, "print the report as JSON on stdout instead of a table")
+	f.BoolVar(&o.JSON, "json", false, "print the report as JSON on stdout instead of tables")
+	f.BoolVar(&o.CSV, "csv", false, "print one CSV row per sync on stdout instead of tables")
 	f.StringVar(&o.Save, "save", "", "also write the JSON report to this file")
+	f.StringVar(&o.Out, "out", "", "write the report (txt, md, json, csv, svg) to this directory, timestamped and as latest.*")
 	f.BoolVarP(&o.Quiet, "quiet", "q", false, "no step messages on stderr")
 }
 
 func newBenchCommand(opts *benchOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "bench [flags]",
-		Short: "Measure sync speed against the hardware's floors",
-		Long: `bench generates a random source file, then for each --changed share copies it,
-changes that share of its blocks, warms both files in the page cache and
-measures: the floors (a page-cache read of both copies, and sha256 of their
-matching blocks on all cores), then a sync, then a byte-for-byte check.
+		Short: "Measure sync speed side by side with rsync and the hardware's floors",
+		Long: `bench generates a random source file (incompressible) and a copy, then for
+each changed fraction changes that share of the copy's blocks and brings it
+back with each tool in turn (the order rotates), verifying the result byte
+for byte. Tools: local (pdiffagent sync), tcp and quic (pdiffagent push to a
+server on 127.0.0.1 with throwaway identities), rsync (--vs-rsync:
+rsync --inplace --no-whole-file to an rsync daemon on 127.0.0.1, rsync's
+default block size). Each end runs as a child process, so CLIENT RSS and
+SERVER RSS are each end's own peak (getrusage of the child).
 
-The sha256 floor is the least time any verified sync can take; RATIO is the
-sync's time over the larger of the two floors. CACHE says whether both files
-were fully in the page cache (mincore) when the sync started. PEAK RSS is
-getrusage's process-wide maximum, so it includes the harness.`,
+Floors, measured in the same run: SHA256 FLOOR (sha256 of the matching
+blocks of both copies on all cores: the least work a verified sync does),
+READ FLOOR (page-cache read of both copies), and the time plain TCP, TLS 1.3
+(one connection per worker) and raw quic-go (--connections connections, one
+stream per worker) need for the round's changed bytes. CACHE says whether
+both files were in the page cache (mincore) when each sync started.
+
+The table ends with the targets, each marked PASS or MISS. The exit status
+is 0 when every sync was verified, whatever the targets say.`,
+		Example: `  pdiffagent bench --size 256M --rounds 3 --vs-rsync
+  pdiffagent bench --size 2G --vs-rsync --pattern random,insert --out bench/results
+  pdiffagent bench --sizes 1G,2G,4G,8G --changed 10%,100% --tools tcp,quic`,
 		Args: exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runBench(cmd.Context(), opts)
+			return runBench(cmd.Context(), opts, cmd.Flags().Changed("rounds"))
 		},
 	}
 	opts.AddFlags(cmd.Flags())
+	cmd.AddCommand(newPeerServeCommand(), newPeerPushCommand())
 	return cmd
 }
 
-// parseChanged reads "10%" or "0.1" as a fraction of blocks.
-func parseChanged(s string) (float64, error) {
-	t := strings.TrimSpace(s)
-	pct := strings.HasSuffix(t, "%")
-	v, err := strconv.ParseFloat(strings.TrimSuffix(t, "%"), 64)
-	if pct {
-		v /= 100
+// benchConfig checks the flags and turns them into a bench.Config (without
+// Dir and Tools).
+func benchConfig(opts *benchOptions, roundsSet bool) (bench.Config, error) {
+	cfg := bench.Config{BlockSize: int(opts.BlockSize), Seed: opts.Seed, Cold: opts.Cold}
+	var err error
+	switch {
+	case len(opts.Changed) > 0 && roundsSet:
+		return cfg, usageErrorf("--rounds and --changed: give one")
+	case len(opts.Changed) > 0:
+		cfg.Changed, err = bench.ParseFractions(opts.Changed)
+	default:
+		cfg.Changed, err = bench.RoundFractions(opts.Rounds)
 	}
-	if err != nil || !(v >= 0 && v <= 1) {
-		return 0, fmt.Errorf("changed %q: want a percentage like 10%% or a fraction from 0 to 1", s)
-	}
-	return v, nil
-}
-
-func runBench(ctx context.Context, opts *benchOptions) error {
-	var changed []float64
-	for _, s := range opts.Changed {
-		v, err := parseChanged(s)
-		if err != nil {
-			return &usageError{err}
-		}
-		changed = append(changed, v)
-	}
-	pat, err := bench.ParsePattern(opts.Pattern)
 	if err != nil {
-		return &usageError{err}
+		return cfg, &usageError{err}
+	}
+	for _, s := range opts.Patterns {
+		p, err := bench.ParsePattern(s)
+		if err != nil {
+			return cfg, &usageError{err}
+		}
+		cfg.Patterns = append(cfg.Patterns, p)
+	}
+	cfg.Sizes = []int64{int64(opts.Size)}
+	if len(opts.Sizes) > 0 {
+		cfg.Sizes = nil
+		for _, s := range opts.Sizes {
+			var v sizeValue
+			if err := v.Set(s); err != nil || v <= 0 {
+				return cfg, usageErrorf("--sizes %q: want sizes like 1G,2G", s)
+			}
+			cfg.Sizes = append(cfg.Sizes, int64(v))
+		}
 	}
 	if opts.Concurrency < 1 || opts.Concurrency > wire.MaxWorkers {
-		return usageErrorf("concurrency %d: must be from 1 to %d", opts.Concurrency, wire.MaxWorkers)
+		return cfg, usageErrorf("concurrency %d: must be from 1 to %d", opts.Concurrency, wire.MaxWorkers)
+	}
+	if opts.Connections < 1 || opts.Connections > opts.Concurrency {
+		return cfg, usageErrorf("connections %d: must be from 1 to the concurrency (%d)", opts.Connections, opts.Concurrency)
+	}
+	if opts.JSON && opts.CSV {
+		return cfg, usageErrorf("--json and --csv: give one")
+	}
+	floor := int64(opts.FloorBytes)
+	if floor == 0 {
+		floor = min(slices.Max(cfg.Sizes), 1<<30)
+	}
+	cfg.Net = bench.NetConfig{Bytes: floor, Workers: opts.Concurrency, Connections: opts.Connections}
+	if slices.Contains(opts.Tools, "tcp") {
+		cfg.Net.Kinds = append(cfg.Net.Kinds, "tcp", "tls")
+	}
+	if slices.Contains(opts.Tools, "quic") {
+		cfg.Net.Kinds = append(cfg.Net.Kinds, "quic")
+	}
+	return cfg, nil
+}
+
+func runBench(ctx context.Context, opts *benchOptions, roundsSet bool) error {
+	cfg, err := benchConfig(opts, roundsSet)
+	if err != nil {
+		return err
 	}
 	base := opts.Dir
 	if base == "" {
@@ -114,51 +177,53 @@ func runBench(ctx context.Context, opts *benchOptions) error {
 	if !opts.Keep {
 		defer os.RemoveAll(work)
 	}
-	logf := func(format string, args ...any) {
+	cfg.Dir = work
+	if cfg.Tools, err = benchTools(opts, work); err != nil {
+		return err
+	}
+	cfg.Log = func(format string, args ...any) {
 		if !opts.Quiet {
 			fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...)
 		}
 	}
 	if bench.IsTmpfs(work) {
-		logf("warning: %s is on tmpfs; the numbers say nothing about disks", work)
+		cfg.Log("warning: %s is on tmpfs; the numbers say nothing about disks", work)
 	}
-	p := engine.Params{BlockSize: int(opts.BlockSize), Workers: opts.Concurrency, Strong: engine.StrongHash(opts.Hash)}
-	cfg := bench.Config{
-		Dir: work, Size: int64(opts.Size), Changed: changed, BlockSize: int(opts.BlockSize),
-		Pattern: pat, Seed: opts.Seed, Log: logf,
-		Tools: []bench.Tool{{
-			Name: "pdiffagent",
-			Sync: func(ctx context.Context, src, dst string) (engine.Stats, error) {
-				return engine.SyncLocal(ctx, src, dst, p, engine.Options{})
-			},
-		}},
-	}
-	if !opts.JSON {
-		bench.WriteTableHeader(os.Stdout)
-		cfg.Result = func(r bench.Result) { bench.WriteTableRow(os.Stdout, r) }
+	tables := !opts.JSON && !opts.CSV
+	var text benchText
+	if tables {
+		text.w = io.MultiWriter(os.Stdout, &text.buf)
+		bench.WriteDetailHeader(text.w)
+		cfg.Result = func(r bench.Result) { bench.WriteDetailRow(text.w, r) }
 	}
 	rep, runErr := bench.Run(ctx, cfg)
-	if opts.JSON && rep != nil {
-		if err := bench.WriteJSON(os.Stdout, rep); err != nil && runErr == nil {
-			runErr = err
-		}
+	if rep == nil {
+		return runErr
 	}
-	if opts.Save != "" && rep != nil {
-		if err := saveReport(opts.Save, rep); err != nil && runErr == nil {
-			runErr = err
-		}
+	rep.Targets = bench.Evaluate(rep)
+	var err2 error
+	switch {
+	case opts.JSON:
+		err2 = bench.WriteJSON(os.Stdout, rep)
+	case opts.CSV:
+		err2 = bench.WriteCSV(os.Stdout, rep)
+	default:
+		writeBenchSummary(text.w, rep)
 	}
-	return runErr
+	if opts.Save != "" {
+		err2 = firstErr(err2, writeFile(opts.Save, func(w io.Writer) error { return bench.WriteJSON(w, rep) }))
+	}
+	if opts.Out != "" {
+		err2 = firstErr(err2, saveResults(opts.Out, rep, text.buf.Bytes()))
+	}
+	return firstErr(runErr, err2)
 }
 
-func saveReport(path string, rep *bench.Report) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
+func firstErr(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
 	}
-	if err := bench.WriteJSON(f, rep); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+	return nil
 }
