@@ -53,8 +53,8 @@ func TestParseRemote(t *testing.T) {
 		{"10.0.0.1:1/x", "10.0.0.1:1", "x"},
 		{"[::1]:7000/dir/f", "[::1]:7000", "dir/f"},
 		{"[fe80::1%eth0]:7000/f", "[fe80::1%eth0]:7000", "f"},
-		{"host/f", "host:7419", "f"},
-		{"[::1]/f", "[::1]:7419", "f"},
+		{"host/f", "host:9443", "f"},
+		{"[::1]/f", "[::1]:9443", "f"},
 		{"host:7000//etc/passwd", "host:7000", "/etc/passwd"}, // the server refuses it
 	} {
 		hp, path, err := ParseRemote(c.in)
