@@ -18,6 +18,13 @@
 // the receiver checks against its own; the session ends on stream 0 with
 // the sender's Final (after re-checking that the source's size and mtime
 // did not move) and the receiver's FinalAck (after truncate and fsync).
+// Both carry an end-to-end digest of the range (digest.go: an
+// order-independent sum over blocks of the strong hash each kept block was
+// confirmed by, or the xxhash of each sent block's data); each side checks
+// the other's, and a difference fails the sync.
+//
+// Pipe mode (pipemode.go) runs the same two tiers over a one-way byte pipe:
+// checksum | retrieve | save, without the verdict round trip.
 //
 // Bounds. A sender worker holds at most windowBatches+1 batches of about
 // batchBytes; a receiver worker one block for hashing and the blocks in

@@ -23,6 +23,7 @@ type receiver struct {
 	zeros     []byte // a block of zeros, for targets that cannot hold holes
 	zerosOnce sync.Once
 	tailKept  int64 // bytes of a larger target device past the source's end
+	dig       sharedDigest
 	tot       counters
 }
 
@@ -112,19 +113,24 @@ func (r *receiver) finish() error {
 	if err != nil {
 		return err
 	}
-	if _, ok := m.(*wire.Final); !ok {
+	final, ok := m.(*wire.Final)
+	if !ok {
 		return protocolErrorf("want Final, got %T", m)
+	}
+	ours := r.dig.bytes()
+	if !r.p.DryRun && final.Digest != ours {
+		return fmt.Errorf("%w: end-to-end digest differs: sender %x, receiver %x", ErrVerify, final.Digest[:8], ours[:8])
 	}
 	changed, confirmed := r.tot.changed.Load(), r.tot.confirmed.Load()
 	if changed+confirmed != r.p.Blocks() {
 		return fmt.Errorf("%w: %d blocks sent and %d confirmed of %d", ErrVerify, changed, confirmed, r.p.Blocks())
 	}
 	if !r.p.DryRun {
-		if err := r.commit(m.(*wire.Final)); err != nil {
+		if err := r.commit(final); err != nil {
 			return err
 		}
 	}
-	ack := &wire.FinalAck{Bytes: uint64(r.tot.written.Load()), Confirmed: uint64(confirmed)}
+	ack := &wire.FinalAck{Bytes: uint64(r.tot.written.Load()), Confirmed: uint64(confirmed), Digest: ours}
 	if !r.p.DryRun {
 		ack.Written = uint64(changed)
 	}
@@ -145,6 +151,8 @@ type stripeState struct {
 	decided    atomic.Int64 // blocks below this have had their verdict sent
 	need       int64        // blocks the hasher asked for
 	strong     int64        // blocks the hasher sent a strong hash for
+	hashed     digest       // the hasher's part of the digest: offered blocks
+	written    digest       // the reader's part: blocks received
 	done       chan error
 }
 
@@ -236,6 +244,8 @@ func (r *receiver) endStripe(ss *stripeState, m *wire.StripeEnd, got, next int64
 	r.tot.changed.Add(sent)
 	r.tot.confirmed.Add(confirmed)
 	r.tot.collisions.Add(ss.strong - confirmed)
+	r.dig.merge(&ss.hashed)
+	r.dig.merge(&ss.written)
 	return nil
 }
 
@@ -257,6 +267,8 @@ func (r *receiver) writeBlock(ss *stripeState, d *wire.Data) error {
 		}
 	case wire.CodecZero:
 		r.tot.zero.Add(1)
+		w, _ := r.zero.get(n)
+		ss.written.addSent(i, w)
 		return r.writeZero(i, n)
 	case wire.CodecLZ4:
 		buf = getBuf(r.p.BlockSize, n)
@@ -268,6 +280,7 @@ func (r *receiver) writeBlock(ss *stripeState, d *wire.Data) error {
 		return protocolErrorf("Data for block %d: unknown codec %d", i, d.Codec)
 	}
 	r.tot.sentBytes.Add(int64(len(d.Payload)))
+	ss.written.addSent(i, r.weak(buf))
 	_, err := r.dst.WriteAt(buf, i*int64(r.p.BlockSize))
 	putBuf(r.p.BlockSize, buf)
 	if err != nil {
@@ -323,6 +336,7 @@ func (r *receiver) hashStripe(ctx context.Context, ss *stripeState, weak <-chan 
 				sum = strong.sum(b)
 			}
 			v.Strong = append(v.Strong, sum)
+			ss.hashed.addOffered(blk, sum)
 			ss.strong++
 		}
 		ss.decided.Store(int64(wb.First) + int64(n))

@@ -19,6 +19,7 @@ type sender struct {
 	weak WeakFunc
 	zero *zeroHashes
 	tot  counters
+	dig  sharedDigest
 }
 
 // Send runs the sender's side of a session: one stream per worker, in
@@ -70,7 +71,8 @@ func (s *sender) finish() error {
 			s.src.Size, size, time.Unix(0, s.src.ModTime).Format(time.RFC3339Nano), time.Unix(0, mtime).Format(time.RFC3339Nano))
 	}
 	st0 := s.sess.streams[0]
-	if err := st0.Send(&wire.Final{Size: size, ModTime: mtime, Mode: uint32(mode)}); err != nil {
+	ours := s.dig.bytes()
+	if err := st0.Send(&wire.Final{Size: size, ModTime: mtime, Mode: uint32(mode), Digest: ours}); err != nil {
 		return wrapStream(err)
 	}
 	m, err := recvMsg(st0)
@@ -82,6 +84,9 @@ func (s *sender) finish() error {
 		return protocolErrorf("want FinalAck, got %T", m)
 	}
 	s.tot.written.Add(int64(ack.Bytes))
+	if !s.p.DryRun && ack.Digest != ours {
+		return fmt.Errorf("%w: end-to-end digest differs: receiver %x, sender %x", ErrVerify, ack.Digest[:8], ours[:8])
+	}
 	if !s.p.DryRun && int64(ack.Written+ack.Confirmed) != s.p.Blocks() {
 		return fmt.Errorf("%w: receiver wrote %d and confirmed %d of %d blocks", ErrVerify, ack.Written, ack.Confirmed, s.p.Blocks())
 	}
@@ -96,6 +101,7 @@ func (s *sender) finish() error {
 type pendingBatch struct {
 	first int64
 	bufs  [][]byte // nil for a block in a hole of the source
+	weak  []uint64 // also sent in the WeakBatch: read-only from then on
 }
 
 // worker sends one stripe. A reader goroutine reads blocks, hashes them
@@ -119,13 +125,15 @@ func (s *sender) worker(ctx context.Context, w int, st *lockedStream) error {
 		readErr <- err
 	}()
 	var sent, confirmed int64
+	var dg digest
+	defer s.dig.merge(&dg)
 	err := func() error {
 		strong, err := newStrongHasher(s.p.Strong)
 		if err != nil {
 			return err
 		}
 		for b := range pending {
-			n, c, err := s.decide(st, b, strong)
+			n, c, err := s.decide(st, b, strong, &dg)
 			sent, confirmed = sent+n, confirmed+c
 			if err != nil {
 				return err
@@ -156,8 +164,8 @@ func (s *sender) readStripe(ctx context.Context, first, end int64, st *lockedStr
 	holes := newHoleScanner(s.src.File)
 	for b := first; b < end; b += per {
 		n := min(per, end-b)
-		pb := &pendingBatch{first: b, bufs: make([][]byte, n)}
 		weak := make([]uint64, n)
+		pb := &pendingBatch{first: b, bufs: make([][]byte, n), weak: weak}
 		for i := range n {
 			if err := ctx.Err(); err != nil {
 				s.release(pb.bufs)
@@ -212,7 +220,7 @@ func (s *sender) release(bufs [][]byte) {
 
 // decide takes the verdict for b and sends what differs. It returns how
 // many blocks were sent (or would be, in a dry run) and confirmed.
-func (s *sender) decide(st *lockedStream, b *pendingBatch, strong *strongHasher) (sent, confirmed int64, err error) {
+func (s *sender) decide(st *lockedStream, b *pendingBatch, strong *strongHasher, dg *digest) (sent, confirmed int64, err error) {
 	defer s.release(b.bufs)
 	m, err := recvMsg(st)
 	if err != nil {
@@ -239,6 +247,7 @@ func (s *sender) decide(st *lockedStream, b *pendingBatch, strong *strongHasher)
 			} else {
 				sum = strong.sum(buf)
 			}
+			dg.addOffered(blk, v.Strong[k])
 			if sum == v.Strong[k] {
 				confirmed++
 			} else {
@@ -249,6 +258,7 @@ func (s *sender) decide(st *lockedStream, b *pendingBatch, strong *strongHasher)
 		}
 		if need {
 			sent++
+			dg.addSent(blk, b.weak[i])
 			if err := s.sendBlock(st, blk, buf); err != nil {
 				return sent, confirmed, err
 			}
@@ -266,16 +276,23 @@ func (s *sender) decide(st *lockedStream, b *pendingBatch, strong *strongHasher)
 // wholeStripe sends every block of [first, end) without hashing.
 func (s *sender) wholeStripe(ctx context.Context, first, end int64, st *lockedStream) error {
 	holes := newHoleScanner(s.src.File)
+	var dg digest
+	defer s.dig.merge(&dg)
 	for i := first; i < end; i++ {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		var buf []byte // nil: a hole
-		if n := s.p.BlockLen(i); !holes.hole(i*int64(s.p.BlockSize), n) {
+		n := s.p.BlockLen(i)
+		if holes.hole(i*int64(s.p.BlockSize), n) {
+			w, _ := s.zero.get(n)
+			dg.addSent(i, w)
+		} else {
 			var err error
 			if buf, err = s.readBlock(i); err != nil {
 				return err
 			}
+			dg.addSent(i, s.weak(buf))
 		}
 		if s.opt.Progress != nil {
 			s.opt.Progress.Compared.Add(int64(s.p.BlockLen(i)))

@@ -7,7 +7,8 @@ const (
 	finalSizeOff    = 0
 	finalModTimeOff = finalSizeOff + sizeU64
 	finalModeOff    = finalModTimeOff + sizeU64
-	finalLen        = finalModeOff + sizeU32
+	finalDigestOff  = finalModeOff + sizeU32
+	finalLen        = finalDigestOff + DigestSize
 )
 
 func (*Final) Type() Type { return TypeFinal }
@@ -17,7 +18,8 @@ func (*Final) Len() int { return finalLen }
 func (f *Final) Append(b []byte) []byte {
 	b = binary.BigEndian.AppendUint64(b, uint64(f.Size))
 	b = binary.BigEndian.AppendUint64(b, uint64(f.ModTime))
-	return binary.BigEndian.AppendUint32(b, f.Mode)
+	b = binary.BigEndian.AppendUint32(b, f.Mode)
+	return append(b, f.Digest[:]...)
 }
 
 // Validate checks Size >= 0.
@@ -37,6 +39,7 @@ func parseFinal(b []byte) (*Final, int, error) {
 		ModTime: int64(binary.BigEndian.Uint64(b[finalModTimeOff:])),
 		Mode:    binary.BigEndian.Uint32(b[finalModeOff:]),
 	}
+	copy(f.Digest[:], b[finalDigestOff:finalLen])
 	if err := f.Validate(); err != nil {
 		return nil, 0, err
 	}

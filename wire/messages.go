@@ -46,6 +46,7 @@ const (
 	MaxWorkers    = 1024
 	MaxBatch      = 4096 // blocks per WeakBatch or Verdict
 	StrongSize    = 32   // bytes of every tier-2 hash
+	DigestSize    = 32   // bytes of the end-to-end digest in Final and FinalAck
 	MaxFrameLen   = MaxBlockSize + 64
 	SessionIDSize = 16
 )
@@ -173,15 +174,18 @@ type StripeEnd struct {
 }
 
 // Final tells the receiver the sender is done and the source did not change.
+// Digest is the sender's end-to-end digest of the synced range (see engine).
 type Final struct {
 	Size    int64
 	ModTime int64
 	Mode    uint32
+	Digest  [DigestSize]byte
 }
 
 // FinalAck is the receiver's result after commit (truncate, fsync, metadata).
 type FinalAck struct {
-	Written   uint64 // blocks written
-	Confirmed uint64 // blocks tier-2 confirmed
-	Bytes     uint64 // bytes written
+	Written   uint64           // blocks written
+	Confirmed uint64           // blocks tier-2 confirmed
+	Bytes     uint64           // bytes written
+	Digest    [DigestSize]byte // the receiver's end-to-end digest
 }
