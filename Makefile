@@ -45,20 +45,11 @@ fuzz:
 		$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime=$(FUZZ_TIME) ./wire/; \
 	done
 
-# A 1 GiB random file, a copy with 10% of its 1 MiB blocks changed, one
-# sync, and a byte-for-byte check. The data stays in $(DEMO_DIR) (not tmpfs).
+# A 1 GiB random file and a copy with 10% of its 1 MiB blocks changed; a
+# local sync, then a real listen + push (TCP, QUIC) + pull on loopback. Every
+# result is checked with cmp. The data stays in $(DEMO_DIR) (not tmpfs).
 demo: build
-	@mkdir -p $(DEMO_DIR)
-	@echo "== generating $(DEMO_SIZE) of random data in $(DEMO_DIR)/source.img"
-	$(BIN) gen random $(DEMO_DIR)/source.img --size $(DEMO_SIZE) --seed 1
-	$(BIN) gen copy $(DEMO_DIR)/source.img $(DEMO_DIR)/target.img
-	$(BIN) gen mutate $(DEMO_DIR)/target.img --fraction 0.1 -b 1M --seed 2
-	@echo "== dry run (exit status 3: the target differs)"
-	$(BIN) sync -n $(DEMO_DIR)/source.img $(DEMO_DIR)/target.img || [ $$? -eq 3 ]
-	@echo "== sync"
-	$(BIN) sync -v $(DEMO_DIR)/source.img $(DEMO_DIR)/target.img
-	@echo "== check"
-	cmp $(DEMO_DIR)/source.img $(DEMO_DIR)/target.img && echo "identical"
+	BIN=$(BIN) DEMO_DIR=$(DEMO_DIR) DEMO_SIZE=$(DEMO_SIZE) bash bench/demo.sh
 
 # Local benchmark; the table and a JSON report go to bench/results/.
 bench: build
