@@ -15,6 +15,7 @@ var paramFlags = []struct {
 	{wire.FlagNoSparse, func(p *engine.Params) *bool { return &p.NoSparse }},
 	{wire.FlagNoTimes, func(p *engine.Params) *bool { return &p.NoTimes }},
 	{wire.FlagNoPerms, func(p *engine.Params) *bool { return &p.NoPerms }},
+	{wire.FlagOwner, func(p *engine.Params) *bool { return &p.Owner }},
 }
 
 // openMessage is the Open for p. For a push the caller sets Size, ModTime

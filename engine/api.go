@@ -12,6 +12,8 @@ type Source struct {
 	Size    int64
 	ModTime int64 // unix nanoseconds
 	Mode    os.FileMode
+	Uid     uint32
+	Gid     uint32
 }
 
 // NewSource stats f and wraps it.
@@ -20,5 +22,6 @@ func NewSource(f *sysio.File) (*Source, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Source{File: f, Size: size, ModTime: mtime, Mode: mode}, nil
+	uid, gid, _ := f.Owner() // zero where the platform has no owners
+	return &Source{File: f, Size: size, ModTime: mtime, Mode: mode, Uid: uid, Gid: gid}, nil
 }

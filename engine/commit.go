@@ -65,6 +65,11 @@ func (r *receiver) commit(f *wire.Final) error {
 	if dev {
 		return nil
 	}
+	if r.p.Owner {
+		if err := r.dst.Chown(f.Uid, f.Gid); err != nil {
+			return fmt.Errorf("chown %s: %w", r.dst.Name(), err)
+		}
+	}
 	if !r.p.NoPerms && f.Mode != 0 {
 		if err := r.dst.OS().Chmod(fs.FileMode(f.Mode).Perm()); err != nil {
 			return fmt.Errorf("chmod %s: %w", r.dst.Name(), err)

@@ -192,3 +192,36 @@ func TestBlockDevices(t *testing.T) {
 		t.Fatal("small device was written")
 	}
 }
+
+func TestOwner(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to give files away")
+	}
+	checkNoLeak(t)
+	src := randBytes(25, 2*testBS)
+	s, d := writeCase(t, syncCase{src: src, dst: nil})
+	if err := os.Chown(s, 1234, 5678); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := SyncLocal(context.Background(), s, d, Params{BlockSize: testBS}, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if st := statT(t, d); st.Uid != 0 {
+		t.Errorf("owner copied without --owner: uid %d", st.Uid)
+	}
+	if _, err := SyncLocal(context.Background(), s, d, Params{BlockSize: testBS, Owner: true}, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if st := statT(t, d); st.Uid != 1234 || st.Gid != 5678 {
+		t.Errorf("--owner: uid %d gid %d, want 1234 5678", st.Uid, st.Gid)
+	}
+}
+
+func statT(t *testing.T, path string) *syscall.Stat_t {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi.Sys().(*syscall.Stat_t)
+}

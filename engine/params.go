@@ -41,6 +41,9 @@ type Params struct {
 	// NoTimes and NoPerms leave the target's mtime and mode as they are;
 	// by default a regular-file target takes the source's after a sync.
 	NoTimes, NoPerms bool
+	// Owner gives a regular-file target the source's owner and group; the
+	// receiver must run as root.
+	Owner bool
 }
 
 // Normalize fills zero fields with their defaults and validates the result.

@@ -82,6 +82,9 @@ func (r *receiver) prepare() error {
 	if r.p.DryRun {
 		return nil
 	}
+	if r.p.Owner && !r.dst.IsDevice() && !sysio.CanChown() {
+		return fmt.Errorf("--owner: only root may give %s the source's owner", r.dst.Name())
+	}
 	end := r.p.rangeEnd()
 	if r.dst.IsDevice() {
 		if size < end {

@@ -72,7 +72,8 @@ func (s *sender) finish() error {
 	}
 	st0 := s.sess.streams[0]
 	ours := s.dig.bytes()
-	if err := st0.Send(&wire.Final{Size: size, ModTime: mtime, Mode: uint32(mode), Digest: ours}); err != nil {
+	final := &wire.Final{Size: size, ModTime: mtime, Mode: uint32(mode), Uid: s.src.Uid, Gid: s.src.Gid, Digest: ours}
+	if err := st0.Send(final); err != nil {
 		return wrapStream(err)
 	}
 	m, err := recvMsg(st0)

@@ -7,7 +7,9 @@ const (
 	finalSizeOff    = 0
 	finalModTimeOff = finalSizeOff + sizeU64
 	finalModeOff    = finalModTimeOff + sizeU64
-	finalDigestOff  = finalModeOff + sizeU32
+	finalUidOff     = finalModeOff + sizeU32
+	finalGidOff     = finalUidOff + sizeU32
+	finalDigestOff  = finalGidOff + sizeU32
 	finalLen        = finalDigestOff + DigestSize
 )
 
@@ -19,6 +21,8 @@ func (f *Final) Append(b []byte) []byte {
 	b = binary.BigEndian.AppendUint64(b, uint64(f.Size))
 	b = binary.BigEndian.AppendUint64(b, uint64(f.ModTime))
 	b = binary.BigEndian.AppendUint32(b, f.Mode)
+	b = binary.BigEndian.AppendUint32(b, f.Uid)
+	b = binary.BigEndian.AppendUint32(b, f.Gid)
 	return append(b, f.Digest[:]...)
 }
 
@@ -38,6 +42,8 @@ func parseFinal(b []byte) (*Final, int, error) {
 		Size:    int64(binary.BigEndian.Uint64(b[finalSizeOff:])),
 		ModTime: int64(binary.BigEndian.Uint64(b[finalModTimeOff:])),
 		Mode:    binary.BigEndian.Uint32(b[finalModeOff:]),
+		Uid:     binary.BigEndian.Uint32(b[finalUidOff:]),
+		Gid:     binary.BigEndian.Uint32(b[finalGidOff:]),
 	}
 	copy(f.Digest[:], b[finalDigestOff:finalLen])
 	if err := f.Validate(); err != nil {

@@ -67,6 +67,7 @@ const (
 	FlagNoTimes   uint32 = 1 << 3 // leave the target's mtime alone
 	FlagNoPerms   uint32 = 1 << 4 // leave the target's mode alone
 	FlagAtomic    uint32 = 1 << 5 // replace the target only at the end
+	FlagOwner     uint32 = 1 << 6 // give the target the source's owner and group
 )
 
 // Codec of a Data payload.
@@ -179,6 +180,8 @@ type Final struct {
 	Size    int64
 	ModTime int64
 	Mode    uint32
+	Uid     uint32 // the source's owner and group, applied with FlagOwner
+	Gid     uint32
 	Digest  [DigestSize]byte
 }
 

@@ -93,7 +93,7 @@ func samples() []Message {
 		&StripeEnd{},
 		&StripeEnd{Sent: 1<<64 - 1, Confirmed: 12},
 		&Final{Size: 0, ModTime: 1, Mode: 2},
-		&Final{Size: 1<<63 - 1, ModTime: -1, Mode: 0o777, Digest: [DigestSize]byte{1, 2, 3, 31: 9}},
+		&Final{Size: 1<<63 - 1, ModTime: -1, Mode: 0o777, Uid: 1000, Gid: 1<<32 - 1, Digest: [DigestSize]byte{1, 2, 3, 31: 9}},
 		&FinalAck{Written: 1, Confirmed: 2, Bytes: 3},
 		&FinalAck{},
 	}, pipeSamples()...)

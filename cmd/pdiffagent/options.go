@@ -22,6 +22,7 @@ type syncOptions struct {
 	NoSparse    bool
 	NoTimes     bool
 	NoPerms     bool
+	Owner       bool
 	outputOptions
 }
 
@@ -40,6 +41,7 @@ func (o *syncOptions) AddFlags(f *pflag.FlagSet) {
 	f.BoolVar(&o.NoSparse, "no-sparse", false, "write all-zero blocks as data instead of leaving holes in a regular-file target")
 	f.BoolVar(&o.NoTimes, "no-times", false, "do not give the target the source's modification time")
 	f.BoolVar(&o.NoPerms, "no-perms", false, "do not give the target the source's permissions")
+	f.BoolVar(&o.Owner, "owner", false, "give the target the source's owner and group (the receiving side must run as root)")
 	o.outputOptions.AddFlags(f)
 }
 
@@ -71,6 +73,7 @@ func (o *syncOptions) params() (engine.Params, error) {
 		NoSparse:  o.NoSparse,
 		NoTimes:   o.NoTimes,
 		NoPerms:   o.NoPerms,
+		Owner:     o.Owner,
 	}, nil
 }
 
