@@ -22,7 +22,7 @@ build:
 test: fmt-check vet unit race fuzz-smoke
 
 fmt-check:
-	@out=$$(gofmt -l .); \
+	@out=$$(gofmt -l $$($(GO) list -f '{{.Dir}}' ./...)); \
 	if [ -n "$$out" ]; then echo "gofmt: unformatted files:"; echo "$$out"; exit 1; fi
 
 vet:

@@ -45,19 +45,29 @@ func (ss *session) seal() []*netStream {
 	return ss.stream
 }
 
-func (s *Server) acquire() bool {
+// acquire takes a session slot for the client fp: one of MaxSessions, and
+// one of fp's MaxSessionsPerClient. A refusal is a wire.CodeBusy error.
+func (s *Server) acquire(fp string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if n := s.byClient[fp]; n >= s.cfg.MaxSessionsPerClient {
+		return codeErrorf(wire.CodeBusy, "server busy: this client already runs %d session(s), as many as one client may; try again later", n)
+	}
 	if s.running >= s.cfg.MaxSessions {
-		return false
+		return codeErrorf(wire.CodeBusy, "server busy: %d sessions running, try again later", s.cfg.MaxSessions)
 	}
 	s.running++
-	return true
+	s.byClient[fp]++
+	return nil
 }
 
-func (s *Server) releaseSlot() {
+// releaseSlot gives back a slot taken by acquire.
+func (s *Server) releaseSlot(fp string) {
 	s.mu.Lock()
 	s.running--
+	if s.byClient[fp]--; s.byClient[fp] <= 0 {
+		delete(s.byClient, fp)
+	}
 	s.mu.Unlock()
 }
 

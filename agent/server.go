@@ -21,10 +21,11 @@ import (
 
 // Server defaults (the zero value of each ServerConfig field).
 const (
-	DefaultMaxSessions      = 64
-	DefaultMaxWorkers       = 256
-	DefaultHandshakeTimeout = 10 * time.Second
-	DefaultIdleTimeout      = 60 * time.Second
+	DefaultMaxSessions          = 64
+	DefaultMaxSessionsPerClient = 8
+	DefaultMaxWorkers           = 256
+	DefaultHandshakeTimeout     = 10 * time.Second
+	DefaultIdleTimeout          = 60 * time.Second
 )
 
 // ServerConfig configures Listen.
@@ -51,6 +52,11 @@ type ServerConfig struct {
 	// MaxSessions bounds the sessions running at once; more get
 	// wire.CodeBusy. Zero means DefaultMaxSessions (64).
 	MaxSessions int
+	// MaxSessionsPerClient bounds the sessions one client (fingerprint)
+	// runs at once, so that one client cannot take every slot; more get
+	// wire.CodeBusy. Zero means DefaultMaxSessionsPerClient (8); at most
+	// MaxSessions.
+	MaxSessionsPerClient int
 	// MaxWorkers bounds the workers (streams) of one session; a client
 	// asking for more is given this many. Zero means DefaultMaxWorkers
 	// (256); at most wire.MaxWorkers.
@@ -82,6 +88,10 @@ func (c ServerConfig) populate() (ServerConfig, error) {
 	if c.MaxSessions <= 0 {
 		c.MaxSessions = DefaultMaxSessions
 	}
+	if c.MaxSessionsPerClient <= 0 {
+		c.MaxSessionsPerClient = DefaultMaxSessionsPerClient
+	}
+	c.MaxSessionsPerClient = min(c.MaxSessionsPerClient, c.MaxSessions)
 	if c.MaxWorkers <= 0 {
 		c.MaxWorkers = DefaultMaxWorkers
 	}
@@ -117,7 +127,8 @@ type Server struct {
 
 	mu       sync.Mutex
 	sessions map[[wire.SessionIDSize]byte]*session
-	running  int // sessions running (counted against MaxSessions)
+	running  int            // sessions running (counted against MaxSessions)
+	byClient map[string]int // sessions running per client fingerprint
 	locks    lockTable
 }
 
@@ -149,6 +160,7 @@ func Listen(ctx context.Context, addr string, cfg ServerConfig) (*Server, error)
 		allow:    allow,
 		jail:     j,
 		sessions: make(map[[wire.SessionIDSize]byte]*session),
+		byClient: make(map[string]int),
 		closed:   make(chan struct{}),
 	}
 	s.tlsConf = serverTLSConfig(cfg.Identity, allow, cfg.Log)

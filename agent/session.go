@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
+	"os"
 	"time"
 
 	"github.com/pdiffagent/pdiffagent/engine"
@@ -45,7 +47,14 @@ func (s *Server) handleStream(ctx context.Context, bs byteStream, peer peerIdent
 		if errors.Is(err, wire.ErrVersion) {
 			ns.Send(wire.NewError(wire.CodeBadRequest, err.Error()))
 		}
-		s.log.Debug("stream opening failed", "client", peer.fp, "addr", peer.addr, "err", err)
+		level, msg := slog.LevelDebug, "stream opening failed"
+		switch {
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			level, msg = slog.LevelWarn, "dropped stream: no Open or Attach within the handshake timeout"
+		case brokeProtocol(err):
+			level, msg = slog.LevelWarn, "dropped stream: client broke the protocol"
+		}
+		s.log.Log(ctx, level, msg, "client", peer.fp, "addr", peer.addr, "err", err)
 		return
 	}
 	switch m := m.(type) {
@@ -95,8 +104,7 @@ func (s *Server) serveSession(ctx context.Context, ctl *netStream, peer peerIden
 	ctl.what = fmt.Sprintf("worker 0 (%s)", ctl.what)
 	ctl.worker = 0
 
-	if !s.acquire() {
-		err := codeErrorf(wire.CodeBusy, "server busy: %d sessions running, try again later", s.cfg.MaxSessions)
+	if err := s.acquire(peer.fp); err != nil {
 		ctl.Send(toWireError(err))
 		log.Warn("session refused", "err", err)
 		ctl.release()
@@ -105,7 +113,7 @@ func (s *Server) serveSession(ctx context.Context, ctl *netStream, peer peerIden
 
 	tf, err := s.openTarget(peer, o)
 	if err != nil {
-		s.releaseSlot()
+		s.releaseSlot(peer.fp)
 		ctl.Send(toWireError(err))
 		log.Warn("session refused", "err", err)
 		ctl.release()
@@ -132,10 +140,14 @@ func (s *Server) serveSession(ctx context.Context, ctl *netStream, peer peerIden
 	}
 	s.unregister(o.SessionID, ss)
 	tf.close() // the file is closed and unlocked before the client hears the end
-	s.releaseSlot()
+	s.releaseSlot(peer.fp)
 	defer releaseAll(streams)
 	if err != nil {
-		log.Warn("session failed", "workers", tf.p.Workers, "seconds", time.Since(start).Seconds(), "err", err)
+		msg := "session failed"
+		if brokeProtocol(err) {
+			msg = "session failed: client broke the protocol; disconnected"
+		}
+		log.Warn(msg, "workers", tf.p.Workers, "seconds", time.Since(start).Seconds(), "err", err)
 		return
 	}
 	log.Info("session done", "workers", tf.p.Workers, "bytes", st.BytesTotal, "written", st.BytesWritten,
@@ -194,6 +206,15 @@ func (s *Server) collect(ctx context.Context, ss *session, ctl *netStream) ([]*n
 			return ss.seal(), errServerClosing
 		}
 	}
+}
+
+// brokeProtocol reports whether err is the client's fault: a frame the wire
+// format refuses (a length beyond the block size…) or a message the engine
+// did not expect (Data for a block outside the file or the stripe…). A
+// stream cut inside a frame is not: that is a connection lost.
+func brokeProtocol(err error) bool {
+	var fe *wire.FormatError
+	return errors.Is(err, engine.ErrProtocol) || (errors.As(err, &fe) && !errors.Is(err, wire.ErrTruncated))
 }
 
 // failStreams reports err to the client on every stream and aborts them.

@@ -32,7 +32,7 @@ func serverTLSConfig(id *Identity, allow allowList, log *slog.Logger) *tls.Confi
 	base := &tls.Config{
 		MinVersion:             tls.VersionTLS13,
 		Certificates:           []tls.Certificate{id.cert},
-		ClientAuth:             tls.RequireAnyClientCert,
+		ClientAuth:             tls.RequestClientCert, // VerifyConnection refuses, and logs, a client without one
 		NextProtos:             []string{alpn},
 		SessionTicketsDisabled: true,
 	}

@@ -1,29 +1,41 @@
 // Package bench owns pdiffagent's whole-system measurements and the data
-// they run on.
+// they run on; `pdiffagent bench` (cmd/pdiffagent/bench*.go) drives it.
 //
 // It provides:
 //
 //   - test data: GenerateRandom writes incompressible, seed-determined data
 //     (so compression cannot cheat), CopyFile clones it, and Mutate changes
-//     an exact number of blocks of a copy (or inserts bytes near the start,
-//     shifting everything after them);
-//   - speed floors: FloorRead (a page-cache read of the files on all cores)
-//     and FloorSHA256 (sha256 of the matching fraction of the blocks of both
-//     copies on all cores). The engine cannot be faster than the sha256
-//     floor, because tier 2 must confirm every matching block on both sides;
-//     a round reports its time as a ratio to that floor (or to the read
-//     floor when it is larger, as when every block changed and nothing is
-//     left to confirm);
-//   - Compare, a parallel byte-for-byte check of a result;
-//   - Run, which drives rounds (copy, mutate, warm, floors, sync, verify)
-//     for one or more Tools, alternating them inside one process as the
-//     design asks, and Report/WriteTable/WriteJSON to present them.
+//     an exact number of blocks of a copy (Random, or a Prefix as pdiffcopy
+//     measured), or inserts bytes near the start, shifting everything after
+//     them (Insert: the honest worst case for fixed blocks);
+//   - disk and CPU floors: FloorRead (a page-cache read of both copies on
+//     all cores) and FloorSHA256 (sha256 of the matching blocks of both
+//     copies on all cores: tier 2 must confirm every matching block on both
+//     sides, so no verified sync is faster);
+//   - network floors (netfloor*.go): plain TCP and TLS 1.3 with one
+//     connection per worker, raw quic-go with the streams spread over the
+//     connections, all over loopback in this process, as pdiffagent's two
+//     transports use them;
+//   - Tools: each brings a target up to date with its source. The command
+//     runs every pdiffagent sync in child processes (RunChild, StartDaemon)
+//     and RsyncTool runs rsync against a throwaway rsync daemon, so that
+//     each end's peak RSS is its own (rss.go explains why it is read from
+//     /proc and not from getrusage);
+//   - Run, which for each size generates a source and a copy, then for each
+//     pattern and changed fraction mutates the copy, warms (or evicts) both
+//     files, runs every tool in an order that rotates, verifies the result
+//     byte for byte (Compare) and flushes it. A sync starts from the
+//     previous verified result mutated again with the round's seed, so all
+//     tools of a round see the same target and nothing is re-copied;
+//   - presentation: SummaryTable (one row per round, the tools side by side
+//     with the floors), detail rows, CSV, JSON, Evaluate (the goals, PASS or
+//     MISS), ScaleTable and WriteGrowth for several sizes, and an SVG chart
+//     (svg.go) written by hand, without dependencies.
 //
-// Every round records whether the files were warm (in the page cache, by
-// mincore) when the tool started, because this VM evicts idle page cache
-// within minutes. Peak RSS comes from getrusage(RUSAGE_SELF) and is
-// therefore process-wide (the bench harness, the floors and every tool that
-// runs in-process count together): it is an upper bound for one sync.
+// Every result records whether both files were in the page cache (mincore)
+// when the tool started, because this VM evicts idle page cache within
+// minutes, and the report records how busy the machine was with other work
+// during the run (load.go): both ends share its cores.
 //
 // Nothing here is used by the agent itself.
 package bench

@@ -125,3 +125,28 @@ func fsType(dir string) string {
 func setPdeathsig(cmd *exec.Cmd) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 }
+
+// waitExit blocks until the child pid has exited, without reaping it
+// (waitid WNOWAIT), so that its /proc entry can still be read until then.
+func waitExit(pid int) {
+	var info unix.Siginfo
+	for {
+		err := unix.Waitid(unix.P_PID, pid, &info, unix.WEXITED|unix.WNOWAIT, nil)
+		if err != unix.EINTR {
+			return
+		}
+	}
+}
+
+// ownCPUSeconds is the user and system CPU time of this process and of the
+// children it has reaped.
+func ownCPUSeconds() float64 {
+	var s float64
+	for _, who := range []int{unix.RUSAGE_SELF, unix.RUSAGE_CHILDREN} {
+		var ru unix.Rusage
+		if unix.Getrusage(who, &ru) == nil {
+			s += float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
+		}
+	}
+	return s
+}

@@ -19,6 +19,7 @@ type benchOptions struct {
 	Size        sizeValue
 	Sizes       []string
 	Rounds      int
+	Repeat      int
 	Changed     []string
 	Patterns    []string
 	Tools       []string
@@ -46,6 +47,7 @@ func (o *benchOptions) AddFlags(f *pflag.FlagSet) {
 	f.Var(&o.Size, "size", "size of the random source file (e.g. 256M, 1G, 4G)")
 	f.StringSliceVar(&o.Sizes, "sizes", nil, "scale mode: run every round at each of these sizes (e.g. 1G,2G,4G,8G) and report how time and peak RSS grow")
 	f.IntVar(&o.Rounds, "rounds", 10, "number of changed fractions, evenly spaced from 10% to 100% (10: 10%, 20%, … 100%; 3: 10%, 55%, 100%)")
+	f.IntVar(&o.Repeat, "repeat", 1, "run every tool this many times per round (alternating) and keep its fastest run")
 	f.StringSliceVar(&o.Changed, "changed", nil, "explicit changed fractions instead of --rounds, comma-separated (e.g. 0%,1%,10%,100% or 0.5)")
 	f.StringSliceVar(&o.Patterns, "pattern", []string{"random"}, "where changes go, comma-separated: random, prefix (pdiffcopy's way) and/or insert (4 KiB inserted near the start, shifting everything after it; one round)")
 	f.StringSliceVar(&o.Tools, "tools", []string{"local", "tcp", "quic"}, "pdiffagent modes to run: local (sync), tcp and quic (push over loopback)")
@@ -104,7 +106,10 @@ is 0 when every sync was verified, whatever the targets say.`,
 // benchConfig checks the flags and turns them into a bench.Config (without
 // Dir and Tools).
 func benchConfig(opts *benchOptions, roundsSet bool) (bench.Config, error) {
-	cfg := bench.Config{BlockSize: int(opts.BlockSize), Seed: opts.Seed, Cold: opts.Cold}
+	cfg := bench.Config{BlockSize: int(opts.BlockSize), Seed: opts.Seed, Cold: opts.Cold, Repeat: opts.Repeat}
+	if opts.Repeat < 1 || opts.Repeat > 100 {
+		return cfg, usageErrorf("repeat %d: want 1 to 100", opts.Repeat)
+	}
 	var err error
 	switch {
 	case len(opts.Changed) > 0 && roundsSet:

@@ -21,6 +21,7 @@ type listenOptions struct {
 	ReadOnly         bool
 	AllowDevices     bool
 	MaxSessions      int
+	MaxPerClient     int
 	MaxWorkers       int
 	HandshakeTimeout time.Duration
 	IdleTimeout      time.Duration
@@ -53,6 +54,7 @@ allowed, on QUIC (UDP) and TLS 1.3 over TCP on the same port (ADDR, default
 	f.BoolVar(&opts.ReadOnly, "read-only", false, "refuse every push")
 	f.BoolVar(&opts.AllowDevices, "allow-devices", false, "serve block devices beneath the root")
 	f.IntVar(&opts.MaxSessions, "max-sessions", agent.DefaultMaxSessions, "sessions at once")
+	f.IntVar(&opts.MaxPerClient, "max-sessions-per-client", agent.DefaultMaxSessionsPerClient, "sessions at once from one client")
 	f.IntVar(&opts.MaxWorkers, "max-workers", agent.DefaultMaxWorkers, "workers (streams) per session")
 	f.DurationVar(&opts.HandshakeTimeout, "handshake-timeout", agent.DefaultHandshakeTimeout, "time allowed for a connection's handshake")
 	f.DurationVar(&opts.IdleTimeout, "idle-timeout", agent.DefaultIdleTimeout, "a silent peer is dropped after this long")
@@ -86,7 +88,7 @@ func runListen(ctx context.Context, opts *listenOptions, addr string) error {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	srv, err := agent.Listen(ctx, addr, agent.ServerConfig{
 		Root: opts.Root, Allow: allow, ReadOnly: opts.ReadOnly, AllowDevices: opts.AllowDevices,
-		Identity: id, Log: log, MaxSessions: opts.MaxSessions, MaxWorkers: opts.MaxWorkers,
+		Identity: id, Log: log, MaxSessions: opts.MaxSessions, MaxSessionsPerClient: opts.MaxPerClient, MaxWorkers: opts.MaxWorkers,
 		HandshakeTimeout: opts.HandshakeTimeout, IdleTimeout: opts.IdleTimeout,
 	})
 	if err != nil {
