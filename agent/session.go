@@ -119,6 +119,9 @@ func (s *Server) serveSession(ctx context.Context, ctl *netStream, peer peerIden
 		ctl.release()
 		return
 	}
+	// Before collect's prefetch reads from ctl: no Data frame on any stream
+	// may be larger than the session's block size.
+	ctl.r.SetMaxBlockSize(tf.p.BlockSize)
 	ss, err := s.register(o.SessionID, peer, o.Path, tf.p.Workers, ctl)
 	if err == nil {
 		err = ctl.Send(tf.reply())
@@ -133,7 +136,7 @@ func (s *Server) serveSession(ctx context.Context, ctl *netStream, peer peerIden
 	if err != nil {
 		failStreams(streams, err)
 	} else {
-		for _, ns := range streams {
+		for _, ns := range streams[1:] { // streams[0] is ctl
 			ns.r.SetMaxBlockSize(tf.p.BlockSize)
 		}
 		st, err = s.runEngine(ctx, tf, streams)
@@ -183,6 +186,11 @@ func (s *Server) collect(ctx context.Context, ss *session, ctl *netStream) ([]*n
 			return ss.seal(), nil
 		case <-ctlDone:
 			ctlDone = nil
+			select {
+			case <-ss.ready: // every worker is in: what the client sent is the engine's to judge
+				return ss.seal(), nil
+			default:
+			}
 			m, err := ctl.prefetched()
 			if err == io.EOF {
 				err = errors.New("client ended the session before its worker streams attached")
@@ -217,6 +225,14 @@ func brokeProtocol(err error) bool {
 	return errors.Is(err, engine.ErrProtocol) || (errors.As(err, &fe) && !errors.Is(err, wire.ErrTruncated))
 }
 
+// reportFor is the Error frame telling the client why its session failed.
+func reportFor(err error) *wire.Error {
+	if brokeProtocol(err) {
+		return wire.NewError(wire.CodeBadRequest, err.Error())
+	}
+	return toWireError(err)
+}
+
 // failStreams reports err to the client on every stream and aborts them.
 func failStreams(streams []*netStream, err error) {
 	var pe *engine.PeerError
@@ -226,7 +242,7 @@ func failStreams(streams []*netStream, err error) {
 			continue
 		}
 		if report {
-			ns.Send(toWireError(err))
+			ns.Send(reportFor(err))
 		}
 		ns.Abort(err)
 	}

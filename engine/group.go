@@ -117,10 +117,14 @@ func (s *session) run(fn func(ctx context.Context, w int, st *lockedStream) erro
 		defer close(watched)
 		select {
 		case <-s.ctx.Done():
-			s.fail(s.ctx.Err())
-			s.abort(s.firstErr())
 		case <-stop:
+			if s.ctx.Err() == nil {
+				return // every worker succeeded
+			}
+			// A worker failed just before the last one returned: report it.
 		}
+		s.fail(s.ctx.Err())
+		s.abort(s.firstErr())
 	}()
 	wg.Wait()
 	close(stop)
@@ -137,11 +141,12 @@ func (s *session) abort(err error) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				if st.mu.TryLock() { // a worker blocked in Send holds it: skip that stream
-					st.Stream.Send(msg)
-					st.Stream.CloseSend()
-					st.mu.Unlock()
-				}
+				// A worker blocked in Send holds the lock: the timeout
+				// below aborts the stream, which frees it.
+				st.mu.Lock()
+				st.Stream.Send(msg)
+				st.Stream.CloseSend()
+				st.mu.Unlock()
 			}()
 		}
 		done := make(chan struct{})
@@ -167,7 +172,8 @@ func errorCode(err error) uint16 {
 		return wire.CodeChanged
 	case errors.Is(err, context.Canceled):
 		return wire.CodeCanceled
-	case errors.Is(err, ErrProtocol):
+	case errors.Is(err, ErrProtocol), errors.Is(err, wire.ErrInvalid), errors.Is(err, wire.ErrTooLarge),
+		errors.Is(err, wire.ErrTruncated), errors.Is(err, wire.ErrTrailing), errors.Is(err, wire.ErrBadMagic):
 		return wire.CodeBadRequest
 	case errors.Is(err, ErrVerify):
 		return wire.CodeVerify

@@ -67,6 +67,7 @@ func FuzzReadMessage(f *testing.F) {
 	f.Add(append(frameHeader(0x7e, 3), 1, 2, 3, 0, 0, 0, 6, byte(TypeHello), 'P', 'D', 'F', 'A', 0, 1))
 	f.Add(frameHeader(TypeData, 1<<31))
 	f.Add(all[:len(all)-1])
+	maxBuf := maxNonDataPayload()
 	f.Fuzz(func(t *testing.T, data []byte) {
 		src := bytes.NewReader(data)
 		r := NewReader(src)
@@ -78,6 +79,9 @@ func FuzzReadMessage(f *testing.F) {
 		for {
 			m, err := r.ReadMessage()
 			end := consumed()
+			if cap(r.buf) > maxBuf {
+				t.Fatalf("payload buffer grew to %d bytes, maximum %d", cap(r.buf), maxBuf)
+			}
 			if err != nil {
 				var u *UnknownTypeError
 				if errors.As(err, &u) {
