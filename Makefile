@@ -7,14 +7,18 @@ BIN       := bin/pdiffagent
 DEMO_DIR  ?= demo-data
 DEMO_SIZE ?= 1G
 BENCH_SIZE ?= 2G
-BENCH_CHANGED ?= 0%,1%,10%,50%,100%
+BENCH_ROUNDS ?= 10
+BENCH_REPEAT ?= 2
+BENCH_PATTERNS ?= random,insert
+BENCH_SIZES ?= 1G,2G,4G,8G
+BENCH_FLAGS ?=
 TEST_TIMEOUT ?= 3m
 FUZZ_TIME ?= 60s
 # Packages with concurrency, tested again under the race detector.
 RACE_PKGS := ./engine/... ./agent/... ./sysio/... ./bench/...
 
 .NOTPARALLEL:
-.PHONY: build test fmt-check vet unit race fuzz-smoke fuzz demo bench soak clean
+.PHONY: build test fmt-check vet unit race fuzz-smoke fuzz demo bench bench-scale bench-rsync soak clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/pdiffagent
@@ -35,14 +39,22 @@ race:
 	@pkgs=$$($(GO) list $(RACE_PKGS) 2>/dev/null); \
 	if [ -n "$$pkgs" ]; then set -x; $(GO) test -race -timeout $(TEST_TIMEOUT) $$pkgs; fi
 
-# Each wire fuzz target briefly (FUZZ_TIME=5s), or for a minute (`make fuzz`).
+# Every fuzz target of every package briefly (FUZZ_TIME=5s), or for a
+# minute each (`make fuzz`). Seed corpora: <pkg>/testdata/fuzz/<target>/;
+# a failing input found is written there too. FUZZ_MINIMIZE bounds the time
+# spent shrinking each new input (the default, 60s, can stall a short run).
+FUZZ_MINIMIZE ?= 5s
+FUZZ_PKGS = $(sort $(dir $(shell grep -rl --include='*_test.go' --exclude-dir=.git --exclude-dir=testdata '^func Fuzz' .)))
+
 fuzz-smoke:
 	@$(MAKE) --no-print-directory fuzz FUZZ_TIME=5s
 
 fuzz:
-	@set -e; for f in $$($(GO) test -list '^Fuzz' ./wire/ | grep '^Fuzz'); do \
-		echo "fuzz $$f for $(FUZZ_TIME)"; \
-		$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime=$(FUZZ_TIME) ./wire/; \
+	@set -e; for p in $(FUZZ_PKGS); do \
+		for f in $$($(GO) test -list '^Fuzz' $$p | grep '^Fuzz'); do \
+			echo "fuzz $$p $$f for $(FUZZ_TIME)"; \
+			$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime=$(FUZZ_TIME) -fuzzminimizetime=$(FUZZ_MINIMIZE) $$p; \
+		done; \
 	done
 
 # A 1 GiB random file and a copy with 10% of its 1 MiB blocks changed; a
@@ -51,18 +63,40 @@ fuzz:
 demo: build
 	BIN=$(BIN) DEMO_DIR=$(DEMO_DIR) DEMO_SIZE=$(DEMO_SIZE) bash bench/demo.sh
 
-# Local benchmark; the table and a JSON report go to bench/results/.
-bench: build
+# The full comparison: $(BENCH_SIZE) of random data, changed 10%..100% in
+# $(BENCH_ROUNDS) rounds (plus one insertion), local sync, push over TCP and
+# QUIC and rsync side by side, each the best of $(BENCH_REPEAT) runs, with the
+# floors. Writes bench/results/latest.{txt,md,json,csv,svg} and timestamped
+# copies. Takes about 15 minutes on 2 cores.
+bench: build bench-rsync
 	@mkdir -p bench/results bench/work
-	@stamp=$$(date +%Y%m%d-%H%M%S); \
-	{ $(BIN) bench --size $(BENCH_SIZE) --changed $(BENCH_CHANGED) --dir bench/work \
-		--save bench/results/local-$$stamp.json; echo $$? > bench/work/status; } \
-		| tee bench/results/local-$$stamp.txt; \
-	exit $$(cat bench/work/status)
+	$(BIN) bench --size $(BENCH_SIZE) --rounds $(BENCH_ROUNDS) --repeat $(BENCH_REPEAT) \
+		--pattern $(BENCH_PATTERNS) --vs-rsync --dir bench/work --out bench/results $(BENCH_FLAGS)
 
-# Long-running tests, behind the soak build tag.
+# How time and peak memory grow with the file size (16 GiB of work files
+# at 8G): bench/results/scale/latest.*.
+bench-scale: build
+	@mkdir -p bench/results/scale bench/work
+	$(BIN) bench --sizes $(BENCH_SIZES) --changed 10%,100% --dir bench/work \
+		--out bench/results/scale $(BENCH_FLAGS)
+
+# rsync for the comparison: installed with apt-get when missing and root;
+# otherwise the bench says that the RSYNC column is skipped, and why.
+bench-rsync:
+	@command -v rsync >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "== installing rsync: apt-get install -y rsync"; \
+			apt-get install -y rsync >/dev/null 2>&1 || \
+			{ apt-get update >/dev/null 2>&1 && apt-get install -y rsync >/dev/null 2>&1; } || \
+			echo "== rsync could not be installed; the RSYNC column will be skipped"; \
+		else \
+			echo "== rsync is missing (install it, or run make bench as root); the RSYNC column will be skipped"; \
+		fi; }
+
+# Long-running tests, behind the soak build tag: agent's TestSoak runs
+# PDIFF_SOAK_TIME (default 2m) of concurrent pushes and pulls.
 soak:
-	$(GO) test -tags soak -run Soak -timeout 2h ./...
+	$(GO) test -tags soak -run Soak -count=1 -v -timeout 30m ./...
 
 clean:
 	rm -rf bin $(DEMO_DIR) bench/work

@@ -26,7 +26,6 @@ const DefaultPort = 9443
 // Client defaults.
 const (
 	DefaultDialTimeout = 10 * time.Second
-	clientIdleTimeout  = DefaultIdleTimeout
 )
 
 // Transports.
@@ -58,6 +57,20 @@ type ClientConfig struct {
 	// TLS handshake, and the server's answer to the session's Open. Zero
 	// means DefaultDialTimeout (10s).
 	DialTimeout time.Duration
+	// IdleTimeout is how long the server may leave the client waiting
+	// without a message before the session fails: the QUIC idle timeout,
+	// the TCP keepalive and user timeouts, and the session watchdog, which
+	// also catches a server whose process stopped (watchdog.go). Zero
+	// means DefaultIdleTimeout (60s).
+	IdleTimeout time.Duration
+	// Atomic replaces the target only at the end: the sync runs into a
+	// temporary file beside it (a reflink clone or a copy of it), renamed
+	// over it once verified and fsynced, so that an interrupted run leaves
+	// the complete old file. Push asks the server for it (wire.FlagAtomic);
+	// Pull does it locally. The target must be a regular file (or
+	// missing), and its filesystem needs room for both copies unless it has
+	// reflinks. A dry run ignores it.
+	Atomic bool
 }
 
 func (c ClientConfig) populate(hostport string) (ClientConfig, error) {
@@ -88,6 +101,9 @@ func (c ClientConfig) populate(hostport string) (ClientConfig, error) {
 	}
 	if c.DialTimeout <= 0 {
 		c.DialTimeout = DefaultDialTimeout
+	}
+	if c.IdleTimeout <= 0 {
+		c.IdleTimeout = DefaultIdleTimeout
 	}
 	return c, nil
 }
@@ -129,6 +145,9 @@ func Push(ctx context.Context, cfg ClientConfig, local, remote string, p engine.
 	}
 	open := openMessage(wire.OpPush, rpath, p)
 	open.Size, open.ModTime, open.Mode = src.Size, src.ModTime, uint32(src.Mode)
+	if cfg.Atomic && !p.DryRun {
+		open.Flags |= wire.FlagAtomic
+	}
 	return runClient(ctx, cfg, hostport, open, p, func(ctx context.Context, p engine.Params, streams []engine.Stream) (engine.Stats, error) {
 		return engine.Send(ctx, src, p, streams, opt)
 	})
@@ -156,6 +175,9 @@ func Pull(ctx context.Context, cfg ClientConfig, remote, local string, p engine.
 		return Outcome{}, err
 	}
 	p.Size, p.End = 0, end
+	if cfg.Atomic && !p.DryRun {
+		return pullAtomic(ctx, cfg, hostport, rpath, local, p, opt)
+	}
 	// Open an existing target now, so that a local problem is found before
 	// the server does any work; create a missing one only once the server
 	// has accepted the session.
@@ -192,6 +214,31 @@ func Pull(ctx context.Context, cfg ClientConfig, remote, local string, p engine.
 		dst.Close()
 		dst = nil
 		os.Remove(local)
+	}
+	return out, err
+}
+
+// pullAtomic is Pull with ClientConfig.Atomic: the temporary file is made
+// (and filled with a clone or copy of local) before connecting, so that
+// no network timer runs during the copy; it is renamed over local once the
+// session has ended verified, and removed otherwise.
+func pullAtomic(ctx context.Context, cfg ClientConfig, hostport, rpath, local string, p engine.Params, opt engine.Options) (Outcome, error) {
+	r, err := sysio.Replace(local, sysio.Options{Direct: opt.Direct})
+	if err != nil {
+		return Outcome{}, err
+	}
+	defer r.Close() // removes the temporary file unless committed
+	if err := r.Fill(ctx); err != nil {
+		return Outcome{}, err
+	}
+	open := openMessage(wire.OpPull, rpath, p)
+	out, err := runClient(ctx, cfg, hostport, open, p, func(ctx context.Context, p engine.Params, streams []engine.Stream) (engine.Stats, error) {
+		return engine.Receive(ctx, r.File, p, streams, opt)
+	})
+	if err == nil {
+		if err = r.Commit(); err != nil {
+			out.Verified = false
+		}
 	}
 	return out, err
 }

@@ -6,8 +6,10 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/pdiffagent/pdiffagent/engine"
@@ -42,6 +44,9 @@ func runClient(ctx context.Context, cfg ClientConfig, hostport string, open *wir
 	if ee, ok := err.(*engineError); ok {
 		err = ee.err
 	}
+	if err != nil && ctx.Err() == nil {
+		err = c.peerReason(err)
+	}
 	out.Stats, out.Workers, out.Connections = st, p.Workers, c.connections()
 	c.close(ctx, err)
 	cfg.Log.Debug("session ended", "server", hostport, "path", open.Path, "transport", out.Transport,
@@ -65,7 +70,7 @@ func (c *clientConn) session(ctx context.Context, open *wire.Open, p *engine.Par
 		}
 		return engine.Stats{}, err
 	}
-	reply, err := expect[*wire.OpenReply](ctl, time.Now().Add(c.cfg.DialTimeout))
+	reply, err := expect[*wire.OpenReply](ctl, time.Now().Add(c.replyTimeout(open)))
 	if err != nil {
 		return engine.Stats{}, err
 	}
@@ -99,14 +104,34 @@ func (c *clientConn) start(ctx context.Context, ctl *netStream, open *wire.Open,
 	if err != nil {
 		return engine.Stats{}, fmt.Errorf("opening worker streams: %w", err)
 	}
+	stop()
+	wd := startWatchdog(c.cfg.IdleTimeout, 0, "server "+c.hostport, streams)
 	es := make([]engine.Stream, len(streams))
 	for i, ns := range streams {
 		ns.r.SetMaxBlockSize(p.BlockSize)
-		es[i] = ns
+		es[i] = wd.wrap(ns)
 	}
-	stop()
 	st, err := run(ctx, *p, es)
+	if werr := wd.Stop(); werr != nil && err != nil {
+		err = werr
+	}
 	return st, engineDone(err)
+}
+
+// atomicCopyRate is the slowest copy an atomic push's server is expected
+// to make of its old target (on a filesystem without reflinks) before it
+// answers the Open.
+const atomicCopyRate = 32 << 20 // bytes per second
+
+// replyTimeout bounds the wait for the server's OpenReply: DialTimeout,
+// plus, for an atomic push, time for the server to copy a target as large
+// as the source (it answers once its copy is made).
+func (c *clientConn) replyTimeout(open *wire.Open) time.Duration {
+	d := c.cfg.DialTimeout
+	if open.Op == wire.OpPush && open.Flags&wire.FlagAtomic != 0 {
+		d += time.Duration(open.Size/atomicCopyRate) * time.Second
+	}
+	return d
 }
 
 // engineDone marks an error as the engine's own, which it has already
@@ -151,7 +176,7 @@ func (c *clientConn) openStream(ctx context.Context, w int) (*netStream, error) 
 		what string
 	)
 	if c.quic == nil {
-		t, err := dialTCP(ctx, c.hostport, c.tlsConf, c.cfg.DialTimeout, clientIdleTimeout)
+		t, err := dialTCP(ctx, c.hostport, c.tlsConf, c.cfg.DialTimeout, c.cfg.IdleTimeout)
 		if err != nil {
 			return nil, err
 		}
@@ -197,7 +222,7 @@ func (c *clientConn) quicConn(ctx context.Context, i int) (*quic.Conn, error) {
 	if lc.c != nil || lc.err != nil {
 		return lc.c, lc.err
 	}
-	qc, err := dialQUIC(ctx, c.hostport, c.tlsConf, c.cfg.DialTimeout, clientIdleTimeout)
+	qc, err := dialQUIC(ctx, c.hostport, c.tlsConf, c.cfg.DialTimeout, c.cfg.IdleTimeout)
 	if err != nil {
 		lc.err = err
 		return nil, err
@@ -272,7 +297,8 @@ func (c *clientConn) close(ctx context.Context, err error) {
 	streams, conns := c.streams, c.conns
 	c.mu.Unlock()
 	linger := lingerTimeout
-	if ctx.Err() != nil {
+	var stalled *stalledError
+	if ctx.Err() != nil || errors.As(err, &stalled) { // a stalled server will not answer either
 		linger = cancelLinger
 	}
 	if err != nil {
@@ -288,6 +314,65 @@ func (c *clientConn) close(ctx context.Context, err error) {
 	for _, qc := range conns {
 		qc.CloseWithError(code, msg)
 	}
+}
+
+// reasonWait bounds the search for the server's reason after a failure.
+const reasonWait = 300 * time.Millisecond
+
+// peerReason returns the server's account of a failure when err is only
+// its symptom (a stream that ended or broke): a failing server sends an
+// Error on every stream it can, but the engine stops reading at the first
+// broken stream, which can be one the server could not write its Error to
+// (its sending side was blocked). The Error may then still sit unread in
+// another stream: read what is left of each, briefly, to find it. Streams
+// whose reads were interrupted cannot be read on; the engine has ended, so
+// nothing else reads them.
+func (c *clientConn) peerReason(err error) error {
+	if !brokenStream(err) || isPeerReason(err) {
+		return err
+	}
+	c.mu.Lock()
+	streams := append([]*netStream(nil), c.streams...)
+	c.mu.Unlock()
+	found := make(chan error, len(streams))
+	var wg sync.WaitGroup
+	deadline := time.Now().Add(reasonWait)
+	for _, ns := range streams {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ns.bs.SetReadDeadline(deadline)
+			for {
+				m, rerr := ns.r.ReadMessage()
+				var unknown *wire.UnknownTypeError
+				switch {
+				case errors.As(rerr, &unknown):
+					continue
+				case rerr != nil:
+					return
+				}
+				if e, ok := m.(*wire.Error); ok {
+					found <- peerError(e)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(found)
+	if reason, ok := <-found; ok {
+		c.cfg.Log.Debug("the server's reason, found after the session broke", "broken", err, "reason", reason)
+		return reason
+	}
+	return err
+}
+
+// brokenStream reports whether err says only that a stream ended or broke
+// (the peer closed or reset it), not why.
+func brokenStream(err error) bool {
+	var se *quic.StreamError
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNABORTED) || errors.As(err, &se)
 }
 
 // isPeerReason reports whether err is the peer's account of a failure.

@@ -24,7 +24,9 @@
 // and cores). Over QUIC, every worker is a QUIC stream, spread round-robin
 // over ClientConfig.Connections connections, each from its own UDP socket,
 // because quic-go runs one connection on one core. Dead peers are found by
-// keepalives (TCP keepalive and TCP_USER_TIMEOUT; QUIC idle timeout).
+// keepalives (TCP keepalive and TCP_USER_TIMEOUT; QUIC idle timeout), and
+// stopped ones, whose kernel still acknowledges TCP, by a session watchdog
+// (watchdog.go).
 //
 // # Session protocol
 //
@@ -74,8 +76,10 @@
 //     comes back identical.
 //   - Over TCP, ClientConfig.Connections is ignored: one connection per
 //     worker already spreads the flows. Outcome reports what was used.
-//   - wire.FlagAtomic (replace at the end) has no engine support yet: a
-//     server refuses it rather than ignore it.
+//   - wire.FlagAtomic (replace at the end) is the target's business, not
+//     the engine's: the receiver runs into a temporary file beside the
+//     target, renamed over it before the FinalAck (atomic.go). A pull does
+//     the same locally and does not send the flag.
 //   - Push and Pull return Outcome (engine.Stats plus transport, connections
 //     and workers) rather than bare Stats.
 //   - A remote without a port means DefaultPort.

@@ -232,9 +232,9 @@ func TestParamsRoundTrip(t *testing.T) {
 	if got, _ := paramsFromOpen(o, 3); got.Workers != 3 {
 		t.Errorf("workers not capped: %d", got.Workers)
 	}
-	o.Flags |= wire.FlagAtomic
-	if _, err := paramsFromOpen(o, 100); err == nil {
-		t.Error("unsupported flag accepted silently")
+	o.Flags |= wire.FlagAtomic // the target's business (atomic.go), not the engine's
+	if got, err := paramsFromOpen(o, 100); err != nil || got != p {
+		t.Errorf("with FlagAtomic: %+v, %v", got, err)
 	}
 }
 

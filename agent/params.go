@@ -43,9 +43,6 @@ func openMessage(op wire.Op, path string, p engine.Params) *wire.Open {
 // the client left it 0) is the pushed source's; for a pull the caller fills
 // them from its own file and validates.
 func paramsFromOpen(o *wire.Open, maxWorkers int) (engine.Params, error) {
-	if o.Flags&wire.FlagAtomic != 0 {
-		return engine.Params{}, codeErrorf(wire.CodeBadRequest, "this server cannot replace a file atomically (flag not supported)")
-	}
 	p := engine.Params{
 		Size:      o.Size,
 		BlockSize: int(o.BlockSize),

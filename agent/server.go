@@ -67,8 +67,10 @@ type ServerConfig struct {
 	HandshakeTimeout time.Duration
 	// IdleTimeout is how long a peer that sends nothing, not even
 	// keepalives, is tolerated: the QUIC idle timeout, and the TCP
-	// keepalive and user timeouts. A live but stalled peer is not timed
-	// out. Zero means DefaultIdleTimeout (60s).
+	// keepalive and user timeouts; and how long a session may wait for a
+	// client that sends nothing although its kernel still acknowledges (a
+	// stopped process: the session watchdog, watchdog.go). Zero means
+	// DefaultIdleTimeout (60s).
 	IdleTimeout time.Duration
 }
 

@@ -55,6 +55,8 @@ type netStream struct {
 
 	sendMu sync.Mutex // serializes Send and reportAbort
 
+	lastRead atomic.Int64 // unix nanoseconds of the last bytes read, for the watchdog
+
 	closeOnce   sync.Once
 	closeErr    error
 	abortOnce   sync.Once
@@ -63,7 +65,9 @@ type netStream struct {
 }
 
 func newNetStream(bs byteStream, worker int, what string) *netStream {
-	return &netStream{bs: bs, r: wire.NewReader(bs), worker: worker, what: what}
+	s := &netStream{bs: bs, worker: worker, what: what}
+	s.r = wire.NewReader(readMarker{bs, &s.lastRead})
+	return s
 }
 
 func (s *netStream) abortErr() error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"time"
 
 	"github.com/pdiffagent/pdiffagent/engine"
 	"github.com/pdiffagent/pdiffagent/sysio"
@@ -14,11 +15,14 @@ import (
 type target struct {
 	op     wire.Op
 	p      engine.Params
-	file   *sysio.File    // nil for a dry-run push to a missing file
-	src    *engine.Source // pull
+	file   *sysio.File        // nil for a dry-run push to a missing file
+	src    *engine.Source     // pull
+	repl   *sysio.Replacement // an atomic push: file is its temporary file (atomic.go)
 	key    fileKey
 	locked bool
 	unlock func(fileKey)
+	idle   time.Duration // the session watchdog's timeout (watchdog.go)
+	client string        // the client, as the watchdog's error names it
 }
 
 // openTarget validates an Open and opens its file beneath the root.
@@ -31,7 +35,7 @@ func (s *Server) openTarget(peer peerIdentity, o *wire.Open) (*target, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &target{op: o.Op, p: p, unlock: s.locks.unlock}
+	t := &target{op: o.Op, p: p, unlock: s.locks.unlock, idle: s.cfg.IdleTimeout, client: "client " + peer.addr}
 	var f *os.File
 	switch o.Op {
 	case wire.OpPush:
@@ -50,6 +54,8 @@ func (s *Server) openTarget(peer peerIdentity, o *wire.Open) (*target, error) {
 				}
 				return t, nil // nothing to compare against, nothing written
 			}
+		} else if o.Flags&wire.FlagAtomic != 0 {
+			return s.openAtomic(t, rel)
 		} else {
 			f, t.key, err = s.jail.open(rel, openCreate)
 		}
@@ -94,20 +100,35 @@ func (t *target) reply() *wire.OpenReply {
 	return r
 }
 
-// run is the server's side of the engine.
-func (t *target) run(ctx context.Context, streams []*netStream) (engine.Stats, error) {
+// run is the server's side of the engine, watched for a client that
+// stops answering (watchdog.go).
+func (t *target) run(ctx context.Context, streams []*netStream) (st engine.Stats, err error) {
+	wd := startWatchdog(t.idle, peerReasonGrace, t.client, streams)
+	defer func() {
+		if werr := wd.Stop(); werr != nil && err != nil {
+			err = werr
+		}
+	}()
 	es := make([]engine.Stream, len(streams))
 	for i, ns := range streams {
-		es[i] = ns
+		es[i] = wd.wrap(ns)
 	}
 	if t.op == wire.OpPull {
 		return engine.Send(ctx, t.src, t.p, es, engine.Options{})
 	}
+	if t.repl != nil {
+		es[0] = &commitStream{Stream: es[0], commit: t.repl.Commit}
+	}
 	return engine.Receive(ctx, t.file, t.p, es, engine.Options{})
 }
 
-// close closes the file and releases its lock.
+// close closes the file (an atomic push's temporary file is removed unless
+// it was renamed) and releases its lock.
 func (t *target) close() {
+	if t.repl != nil {
+		t.repl.Close()
+		t.repl, t.file = nil, nil
+	}
 	if t.file != nil {
 		t.file.Close()
 		t.file = nil

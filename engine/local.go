@@ -17,6 +17,21 @@ import (
 // without the encoding. p.Size is taken from src. A missing dst is created
 // as a regular file, unless p.DryRun.
 func SyncLocal(ctx context.Context, src, dst string, p Params, opt Options) (Stats, error) {
+	return syncLocal(ctx, src, dst, p, opt, false)
+}
+
+// SyncLocalAtomic is SyncLocal with dst replaced only at the end: the sync
+// runs into a temporary file beside dst that starts as a reflink clone or a
+// copy of it (sysio.Replace), and that takes dst's name, fsynced, only once
+// the result is verified. Interrupted at any point, dst is either the
+// complete old file or the complete new one. dst must be a regular file or
+// missing; the filesystem needs room for both copies unless it can clone.
+// A dry run writes nothing and is the same as SyncLocal's.
+func SyncLocalAtomic(ctx context.Context, src, dst string, p Params, opt Options) (Stats, error) {
+	return syncLocal(ctx, src, dst, p, opt, !p.DryRun)
+}
+
+func syncLocal(ctx context.Context, src, dst string, p Params, opt Options, atomic bool) (Stats, error) {
 	start := time.Now()
 	sf, err := sysio.Open(src, sysio.ReadOnly, sysio.Options{Direct: opt.Direct})
 	if err != nil {
@@ -31,14 +46,25 @@ func SyncLocal(ctx context.Context, src, dst string, p Params, opt Options) (Sta
 	if p, err = p.Normalize(); err != nil {
 		return Stats{}, err
 	}
-	df, err := openTarget(dst, p.DryRun, opt)
-	if err != nil {
-		return Stats{}, err
-	}
-	if df != nil {
-		defer df.Close()
-		if same, err := sameFile(sf, df); err != nil || same {
-			return Stats{}, errors.Join(err, fmt.Errorf("%s and %s are the same file", src, dst))
+	var (
+		df   *sysio.File
+		repl *sysio.Replacement
+	)
+	if atomic {
+		if repl, err = replaceTarget(ctx, sf, src, dst, opt); err != nil {
+			return Stats{}, err
+		}
+		defer repl.Close() // removes the temporary file unless committed
+		df = repl.File
+	} else {
+		if df, err = openTarget(dst, p.DryRun, opt); err != nil {
+			return Stats{}, err
+		}
+		if df != nil {
+			defer df.Close()
+			if same, err := sameFile(sf, df); err != nil || same {
+				return Stats{}, errors.Join(err, fmt.Errorf("%s and %s are the same file", src, dst))
+			}
 		}
 	}
 	sendSide, recvSide := make([]Stream, p.Workers), make([]Stream, p.Workers)
@@ -73,7 +99,38 @@ func SyncLocal(ctx context.Context, src, dst string, p Params, opt Options) (Sta
 		}
 		return st, unwrapPeer(recvErr)
 	}
-	return st, sendErr
+	if sendErr != nil {
+		return st, sendErr
+	}
+	if repl != nil {
+		if err := repl.Commit(); err != nil {
+			st.Verified = false
+			return st, err
+		}
+		st.Seconds = time.Since(start).Seconds()
+	}
+	return st, nil
+}
+
+// replaceTarget prepares dst's atomic replacement, starting from a clone or
+// copy of dst.
+func replaceTarget(ctx context.Context, sf *sysio.File, src, dst string, opt Options) (*sysio.Replacement, error) {
+	si, err := sf.OS().Stat()
+	if err != nil {
+		return nil, err
+	}
+	if di, err := os.Stat(dst); err == nil && os.SameFile(si, di) {
+		return nil, fmt.Errorf("%s and %s are the same file", src, dst)
+	}
+	r, err := sysio.Replace(dst, sysio.Options{Direct: opt.Direct})
+	if err != nil {
+		return nil, err
+	}
+	if err := r.Fill(ctx); err != nil {
+		r.Close()
+		return nil, err
+	}
+	return r, nil
 }
 
 // unwrapPeer keeps a local sync's errors free of "peer:": both sides are us.

@@ -12,7 +12,10 @@
 //   - durability and cache control: Sync, SyncData, DropCache,
 //     AdviseSequential;
 //   - block-device specifics: Size via ioctl(BLKGETSIZE64), because stat
-//     reports 0 for a device; Truncate is refused with ErrDevice.
+//     reports 0 for a device; Truncate is refused with ErrDevice;
+//   - atomic replacement (Replacement: a temporary file beside the target,
+//     started as a reflink clone or a copy of it, renamed over it at the
+//     end; replace.go).
 //
 // Nothing else in pdiffagent should call pread/pwrite/fallocate/lseek or
 // open files with O_DIRECT directly.

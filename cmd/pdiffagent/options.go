@@ -2,8 +2,12 @@ package main
 
 import (
 	"fmt"
+	"io/fs"
+	"os"
 	"runtime"
+	"strings"
 
+	"github.com/pdiffagent/pdiffagent/agent"
 	"github.com/pdiffagent/pdiffagent/engine"
 	"github.com/pdiffagent/pdiffagent/wire"
 	"github.com/spf13/pflag"
@@ -23,6 +27,7 @@ type syncOptions struct {
 	NoTimes     bool
 	NoPerms     bool
 	Owner       bool
+	Atomic      bool
 	outputOptions
 }
 
@@ -42,7 +47,35 @@ func (o *syncOptions) AddFlags(f *pflag.FlagSet) {
 	f.BoolVar(&o.NoTimes, "no-times", false, "do not give the target the source's modification time")
 	f.BoolVar(&o.NoPerms, "no-perms", false, "do not give the target the source's permissions")
 	f.BoolVar(&o.Owner, "owner", false, "give the target the source's owner and group (the receiving side must run as root)")
+	f.BoolVar(&o.Atomic, "atomic", false, "replace the target only at the end (a temporary file beside it, renamed once verified); needs room for both copies unless the filesystem has reflinks; regular files only")
 	o.outputOptions.AddFlags(f)
+}
+
+// addTimeoutFlags registers push's and pull's --idle-timeout.
+func (o *remoteOptions) addTimeoutFlags(f *pflag.FlagSet) {
+	f.DurationVar(&o.IdleTimeout, "idle-timeout", agent.DefaultIdleTimeout,
+		"give up when the server sends nothing for this long while it is awaited (it died, stopped or is unreachable)")
+}
+
+// atomicHint explains a full disk under --atomic, which needs room for two
+// copies of the target.
+func (o *syncOptions) atomicHint(err error) error {
+	if err == nil || !o.Atomic || !strings.Contains(err.Error(), "no space left on device") {
+		return err
+	}
+	return fmt.Errorf("%w (--atomic needs room for the old and the new copy side by side until the rename; the target is unchanged)", err)
+}
+
+// checkAtomicTarget refuses --atomic for a local target that is a block
+// device: a device cannot be replaced by a rename.
+func (o *syncOptions) checkAtomicTarget(path string) error {
+	if !o.Atomic || o.DryRun {
+		return nil
+	}
+	if fi, err := os.Stat(path); err == nil && fi.Mode()&fs.ModeDevice != 0 {
+		return usageErrorf("--atomic: %s is a device; only a regular file can be replaced atomically (drop --atomic to sync it in place)", path)
+	}
+	return nil
 }
 
 // params turns the flags into engine parameters (Size is left to the

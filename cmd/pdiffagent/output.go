@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/pdiffagent/pdiffagent/engine"
@@ -40,6 +41,7 @@ type syncReporter struct {
 	total   int64
 	start   time.Time
 	stopBar func()
+	atomic  bool // --atomic: an unfinished sync leaves the target as it was
 }
 
 // newReporter starts following a sync of total source bytes.
@@ -101,11 +103,23 @@ func (r *syncReporter) finish(ctx context.Context, res result, err error) error 
 
 // done is a one-line account of an unfinished sync.
 func (r *syncReporter) done() string {
-	s := fmt.Sprintf("compared %s of %s, wrote %s in %.1f s",
-		formatBytes(r.prog.Compared.Load()), formatBytes(r.total),
-		formatBytes(r.prog.Written.Load()), time.Since(r.start).Seconds())
-	if r.prog.Written.Load() > 0 {
-		s += "; the target is partly updated"
+	compared, sent, written := r.prog.Compared.Load(), r.prog.Sent.Load(), r.prog.Written.Load()
+	var parts []string
+	if compared > 0 || r.total > 0 { // a pull's receiver knows neither
+		parts = append(parts, fmt.Sprintf("compared %s of %s", formatBytes(compared), formatBytes(r.total)))
+	}
+	if sent > 0 {
+		parts = append(parts, "sent "+formatBytes(sent))
+	}
+	if written > 0 || sent == 0 { // a push's writes are the server's
+		parts = append(parts, "wrote "+formatBytes(written))
+	}
+	s := fmt.Sprintf("%s in %.1f s", strings.Join(parts, ", "), time.Since(r.start).Seconds())
+	switch {
+	case r.atomic:
+		s += "; the target is unchanged (--atomic)"
+	case r.prog.Written.Load() > 0 || r.prog.Sent.Load() > 0:
+		s += "; the target is partly updated: run the same command again to complete it"
 	}
 	return s
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/pdiffagent/pdiffagent/agent"
 	"github.com/pdiffagent/pdiffagent/engine"
@@ -19,6 +20,7 @@ type remoteOptions struct {
 	Pin         string
 	Transport   string
 	Connections int
+	IdleTimeout time.Duration
 }
 
 func (o *remoteOptions) addFlags(cmd *cobra.Command) {
@@ -28,6 +30,7 @@ func (o *remoteOptions) addFlags(cmd *cobra.Command) {
 	f.StringVar(&o.Pin, "pin", "", "the server's fingerprint (sha256:…, from `pdiffagent id` on the server); remembered for the host")
 	f.StringVar(&o.Transport, "transport", agent.TransportTCP, "tcp (TLS 1.3, one connection per worker) or quic")
 	f.IntVar(&o.Connections, "connections", 1, "QUIC connections to spread the workers over (TCP always uses one per worker)")
+	o.addTimeoutFlags(f)
 }
 
 func newPushCommand(opts *remoteOptions) *cobra.Command {
@@ -87,6 +90,14 @@ func runRemote(ctx context.Context, opts *remoteOptions, push bool, local, remot
 	if opts.Connections < 1 {
 		return usageErrorf("--connections %d: must be at least 1", opts.Connections)
 	}
+	if opts.IdleTimeout <= 0 {
+		return usageErrorf("--idle-timeout %v: must be positive", opts.IdleTimeout)
+	}
+	if !push {
+		if err := opts.checkAtomicTarget(local); err != nil {
+			return err
+		}
+	}
 	id, err := opts.load()
 	if err != nil {
 		return err
@@ -101,6 +112,7 @@ func runRemote(ctx context.Context, opts *remoteOptions, push bool, local, remot
 	}
 	cfg := agent.ClientConfig{
 		Identity: id, Pin: pin, Transport: opts.Transport, Connections: opts.Connections,
+		IdleTimeout: opts.IdleTimeout, Atomic: opts.Atomic,
 		Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})),
 	}
 	var total int64
@@ -110,6 +122,7 @@ func runRemote(ctx context.Context, opts *remoteOptions, push bool, local, remot
 		}
 	}
 	rep := opts.newReporter(total)
+	rep.atomic = opts.Atomic && !opts.DryRun
 	eopt := engine.Options{Progress: rep.Progress()}
 	var out agent.Outcome
 	if push {
@@ -120,7 +133,7 @@ func runRemote(ctx context.Context, opts *remoteOptions, push bool, local, remot
 	if opts.Verbose > 0 && err == nil {
 		fmt.Fprintf(os.Stderr, "%s over %s: %d workers on %d connection(s)\n", hostport, out.Transport, out.Workers, out.Connections)
 	}
-	return rep.finish(ctx, result{Stats: out.Stats, Transport: out.Transport, Connections: out.Connections}, err)
+	return rep.finish(ctx, result{Stats: out.Stats, Transport: out.Transport, Connections: out.Connections}, opts.atomicHint(err))
 }
 
 // pin is --pin, remembered for hostport, or the pin remembered before.

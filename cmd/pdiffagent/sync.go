@@ -48,14 +48,21 @@ func runSync(ctx context.Context, opts *syncOptions, src, dst string) error {
 	if err != nil {
 		return err
 	}
+	if err := opts.checkAtomicTarget(dst); err != nil {
+		return err
+	}
 	if opts.Verbose > 0 {
 		bs := int64(p.BlockSize)
 		fmt.Fprintf(os.Stderr, "sync %s -> %s: %s in %d blocks of %s, %d workers, %s\n",
 			src, dst, formatBytes(size), (size+bs-1)/bs, formatSize(bs), p.Workers, p.Strong)
 	}
 	rep := opts.newReporter(size)
-	st, err := engine.SyncLocal(ctx, src, dst, p, engine.Options{Progress: rep.Progress()})
-	return rep.finish(ctx, result{Stats: st, sizeNote: note}, err)
+	syncLocal := engine.SyncLocal
+	if opts.Atomic {
+		syncLocal, rep.atomic = engine.SyncLocalAtomic, !opts.DryRun
+	}
+	st, err := syncLocal(ctx, src, dst, p, engine.Options{Progress: rep.Progress()})
+	return rep.finish(ctx, result{Stats: st, sizeNote: note}, opts.atomicHint(err))
 }
 
 // fileSize is the size of a file or block device (stat says 0 for a

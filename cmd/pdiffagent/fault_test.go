@@ -1,0 +1,703 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Fault tests with real processes: kill -9 of either side of a push or a
+// pull at several points, --atomic under kills, a full disk, a peer that
+// stops (SIGSTOP), a source that changes, and Ctrl-C. The process helpers
+// are in faultproc_test.go; longer variants are behind the soak tag
+// (fault_soak_test.go). Each test logs what it measured.
+
+// killScenario is the content of a kill test and when the kill comes.
+type killScenario struct {
+	name  string
+	size  int
+	block string
+	every int     // old differs from new in every every-th block (1: all)
+	at    float64 // the kill comes at this fraction of an unkilled run's time
+	// atCommit: the kill comes as soon as the receiver has committed the
+	// target (fsync, then the source's mtime, which it sets last) and
+	// before the session ends: the moment of the FinalAck and, with
+	// --atomic, of the rename.
+	atCommit bool
+}
+
+var (
+	// Nearly identical copies: the run is all hashing and confirming.
+	scHashing = killScenario{"hashing", 64 << 20, "4K", 97, 0.5, false}
+	// Different copies: the run is all transfer.
+	scTransfer = killScenario{"transfer", 32 << 20, "16K", 1, 0.5, false}
+	// The same, killed at the very end.
+	scCommit = killScenario{"commit", 32 << 20, "16K", 1, 0, true}
+)
+
+// data returns the new and the old content.
+func (sc killScenario) data() (newData, oldData []byte) {
+	newData = fastRandom(1, sc.size)
+	if sc.every == 1 {
+		return newData, fastRandom(2, sc.size)
+	}
+	oldData = append([]byte(nil), newData...)
+	bs := 4 << 10
+	for off := 0; off < len(oldData); off += sc.every * bs {
+		oldData[off] ^= 0xff
+	}
+	return newData, oldData
+}
+
+// killTrial is one run of op (push or pull) in which victim ("client" or
+// "server") is killed with SIGKILL.
+type killTrial struct {
+	e         *faultEnv
+	op        string
+	sc        killScenario
+	atomic    bool
+	transport string
+	idle      string // --idle-timeout on both sides
+
+	newData, oldData []byte
+	root, local      string
+	srv              *server
+}
+
+func (k *killTrial) args() []string {
+	a := []string{k.op, "-b", k.sc.block, "-c", "2", "--transport", k.transport, "--idle-timeout", k.idle}
+	if k.atomic {
+		a = append(a, "--atomic")
+	}
+	if k.op == "push" {
+		return append(a, filepath.Join(k.local, "f"), k.srv.remote("f"))
+	}
+	return append(a, k.srv.remote("f"), filepath.Join(k.local, "f"))
+}
+
+// target is the file the trial updates.
+func (k *killTrial) target() string {
+	if k.op == "push" {
+		return filepath.Join(k.root, "f")
+	}
+	return filepath.Join(k.local, "f")
+}
+
+// setup writes the old target and the new source and starts a server.
+func (k *killTrial) setup(t *testing.T) {
+	if k.newData == nil {
+		k.newData, k.oldData = k.sc.data()
+	}
+	if k.transport == "" {
+		k.transport = "tcp"
+	}
+	if k.idle == "" {
+		k.idle = "5s"
+	}
+	k.root, k.local = t.TempDir(), t.TempDir()
+	src, dst := filepath.Join(k.local, "f"), filepath.Join(k.root, "f")
+	if k.op == "pull" {
+		src, dst = dst, src
+	}
+	writeBytes(t, src, k.newData)
+	writeBytes(t, dst, k.oldData)
+	if err := os.Chtimes(src, srcTime, srcTime); err != nil {
+		t.Fatal(err)
+	}
+	k.startServer(t)
+}
+
+// srcTime is the sources' mtime: a target (or a temporary file) that has
+// it has been committed.
+var srcTime = time.Date(2001, 2, 3, 4, 5, 6, 789, time.UTC)
+
+// waitCommitted polls dir until a file in it has srcTime as its mtime, or
+// p exits; it reports whether it saw one.
+func waitCommitted(dir string, p *proc) bool {
+	for !p.exited() {
+		ents, _ := os.ReadDir(dir)
+		for _, e := range ents {
+			if fi, err := e.Info(); err == nil && fi.ModTime().Equal(srcTime) {
+				return true
+			}
+		}
+		time.Sleep(200 * time.Microsecond)
+	}
+	return false
+}
+
+func (k *killTrial) startServer(t *testing.T) {
+	k.srv = k.e.startServer(k.root, "--idle-timeout", k.idle)
+}
+
+// baseline times an unkilled run (and checks it).
+func (k *killTrial) baseline(t *testing.T) time.Duration {
+	k.setup(t)
+	p := k.e.mustRun(k.args()...)
+	if fileSum(t, k.target()) != bytesSum(k.newData) {
+		t.Fatal("baseline run: target differs from the source")
+	}
+	return p.end.Sub(p.start)
+}
+
+// killResult is what a killTrial saw.
+type killResult struct {
+	noticed time.Duration // how long the survivor took to notice (0: the run ended before the kill)
+	left    string        // what the kill left as the target: "old", "new" or "mixed"
+}
+
+// run kills victim after delay and checks the aftermath: the other side
+// ends with an error within bound, nothing is left running, --atomic left
+// the old or the new file, and a rerun converges.
+func (k *killTrial) run(t *testing.T, victim string, delay time.Duration, bound time.Duration) (res killResult) {
+	t.Helper()
+	k.setup(t)
+	ended := k.srv.count("msg=\"session ")
+	c := k.e.client(k.args()...)
+	if k.sc.atCommit {
+		waitCommitted(filepath.Dir(k.target()), c)
+	} else {
+		time.Sleep(delay)
+	}
+	if c.exited() {
+		if c.code != 0 {
+			t.Fatalf("the run failed before the kill: %s", c.stderr.String())
+		}
+		t.Logf("%s %s: the run ended before the kill at %v", k.op, victim, delay)
+		if fileSum(t, k.target()) != bytesSum(k.newData) {
+			t.Fatal("target differs after a complete run")
+		}
+		return killResult{left: "new"}
+	}
+	killed := time.Now()
+	switch victim {
+	case "client":
+		c.kill()
+		early := k.op == "pull" && k.atomic // killed during its local copy, it never opened a session
+		wait := bound
+		if early {
+			wait = 1500 * time.Millisecond // a session would have failed in milliseconds (TCP)
+		}
+		at, ok := k.srv.waitLog("msg=\"session ", ended, wait)
+		if !ok && early {
+			t.Logf("pull --atomic: the client died before it opened a session")
+			break
+		}
+		if !ok {
+			t.Fatalf("the server did not end the session within %v of the client's death:\n%s", bound, k.srv.stderr.String())
+		}
+		if k.srv.count("session failed") == 0 {
+			// The client had its FinalAck (or as good as) when it died.
+			t.Logf("%s: the session ended just before the kill", k.op)
+			break
+		}
+		res.noticed = at.Sub(killed)
+		if k.srv.exited() {
+			t.Fatalf("the server died with its client: %s", k.srv.stderr.String())
+		}
+		k.srv.checkIdle(t)
+	case "server":
+		k.srv.kill()
+		code, ok := c.wait(bound)
+		if !ok {
+			t.Fatalf("the client did not exit within %v of the server's death", bound)
+		}
+		res.noticed = c.end.Sub(killed)
+		msg := strings.TrimSpace(c.stderr.String())
+		if code == 0 {
+			t.Logf("%s: the client completed before the server died", k.op)
+		} else if code != exitError || !strings.HasPrefix(msg, "pdiffagent: ") {
+			t.Errorf("client: exit %d, stderr %q; want 1 and an error", code, msg)
+		}
+		k.startServer(t)
+	}
+	switch fileSum(t, k.target()) {
+	case bytesSum(k.oldData):
+		res.left = "old"
+	case bytesSum(k.newData):
+		res.left = "new"
+	default:
+		res.left = "mixed"
+	}
+	if k.atomic {
+		if res.left == "mixed" {
+			t.Fatalf("--atomic: after a kill the target is neither the old nor the new file")
+		}
+		// Only a killed writer leaves its temporary file behind.
+		writerKilled := (k.op == "push") == (victim == "server")
+		if left := tempsIn(t, filepath.Dir(k.target())); len(left) > 0 && !writerKilled {
+			t.Errorf("temporary files left by a surviving writer: %v", left)
+		}
+	}
+	k.e.mustRun(k.args()...)
+	if fileSum(t, k.target()) != bytesSum(k.newData) {
+		t.Fatal("the rerun did not converge: target differs from the source")
+	}
+	return res
+}
+
+// other is the survivor of a kill of the key.
+var other = map[string]string{"client": "server", "server": "client"}
+
+// killCase is one kill of a matrix.
+type killCase struct {
+	op     string // push or pull
+	sc     killScenario
+	victim string // client or server
+}
+
+// killMatrix runs the cases (over transport, with idle as both sides'
+// --idle-timeout), timing an unkilled run of each op and scenario once.
+func killMatrix(t *testing.T, e *faultEnv, transport, idle string, cases []killCase) {
+	base := map[string]time.Duration{}
+	for _, c := range cases {
+		k := &killTrial{e: e, op: c.op, sc: c.sc, transport: transport, idle: idle}
+		key := c.op + "/" + c.sc.name
+		if _, ok := base[key]; !ok {
+			base[key] = k.baseline(t)
+		}
+		d := base[key]
+		t.Run(key+"/kill-"+c.victim, func(t *testing.T) {
+			delay := time.Duration(float64(d) * c.sc.at)
+			res := k.run(t, c.victim, delay, 10*time.Second)
+			when := delay.Round(time.Millisecond).String()
+			if c.sc.atCommit {
+				when = "commit"
+			}
+			t.Logf("%s: run %v, killed at %v; the %s noticed after %v; the target was left %s", transport, d.Round(time.Millisecond),
+				when, other[c.victim], res.noticed.Round(time.Millisecond), res.left)
+		})
+	}
+}
+
+// TestKillNine: kill -9 of the client or of the server of a push and of a
+// pull (TCP), during hashing, mid-transfer and at commit: the survivor
+// ends with an error within seconds (the client exits 1; the server logs
+// "session failed" and goes idle, not spinning), and rerunning the same
+// command converges to an identical target. Each point is killed on one
+// side here; TestSoakKillNine kills both sides at every point.
+func TestKillNine(t *testing.T) {
+	killMatrix(t, newFaultEnv(t), "tcp", "5s", []killCase{
+		{"push", scHashing, "client"}, {"push", scTransfer, "server"}, {"push", scCommit, "server"},
+		{"pull", scHashing, "server"}, {"pull", scTransfer, "client"}, {"pull", scCommit, "client"},
+	})
+}
+
+// atomicTrial kills victim (at fraction at of an unkilled run, or at
+// commit) during an atomic op and counts what the target was left as.
+func atomicKills(t *testing.T, e *faultEnv, op string, points []float64, rounds int) {
+	sc := killScenario{name: "atomic", size: 32 << 20, block: "16K", every: 1}
+	k := &killTrial{e: e, op: op, sc: sc, atomic: true}
+	d := k.baseline(t)
+	writer := map[string]string{"push": "server", "pull": "client"}[op]
+	left := map[string]int{}
+	for r := 0; r < rounds; r++ {
+		for _, at := range points {
+			for _, victim := range []string{writer, other[writer]} {
+				if victim != writer && at != 0.5 {
+					continue // the side that does not write: once a round is enough
+				}
+				k.sc.at, k.sc.atCommit = at, at < 0
+				t.Run(op+"/kill-"+victim, func(t *testing.T) {
+					res := k.run(t, victim, time.Duration(float64(d)*at), 10*time.Second)
+					left[res.left]++
+				})
+			}
+		}
+	}
+	t.Logf("%s --atomic (run %v): the kills left the target old %d times, new %d times, mixed %d times",
+		op, d.Round(time.Millisecond), left["old"], left["new"], left["mixed"])
+}
+
+// TestAtomicKill: with --atomic, a kill of the side that writes (the server
+// of a push, the client of a pull) mid-transfer and at the commit (-1: as
+// soon as the temporary file has been committed, around the rename), and of
+// the other side, leaves the target either the complete old or the
+// complete new file, never a mix; a rerun converges. TestSoakAtomicKill
+// kills at many more points, for several rounds.
+func TestAtomicKill(t *testing.T) {
+	e := newFaultEnv(t)
+	for _, op := range []string{"push", "pull"} {
+		atomicKills(t, e, op, []float64{0.5, -1}, 1)
+	}
+}
+
+// TestDiskFull: the server's disk fills (a 16 MiB tmpfs under its root):
+// push, push --atomic and a local sync into it fail with an error naming
+// the file and the cause, exit 1; --atomic leaves the old file and no
+// temporary file; the server serves other clients on.
+func TestDiskFull(t *testing.T) {
+	e := newFaultEnv(t)
+	root := t.TempDir()
+	small := filepath.Join(root, "small")
+	mountTmpfs(t, small, "16m")
+	srv := e.startServer(root)
+	local := t.TempDir()
+	big := filepath.Join(local, "big")
+	writeBytes(t, big, fastRandom(3, 32<<20))
+
+	check := func(what string, p *proc, name string) {
+		t.Helper()
+		msg := p.stderr.String()
+		if p.code != exitError || !strings.Contains(msg, name) || !strings.Contains(msg, "no space left on device") {
+			t.Errorf("%s: exit %d, stderr %q; want 1, the file's name and ENOSPC", what, p.code, msg)
+		}
+		t.Logf("%s: %s", what, strings.TrimSpace(msg))
+	}
+	p := e.run("push", "-b", "64K", "-c", "2", big, srv.remote("small/big"))
+	check("push", p, "small/big")
+	os.Remove(filepath.Join(small, "big"))
+
+	old := fastRandom(4, 6<<20)
+	writeBytes(t, filepath.Join(small, "old"), old)
+	p = e.run("push", "--atomic", "-b", "64K", "-c", "2", big, srv.remote("small/old"))
+	check("push --atomic", p, "small/")
+	if fileSum(t, filepath.Join(small, "old")) != bytesSum(old) {
+		t.Error("push --atomic: a failed run changed the target")
+	}
+	if _, ok := srv.waitLog("session failed", 1, 5*time.Second); !ok {
+		t.Fatalf("server log:\n%s", srv.stderr.String())
+	}
+	if left := tempsIn(t, small); len(left) != 0 {
+		t.Errorf("push --atomic: temporary files left: %v", left)
+	}
+
+	// The server serves on: a small push elsewhere succeeds.
+	little := filepath.Join(local, "little")
+	writeBytes(t, little, fastRandom(5, 1<<20))
+	e.mustRun("push", "-b", "64K", little, srv.remote("elsewhere"))
+	if srv.exited() {
+		t.Fatal("server died")
+	}
+
+	// A local sync into the full filesystem, in place and atomic.
+	dst := filepath.Join(small, "synced")
+	p = e.startProc(e.cliHome, "sync", "--progress", "never", "-b", "64K", big, dst)
+	p.wait(30 * time.Second)
+	check("sync", p, dst)
+	os.Remove(dst)
+	p = e.startProc(e.cliHome, "sync", "--progress", "never", "--atomic", "-b", "64K", big, filepath.Join(small, "old"))
+	p.wait(30 * time.Second)
+	check("sync --atomic", p, filepath.Join(small, "old")+" ")
+	if fileSum(t, filepath.Join(small, "old")) != bytesSum(old) {
+		t.Error("sync --atomic: a failed run changed the target")
+	}
+	if left := tempsIn(t, small); len(left) != 0 {
+		t.Errorf("sync --atomic: temporary files left: %v", left)
+	}
+}
+
+// baselines times one unkilled run per key, for the tests below.
+type baselines map[string]time.Duration
+
+func (b baselines) of(t *testing.T, k *killTrial) time.Duration {
+	key := fmt.Sprintf("%s/%s/%s/%v", k.op, k.sc.name, k.transport, k.atomic)
+	if _, ok := b[key]; !ok {
+		b[key] = k.baseline(t)
+	}
+	return b[key]
+}
+
+// stopCase: the stopped side of an op over a transport.
+type stopCase struct{ transport, op, stopped string }
+
+// stopPeer stops one side of a session (SIGSTOP) midway and checks that
+// the other gives up after about the idle timeout, with an error; that the
+// stopped side, resumed, fails too; and that a rerun converges.
+func stopPeer(t *testing.T, e *faultEnv, base baselines, c stopCase) {
+	const idle = 2 * time.Second
+	k := &killTrial{e: e, op: c.op, sc: scTransfer, transport: c.transport, idle: idle.String()}
+	d := base.of(t, k)
+	t.Run(c.transport+"/"+c.op+"/stop-"+c.stopped, func(t *testing.T) {
+		k.setup(t)
+		cl := e.client(k.args()...)
+		time.Sleep(d / 2)
+		if cl.exited() {
+			t.Skipf("the run ended before the stop (exit %d)", cl.code)
+		}
+		victim := cl
+		if c.stopped == "server" {
+			victim = k.srv.proc
+		}
+		victim.signal(syscall.SIGSTOP)
+		at := time.Now()
+		var noticed time.Duration
+		var why string
+		if c.stopped == "server" {
+			code, ok := cl.wait(idle + 5*time.Second)
+			if !ok {
+				t.Fatalf("the client still waits %v after the server stopped", idle+5*time.Second)
+			}
+			noticed, why = cl.end.Sub(at), strings.TrimSpace(cl.stderr.String())
+			if code != exitError {
+				t.Errorf("client exit %d, want 1: %s", code, why)
+			}
+			victim.signal(syscall.SIGCONT)
+			if _, ok := k.srv.waitLog("session failed", 0, 10*time.Second); !ok {
+				t.Fatalf("the resumed server did not end the session:\n%s", k.srv.stderr.String())
+			}
+			k.srv.checkIdle(t)
+		} else {
+			when, ok := k.srv.waitLog("session failed", 0, idle+5*time.Second)
+			if !ok {
+				t.Fatalf("the server still waits %v after the client stopped:\n%s", idle+5*time.Second, k.srv.stderr.String())
+			}
+			lines := strings.Split(strings.TrimSpace(k.srv.stderr.String()), "\n")
+			noticed, why = when.Sub(at), lines[len(lines)-1]
+			victim.signal(syscall.SIGCONT)
+			if code, ok := cl.wait(10 * time.Second); !ok || code != exitError {
+				t.Errorf("resumed client: exit %d (exited %v), want 1: %s", code, ok, cl.stderr.String())
+			}
+			k.srv.checkIdle(t)
+		}
+		if noticed < idle-idle/10 || noticed > idle+3*time.Second {
+			t.Errorf("noticed after %v; want about the idle timeout %v", noticed, idle)
+		}
+		t.Logf("%s %s: the %s stopped; the other side gave up after %v (idle timeout %v): %s",
+			c.transport, c.op, c.stopped, noticed.Round(time.Millisecond), idle, why)
+		e.mustRun(k.args()...)
+		if fileSum(t, k.target()) != bytesSum(k.newData) {
+			t.Fatal("the rerun did not converge")
+		}
+	})
+}
+
+// TestStoppedPeer: a peer whose process stops (SIGSTOP, a hung disk: its
+// kernel still acknowledges TCP and answers keepalives) is given up after
+// --idle-timeout (2 s here) by the other side, with an error, by what
+// catches each case: the session watchdog when the survivor waits for a
+// message (TCP), TCP_USER_TIMEOUT when it has data the stopped peer no
+// longer takes (TCP, zero window), QUIC's idle timeout (the stopped process
+// sends no acknowledgements). TestSoakStoppedPeer covers every combination.
+func TestStoppedPeer(t *testing.T) {
+	e := newFaultEnv(t)
+	base := baselines{}
+	for _, c := range []stopCase{{"tcp", "pull", "server"}, {"tcp", "push", "client"}, {"quic", "push", "server"}} {
+		stopPeer(t, e, base, c)
+	}
+}
+
+// TestSourceChanges: a source written to during a push or a pull (a block
+// rewritten in place, or data appended) makes the run fail with "source
+// changed", exit 1, never a silently mixed result reported as a sync; with
+// --atomic the target stays the old file.
+func TestSourceChanges(t *testing.T) {
+	e := newFaultEnv(t)
+	base := baselines{}
+	for _, c := range []struct {
+		op, change string
+		atomic     bool
+	}{{"push", "rewrite", false}, {"push", "append", true}, {"pull", "rewrite", false}} {
+		name := c.op + "/" + c.change
+		if c.atomic {
+			name += "/atomic"
+		}
+		k := &killTrial{e: e, op: c.op, sc: scTransfer, atomic: c.atomic}
+		d := base.of(t, k)
+		t.Run(name, func(t *testing.T) {
+			k.setup(t)
+			src := filepath.Join(k.root, "f")
+			if c.op == "push" {
+				src = filepath.Join(k.local, "f")
+			}
+			p := e.client(k.args()...)
+			time.Sleep(d / 3)
+			f, err := os.OpenFile(src, os.O_WRONLY, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.change == "append" {
+				_, err = f.WriteAt([]byte("more"), int64(len(k.newData)))
+			} else {
+				_, err = f.WriteAt(fastRandom(9, 1<<20), int64(len(k.newData)/2))
+			}
+			f.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			code, ok := p.wait(30 * time.Second)
+			if !ok {
+				t.Fatal("the run did not end")
+			}
+			msg := strings.TrimSpace(p.stderr.String())
+			t.Logf("exit %d: %s", code, msg)
+			if code == 0 {
+				t.Fatalf("a source changed during the run, and the run reported success: %s", p.stdout.String())
+			}
+			if code != exitError || !strings.Contains(msg, "source changed") {
+				t.Errorf("exit %d, %q: want 1 and \"source changed\"", code, msg)
+			}
+			if strings.Contains(p.stdout.String(), "verified") {
+				t.Errorf("stdout says verified: %s", p.stdout.String())
+			}
+			if c.atomic && fileSum(t, k.target()) != bytesSum(k.oldData) {
+				t.Error("--atomic: the failed run changed the target")
+			}
+		})
+	}
+}
+
+// TestInterrupt: Ctrl-C (SIGINT) on push, pull and sync: the client stops
+// at once with exit 130 and a one-line account of what was done; the
+// server ends the session and goes idle; with --atomic the target is
+// unchanged and no temporary file is left.
+func TestInterrupt(t *testing.T) {
+	e := newFaultEnv(t)
+	base := baselines{}
+	for _, c := range []struct {
+		op     string
+		atomic bool
+	}{{"push", false}, {"pull", false}, {"push", true}, {"sync", false}, {"sync", true}} {
+		name := c.op
+		if c.atomic {
+			name += "/atomic"
+		}
+		op := c.op
+		if op == "sync" {
+			op = "push" // the same files; sync runs locally below
+		}
+		k := &killTrial{e: e, op: op, sc: scTransfer, atomic: c.atomic}
+		d := base.of(t, k)
+		t.Run(name, func(t *testing.T) {
+			k.setup(t)
+			var p *proc
+			if c.op == "sync" {
+				args := []string{"sync", "--progress", "never", "-b", k.sc.block, "-c", "2"}
+				if c.atomic {
+					args = append(args, "--atomic")
+				}
+				p = e.startProc(e.cliHome, append(args, filepath.Join(k.local, "f"), filepath.Join(k.root, "f"))...)
+				d /= 2 // no network
+			} else {
+				p = e.client(k.args()...)
+			}
+			time.Sleep(d / 3)
+			if p.exited() {
+				t.Skip("the run ended before the signal")
+			}
+			p.signal(syscall.SIGINT)
+			at := time.Now()
+			code, ok := p.wait(5 * time.Second)
+			if !ok {
+				t.Fatal("still running 5 s after SIGINT")
+			}
+			took := p.end.Sub(at)
+			msg := strings.TrimSpace(p.stderr.String())
+			t.Logf("exit %d after %v: %s", code, took.Round(time.Millisecond), msg)
+			if code != 130 {
+				t.Errorf("exit %d, want 130", code)
+			}
+			if strings.Count(msg, "\n") != 0 || !strings.HasPrefix(msg, "pdiffagent: interrupted by SIGINT: ") || !strings.Contains(msg, " s; ") {
+				t.Errorf("stderr %q: want one line, \"pdiffagent: interrupted by SIGINT: … in N s; …\"", msg)
+			}
+			want := "partly updated"
+			if c.atomic {
+				want = "the target is unchanged (--atomic)"
+			}
+			if !strings.Contains(msg, want) {
+				t.Errorf("stderr %q: want %q", msg, want)
+			}
+			if c.op != "sync" {
+				if _, ok := k.srv.waitLog("session failed", 0, 5*time.Second); !ok {
+					t.Errorf("the server did not end the session:\n%s", k.srv.stderr.String())
+				}
+				k.srv.checkIdle(t)
+			}
+			if c.atomic {
+				if fileSum(t, k.target()) != bytesSum(k.oldData) {
+					t.Error("--atomic: the interrupted run changed the target")
+				}
+				if left := tempsIn(t, filepath.Dir(k.target())); len(left) != 0 {
+					t.Errorf("temporary files left: %v", left)
+				}
+			}
+		})
+	}
+}
+
+// TestLinkDown: the network goes away under a running push (both ends in
+// a network namespace of their own whose loopback is set down midway:
+// nothing is answered any more, not even by the kernel). Both sides give
+// up after about --idle-timeout (2 s): TCP_USER_TIMEOUT or keepalives, or
+// the QUIC idle timeout. With the link back, the server serves on and a
+// rerun converges. Needs root, unshare, nsenter and ip; skipped otherwise.
+func TestLinkDown(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("not root: cannot make a network namespace")
+	}
+	for _, tool := range []string{"unshare", "nsenter", "ip"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("no %s", tool)
+		}
+	}
+	e := newFaultEnv(t)
+	const idle = 2 * time.Second
+	base := baselines{}
+	for _, tr := range []string{"tcp", "quic"} {
+		k := &killTrial{e: e, op: "push", sc: scTransfer, transport: tr, idle: idle.String()}
+		d := base.of(t, k)
+		t.Run(tr, func(t *testing.T) {
+			k.setup(t)
+			k.srv.kill() // replaced by one in a namespace of its own
+			p := e.startCmd(e.srvHome, "unshare", "-n", "sh", "-c",
+				`ip link set lo up && exec "$0" "$@"`, e.bin, "listen", "127.0.0.1:0", "--root", k.root,
+				"--allow", e.cliFP, "--idle-timeout", idle.String())
+			k.srv = e.waitServer(p, k.root)
+			// in runs argv in the namespace; link sets its loopback up or down.
+			in := func(argv ...string) []string {
+				return append([]string{"nsenter", "-t", strconv.Itoa(p.cmd.Process.Pid), "-n"}, argv...)
+			}
+			link := func(state string) {
+				argv := in("ip", "link", "set", "lo", state)
+				if out, err := exec.Command(argv[0], argv[1:]...).CombinedOutput(); err != nil {
+					t.Fatalf("link %s: %v: %s", state, err, out)
+				}
+			}
+			client := append([]string{e.bin}, k.args()[:1]...)
+			client = append(client, "--pin", e.srvFP, "--progress", "never")
+			client = append(client, k.args()[1:]...)
+			c := e.startCmd(e.cliHome, in(client...)...)
+			time.Sleep(d / 2)
+			if c.exited() {
+				t.Skipf("the run ended before the link went down (exit %d)", c.code)
+			}
+			link("down")
+			down := time.Now()
+			code, ok := c.wait(idle + 5*time.Second)
+			if !ok {
+				t.Fatalf("the client still waits %v after the link went down", idle+5*time.Second)
+			}
+			cNoticed := c.end.Sub(down)
+			at, ok := k.srv.waitLog("session failed", 0, idle+5*time.Second)
+			if !ok {
+				t.Fatalf("the server still waits %v after the link went down:\n%s", idle+5*time.Second, k.srv.stderr.String())
+			}
+			sNoticed := at.Sub(down)
+			if code != exitError {
+				t.Errorf("client exit %d, want 1", code)
+			}
+			lines := strings.Split(strings.TrimSpace(k.srv.stderr.String()), "\n")
+			t.Logf("%s, link down: the client gave up after %v: %s", tr, cNoticed.Round(time.Millisecond), strings.TrimSpace(c.stderr.String()))
+			t.Logf("%s, link down: the server gave up after %v: %s", tr, sNoticed.Round(time.Millisecond), lines[len(lines)-1])
+			for _, n := range []time.Duration{cNoticed, sNoticed} {
+				if n > idle+3*time.Second {
+					t.Errorf("noticed after %v; want about the idle timeout %v", n, idle)
+				}
+			}
+			link("up")
+			re := e.startCmd(e.cliHome, in(client...)...)
+			if code, ok := re.wait(30 * time.Second); !ok || code != 0 {
+				t.Fatalf("rerun with the link back: exit %d: %s", code, re.stderr.String())
+			}
+			if fileSum(t, k.target()) != bytesSum(k.newData) {
+				t.Fatal("the rerun did not converge")
+			}
+		})
+	}
+}

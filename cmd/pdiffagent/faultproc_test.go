@@ -1,0 +1,337 @@
+package main
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/pdiffagent/pdiffagent/sysio"
+)
+
+// Real processes for the fault tests (fault_test.go): one pdiffagent
+// binary, a server and a client identity, servers and clients started and
+// killed as children.
+
+// faultEnv is one test's binary and identities.
+type faultEnv struct {
+	t       *testing.T
+	bin     string
+	dir     string
+	srvHome string
+	cliHome string
+	srvFP   string
+	cliFP   string
+}
+
+func newFaultEnv(t *testing.T) *faultEnv {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("starts real processes")
+	}
+	dir := t.TempDir()
+	e := &faultEnv{t: t, bin: buildBinary(t, dir), dir: dir,
+		srvHome: filepath.Join(dir, "server-id"), cliHome: filepath.Join(dir, "client-id")}
+	e.srvFP = e.id(e.srvHome)
+	e.cliFP = e.id(e.cliHome)
+	return e
+}
+
+// id runs `pdiffagent id` with home as the identity directory.
+func (e *faultEnv) id(home string) string {
+	e.t.Helper()
+	cmd := exec.Command(e.bin, "id")
+	cmd.Env = append(os.Environ(), "PDIFFAGENT_HOME="+home)
+	out, err := cmd.Output()
+	if err != nil {
+		e.t.Fatalf("pdiffagent id: %v", err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// lockedBuffer collects a child's output; safe to read while it runs.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// proc is a running child.
+type proc struct {
+	cmd    *exec.Cmd
+	stdout lockedBuffer
+	stderr lockedBuffer
+	start  time.Time
+	done   chan struct{} // closed once it has exited and been reaped
+	code   int           // exit code; -1 when killed by a signal
+	sig    syscall.Signal
+	end    time.Time
+}
+
+func (e *faultEnv) startProc(home string, args ...string) *proc {
+	e.t.Helper()
+	return e.startCmd(home, append([]string{e.bin}, args...)...)
+}
+
+// startCmd runs argv (a wrapper such as nsenter around the binary).
+func (e *faultEnv) startCmd(home string, argv ...string) *proc {
+	e.t.Helper()
+	p := &proc{cmd: exec.Command(argv[0], argv[1:]...), done: make(chan struct{})}
+	p.cmd.Env = append(os.Environ(), "PDIFFAGENT_HOME="+home)
+	p.cmd.Stdout, p.cmd.Stderr = &p.stdout, &p.stderr
+	p.start = time.Now()
+	if err := p.cmd.Start(); err != nil {
+		e.t.Fatal(err)
+	}
+	go func() {
+		err := p.cmd.Wait()
+		p.end = time.Now()
+		var exit *exec.ExitError
+		if errors.As(err, &exit) {
+			p.code = exit.ExitCode()
+			if ws, ok := exit.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+				p.sig = ws.Signal()
+			}
+		}
+		close(p.done)
+	}()
+	e.t.Cleanup(func() {
+		p.signal(syscall.SIGCONT)
+		p.signal(syscall.SIGKILL)
+		<-p.done
+	})
+	return p
+}
+
+func (p *proc) signal(s syscall.Signal) {
+	select {
+	case <-p.done:
+	default:
+		p.cmd.Process.Signal(s)
+	}
+}
+
+func (p *proc) exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// wait waits up to d for the process to exit; ok is false if it did not.
+func (p *proc) wait(d time.Duration) (code int, ok bool) {
+	select {
+	case <-p.done:
+		return p.code, true
+	case <-time.After(d):
+		return 0, false
+	}
+}
+
+// kill sends SIGKILL and reaps the process.
+func (p *proc) kill() {
+	p.signal(syscall.SIGKILL)
+	<-p.done
+}
+
+// cpuTime is the process's user+system CPU time so far.
+func (p *proc) cpuTime() time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * time.Second / 100 // USER_HZ
+}
+
+// server is a running `pdiffagent listen`.
+type server struct {
+	*proc
+	addr string
+	root string
+}
+
+var listeningRE = regexp.MustCompile(`msg=listening addr=(\S+)`)
+
+// startServer runs `listen 127.0.0.1:0 --root root --allow <client>` and
+// waits until it says where it listens.
+func (e *faultEnv) startServer(root string, args ...string) *server {
+	e.t.Helper()
+	args = append([]string{e.bin, "listen", "127.0.0.1:0", "--root", root, "--allow", e.cliFP}, args...)
+	return e.waitServer(e.startCmd(e.srvHome, args...), root)
+}
+
+// waitServer waits until the server p says where it listens.
+func (e *faultEnv) waitServer(p *proc, root string) *server {
+	e.t.Helper()
+	s := &server{proc: p, root: root}
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if m := listeningRE.FindStringSubmatch(s.stderr.String()); m != nil {
+			s.addr = m[1]
+			return s
+		}
+		if s.exited() {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	e.t.Fatalf("server did not start: %s", s.stderr.String())
+	return nil
+}
+
+// remote is "addr/path" on s.
+func (s *server) remote(path string) string { return s.addr + "/" + path }
+
+// count is how many lines of the server's log contain substr.
+func (s *server) count(substr string) int { return strings.Count(s.stderr.String(), substr) }
+
+// waitLog waits up to d for the log to hold more than n lines containing
+// substr; it returns when it saw it.
+func (s *server) waitLog(substr string, n int, d time.Duration) (time.Time, bool) {
+	deadline := time.Now().Add(d)
+	for {
+		if s.count(substr) > n {
+			return time.Now(), true
+		}
+		if time.Now().After(deadline) {
+			return time.Time{}, false
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// idle checks that the server, with no session left, uses (almost) no CPU.
+func (s *server) checkIdle(t *testing.T) {
+	t.Helper()
+	before := s.cpuTime()
+	time.Sleep(300 * time.Millisecond)
+	if used := s.cpuTime() - before; used > 60*time.Millisecond {
+		t.Errorf("server used %v of CPU in 300 ms with no session: something is spinning", used)
+	}
+}
+
+// client runs push or pull (args after the command name) against the
+// server's pin.
+func (e *faultEnv) client(args ...string) *proc {
+	e.t.Helper()
+	args = append([]string{args[0], "--pin", e.srvFP, "--progress", "never"}, args[1:]...)
+	return e.startProc(e.cliHome, args...)
+}
+
+// run runs a client to its end (bounded) and returns it.
+func (e *faultEnv) run(args ...string) *proc {
+	e.t.Helper()
+	p := e.client(args...)
+	if _, ok := p.wait(60 * time.Second); !ok {
+		e.t.Fatalf("%v did not end within 60 s", args)
+	}
+	return p
+}
+
+// mustRun runs a client that must succeed.
+func (e *faultEnv) mustRun(args ...string) *proc {
+	e.t.Helper()
+	p := e.run(args...)
+	if p.code != 0 {
+		e.t.Fatalf("%v: exit %d: %s", args, p.code, p.stderr.String())
+	}
+	return p
+}
+
+// fastRandom returns n pseudo-random bytes.
+func fastRandom(seed uint64, n int) []byte {
+	var key [32]byte
+	key[0], key[1] = byte(seed), byte(seed>>8)
+	b := make([]byte, n)
+	rand.NewChaCha8(key).Read(b)
+	return b
+}
+
+func writeBytes(t *testing.T, path string, b []byte) {
+	t.Helper()
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// fileSum is the sha256 of a file, or "missing".
+func fileSum(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return "missing"
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf("%x", sha256.Sum256(b))
+}
+
+func bytesSum(b []byte) string { return fmt.Sprintf("%x", sha256.Sum256(b)) }
+
+// tempsIn lists the atomic replacements' temporary files in dir.
+func tempsIn(t *testing.T, dir string) []string {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range ents {
+		if sysio.TempName(e.Name()) {
+			out = append(out, e.Name())
+		}
+	}
+	return out
+}
+
+// mountTmpfs mounts a size-limited tmpfs at dir (root only; skips
+// otherwise) and unmounts it at the end of the test.
+func mountTmpfs(t *testing.T, dir, size string) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("not root: cannot mount a small filesystem")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size, "tmpfs", dir).CombinedOutput(); err != nil {
+		t.Skipf("mount tmpfs: %v: %s", err, out)
+	}
+	t.Cleanup(func() {
+		if out, err := exec.Command("umount", dir).CombinedOutput(); err != nil {
+			t.Errorf("umount %s: %v: %s", dir, err, out)
+		}
+	})
+}
