@@ -139,6 +139,9 @@ func (s *Server) serveSession(ctx context.Context, ctl *netStream, peer peerIden
 		for _, ns := range streams[1:] { // streams[0] is ctl
 			ns.r.SetMaxBlockSize(tf.p.BlockSize)
 		}
+		for _, ns := range streams {
+			ns.holdClose = true
+		}
 		st, err = s.runEngine(ctx, tf, streams)
 	}
 	s.unregister(o.SessionID, ss)

@@ -57,6 +57,11 @@ type netStream struct {
 
 	lastRead atomic.Int64 // unix nanoseconds of the last bytes read, for the watchdog
 
+	// holdClose makes CloseSend a no-op: the server ends its direction
+	// only in release, after it has closed and unlocked the file and freed
+	// the client's session slot, so a client that sees the end may start
+	// its next session at once.
+	holdClose   bool
 	closeOnce   sync.Once
 	closeErr    error
 	abortOnce   sync.Once
@@ -142,6 +147,9 @@ func (s *netStream) recv() (wire.Message, error) {
 
 // CloseSend ends our direction of the stream.
 func (s *netStream) CloseSend() error {
+	if s.holdClose {
+		return nil // release ends our direction, once the session is cleaned up
+	}
 	s.closeOnce.Do(func() { s.closeErr = s.bs.closeWrite() })
 	return s.closeErr
 }
