@@ -108,7 +108,7 @@ func (c *clientConn) start(ctx context.Context, ctl *netStream, open *wire.Open,
 	wd := startWatchdog(c.cfg.IdleTimeout, 0, "server "+c.hostport, streams)
 	es := make([]engine.Stream, len(streams))
 	for i, ns := range streams {
-		ns.r.SetMaxBlockSize(p.BlockSize)
+		ns.setBlockSize(p.BlockSize)
 		es[i] = wd.wrap(ns)
 	}
 	st, err := run(ctx, *p, es)

@@ -121,7 +121,7 @@ func (s *Server) serveSession(ctx context.Context, ctl *netStream, peer peerIden
 	}
 	// Before collect's prefetch reads from ctl: no Data frame on any stream
 	// may be larger than the session's block size.
-	ctl.r.SetMaxBlockSize(tf.p.BlockSize)
+	ctl.setBlockSize(tf.p.BlockSize)
 	ss, err := s.register(o.SessionID, peer, o.Path, tf.p.Workers, ctl)
 	if err == nil {
 		err = ctl.Send(tf.reply())
@@ -137,7 +137,7 @@ func (s *Server) serveSession(ctx context.Context, ctl *netStream, peer peerIden
 		failStreams(streams, err)
 	} else {
 		for _, ns := range streams[1:] { // streams[0] is ctl
-			ns.r.SetMaxBlockSize(tf.p.BlockSize)
+			ns.setBlockSize(tf.p.BlockSize)
 		}
 		for _, ns := range streams {
 			ns.holdClose = true

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pdiffagent/pdiffagent/engine"
 	"github.com/pdiffagent/pdiffagent/wire"
 )
 
@@ -62,6 +63,7 @@ type netStream struct {
 	// the client's session slot, so a client that sees the end may start
 	// its next session at once.
 	holdClose   bool
+	blockSize   int // the session's, once known: Data buffers are recycled
 	closeOnce   sync.Once
 	closeErr    error
 	abortOnce   sync.Once
@@ -94,6 +96,11 @@ func (s *netStream) Send(m wire.Message) error {
 			return a
 		}
 		return fmt.Errorf("%s: send %s: %w", s.what, m.Type(), err)
+	}
+	// Both transports have copied the payload out (TLS encrypts it, quic-go
+	// copies it into its frames) by the time Write returns: recycle it.
+	if d, ok := m.(*wire.Data); ok && s.blockSize > 0 {
+		engine.ReleaseBlockBuffer(s.blockSize, d.Payload)
 	}
 	return nil
 }
@@ -143,6 +150,15 @@ func (s *netStream) recv() (wire.Message, error) {
 			return nil, fmt.Errorf("%s: peer sent %s before Hello", s.what, m.Type())
 		}
 	}
+}
+
+// setBlockSize bounds the Data frames the stream accepts to the session's
+// block size and reads their payloads into the engine's recycled buffers.
+// Call it before the stream's first read of the session.
+func (s *netStream) setBlockSize(bs int) {
+	s.blockSize = bs
+	s.r.SetMaxBlockSize(bs)
+	s.r.SetAlloc(func(n int) []byte { return engine.BlockBuffer(bs, n) })
 }
 
 // CloseSend ends our direction of the stream.

@@ -45,3 +45,19 @@ func putBuf(size int, b []byte) {
 	p, _ := bufPools.LoadOrStore(size, &sync.Pool{})
 	p.(*sync.Pool).Put(&b)
 }
+
+// BlockBuffer returns a buffer of n bytes for a session whose blocks are
+// blockSize bytes, from the pool that the receiver returns written blocks
+// to. The network layer reads Data payloads into it, so that a transfer
+// recycles its buffers instead of allocating one per block.
+func BlockBuffer(blockSize, n int) []byte {
+	if n > blockSize || blockSize > 1<<30 {
+		return make([]byte, n)
+	}
+	return getBuf(blockSize, n)
+}
+
+// ReleaseBlockBuffer gives b back to the pool of blockSize buffers, if it
+// came from there. A Stream that has written a Data payload out may call
+// it: the payload is the stream's once sent.
+func ReleaseBlockBuffer(blockSize int, b []byte) { putBuf(blockSize, b) }

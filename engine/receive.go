@@ -275,7 +275,9 @@ func (r *receiver) writeBlock(ss *stripeState, d *wire.Data) error {
 		return r.writeZero(i, n)
 	case wire.CodecLZ4:
 		buf = getBuf(r.p.BlockSize, n)
-		if err := decompress(d.Payload, buf); err != nil {
+		err := decompress(d.Payload, buf)
+		putBuf(r.p.BlockSize, d.Payload)
+		if err != nil {
 			putBuf(r.p.BlockSize, buf)
 			return fmt.Errorf("block %d: %w", i, err)
 		}
