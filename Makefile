@@ -67,18 +67,18 @@ demo: build
 # $(BENCH_ROUNDS) rounds (plus one insertion), local sync, push over TCP and
 # QUIC and rsync side by side, each the best of $(BENCH_REPEAT) runs, with the
 # floors. Writes bench/results/latest.{txt,md,json,csv,svg} and timestamped
-# copies. Takes about 15 minutes on 2 cores.
+# copies. Takes about 8 minutes on 2 cores.
 bench: build bench-rsync
 	@mkdir -p bench/results bench/work
 	$(BIN) bench --size $(BENCH_SIZE) --rounds $(BENCH_ROUNDS) --repeat $(BENCH_REPEAT) \
 		--pattern $(BENCH_PATTERNS) --vs-rsync --dir bench/work --out bench/results $(BENCH_FLAGS)
 
 # How time and peak memory grow with the file size (16 GiB of work files
-# at 8G): bench/results/scale/latest.*.
+# at 8G; about 10 minutes): bench/results/scale/latest.*.
 bench-scale: build
 	@mkdir -p bench/results/scale bench/work
-	$(BIN) bench --sizes $(BENCH_SIZES) --changed 10%,100% --dir bench/work \
-		--out bench/results/scale $(BENCH_FLAGS)
+	$(BIN) bench --sizes $(BENCH_SIZES) --changed 10%,100% --repeat $(BENCH_REPEAT) \
+		--dir bench/work --out bench/results/scale $(BENCH_FLAGS)
 
 # rsync for the comparison: installed with apt-get when missing and root;
 # otherwise the bench says that the RSYNC column is skipped, and why.

@@ -8,12 +8,12 @@ import (
 	"strconv"
 )
 
-const detailFormat = "%-6s %-7s %7s %10s %8s %11s %7s %10s %10s %10s %s\n"
+const detailFormat = "%-6s %-7s %7s %10s %8s %11s %7s %10s %10s %10s %9s %s\n"
 
 // WriteDetailHeader writes the column titles of WriteDetailRow.
 func WriteDetailHeader(w io.Writer) error {
 	_, err := fmt.Fprintf(w, detailFormat, "TOOL", "PATTERN", "CHANGED", "SIZE", "SYNC", "RATE",
-		"FLUSH", "SENT", "CLIENT RSS", "SERVER RSS", "CACHE")
+		"FLUSH", "SENT", "CLIENT RSS", "SERVER RSS", "CPU S/GB", "CACHE")
 	return err
 }
 
@@ -27,8 +27,16 @@ func WriteDetailRow(w io.Writer, r Result) error {
 		sent = FormatBytes(r.Stats.BytesSent)
 	}
 	_, err := fmt.Fprintf(w, detailFormat, r.Tool, r.Pattern, pct(r.Changed), FormatBytes(r.Size),
-		secs(r.SyncSeconds), rate(float64(r.Size)/r.SyncSeconds), secs(r.FlushSeconds), sent, rss(r.ClientRSS), rss(r.ServerRSS), r.Cache)
+		secs(r.SyncSeconds), rate(float64(r.Size)/r.SyncSeconds), secs(r.FlushSeconds), sent, rss(r.ClientRSS), rss(r.ServerRSS), cpuPerGB(r), r.Cache)
 	return err
+}
+
+// cpuPerGB is the CPU seconds of both ends per GB (1e9 bytes) of source.
+func cpuPerGB(r Result) string {
+	if r.ClientCPU+r.ServerCPU <= 0 || r.Size <= 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.2f", (r.ClientCPU+r.ServerCPU)/(float64(r.Size)/1e9))
 }
 
 // WriteJSON writes the report as one indented JSON object.
@@ -41,7 +49,7 @@ func WriteJSON(w io.Writer, rep *Report) error {
 // csvHeader names the columns of WriteCSV.
 var csvHeader = []string{"tool", "pattern", "changed", "size", "block_size", "blocks", "blocks_mutated",
 	"changed_bytes", "sync_seconds", "wall_seconds", "flush_seconds", "sha256_floor_seconds", "read_floor_seconds",
-	"ratio", "cache", "resident", "client_peak_rss", "server_peak_rss", "bytes_sent", "bytes_written", "verified"}
+	"ratio", "cache", "resident", "client_peak_rss", "server_peak_rss", "client_cpu_seconds", "server_cpu_seconds", "bytes_sent", "bytes_written", "verified"}
 
 // WriteCSV writes one row per sync, with a header.
 func WriteCSV(w io.Writer, rep *Report) error {
@@ -52,7 +60,7 @@ func WriteCSV(w io.Writer, rep *Report) error {
 	for _, r := range rep.Results {
 		cw.Write([]string{r.Tool, r.Pattern, f(r.Changed), i(r.Size), i(int64(r.BlockSize)), i(r.Blocks),
 			i(r.BlocksMutated), i(r.ChangedBytes()), f(r.SyncSeconds), f(r.WallSeconds), f(r.FlushSeconds), f(r.FloorSeconds),
-			f(r.ReadSeconds), f(r.Ratio), r.Cache, f(r.Resident), i(r.ClientRSS), i(r.ServerRSS),
+			f(r.ReadSeconds), f(r.Ratio), r.Cache, f(r.Resident), i(r.ClientRSS), i(r.ServerRSS), f(r.ClientCPU), f(r.ServerCPU),
 			i(r.Stats.BytesSent), i(r.Stats.BytesWritten), strconv.FormatBool(r.Verified)})
 	}
 	cw.Flush()

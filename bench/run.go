@@ -33,6 +33,11 @@ type Outcome struct {
 	// (0: not measured; a local sync has only a client).
 	ClientRSS int64
 	ServerRSS int64
+	// ClientCPU and ServerCPU are the user and system CPU seconds of the
+	// two ends' processes (0: not measured). The server's include its
+	// start-up and shutdown.
+	ClientCPU float64
+	ServerCPU float64
 }
 
 // Config describes a benchmark run.
@@ -59,7 +64,7 @@ type Config struct {
 	// result is the tool's fastest run, Result.Runs lists them all.
 	Repeat int
 	// Net, when Bytes > 0, has the network floors measured before the
-	// rounds and again after them (the faster of the two is kept).
+	// rounds, in each round and after them (the fastest is kept).
 	Net NetConfig
 	// Log, if set, receives one line per step.
 	Log func(format string, args ...any)
@@ -150,6 +155,9 @@ type roundSpec struct {
 // order that rotates with each repetition, and reports each tool's fastest
 // run. The floors are measured before each repetition; the fastest counts.
 func runRound(ctx context.Context, cfg Config, rep *Report, rd roundSpec, tools []Tool, src, dst string) error {
+	if err := measureNet(ctx, cfg, rep); err != nil {
+		return err
+	}
 	var floors Result
 	best := map[string]Result{}
 	for k := range max(cfg.Repeat, 1) {
@@ -241,6 +249,7 @@ func runTool(ctx context.Context, cfg Config, rd roundSpec, tool Tool, src, dst 
 	}
 	res.FlushSeconds = time.Since(start).Seconds()
 	res.Stats, res.ClientRSS, res.ServerRSS = out.Stats, out.ClientRSS, out.ServerRSS
+	res.ClientCPU, res.ServerCPU = out.ClientCPU, out.ServerCPU
 	res.SyncSeconds = out.Seconds
 	if res.SyncSeconds <= 0 {
 		res.SyncSeconds = res.WallSeconds
@@ -260,8 +269,12 @@ func measureFloors(paths []string, blockSize int, res *Result) error {
 	if res.Blocks > 0 {
 		matching = max(0, 1-float64(res.BlocksMutated)/float64(res.Blocks))
 	}
+	res.ReadSeconds = read.Seconds()
+	if matching == 0 {
+		return nil // nothing to confirm: no sha256 floor
+	}
 	floor, err := FloorSHA256(paths, matching, blockSize)
-	res.ReadSeconds, res.FloorSeconds = read.Seconds(), floor.Seconds()
+	res.FloorSeconds = floor.Seconds()
 	return err
 }
 
@@ -271,28 +284,4 @@ func minPositive(a, b float64) float64 {
 		return b
 	}
 	return min(a, b)
-}
-
-func cacheState(resident float64) string {
-	switch {
-	case resident < 0:
-		return "unknown"
-	case resident >= 0.99:
-		return "warm"
-	case resident <= 0.01:
-		return "cold"
-	}
-	return "partial"
-}
-
-func residentBoth(paths []string) float64 {
-	low := 1.0
-	for _, p := range paths {
-		r, err := Resident(p)
-		if err != nil || r < 0 {
-			return -1
-		}
-		low = min(low, r)
-	}
-	return low
 }

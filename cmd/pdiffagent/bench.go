@@ -75,20 +75,28 @@ func newBenchCommand(opts *benchOptions) *cobra.Command {
 		Long: `bench generates a random source file (incompressible) and a copy, then for
 each changed fraction changes that share of the copy's blocks and brings it
 back with each tool in turn (the order rotates), verifying the result byte
-for byte. Tools: local (pdiffagent sync), tcp and quic (pdiffagent push to a
-server on 127.0.0.1 with throwaway identities), rsync (--vs-rsync:
-rsync --inplace --no-whole-file to an rsync daemon on 127.0.0.1, rsync's
-default block size). Each end runs as a child process, so CLIENT RSS and
-SERVER RSS are each end's own peak (getrusage of the child).
+for byte. Tools: local (the engine of pdiffagent sync), tcp and quic
+(pdiffagent push to a server on 127.0.0.1 with throwaway identities), and
+with --vs-rsync rsync --inplace --no-whole-file to an rsync daemon on
+127.0.0.1 (rsync's default block size). Each end runs as a child process,
+so CLIENT RSS and SERVER RSS are each end's own peak (VmHWM; for rsync
+polled, and summed over the daemon's processes), and CPU S/GB their CPU
+seconds per GB of source. FLUSH is an fsync of the target after the tool
+ended, not counted in its time (pdiffagent fsyncs before it succeeds,
+rsync does not).
 
-Floors, measured in the same run: SHA256 FLOOR (sha256 of the matching
-blocks of both copies on all cores: the least work a verified sync does),
-READ FLOOR (page-cache read of both copies), and the time plain TCP, TLS 1.3
-(one connection per worker) and raw quic-go (--connections connections, one
-stream per worker) need for the round's changed bytes. CACHE says whether
-both files were in the page cache (mincore) when each sync started.
+The side-by-side table has one row per round: DATA is the size of the
+changed blocks, RSYNC/TCP rsync's time over tcp's, LOCAL/FLOOR the local
+sync's time over the larger disk floor. Floors, measured in the same run:
+SHA256 FLOOR (sha256 of the matching blocks of both copies on all cores:
+the least work a verified sync does), READ FLOOR (page-cache read of both
+copies), and the time plain TCP, TLS 1.3 (one connection per worker) and
+raw quic-go (--connections connections, one stream per worker) need for
+the round's changed bytes. CACHE says whether both files were in the page
+cache (mincore) when each sync started. "other load" is the CPU other
+processes used meanwhile; "noise" how much repeated runs differed.
 
-The table ends with the targets, each marked PASS or MISS. The exit status
+The output ends with the targets, each marked PASS or MISS. The exit status
 is 0 when every sync was verified, whatever the targets say.`,
 		Example: `  pdiffagent bench --size 256M --rounds 3 --vs-rsync
   pdiffagent bench --size 2G --vs-rsync --pattern random,insert --out bench/results
@@ -99,7 +107,7 @@ is 0 when every sync was verified, whatever the targets say.`,
 		},
 	}
 	opts.AddFlags(cmd.Flags())
-	cmd.AddCommand(newPeerServeCommand(), newPeerPushCommand())
+	cmd.AddCommand(newPeerServeCommand(), newPeerPushCommand(), newPeerSyncCommand())
 	return cmd
 }
 
@@ -213,7 +221,7 @@ func runBench(ctx context.Context, opts *benchOptions, roundsSet bool) error {
 	case opts.CSV:
 		err2 = bench.WriteCSV(os.Stdout, rep)
 	default:
-		writeBenchSummary(text.w, rep)
+		writeBenchSummary(os.Stdout, rep) // saveResults adds it to the rows kept in text.buf
 	}
 	if opts.Save != "" {
 		err2 = firstErr(err2, writeFile(opts.Save, func(w io.Writer) error { return bench.WriteJSON(w, rep) }))

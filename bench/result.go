@@ -1,0 +1,71 @@
+package bench
+
+import (
+	"time"
+
+	"github.com/pdiffagent/pdiffagent/engine"
+)
+
+// Report is everything a run measured.
+type Report struct {
+	Started   time.Time `json:"started"`
+	Machine   Machine   `json:"machine"`
+	Dir       string    `json:"dir"`
+	Sizes     []int64   `json:"sizes"`
+	BlockSize int       `json:"block_size"`
+	Patterns  []string  `json:"patterns"`
+	Cold      bool      `json:"cold"`
+	Repeat    int       `json:"repeat"` // runs per tool and round; the fastest is reported
+	// Skipped maps a tool that did not run to the reason.
+	Skipped map[string]string `json:"skipped,omitempty"`
+	Net     []NetFloor        `json:"net_floors,omitempty"`
+	Results []Result          `json:"results"`
+	// Targets is Evaluate's verdict, filled in by the caller.
+	Targets []Target `json:"targets,omitempty"`
+	Seconds float64  `json:"seconds"` // the whole run
+	Load    Load     `json:"load"`    // other work on the machine meanwhile
+}
+
+// Result is one tool's sync in one round.
+type Result struct {
+	Tool          string  `json:"tool"`
+	Pattern       string  `json:"pattern"`
+	Changed       float64 `json:"changed"` // requested fraction of blocks
+	Size          int64   `json:"size"`
+	BlockSize     int     `json:"block_size"`
+	Blocks        int64   `json:"blocks"`
+	BlocksMutated int64   `json:"blocks_mutated"` // as Mutate reported
+	SyncSeconds   float64 `json:"sync_seconds"`   // the tool's time (Outcome.Seconds) or the wall clock
+	// Runs are the SyncSeconds of every repetition; SyncSeconds is the
+	// fastest, and the peak RSS the largest.
+	Runs        []float64 `json:"runs"`
+	WallSeconds float64   `json:"wall_seconds"` // wall clock around the tool, start-up included
+	// FlushSeconds is an fdatasync of the target after the tool ended, not
+	// counted in SyncSeconds: about 0 for pdiffagent, which fsyncs before
+	// it reports success, the write-back of its data for rsync.
+	FlushSeconds float64 `json:"flush_seconds"`
+	// FloorSeconds is FloorSHA256 of the matching blocks of both copies.
+	FloorSeconds float64 `json:"floor_seconds"`
+	// Ratio is SyncSeconds over the larger floor: FloorSeconds, or
+	// ReadSeconds when few blocks match (at 100% changed nothing needs
+	// sha256, but both copies must still be read).
+	Ratio       float64 `json:"ratio"`
+	ReadSeconds float64 `json:"read_seconds"` // FloorRead of both copies, warm
+	// Resident is the smaller page-cache fraction of the two files just
+	// before the sync (-1 unknown); Cache says "warm" when it is >= 0.99,
+	// "cold" when it is <= 0.01, else "partial".
+	Resident  float64      `json:"resident"`
+	Cache     string       `json:"cache"`
+	ClientRSS int64        `json:"client_peak_rss"`
+	ServerRSS int64        `json:"server_peak_rss"`
+	ClientCPU float64      `json:"client_cpu_seconds"`
+	ServerCPU float64      `json:"server_cpu_seconds"`
+	Verified  bool         `json:"verified"` // byte-for-byte Compare
+	Stats     engine.Stats `json:"stats"`
+}
+
+// ChangedBytes is the size of the changed blocks: the data a block-level
+// delta must move.
+func (r Result) ChangedBytes() int64 {
+	return min(r.BlocksMutated*int64(r.BlockSize), r.Size+InsertLen)
+}

@@ -1,0 +1,125 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// RsyncArgs are the client's options: update the target in place, by
+// delta even though both ends are on one machine. -I makes rsync compare
+// every file instead of trusting size and mtime. The block size is rsync's
+// own choice: about the square root of the file size, at most 128 KiB
+// (16 KiB at 256 MiB, 45 KiB at 2 GiB).
+var RsyncArgs = []string{"--inplace", "--no-whole-file", "-I"}
+
+// RsyncTool returns the "rsync" tool: every sync starts an rsync daemon
+// on a free loopback port whose one module is the target's directory, pushes
+// to it with RsyncArgs and stops it. The client's and the daemon's peak RSS
+// are recorded (the daemon's includes the processes it forked for the
+// transfer, summed). Without rsync in PATH the tool is skipped, with the reason.
+func RsyncTool() Tool {
+	t := Tool{Name: "rsync"}
+	path, err := exec.LookPath("rsync")
+	if err != nil {
+		t.Skip = "rsync not found in PATH (`make bench` installs it with apt-get when run as root)"
+		return t
+	}
+	t.Sync = func(ctx context.Context, src, dst string) (Outcome, error) {
+		return rsyncOnce(ctx, path, src, dst)
+	}
+	return t
+}
+
+// RsyncVersion is the first line of `rsync --version`, or "".
+func RsyncVersion() string {
+	out, err := exec.Command("rsync", "--version").Output()
+	if err != nil {
+		return ""
+	}
+	line, _, _ := strings.Cut(string(out), "\n")
+	return strings.Join(strings.Fields(line), " ")
+}
+
+func rsyncOnce(ctx context.Context, rsync, src, dst string) (Outcome, error) {
+	var out Outcome
+	conf, err := os.MkdirTemp("", "pdiffagent-rsyncd-")
+	if err != nil {
+		return out, err
+	}
+	defer os.RemoveAll(conf)
+	port, err := freePort()
+	if err != nil {
+		return out, err
+	}
+	cfgPath := filepath.Join(conf, "rsyncd.conf")
+	if err := os.WriteFile(cfgPath, []byte(rsyncdConf(conf, filepath.Dir(dst), os.Geteuid() == 0)), 0o600); err != nil {
+		return out, err
+	}
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	d, _, err := StartDaemon(ctx, WatchTree, false, 0, rsync, "--daemon", "--no-detach", "--config="+cfgPath,
+		"--address=127.0.0.1", "--port="+strconv.Itoa(port))
+	if err != nil {
+		return out, err
+	}
+	if err := waitPort(ctx, addr, 5*time.Second); err != nil {
+		d.Stop()
+		return out, fmt.Errorf("rsync daemon: %w", err)
+	}
+	args := append(append([]string{}, RsyncArgs...), src,
+		fmt.Sprintf("rsync://%s/bench/%s", addr, filepath.Base(dst)))
+	start := time.Now()
+	_, cu, err := RunChild(ctx, WatchProcess, rsync, args...)
+	out.Seconds = time.Since(start).Seconds()
+	su, serr := d.Stop()
+	out.ClientRSS, out.ServerRSS, out.ClientCPU, out.ServerCPU = cu.PeakRSS, su.PeakRSS, cu.CPU, su.CPU
+	if err == nil {
+		err = serr
+	}
+	return out, err
+}
+
+// rsyncdConf is a daemon configuration with one writable module "bench"
+// at dir, its lock and log files in confDir.
+func rsyncdConf(confDir, dir string, root bool) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "use chroot = no\nlock file = %s\nlog file = %s\npid file = \n",
+		filepath.Join(confDir, "rsyncd.lock"), filepath.Join(confDir, "rsyncd.log"))
+	fmt.Fprintf(&b, "[bench]\npath = %s\nread only = false\n", dir)
+	if root { // otherwise the daemon runs as the user anyway
+		b.WriteString("uid = root\ngid = root\n")
+	}
+	return b.String()
+}
+
+// freePort is a TCP port on loopback that was free a moment ago.
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+// waitPort polls until addr accepts a TCP connection.
+func waitPort(ctx context.Context, addr string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+			return nil
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return fmt.Errorf("%s not listening after %v: %w", addr, timeout, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

@@ -1,0 +1,109 @@
+package bench
+
+import (
+	"bytes"
+	"encoding/csv"
+	"strings"
+	"testing"
+)
+
+// sampleReport is a run of tcp and rsync at 10% and 100% of 1 GiB.
+func sampleReport() *Report {
+	const gib = 1 << 30
+	r := func(tool string, changed, secs float64, c, s int64) Result {
+		return Result{Tool: tool, Pattern: "random", Changed: changed, Size: gib, BlockSize: 1 << 20,
+			Blocks: 1024, BlocksMutated: int64(changed * 1024), SyncSeconds: secs, FloorSeconds: 0.5,
+			ReadSeconds: 0.1, Cache: "warm", ClientRSS: c, ServerRSS: s, Verified: true}
+	}
+	return &Report{Sizes: []int64{gib}, BlockSize: 1 << 20, Patterns: []string{"random", "insert"},
+		Net:     []NetFloor{{Kind: "tls", Connections: 2, Streams: 2, Bytes: gib, Seconds: 0.5}},
+		Skipped: map[string]string{"quic": "not built"},
+		Results: []Result{
+			r("tcp", 0.1, 1, 50<<20, 60<<20), r("rsync", 0.1, 5, 2<<20, 3<<20),
+			r("rsync", 1, 8, 2<<20, 3<<20), r("tcp", 1, 1, 90<<20, 250<<20),
+		}}
+}
+
+func TestSummaryTable(t *testing.T) {
+	rep := sampleReport()
+	tab := SummaryTable(rep)
+	want := []string{"SIZE", "PATTERN", "DELTA", "DATA", "TCP", "QUIC", "RSYNC", "RSYNC/TCP",
+		"SHA256 FLOOR", "READ FLOOR", "TLS X2", "CACHE"}
+	if strings.Join(tab.Header, ",") != strings.Join(want, ",") {
+		t.Fatalf("header %q", tab.Header)
+	}
+	if len(tab.Rows) != 2 {
+		t.Fatalf("%d rows", len(tab.Rows))
+	}
+	row := strings.Join(tab.Rows[0], "|")
+	if row != "1.0 GiB|random|10.0%|102.0 MiB|1.00s|skipped|5.00s|5.00x|0.50s|0.10s|0.05s|warm" {
+		t.Errorf("row %q", row)
+	}
+	var b bytes.Buffer
+	tab.WriteText(&b)
+	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
+	if len(lines) != 3 || len(lines[0]) != len(strings.TrimRight(lines[1], " ")) {
+		t.Errorf("text table not aligned:\n%s", b.String())
+	}
+	b.Reset()
+	tab.WriteMarkdown(&b)
+	if !strings.HasPrefix(b.String(), "| SIZE | PATTERN |") || !strings.Contains(b.String(), "|---|---|--:|") {
+		t.Errorf("markdown:\n%s", b.String())
+	}
+}
+
+func TestTargets(t *testing.T) {
+	ts := Evaluate(sampleReport())
+	// tcp 10%: 5x rsync; tcp 100%: 1 GiB/s of 2.1 GB/s; quic: not run;
+	// peak RSS: 250 MiB.
+	want := []string{Pass, Miss, NA, Miss}
+	if len(ts) != len(want) {
+		t.Fatalf("targets %+v", ts)
+	}
+	for i, x := range ts {
+		if x.Status != want[i] {
+			t.Errorf("%s: %s (%s), want %s", x.Name, x.Status, x.Detail, want[i])
+		}
+	}
+}
+
+func TestCSV(t *testing.T) {
+	var b bytes.Buffer
+	if err := WriteCSV(&b, sampleReport()); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(&b).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 5 || len(rows[0]) != len(csvHeader) || rows[1][0] != "tcp" || rows[1][2] != "0.1" {
+		t.Errorf("csv %q", rows)
+	}
+}
+
+func TestScale(t *testing.T) {
+	rep := sampleReport()
+	big := rep.Results[0]
+	big.Size, big.SyncSeconds = 4<<30, 4.2
+	rep.Results = append(rep.Results, big)
+	rep.Sizes = append(rep.Sizes, 4<<30)
+	var b bytes.Buffer
+	ScaleTable(rep).WriteText(&b)
+	WriteGrowth(&b, rep)
+	for _, want := range []string{"S/GIB", "1.050", "growth from 1.0 GiB to 4.0 GiB (size x4.0)", "tcp   random 10.0%: time x4.20"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("lacks %q:\n%s", want, b.String())
+		}
+	}
+}
+
+func TestSpread(t *testing.T) {
+	rep := sampleReport()
+	rep.Results[0].Runs = []float64{1, 1.5}
+	rep.Results[1].Runs = []float64{2, 2.2, 2.1}
+	rep.Results[2].Runs = []float64{4}
+	med, most, n := Spread(rep)
+	if n != 2 || most != 0.5 || med < 0.49 || med > 0.51 {
+		t.Errorf("Spread = %v, %v, %d", med, most, n)
+	}
+}

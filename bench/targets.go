@@ -1,0 +1,151 @@
+package bench
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"strings"
+)
+
+// Goals the benchmark judges pdiffagent by.
+const (
+	GoalRsyncSpeedup = 4.0       // tcp at 10% changed vs rsync --inplace --no-whole-file
+	GoalFloorShare   = 0.8       // tcp (quic) at 100% changed vs plain TLS 1.3 (raw quic-go)
+	GoalPeakRSS      = 200 << 20 // bytes, each agent process
+)
+
+// Target statuses.
+const (
+	Pass = "PASS"
+	Miss = "MISS"
+	Info = "INFO" // a measured ratio without a goal
+	NA   = "N/A"  // not measured in this run; Detail says why
+)
+
+// Target is one goal and how this run did against it.
+type Target struct {
+	Name   string  `json:"name"`
+	Value  float64 `json:"value"` // the ratio or size judged
+	Detail string  `json:"detail"`
+	Status string  `json:"status"`
+}
+
+// Evaluate judges every size's rounds of the first fractional pattern
+// against the goals.
+func Evaluate(rep *Report) []Target {
+	var out []Target
+	pattern := ""
+	for _, p := range rep.Patterns {
+		if p != Insert.String() {
+			pattern = p
+			break
+		}
+	}
+	for _, size := range rep.Sizes {
+		prefix := ""
+		if len(rep.Sizes) > 1 {
+			prefix = FormatBytes(size) + ": "
+		}
+		at := func(tool string, changed float64) (Result, bool) {
+			for _, r := range rep.Results {
+				if r.Size == size && r.Pattern == pattern && r.Tool == tool && math.Abs(r.Changed-changed) < 1e-9 {
+					return r, true
+				}
+			}
+			return Result{}, false
+		}
+		add := func(t Target) {
+			t.Name = prefix + t.Name
+			out = append(out, t)
+		}
+		if l, ok := at("local", 0.1); ok {
+			add(Target{Name: "local sync at 10% vs its floor", Value: l.Ratio, Status: Info,
+				Detail: fmt.Sprintf("%.2fx the floor (%s vs sha256 %s, read %s)", l.Ratio,
+					secs(l.SyncSeconds), secs(l.FloorSeconds), secs(l.ReadSeconds))})
+		}
+		add(rsyncTarget(rep, at))
+		add(floorTarget(rep, at, "tcp", "tls"))
+		add(floorTarget(rep, at, "quic", "quic"))
+	}
+	return append(out, rssTarget(rep))
+}
+
+func rsyncTarget(rep *Report, at func(string, float64) (Result, bool)) Target {
+	t := Target{Name: fmt.Sprintf("tcp at 10%% at least %.0fx faster than rsync", GoalRsyncSpeedup), Status: NA}
+	tcp, okT := at("tcp", 0.1)
+	rs, okR := at("rsync", 0.1)
+	switch {
+	case rep.Skipped["rsync"] != "":
+		t.Detail = "rsync skipped: " + rep.Skipped["rsync"]
+	case !okT || !okR:
+		t.Detail = "needs a 10% round with tcp and rsync (--vs-rsync)"
+	default:
+		t.Value = rs.SyncSeconds / tcp.SyncSeconds
+		t.Detail = fmt.Sprintf("%.2fx (tcp %s, rsync %s)", t.Value, secs(tcp.SyncSeconds), secs(rs.SyncSeconds))
+		t.Status = passIf(t.Value >= GoalRsyncSpeedup)
+	}
+	return t
+}
+
+func floorTarget(rep *Report, at func(string, float64) (Result, bool), tool, floor string) Target {
+	f, okF := rep.NetFloorOf(floor)
+	name := map[string]string{"tls": "plain TLS 1.3", "quic": "raw quic-go"}[floor]
+	t := Target{Name: fmt.Sprintf("%s at 100%% at least %.0f%% of %s", tool, GoalFloorShare*100, name), Status: NA}
+	r, ok := at(tool, 1)
+	switch {
+	case !ok:
+		t.Detail = fmt.Sprintf("needs a 100%% round with %s", tool)
+	case !okF:
+		t.Detail = "the " + floor + " floor was not measured"
+	default:
+		bps := float64(r.Size) / r.SyncSeconds
+		t.Value = bps / f.BytesPerSecond()
+		t.Detail = fmt.Sprintf("%.0f%% (%s = %s in %s; %s %s)", t.Value*100, tool, FormatBytes(r.Size),
+			rate(bps), f.Label(), rate(f.BytesPerSecond()))
+		t.Status = passIf(t.Value >= GoalFloorShare)
+	}
+	return t
+}
+
+func rssTarget(rep *Report) Target {
+	t := Target{Name: fmt.Sprintf("peak RSS of each agent under %s", FormatBytes(GoalPeakRSS)), Status: NA,
+		Detail: "no pdiffagent sync measured"}
+	var parts []string
+	for _, tool := range []string{"local", "tcp", "quic"} {
+		var c, s int64
+		for _, r := range rep.Results {
+			if r.Tool == tool {
+				c, s = max(c, r.ClientRSS), max(s, r.ServerRSS)
+			}
+		}
+		if c == 0 && s == 0 {
+			continue
+		}
+		t.Value = max(t.Value, float64(max(c, s)))
+		if tool == "local" {
+			parts = append(parts, fmt.Sprintf("local %s", rss(c)))
+		} else {
+			parts = append(parts, fmt.Sprintf("%s client %s, server %s", tool, rss(c), rss(s)))
+		}
+	}
+	if len(parts) > 0 {
+		t.Detail = strings.Join(parts, "; ")
+		t.Status = passIf(t.Value < GoalPeakRSS)
+	}
+	return t
+}
+
+func passIf(ok bool) string {
+	if ok {
+		return Pass
+	}
+	return Miss
+}
+
+// WriteTargets writes one line per target, its status first.
+func WriteTargets(w io.Writer, ts []Target) {
+	fmt.Fprintln(w, "targets:")
+	for _, t := range ts {
+		fmt.Fprintf(w, "  %-4s  %s: %s\n", t.Status, t.Name, t.Detail)
+	}
+}

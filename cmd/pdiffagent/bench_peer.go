@@ -1,0 +1,172 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"runtime/pprof"
+	"time"
+
+	"github.com/pdiffagent/pdiffagent/agent"
+	"github.com/pdiffagent/pdiffagent/bench"
+	"github.com/pdiffagent/pdiffagent/engine"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+)
+
+// The bench runs each end of a network sync as a child process of its
+// own, so that getrusage gives each end's peak RSS. These hidden commands
+// are those ends; they are not meant for users (`pdiffagent listen`,
+// `push` and `pull` are).
+
+// peer-serve prints a first line {"addr": …, "fingerprint": …} when it
+// listens and a last line {"peak_rss": …} when SIGTERM has stopped it.
+
+// peerServeOptions are the flags of `bench peer-serve`.
+type peerServeOptions struct {
+	Root, Identity, Allow string
+	HeapProfile           string
+}
+
+func newPeerServeCommand() *cobra.Command {
+	o := &peerServeOptions{}
+	cmd := &cobra.Command{
+		Use:    "peer-serve --root DIR --identity DIR --allow FP",
+		Short:  "Benchmark server: listen on 127.0.0.1, print the address as JSON, serve until SIGTERM",
+		Hidden: true,
+		Args:   exactArgs(0, "no arguments"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runPeerServe(cmd.Context(), o)
+		},
+	}
+	cmd.Flags().StringVar(&o.Root, "root", "", "directory served")
+	cmd.Flags().StringVar(&o.Identity, "identity", "", "identity directory (created if missing)")
+	cmd.Flags().StringVar(&o.Allow, "allow", "", "fingerprint of the one client allowed")
+	cmd.Flags().StringVar(&o.HeapProfile, "heap-profile", "", "write a heap profile (live objects) here when stopped")
+	return cmd
+}
+
+func runPeerServe(ctx context.Context, o *peerServeOptions) error {
+	id, err := agent.LoadOrCreateIdentity(o.Identity)
+	if err != nil {
+		return err
+	}
+	srv, err := agent.Listen(ctx, "127.0.0.1:0", agent.ServerConfig{Root: o.Root, Allow: []string{o.Allow}, Identity: id})
+	if err != nil {
+		return err
+	}
+	b, _ := json.Marshal(map[string]string{"addr": srv.Addr(), "fingerprint": srv.Fingerprint()})
+	fmt.Printf("%s\n", b)
+	err = srv.Serve(ctx)
+	if o.HeapProfile != "" {
+		if werr := writeHeapProfile(o.HeapProfile); werr != nil && err == nil {
+			err = werr
+		}
+	}
+	b, _ = json.Marshal(map[string]int64{"peak_rss": bench.SelfPeakRSS()})
+	fmt.Printf("%s\n", b)
+	if ctx.Err() != nil {
+		return nil // stopped by SIGTERM, as intended
+	}
+	return err
+}
+
+// peerPushOptions are the flags of `bench peer-push`.
+type peerPushOptions struct {
+	Identity, Pin, Transport string
+	Connections              int
+	BlockSize                blockSizeValue
+	Concurrency              int
+	Hash                     hashValue
+}
+
+// peerResult is what `bench peer-push` and `bench peer-sync` print: the
+// sync's stats, its time (for a push, connection set-up included; process
+// start-up never) and the process's own peak RSS (VmHWM).
+type peerResult struct {
+	engine.Stats
+	Seconds float64 `json:"wall_seconds"`
+	PeakRSS int64   `json:"peak_rss"`
+}
+
+func newPeerPushCommand() *cobra.Command {
+	o := &peerPushOptions{BlockSize: engine.DefaultBlockSize, Hash: hashValue(engine.SHA256)}
+	cmd := &cobra.Command{
+		Use:    "peer-push [flags] SRC HOST:PORT/PATH",
+		Short:  "Benchmark client: push SRC and print the outcome and time as JSON",
+		Hidden: true,
+		Args:   exactArgs(2, "SRC and HOST:PORT/PATH"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runPeerPush(cmd.Context(), o, args[0], args[1])
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.Identity, "identity", "", "identity directory (created if missing)")
+	f.StringVar(&o.Pin, "pin", "", "the server's fingerprint")
+	f.StringVar(&o.Transport, "transport", "tcp", "tcp or quic")
+	f.IntVar(&o.Connections, "connections", 1, "QUIC connections")
+	o.addEngineFlags(f)
+	return cmd
+}
+
+func (o *peerPushOptions) addEngineFlags(f *pflag.FlagSet) {
+	f.VarP(&o.BlockSize, "block-size", "b", "block size")
+	f.IntVarP(&o.Concurrency, "concurrency", "c", 1, "workers")
+	f.VarP(&o.Hash, "hash", "m", "tier-2 hash")
+}
+
+func (o *peerPushOptions) params() engine.Params {
+	return engine.Params{BlockSize: int(o.BlockSize), Workers: o.Concurrency, Strong: engine.StrongHash(o.Hash)}
+}
+
+func newPeerSyncCommand() *cobra.Command {
+	o := &peerPushOptions{BlockSize: engine.DefaultBlockSize, Hash: hashValue(engine.SHA256)}
+	cmd := &cobra.Command{
+		Use:    "peer-sync [flags] SRC DST",
+		Short:  "Benchmark local sync: engine.SyncLocal as `sync` runs it; print stats, time and peak RSS as JSON",
+		Hidden: true,
+		Args:   exactArgs(2, "SRC and DST"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			start := time.Now()
+			st, err := engine.SyncLocal(cmd.Context(), args[0], args[1], o.params(), engine.Options{})
+			res := peerResult{Stats: st, Seconds: time.Since(start).Seconds(), PeakRSS: bench.SelfPeakRSS()}
+			if err != nil {
+				return err
+			}
+			if !st.Verified {
+				return fmt.Errorf("sync ended unverified")
+			}
+			return json.NewEncoder(os.Stdout).Encode(res)
+		},
+	}
+	o.addEngineFlags(cmd.Flags())
+	return cmd
+}
+
+func runPeerPush(ctx context.Context, o *peerPushOptions, src, remote string) error {
+	id, err := agent.LoadOrCreateIdentity(o.Identity)
+	if err != nil {
+		return err
+	}
+	cfg := agent.ClientConfig{Identity: id, Pin: o.Pin, Transport: o.Transport, Connections: o.Connections}
+	start := time.Now()
+	out, err := agent.Push(ctx, cfg, src, remote, o.params(), engine.Options{})
+	res := peerResult{Stats: out.Stats, Seconds: time.Since(start).Seconds(), PeakRSS: bench.SelfPeakRSS()}
+	if err != nil {
+		return err
+	}
+	if !out.Verified {
+		return fmt.Errorf("push ended unverified")
+	}
+	return json.NewEncoder(os.Stdout).Encode(res)
+}
+
+// writeHeapProfile writes the live heap after a garbage collection: what
+// a session left behind.
+func writeHeapProfile(path string) error {
+	runtime.GC()
+	return writeFile(path, func(w io.Writer) error { return pprof.Lookup("heap").WriteTo(w, 0) })
+}

@@ -1,0 +1,90 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/pdiffagent/pdiffagent/bench"
+)
+
+// TestMain lets the test binary stand in for pdiffagent when the bench
+// starts its child processes (os.Executable is this binary).
+func TestMain(m *testing.M) {
+	if os.Getenv("PDIFFAGENT_TEST_MAIN") == "1" {
+		os.Exit(run(os.Args[1:]))
+	}
+	os.Exit(m.Run())
+}
+
+func TestBenchEndToEnd(t *testing.T) {
+	t.Setenv("PDIFFAGENT_TEST_MAIN", "1")
+	dir, out := t.TempDir(), t.TempDir()
+	code, msg := execute(t, "bench", "--size", "3M", "--rounds", "2", "-b", "64K", "--dir", dir,
+		"--floor-bytes", "4M", "--pattern", "random,insert", "--vs-rsync", "--out", out, "-q")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, msg)
+	}
+	var rep bench.Report
+	b, err := os.ReadFile(filepath.Join(out, "latest.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	tools := map[string]int{}
+	for _, r := range rep.Results {
+		tools[r.Tool]++
+		if !r.Verified || (r.Tool != "rsync" && r.ClientRSS <= 0) || ((r.Tool == "tcp" || r.Tool == "quic") && r.ServerRSS <= 0) {
+			t.Errorf("result %+v", r)
+		}
+	}
+	wantRsync := 3
+	if rep.Skipped["rsync"] != "" {
+		wantRsync = 0
+	}
+	if tools["local"] != 3 || tools["tcp"] != 3 || tools["quic"] != 3 || tools["rsync"] != wantRsync {
+		t.Errorf("runs per tool %v (skipped %v)", tools, rep.Skipped)
+	}
+	if len(rep.Net) != 3 || len(rep.Targets) != 5 {
+		t.Errorf("floors %+v targets %+v", rep.Net, rep.Targets)
+	}
+	for _, ext := range []string{"txt", "md", "csv", "svg"} {
+		b, err := os.ReadFile(filepath.Join(out, "latest."+ext))
+		if err != nil || len(b) == 0 {
+			t.Errorf("latest.%s: %v", ext, err)
+		}
+	}
+	txt, _ := os.ReadFile(filepath.Join(out, "latest.txt"))
+	for _, want := range []string{"machine:", "RSYNC/TCP", "targets:", "insert"} {
+		if !strings.Contains(string(txt), want) {
+			t.Errorf("latest.txt lacks %q:\n%s", want, txt)
+		}
+	}
+	if n := strings.Count(string(txt), "targets:"); n != 1 {
+		t.Errorf("latest.txt has the summary %d times", n)
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, "*")); len(left) != 0 {
+		t.Errorf("work files left: %v", left)
+	}
+}
+
+func TestBenchUsage(t *testing.T) {
+	for _, args := range [][]string{
+		{"bench", "--rounds", "3", "--changed", "10%"},
+		{"bench", "--rounds", "0"},
+		{"bench", "--changed", "150%"},
+		{"bench", "--pattern", "middle"},
+		{"bench", "--tools", "ftp"},
+		{"bench", "--connections", "9", "-c", "2"},
+		{"bench", "--json", "--csv"},
+		{"bench", "--sizes", "1G,zero"},
+	} {
+		if code, msg := execute(t, append(args, "--dir", t.TempDir())...); code != exitUsage {
+			t.Errorf("%v: exit %d (%s), want %d", args, code, msg, exitUsage)
+		}
+	}
+}

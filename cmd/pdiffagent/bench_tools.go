@@ -1,0 +1,130 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/pdiffagent/pdiffagent/agent"
+	"github.com/pdiffagent/pdiffagent/bench"
+	"github.com/pdiffagent/pdiffagent/engine"
+)
+
+// benchTools builds the tools the bench compares. Every pdiffagent sync
+// runs in child processes of this same executable, which print their own
+// peak RSS (VmHWM) at exit, so that each end's is its own: "local" is
+// `bench peer-sync` (engine.SyncLocal, as `pdiffagent sync` runs it);
+// "tcp" and "quic" start a fresh `bench peer-serve` (root: the work
+// directory) and run `bench peer-push` against it. Both ends get throwaway
+// identities made under work/ids.
+func benchTools(opts *benchOptions, work string) ([]bench.Tool, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	srvDir, cliDir := filepath.Join(work, "ids", "server"), filepath.Join(work, "ids", "client")
+	srvID, err := agent.LoadOrCreateIdentity(srvDir)
+	if err != nil {
+		return nil, err
+	}
+	cliID, err := agent.LoadOrCreateIdentity(cliDir)
+	if err != nil {
+		return nil, err
+	}
+	common := []string{"-b", formatSize(int64(opts.BlockSize)), "-c", strconv.Itoa(opts.Concurrency),
+		"-m", engine.StrongHash(opts.Hash).String()}
+	var tools []bench.Tool
+	for _, name := range opts.Tools {
+		switch name {
+		case "local":
+			tools = append(tools, bench.Tool{Name: name, Sync: func(ctx context.Context, src, dst string) (bench.Outcome, error) {
+				return localChild(ctx, exe, common, src, dst)
+			}})
+		case "tcp", "quic":
+			n := peerNet{exe: exe, transport: name, common: common, connections: opts.Connections,
+				srvDir: srvDir, cliDir: cliDir, srvFP: srvID.Fingerprint(), cliFP: cliID.Fingerprint()}
+			tools = append(tools, bench.Tool{Name: name, Sync: n.sync})
+		default:
+			return nil, usageErrorf("tool %q: want local, tcp or quic (and --vs-rsync for rsync)", name)
+		}
+	}
+	if opts.VsRsync {
+		tools = append(tools, bench.RsyncTool())
+	}
+	return tools, nil
+}
+
+// localChild runs `bench peer-sync SRC DST` and reads its result.
+func localChild(ctx context.Context, exe string, common []string, src, dst string) (bench.Outcome, error) {
+	args := append([]string{"bench", "peer-sync"}, common...)
+	out, u, err := bench.RunChild(ctx, bench.WatchNone, exe, append(args, src, dst)...)
+	res := bench.Outcome{ClientRSS: u.PeakRSS, ClientCPU: u.CPU}
+	if err != nil {
+		return res, err
+	}
+	var pr peerResult
+	if err := json.Unmarshal(out, &pr); err != nil {
+		return res, fmt.Errorf("peer-sync: %w", err)
+	}
+	res.Stats, res.Seconds, res.ClientRSS = pr.Stats, pr.Seconds, selfOr(pr.PeakRSS, u.PeakRSS)
+	return res, nil
+}
+
+// selfOr is the peak RSS a child reported of itself, or failing that the
+// one getrusage gave (an upper bound: see bench/rss.go).
+func selfOr(self, rusage int64) int64 {
+	if self > 0 {
+		return self
+	}
+	return rusage
+}
+
+// peerNet runs one network sync between two child processes.
+type peerNet struct {
+	exe, transport string
+	common         []string
+	connections    int
+	srvDir, cliDir string
+	srvFP, cliFP   string
+}
+
+func (n peerNet) sync(ctx context.Context, src, dst string) (bench.Outcome, error) {
+	var res bench.Outcome
+	d, line, err := bench.StartDaemon(ctx, bench.WatchNone, true, 30*time.Second, n.exe, "bench", "peer-serve",
+		"--root", filepath.Dir(dst), "--identity", n.srvDir, "--allow", n.cliFP)
+	if err != nil {
+		return res, err
+	}
+	var ready struct{ Addr string }
+	if err := json.Unmarshal([]byte(line), &ready); err != nil || ready.Addr == "" {
+		d.Stop()
+		return res, fmt.Errorf("peer-serve said %q", line)
+	}
+	args := append([]string{"bench", "peer-push", "--identity", n.cliDir, "--pin", n.srvFP,
+		"--transport", n.transport, "--connections", strconv.Itoa(n.connections)}, n.common...)
+	out, cu, err := bench.RunChild(ctx, bench.WatchNone, n.exe, append(args, src, ready.Addr+"/"+filepath.Base(dst))...)
+	su, serr := d.Stop()
+	res.ClientRSS, res.ClientCPU, res.ServerRSS, res.ServerCPU = cu.PeakRSS, cu.CPU, su.PeakRSS, su.CPU
+	var fin struct {
+		PeakRSS int64 `json:"peak_rss"`
+	}
+	if json.Unmarshal([]byte(su.Last), &fin) == nil {
+		res.ServerRSS = fin.PeakRSS
+	}
+	if err != nil {
+		return res, err
+	}
+	if serr != nil {
+		return res, fmt.Errorf("peer-serve: %w", serr)
+	}
+	var pr peerResult
+	if err := json.Unmarshal(out, &pr); err != nil {
+		return res, fmt.Errorf("peer-push: %w", err)
+	}
+	res.Stats, res.Seconds, res.ClientRSS = pr.Stats, pr.Seconds, selfOr(pr.PeakRSS, cu.PeakRSS)
+	return res, nil
+}
