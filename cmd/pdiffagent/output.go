@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pdiffagent/pdiffagent/bench"
 	"github.com/pdiffagent/pdiffagent/engine"
 )
 
@@ -160,15 +161,4 @@ func summary(r result) string {
 }
 
 // formatBytes renders n in binary units: "512 B", "1.5 KiB", "2.0 GiB".
-func formatBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit && exp < 5; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
-}
+func formatBytes(n int64) string { return bench.FormatBytes(n) }
