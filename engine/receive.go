@@ -309,45 +309,74 @@ func (r *receiver) hashStripe(ctx context.Context, ss *stripeState, weak <-chan 
 	for wb := range weak {
 		n := len(wb.Hashes)
 		v := &wire.Verdict{First: wb.First, Count: uint32(n), Need: make([]bool, n)}
-		for i, h := range wb.Hashes {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			blk := int64(wb.First) + int64(i)
-			off, ln := blk*int64(r.p.BlockSize), r.p.BlockLen(blk)
-			if r.dst == nil || off+int64(ln) > r.oldSize {
-				v.Need[i] = true
-				ss.need++
-				continue
-			}
-			var sum [wire.StrongSize]byte
-			if holes.hole(off, ln) {
-				var w uint64
-				if w, sum = r.zero.get(ln); w != h {
-					v.Need[i] = true
-					ss.need++
-					continue
-				}
-			} else {
-				b := buf[:ln]
-				if _, err := r.dst.ReadAt(b, off); err != nil {
-					return fmt.Errorf("read %s: %w", r.dst.Name(), err)
-				}
-				if r.weak(b) != h {
-					v.Need[i] = true
-					ss.need++
-					continue
-				}
-				sum = strong.sum(b)
-			}
-			v.Strong = append(v.Strong, sum)
-			ss.hashed.addOffered(blk, sum)
-			ss.strong++
+		var view *blockView
+		if r.dst != nil {
+			view = mapBlocks(r.dst, r.p, r.opt, r.oldSize, int64(wb.First), int64(n))
+		}
+		err := r.hashBatch(ctx, ss, wb, v, view, strong, buf, holes)
+		view.close()
+		if err != nil {
+			return err
 		}
 		ss.decided.Store(int64(wb.First) + int64(n))
 		if err := st.Send(v); err != nil {
 			return wrapStream(err)
 		}
+	}
+	return nil
+}
+
+// hashBatch fills v, the Verdict for wb, reading the target's blocks from
+// view when it is mapped and into buf otherwise.
+func (r *receiver) hashBatch(ctx context.Context, ss *stripeState, wb *wire.WeakBatch, v *wire.Verdict,
+	view *blockView, strong *strongHasher, buf []byte, holes *holeScanner) error {
+	for i, h := range wb.Hashes {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		blk := int64(wb.First) + int64(i)
+		off, ln := blk*int64(r.p.BlockSize), r.p.BlockLen(blk)
+		if r.dst == nil || off+int64(ln) > r.oldSize {
+			v.Need[i] = true
+			ss.need++
+			continue
+		}
+		var sum [wire.StrongSize]byte
+		if holes.hole(off, ln) {
+			var w uint64
+			if w, sum = r.zero.get(ln); w != h {
+				v.Need[i] = true
+				ss.need++
+				continue
+			}
+		} else {
+			var b []byte
+			if view != nil {
+				b = view.block(blk, ln)
+			} else {
+				b = buf[:ln]
+				if _, err := r.dst.ReadAt(b, off); err != nil {
+					return fmt.Errorf("read %s: %w", r.dst.Name(), err)
+				}
+			}
+			same := false
+			err := sysio.Guard(func() {
+				if same = r.weak(b) == h; same {
+					sum = strong.sum(b)
+				}
+			})
+			if err != nil {
+				return guardErr(err, r.dst, errTargetChanged)
+			}
+			if !same {
+				v.Need[i] = true
+				ss.need++
+				continue
+			}
+		}
+		v.Strong = append(v.Strong, sum)
+		ss.hashed.addOffered(blk, sum)
+		ss.strong++
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/pdiffagent/pdiffagent/sysio"
 	"github.com/pdiffagent/pdiffagent/wire"
 )
 
@@ -101,8 +102,9 @@ func (s *sender) finish() error {
 // in memory, for the receiver's verdict.
 type pendingBatch struct {
 	first int64
-	bufs  [][]byte // nil for a block in a hole of the source
-	weak  []uint64 // also sent in the WeakBatch: read-only from then on
+	bufs  [][]byte   // nil for a block in a hole of the source
+	weak  []uint64   // also sent in the WeakBatch: read-only from then on
+	view  *blockView // when not nil, bufs are slices of this mapping, not pooled buffers
 }
 
 // worker sends one stripe. A reader goroutine reads blocks, hashes them
@@ -145,7 +147,7 @@ func (s *sender) worker(ctx context.Context, w int, st *lockedStream) error {
 	if err != nil {
 		s.sess.fail(err) // stops the reader
 		for b := range pending {
-			s.release(b.bufs)
+			s.release(b)
 		}
 		<-readErr
 		return err
@@ -167,19 +169,31 @@ func (s *sender) readStripe(ctx context.Context, first, end int64, st *lockedStr
 		n := min(per, end-b)
 		weak := make([]uint64, n)
 		pb := &pendingBatch{first: b, bufs: make([][]byte, n), weak: weak}
+		pb.view = mapBlocks(s.src.File, s.p, s.opt, s.p.Size, b, n)
 		for i := range n {
 			if err := ctx.Err(); err != nil {
-				s.release(pb.bufs)
+				s.release(pb)
 				return err
 			}
 			blk := b + i
-			if n := s.p.BlockLen(blk); holes.hole(blk*int64(s.p.BlockSize), n) {
-				weak[i], _ = s.zero.get(n)
+			ln := s.p.BlockLen(blk)
+			if holes.hole(blk*int64(s.p.BlockSize), ln) {
+				weak[i], _ = s.zero.get(ln)
+				continue
+			}
+			if pb.view != nil {
+				buf := pb.view.block(blk, ln)
+				err := sysio.Guard(func() { weak[i] = s.weak(buf) })
+				if err != nil {
+					s.release(pb)
+					return guardErr(err, s.src.File, ErrSourceChanged)
+				}
+				pb.bufs[i] = buf
 				continue
 			}
 			buf, err := s.readBlock(blk)
 			if err != nil {
-				s.release(pb.bufs)
+				s.release(pb)
 				return err
 			}
 			pb.bufs[i], weak[i] = buf, s.weak(buf)
@@ -187,7 +201,7 @@ func (s *sender) readStripe(ctx context.Context, first, end int64, st *lockedStr
 		select {
 		case pending <- pb:
 		case <-ctx.Done():
-			s.release(pb.bufs)
+			s.release(pb)
 			return ctx.Err()
 		}
 		if err := st.Send(&wire.WeakBatch{First: uint64(b), Hashes: weak}); err != nil {
@@ -210,19 +224,22 @@ func (s *sender) readBlock(i int64) ([]byte, error) {
 	return buf, nil
 }
 
-func (s *sender) release(bufs [][]byte) {
-	for i, b := range bufs {
-		if b != nil {
-			putBuf(s.p.BlockSize, b)
-			bufs[i] = nil
+// release frees what b still holds: its mapping, or its pooled buffers.
+func (s *sender) release(b *pendingBatch) {
+	for i, buf := range b.bufs {
+		if buf != nil && b.view == nil {
+			putBuf(s.p.BlockSize, buf)
 		}
+		b.bufs[i] = nil
 	}
+	b.view.close()
+	b.view = nil
 }
 
 // decide takes the verdict for b and sends what differs. It returns how
 // many blocks were sent (or would be, in a dry run) and confirmed.
 func (s *sender) decide(st *lockedStream, b *pendingBatch, strong *strongHasher, dg *digest) (sent, confirmed int64, err error) {
-	defer s.release(b.bufs)
+	defer s.release(b)
 	m, err := recvMsg(st)
 	if err != nil {
 		return 0, 0, err
@@ -245,8 +262,8 @@ func (s *sender) decide(st *lockedStream, b *pendingBatch, strong *strongHasher,
 			var sum [wire.StrongSize]byte
 			if buf == nil {
 				_, sum = s.zero.get(s.p.BlockLen(blk))
-			} else {
-				sum = strong.sum(buf)
+			} else if err := sysio.Guard(func() { sum = strong.sum(buf) }); err != nil {
+				return sent, confirmed, guardErr(err, s.src.File, ErrSourceChanged)
 			}
 			dg.addOffered(blk, v.Strong[k])
 			if sum == v.Strong[k] {
@@ -260,6 +277,15 @@ func (s *sender) decide(st *lockedStream, b *pendingBatch, strong *strongHasher,
 		if need {
 			sent++
 			dg.addSent(blk, b.weak[i])
+			if b.view != nil && buf != nil {
+				// The message takes a pooled copy; the mapping stays ours.
+				c := getBuf(s.p.BlockSize, len(buf))
+				if err := sysio.Guard(func() { copy(c, buf) }); err != nil {
+					putBuf(s.p.BlockSize, c)
+					return sent, confirmed, guardErr(err, s.src.File, ErrSourceChanged)
+				}
+				buf = c
+			}
 			if err := s.sendBlock(st, blk, buf); err != nil {
 				return sent, confirmed, err
 			}

@@ -58,6 +58,9 @@ type Options struct {
 	Progress *Progress
 	// Direct is the O_DIRECT policy for files the engine opens itself.
 	Direct sysio.DirectMode
+	// NoMap makes the hashing passes read blocks with pread instead of
+	// mapping them (see mapped.go): the fallback path, for tests.
+	NoMap bool
 }
 
 func (o Options) weak() WeakFunc {
@@ -71,6 +74,8 @@ func (o Options) weak() WeakFunc {
 var (
 	// ErrSourceChanged means the source's size or mtime moved during the sync.
 	ErrSourceChanged = errors.New("engine: source changed during the sync")
+	// errTargetChanged means the target shrank while the receiver read it.
+	errTargetChanged = errors.New("engine: target changed during the sync")
 	// ErrProtocol means the peer broke the engine's message order.
 	ErrProtocol = errors.New("engine: protocol violation")
 	// ErrVerify means the two sides disagree about the result.

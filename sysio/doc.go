@@ -9,6 +9,9 @@
 //     retry EINTR), safe for concurrent use from many goroutines;
 //   - space management: Truncate, Allocate (fallocate), PunchHole;
 //   - sparse-file discovery: NextData / NextHole (lseek SEEK_DATA/SEEK_HOLE);
+//   - read-only mappings of a range (Map), for hashing in place, and
+//     Guard, which turns the fault of a mapping whose file was truncated
+//     meanwhile into ErrMappedFault instead of a crash;
 //   - durability and cache control: Sync, SyncData, DropCache,
 //     AdviseSequential;
 //   - block-device specifics: Size via ioctl(BLKGETSIZE64), because stat
@@ -17,8 +20,8 @@
 //     started as a reflink clone or a copy of it, renamed over it at the
 //     end; replace.go).
 //
-// Nothing else in pdiffagent should call pread/pwrite/fallocate/lseek or
-// open files with O_DIRECT directly.
+// Nothing else in pdiffagent should call pread/pwrite/fallocate/lseek/mmap
+// or open files with O_DIRECT directly.
 //
 // # O_DIRECT policy
 //
