@@ -142,6 +142,7 @@ func (s *Server) serveSession(ctx context.Context, ctl *netStream, peer peerIden
 		for _, ns := range streams {
 			ns.holdClose = true
 		}
+		log.Info("session started", "workers", tf.p.Workers, "bytes", tf.p.Size, "block_size", tf.p.BlockSize)
 		st, err = s.runEngine(ctx, tf, streams)
 	}
 	s.unregister(o.SessionID, ss)

@@ -158,7 +158,7 @@ type killResult struct {
 func (k *killTrial) run(t *testing.T, victim string, delay time.Duration, bound time.Duration) (res killResult) {
 	t.Helper()
 	k.setup(t)
-	ended := k.srv.count("msg=\"session ")
+	ended := k.srv.sessionsEnded()
 	c := k.e.client(k.args()...)
 	if k.sc.atCommit {
 		waitCommitted(filepath.Dir(k.target()), c)
@@ -184,7 +184,7 @@ func (k *killTrial) run(t *testing.T, victim string, delay time.Duration, bound 
 		if early {
 			wait = 1500 * time.Millisecond // a session would have failed in milliseconds (TCP)
 		}
-		at, ok := k.srv.waitLog("msg=\"session ", ended, wait)
+		at, ok := waitUntil(func() bool { return k.srv.sessionsEnded() > ended }, wait)
 		if !ok && early {
 			t.Logf("pull --atomic: the client died before it opened a session")
 			break
@@ -567,6 +567,7 @@ func TestInterrupt(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			k.setup(t)
 			var p *proc
+			started := k.srv.count("session started")
 			if c.op == "sync" {
 				args := []string{"sync", "--progress", "never", "-b", k.sc.block, "-c", "2"}
 				if c.atomic {
@@ -576,6 +577,14 @@ func TestInterrupt(t *testing.T) {
 				d /= 2 // no network
 			} else {
 				p = e.client(k.args()...)
+			}
+			if c.op != "sync" {
+				// Interrupt a running session, not the dial: wait for the
+				// server to start it (a faster sync may otherwise be
+				// signalled before its Open reached the server).
+				if _, ok := k.srv.waitLog("session started", started, 5*time.Second); !ok {
+					t.Fatalf("the server did not start the session:\n%s", k.srv.stderr.String())
+				}
 			}
 			time.Sleep(d / 3)
 			if p.exited() {

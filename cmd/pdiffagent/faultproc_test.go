@@ -219,9 +219,21 @@ func (s *server) count(substr string) int { return strings.Count(s.stderr.String
 // waitLog waits up to d for the log to hold more than n lines containing
 // substr; it returns when it saw it.
 func (s *server) waitLog(substr string, n int, d time.Duration) (time.Time, bool) {
+	return waitUntil(func() bool { return s.count(substr) > n }, d)
+}
+
+// sessionsEnded counts the sessions the server has ended, however.
+func (s *server) sessionsEnded() int {
+	out := s.stderr.String()
+	return strings.Count(out, `msg="session failed`) + strings.Count(out, `msg="session done"`) +
+		strings.Count(out, `msg="session refused"`)
+}
+
+// waitUntil polls cond for up to d; it returns when cond held.
+func waitUntil(cond func() bool, d time.Duration) (time.Time, bool) {
 	deadline := time.Now().Add(d)
 	for {
-		if s.count(substr) > n {
+		if cond() {
 			return time.Now(), true
 		}
 		if time.Now().After(deadline) {
