@@ -489,7 +489,6 @@ func TestStoppedPeer(t *testing.T) {
 // --atomic the target stays the old file.
 func TestSourceChanges(t *testing.T) {
 	e := newFaultEnv(t)
-	base := baselines{}
 	for _, c := range []struct {
 		op, change string
 		atomic     bool
@@ -499,15 +498,23 @@ func TestSourceChanges(t *testing.T) {
 			name += "/atomic"
 		}
 		k := &killTrial{e: e, op: c.op, sc: scTransfer, atomic: c.atomic}
-		d := base.of(t, k)
 		t.Run(name, func(t *testing.T) {
 			k.setup(t)
 			src := filepath.Join(k.root, "f")
 			if c.op == "push" {
 				src = filepath.Join(k.local, "f")
 			}
+			started := k.srv.count("session started")
 			p := e.client(k.args()...)
-			time.Sleep(d / 3)
+			// Change the source once the session runs: a change before the
+			// source was opened is no change during the run (a faster sync
+			// was changed too early when this slept a third of a clean run).
+			if _, ok := k.srv.waitLog("session started", started, 5*time.Second); !ok {
+				t.Fatalf("the server did not start the session:\n%s", k.srv.stderr.String())
+			}
+			if p.exited() {
+				t.Skip("the run ended before the change")
+			}
 			f, err := os.OpenFile(src, os.O_WRONLY, 0)
 			if err != nil {
 				t.Fatal(err)
