@@ -197,6 +197,23 @@ func (r *receiver) worker(ctx context.Context, w int, st *lockedStream) (err err
 			<-ss.done
 		}
 	}()
+	var bw *blockWriter
+	if !r.p.DryRun {
+		bw = r.startWriter(ss)
+	}
+	waitWriter := func() error {
+		if bw == nil {
+			return nil
+		}
+		werr := bw.wait()
+		bw = nil
+		return werr
+	}
+	defer func() {
+		if werr := waitWriter(); err == nil {
+			err = werr
+		}
+	}()
 	next := first // next block a WeakBatch must start at
 	var got int64 // Data blocks received
 	for {
@@ -213,7 +230,7 @@ func (r *receiver) worker(ctx context.Context, w int, st *lockedStream) (err err
 			next += n
 			weak <- m
 		case *wire.Data:
-			if err := r.writeBlock(ss, m); err != nil {
+			if err := r.writeBlock(ss, bw, m); err != nil {
 				return err
 			}
 			got++
@@ -221,6 +238,9 @@ func (r *receiver) worker(ctx context.Context, w int, st *lockedStream) (err err
 			closeWeak()
 			waited = true
 			if err := <-ss.done; err != nil {
+				return err
+			}
+			if err := waitWriter(); err != nil {
 				return err
 			}
 			return r.endStripe(ss, m, got, next)
@@ -252,8 +272,9 @@ func (r *receiver) endStripe(ss *stripeState, m *wire.StripeEnd, got, next int64
 	return nil
 }
 
-// writeBlock checks a Data message against the stripe and writes it.
-func (r *receiver) writeBlock(ss *stripeState, d *wire.Data) error {
+// writeBlock checks a Data message against the stripe and hands it to the
+// worker's writer (bw is nil only in a dry run, which takes no Data).
+func (r *receiver) writeBlock(ss *stripeState, bw *blockWriter, d *wire.Data) error {
 	i := int64(d.Block)
 	if r.p.DryRun || i < ss.first || i >= ss.decided.Load() {
 		return protocolErrorf("Data for block %d outside the decided part of stripe [%d,%d)", i, ss.first, ss.end)
@@ -270,9 +291,8 @@ func (r *receiver) writeBlock(ss *stripeState, d *wire.Data) error {
 		}
 	case wire.CodecZero:
 		r.tot.zero.Add(1)
-		w, _ := r.zero.get(n)
-		ss.written.addSent(i, w)
-		return r.writeZero(i, n)
+		bw.writeZeros(i, n)
+		return nil
 	case wire.CodecLZ4:
 		buf = getBuf(r.p.BlockSize, n)
 		err := decompress(d.Payload, buf)
@@ -285,13 +305,7 @@ func (r *receiver) writeBlock(ss *stripeState, d *wire.Data) error {
 		return protocolErrorf("Data for block %d: unknown codec %d", i, d.Codec)
 	}
 	r.tot.sentBytes.Add(int64(len(d.Payload)))
-	ss.written.addSent(i, r.weak(buf))
-	_, err := r.dst.WriteAt(buf, i*int64(r.p.BlockSize))
-	putBuf(r.p.BlockSize, buf)
-	if err != nil {
-		return fmt.Errorf("write %s: %w", r.dst.Name(), err)
-	}
-	r.countWritten(n)
+	bw.write(i, buf[:n])
 	return nil
 }
 
