@@ -27,6 +27,9 @@ type NetConfig struct {
 	Connections int
 	// Kinds lists the floors to measure: "tcp", "tls", "quic".
 	Kinds []string
+	// Measure, if set, measures one floor, by ServeFloor and SendFloor in
+	// two processes as the syncs run; nil measures both ends in this one.
+	Measure func(ctx context.Context, kind string, conns, streams int, total int64) (NetFloor, error)
 }
 
 // NetFloor is the throughput of one raw transport over loopback: the
@@ -40,6 +43,9 @@ type NetFloor struct {
 	// Detail names what was measured: the TLS cipher suite, the QUIC
 	// implementation.
 	Detail string `json:"detail,omitempty"`
+	// Processes is 2 when the two ends ran as two processes, as the
+	// syncs do, and 1 when they shared one.
+	Processes int `json:"processes,omitempty"`
 	// Samples is how many times the floor was measured in the run (before
 	// the rounds, in each round, after them); the fastest is kept, so a
 	// busy moment on a shared machine does not lower it.
@@ -93,15 +99,14 @@ func measureNet(ctx context.Context, cfg Config, rep *Report) error {
 			f   NetFloor
 			err error
 		)
-		switch kind {
-		case "tcp":
-			f, err = MeasureTCP(ctx, n.Workers, n.Bytes, nil)
-		case "tls":
-			f, err = MeasureTCP(ctx, n.Workers, n.Bytes, &tls.Config{})
-		case "quic":
-			f, err = MeasureQUIC(ctx, n.Connections, n.Workers, n.Bytes)
-		default:
-			err = fmt.Errorf("unknown floor %q", kind)
+		conns := n.Workers // tcp and tls: a connection per worker
+		if kind == "quic" {
+			conns = n.Connections
+		}
+		if n.Measure != nil {
+			f, err = n.Measure(ctx, kind, conns, n.Workers, n.Bytes)
+		} else {
+			f, err = measureHere(ctx, kind, nil, conns, n.Workers, n.Bytes)
 		}
 		if err != nil {
 			return fmt.Errorf("bench: %s floor: %w", kind, err)
@@ -126,66 +131,183 @@ func measureNet(ctx context.Context, cfg Config, rep *Report) error {
 
 // MeasureTCP sends total bytes over conns loopback TCP connections at once,
 // each its share in netChunk writes, and times it until the receivers have
-// read everything. With a non-nil tlsConf every connection is TLS 1.3 with
-// an in-memory self-signed certificate (tlsConf may set CipherSuites
-// preferences; its certificates are replaced).
+// read everything, both ends in this process. With a non-nil tlsConf every
+// connection is TLS 1.3 with an in-memory self-signed certificate (tlsConf
+// may set CipherSuites preferences; its certificates are replaced).
 func MeasureTCP(ctx context.Context, conns int, total int64, tlsConf *tls.Config) (NetFloor, error) {
-	conns = max(conns, 1)
-	f := NetFloor{Kind: "tcp", Connections: conns, Streams: conns, Bytes: total}
-	var srvConf, cliConf *tls.Config
+	kind := "tcp"
 	if tlsConf != nil {
-		var err error
-		if srvConf, cliConf, err = floorTLS(tlsConf, ""); err != nil {
-			return f, err
-		}
-		f.Kind = "tls"
+		kind = "tls"
 	}
+	return measureHere(ctx, kind, tlsConf, conns, conns, total)
+}
+
+// MeasureQUIC sends total bytes over streams quic-go streams spread
+// round-robin over conns connections (each from its own UDP socket, as
+// pdiffagent dials them) and times it until the server has read
+// everything, both ends in this process.
+func MeasureQUIC(ctx context.Context, conns, streams int, total int64) (NetFloor, error) {
+	return measureHere(ctx, "quic", nil, conns, streams, total)
+}
+
+// measureHere runs ServeFloor and SendFloor in this process.
+func measureHere(ctx context.Context, kind string, tlsConf *tls.Config, conns, streams int, total int64) (NetFloor, error) {
+	sctx, stop := context.WithCancel(ctx)
+	defer stop()
+	ready := make(chan string, 1)
+	served := make(chan error, 1)
+	go func() { served <- serveFloor(sctx, kind, tlsConf, func(addr string) { ready <- addr }) }()
+	var addr string
+	select {
+	case addr = <-ready:
+	case err := <-served:
+		return NetFloor{Kind: kind}, err
+	}
+	f, err := sendFloor(ctx, kind, tlsConf, addr, conns, streams, total)
+	stop()
+	if serr := <-served; err == nil && serr != nil {
+		err = serr
+	}
+	f.Processes = 1
+	return f, err
+}
+
+// ServeFloor is the receiving end of a network floor of kind "tcp", "tls"
+// or "quic": it listens on 127.0.0.1:0, calls ready with the address and,
+// until ctx ends, reads every connection (tcp, tls) or stream (quic) to its
+// end and then answers it with one byte, so that the sender knows all of
+// it arrived.
+func ServeFloor(ctx context.Context, kind string, ready func(addr string)) error {
+	return serveFloor(ctx, kind, &tls.Config{}, ready)
+}
+
+// SendFloor is the sending end of a network floor: it sends total bytes to
+// a ServeFloor at addr over conns connections (quic: streams streams spread
+// over conns connections; tcp and tls: one stream per connection) and
+// times it from the first dial until every stream's answer arrived.
+func SendFloor(ctx context.Context, kind, addr string, conns, streams int, total int64) (NetFloor, error) {
+	return sendFloor(ctx, kind, &tls.Config{}, addr, conns, streams, total)
+}
+
+func serveFloor(ctx context.Context, kind string, tlsConf *tls.Config, ready func(string)) error {
+	var srvConf *tls.Config
+	if kind != "tcp" {
+		if tlsConf == nil {
+			tlsConf = &tls.Config{}
+		}
+		alpn := ""
+		if kind == "quic" {
+			alpn = floorALPN
+		}
+		var err error
+		if srvConf, _, err = floorTLS(tlsConf, alpn); err != nil {
+			return err
+		}
+	}
+	switch kind {
+	case "tcp", "tls":
+		return serveTCPFloor(ctx, srvConf, ready)
+	case "quic":
+		return serveQUICFloor(ctx, srvConf, ready)
+	}
+	return fmt.Errorf("unknown floor %q", kind)
+}
+
+func sendFloor(ctx context.Context, kind string, tlsConf *tls.Config, addr string, conns, streams int, total int64) (NetFloor, error) {
+	var cliConf *tls.Config
+	if kind != "tcp" {
+		if tlsConf == nil {
+			tlsConf = &tls.Config{}
+		}
+		alpn := ""
+		if kind == "quic" {
+			alpn = floorALPN
+		}
+		var err error
+		if _, cliConf, err = floorTLS(tlsConf, alpn); err != nil {
+			return NetFloor{Kind: kind}, err
+		}
+	}
+	switch kind {
+	case "tcp", "tls":
+		return sendTCPFloor(ctx, kind, cliConf, addr, conns, total)
+	case "quic":
+		return sendQUICFloor(ctx, cliConf, addr, conns, streams, total)
+	}
+	return NetFloor{Kind: kind}, fmt.Errorf("unknown floor %q", kind)
+}
+
+// serveTCPFloor accepts connections until ctx ends; each is read to its
+// end and answered with one byte.
+func serveTCPFloor(ctx context.Context, srvConf *tls.Config, ready func(string)) error {
 	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", "127.0.0.1:0")
 	if err != nil {
-		return f, err
+		return err
 	}
-	defer ln.Close()
+	ready(ln.Addr().String())
+	go func() { <-ctx.Done(); ln.Close() }()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer c.Close()
+			stop := context.AfterFunc(ctx, func() { c.Close() })
+			defer stop()
+			if srvConf != nil {
+				c = tls.Server(c, srvConf)
+			}
+			if recvToEOF(c) == nil {
+				c.Write([]byte{1})
+			}
+		}()
+	}
+}
+
+// sendTCPFloor sends total bytes over conns connections, each its share,
+// half-closes each and waits for its answer.
+func sendTCPFloor(ctx context.Context, kind string, cliConf *tls.Config, addr string, conns int, total int64) (NetFloor, error) {
+	conns = max(conns, 1)
+	f := NetFloor{Kind: kind, Connections: conns, Streams: conns, Bytes: total}
 	suite := make(chan uint16, 1)
 	start := time.Now()
 	var wg sync.WaitGroup
-	errs := make(chan error, 2*conns)
+	errs := make(chan error, conns)
 	for i := range conns {
 		share := total*int64(i+1)/int64(conns) - total*int64(i)/int64(conns)
-		wg.Add(2)
-		go func() { // sender
+		wg.Add(1)
+		go func() {
 			defer wg.Done()
-			c, err := (&net.Dialer{}).DialContext(ctx, "tcp", ln.Addr().String())
-			if err != nil {
-				errs <- err
-				return
-			}
-			if cliConf != nil {
-				c = tls.Client(c, cliConf)
-			}
-			defer c.Close()
-			errs <- sendBytes(c, share)
-		}()
-		go func() { // receiver
-			defer wg.Done()
-			c, err := ln.Accept()
-			if err != nil {
-				errs <- err
-				return
-			}
-			defer c.Close()
-			if srvConf != nil {
-				tc := tls.Server(c, srvConf)
-				if err := tc.HandshakeContext(ctx); err != nil {
-					errs <- err
-					return
+			errs <- func() error {
+				c, err := (&net.Dialer{}).DialContext(ctx, "tcp", addr)
+				if err != nil {
+					return err
 				}
-				select {
-				case suite <- tc.ConnectionState().CipherSuite:
-				default:
+				defer c.Close()
+				stop := context.AfterFunc(ctx, func() { c.Close() })
+				defer stop()
+				half := c.(*net.TCPConn).CloseWrite
+				var rw io.ReadWriter = c
+				if cliConf != nil {
+					tc := tls.Client(c, cliConf)
+					defer func() {
+						select {
+						case suite <- tc.ConnectionState().CipherSuite:
+						default:
+						}
+					}()
+					rw, half = tc, tc.CloseWrite
 				}
-				c = tc
-			}
-			errs <- recvBytes(c, share)
+				return sendAndAwait(rw, half, share)
+			}()
 		}()
 	}
 	wg.Wait()
@@ -196,10 +318,26 @@ func MeasureTCP(ctx context.Context, conns int, total int64, tlsConf *tls.Config
 			return f, err
 		}
 	}
-	if tlsConf != nil {
+	if cliConf != nil {
 		f.Detail = "TLS 1.3 " + tls.CipherSuiteName(<-suite)
 	}
 	return f, nil
+}
+
+// sendAndAwait sends n bytes, closes the sending direction and waits for
+// the receiver's one-byte answer.
+func sendAndAwait(rw io.ReadWriter, closeWrite func() error, n int64) error {
+	if err := sendBytes(rw, n); err != nil {
+		return err
+	}
+	if err := closeWrite(); err != nil {
+		return err
+	}
+	var b [1]byte
+	if _, err := io.ReadFull(rw, b[:]); err != nil {
+		return fmt.Errorf("waiting for the receiver: %w", err)
+	}
+	return nil
 }
 
 // sendBytes writes n bytes in netChunk writes.

@@ -32,77 +32,75 @@ func floorQUICConfig(streams int) *quic.Config {
 	}
 }
 
-// MeasureQUIC sends total bytes over streams quic-go streams spread
-// round-robin over conns connections (each from its own UDP socket, as
-// pdiffagent dials them) and times it until the server has read
-// everything.
-func MeasureQUIC(ctx context.Context, conns, streams int, total int64) (NetFloor, error) {
-	conns, streams = max(conns, 1), max(streams, 1)
-	conns = min(conns, streams)
-	f := NetFloor{Kind: "quic", Connections: conns, Streams: streams, Bytes: total, Detail: "quic-go"}
-	srvConf, cliConf, err := floorTLS(&tls.Config{}, floorALPN)
+// serveQUICFloor accepts QUIC connections until ctx ends; each stream is
+// read to its end and answered with one byte.
+func serveQUICFloor(ctx context.Context, srvConf *tls.Config, ready func(string)) error {
+	ln, err := quic.ListenAddr("127.0.0.1:0", srvConf, floorQUICConfig(maxFloorStreams))
 	if err != nil {
-		return f, err
-	}
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
-	defer cancel()
-	ln, err := quic.ListenAddr("127.0.0.1:0", srvConf, floorQUICConfig(streams))
-	if err != nil {
-		return f, err
+		return err
 	}
 	defer ln.Close()
-	var (
-		wg   sync.WaitGroup
-		mu   sync.Mutex
-		errs []error
-	)
-	fail := func(err error) {
-		mu.Lock()
-		errs = append(errs, err)
-		mu.Unlock()
-		cancel()
-	}
-	start := time.Now()
-	// Server: accept conns connections, and on each its share of streams.
-	for c := range conns {
-		perConn := (streams - c + conns - 1) / conns
+	ready(ln.Addr().String())
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for {
+		qc, err := ln.Accept(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			qc, err := ln.Accept(ctx)
-			if err != nil {
-				fail(err)
-				return
-			}
-			var sw sync.WaitGroup
-			for range perConn {
+			for {
 				s, err := qc.AcceptStream(ctx)
 				if err != nil {
-					fail(err)
-					break
+					return // the client closed the connection, or ctx ended
 				}
-				sw.Add(1)
+				wg.Add(1)
 				go func() {
-					defer sw.Done()
-					// Each stream's length is unknown here: read to its FIN.
-					if err := recvToEOF(s); err != nil {
-						fail(err)
+					defer wg.Done()
+					if recvToEOF(s) == nil {
+						s.Write([]byte{1})
+						s.Close()
 					}
 				}()
 			}
-			sw.Wait()
-			qc.CloseWithError(0, "")
 		}()
 	}
-	// Client: conns connections, streams round-robin over them.
+}
+
+// maxFloorStreams bounds the streams a QUIC floor connection may open.
+const maxFloorStreams = 256
+
+// sendQUICFloor sends total bytes over streams streams spread round-robin
+// over conns connections, each its share, and waits for every stream's
+// answer.
+func sendQUICFloor(ctx context.Context, cliConf *tls.Config, addr string, conns, streams int, total int64) (NetFloor, error) {
+	streams = min(max(streams, 1), maxFloorStreams)
+	conns = min(max(conns, 1), streams)
+	f := NetFloor{Kind: "quic", Connections: conns, Streams: streams, Bytes: total, Detail: "quic-go"}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+	defer cancel()
+	start := time.Now()
 	qcs := make([]*quic.Conn, conns)
+	defer func() {
+		for _, qc := range qcs {
+			if qc != nil {
+				qc.CloseWithError(0, "")
+			}
+		}
+	}()
 	for i := range qcs {
-		if qcs[i], err = quic.DialAddr(ctx, ln.Addr().String(), cliConf, floorQUICConfig(streams)); err != nil {
-			cancel()
-			wg.Wait()
+		var err error
+		if qcs[i], err = quic.DialAddr(ctx, addr, cliConf, floorQUICConfig(streams)); err != nil {
 			return f, err
 		}
 	}
+	var wg sync.WaitGroup
+	errs := make(chan error, streams)
 	for i := range streams {
 		share := total*int64(i+1)/int64(streams) - total*int64(i)/int64(streams)
 		wg.Add(1)
@@ -110,28 +108,26 @@ func MeasureQUIC(ctx context.Context, conns, streams int, total int64) (NetFloor
 			defer wg.Done()
 			s, err := qcs[i%conns].OpenStreamSync(ctx)
 			if err != nil {
-				fail(err)
+				errs <- err
 				return
 			}
-			if err := sendBytes(s, share); err != nil {
-				fail(err)
-			}
-			s.Close()
+			errs <- sendAndAwait(s, s.Close, share)
 		}()
 	}
 	wg.Wait()
 	f.Seconds = time.Since(start).Seconds()
-	for _, qc := range qcs {
-		qc.CloseWithError(0, "")
-	}
-	if len(errs) > 0 {
-		return f, errs[0]
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			cancel()
+			return f, err
+		}
 	}
 	return f, nil
 }
 
 // recvToEOF reads a stream to its end.
-func recvToEOF(s *quic.Stream) error {
+func recvToEOF(s io.Reader) error {
 	buf := make([]byte, netChunk)
 	for {
 		_, err := s.Read(buf)

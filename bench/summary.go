@@ -152,6 +152,12 @@ func WriteFloors(w io.Writer, rep *Report) {
 		if f.Detail != "" {
 			detail = ", " + f.Detail
 		}
+		switch f.Processes {
+		case 1:
+			detail += ", both ends in one process"
+		case 2:
+			detail += ", sender and receiver in two processes as the syncs"
+		}
 		fmt.Fprintf(w, "  %-13s %s (%d connection(s), %d stream(s), %s sent%s; best of %d, before, during and after the rounds)\n",
 			strings.ToUpper(f.Label()), rate(f.BytesPerSecond()), f.Connections, f.Streams, FormatBytes(f.Bytes), detail, f.Samples)
 	}

@@ -92,7 +92,8 @@ SHA256 FLOOR (sha256 of the matching blocks of both copies on all cores:
 the least work a verified sync does), READ FLOOR (page-cache read of both
 copies), and the time plain TCP, TLS 1.3 (one connection per worker) and
 raw quic-go (--connections connections, one stream per worker) need for
-the round's changed bytes. CACHE says whether both files were in the page
+the round's changed bytes, each sent from one child process to another as
+the syncs are. CACHE says whether both files were in the page
 cache (mincore) when each sync started. "other load" is the CPU other
 processes used meanwhile; "noise" how much repeated runs differed.
 
@@ -107,7 +108,8 @@ is 0 when every sync was verified, whatever the targets say.`,
 		},
 	}
 	opts.AddFlags(cmd.Flags())
-	cmd.AddCommand(newPeerServeCommand(), newPeerPushCommand(), newPeerSyncCommand())
+	cmd.AddCommand(newPeerServeCommand(), newPeerPushCommand(), newPeerSyncCommand(),
+		newPeerFloorServeCommand(), newPeerFloorSendCommand())
 	return cmd
 }
 
@@ -192,6 +194,9 @@ func runBench(ctx context.Context, opts *benchOptions, roundsSet bool) error {
 	}
 	cfg.Dir = work
 	if cfg.Tools, err = benchTools(opts, work); err != nil {
+		return err
+	}
+	if cfg.Net.Measure, err = floorsInProcesses(); err != nil {
 		return err
 	}
 	cfg.Log = func(format string, args ...any) {

@@ -170,3 +170,57 @@ func writeHeapProfile(path string) error {
 	runtime.GC()
 	return writeFile(path, func(w io.Writer) error { return pprof.Lookup("heap").WriteTo(w, 0) })
 }
+
+// newPeerFloorServeCommand is the receiving end of a network floor in its
+// own process, as a sync's server runs in its own.
+func newPeerFloorServeCommand() *cobra.Command {
+	var kind string
+	cmd := &cobra.Command{
+		Use:    "peer-floor-serve --kind tcp|tls|quic",
+		Short:  "Benchmark floor receiver: listen on 127.0.0.1, print the address as JSON, serve until SIGTERM",
+		Hidden: true,
+		Args:   exactArgs(0, "no arguments"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			err := bench.ServeFloor(cmd.Context(), kind, func(addr string) {
+				b, _ := json.Marshal(map[string]string{"addr": addr})
+				fmt.Printf("%s\n", b)
+			})
+			if cmd.Context().Err() != nil {
+				return nil // stopped by SIGTERM, as intended
+			}
+			return err
+		},
+	}
+	cmd.Flags().StringVar(&kind, "kind", "tls", "tcp, tls or quic")
+	return cmd
+}
+
+// newPeerFloorSendCommand is the sending end of a network floor; it prints
+// the floor as JSON.
+func newPeerFloorSendCommand() *cobra.Command {
+	var (
+		kind           string
+		conns, streams int
+		total          int64
+	)
+	cmd := &cobra.Command{
+		Use:    "peer-floor-send --kind tcp|tls|quic ADDR",
+		Short:  "Benchmark floor sender: send to a peer-floor-serve and print the floor as JSON",
+		Hidden: true,
+		Args:   exactArgs(1, "ADDR"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			f, err := bench.SendFloor(cmd.Context(), kind, args[0], conns, streams, total)
+			if err != nil {
+				return err
+			}
+			f.Processes = 2
+			return json.NewEncoder(os.Stdout).Encode(f)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&kind, "kind", "tls", "tcp, tls or quic")
+	f.IntVar(&conns, "connections", 1, "connections")
+	f.IntVar(&streams, "streams", 1, "QUIC streams")
+	f.Int64Var(&total, "bytes", 1<<30, "bytes to send")
+	return cmd
+}

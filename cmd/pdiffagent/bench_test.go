@@ -52,6 +52,11 @@ func TestBenchEndToEnd(t *testing.T) {
 	if len(rep.Net) != 3 || len(rep.Targets) != 5 {
 		t.Errorf("floors %+v targets %+v", rep.Net, rep.Targets)
 	}
+	for _, f := range rep.Net {
+		if f.Processes != 2 || f.Seconds <= 0 || f.Bytes <= 0 {
+			t.Errorf("floor %+v: want one measured between two processes", f)
+		}
+	}
 	for _, ext := range []string{"txt", "md", "csv", "svg"} {
 		b, err := os.ReadFile(filepath.Join(out, "latest."+ext))
 		if err != nil || len(b) == 0 {

@@ -128,3 +128,39 @@ func (n peerNet) sync(ctx context.Context, src, dst string) (bench.Outcome, erro
 	res.Stats, res.Seconds, res.ClientRSS = pr.Stats, pr.Seconds, selfOr(pr.PeakRSS, cu.PeakRSS)
 	return res, nil
 }
+
+// floorsInProcesses measures each network floor between two child
+// processes of this executable, `bench peer-floor-serve` and `bench
+// peer-floor-send`, as the tcp and quic syncs run: both ends in one process
+// would share one Go scheduler, which no two agents do, and the QUIC floor
+// measured so ran faster than the same two ends apart.
+func floorsInProcesses() (func(ctx context.Context, kind string, conns, streams int, total int64) (bench.NetFloor, error), error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context, kind string, conns, streams int, total int64) (bench.NetFloor, error) {
+		f := bench.NetFloor{Kind: kind}
+		d, line, err := bench.StartDaemon(ctx, bench.WatchNone, true, 30*time.Second, exe, "bench", "peer-floor-serve", "--kind", kind)
+		if err != nil {
+			return f, err
+		}
+		var ready struct{ Addr string }
+		if err := json.Unmarshal([]byte(line), &ready); err != nil || ready.Addr == "" {
+			d.Stop()
+			return f, fmt.Errorf("peer-floor-serve said %q", line)
+		}
+		out, _, err := bench.RunChild(ctx, bench.WatchNone, exe, "bench", "peer-floor-send", "--kind", kind,
+			"--connections", strconv.Itoa(conns), "--streams", strconv.Itoa(streams), "--bytes", strconv.FormatInt(total, 10), ready.Addr)
+		if _, serr := d.Stop(); err == nil && serr != nil {
+			err = fmt.Errorf("peer-floor-serve: %w", serr)
+		}
+		if err != nil {
+			return f, err
+		}
+		if err := json.Unmarshal(out, &f); err != nil {
+			return f, fmt.Errorf("peer-floor-send: %w", err)
+		}
+		return f, nil
+	}, nil
+}
