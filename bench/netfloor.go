@@ -190,19 +190,9 @@ func SendFloor(ctx context.Context, kind, addr string, conns, streams int, total
 }
 
 func serveFloor(ctx context.Context, kind string, tlsConf *tls.Config, ready func(string)) error {
-	var srvConf *tls.Config
-	if kind != "tcp" {
-		if tlsConf == nil {
-			tlsConf = &tls.Config{}
-		}
-		alpn := ""
-		if kind == "quic" {
-			alpn = floorALPN
-		}
-		var err error
-		if srvConf, _, err = floorTLS(tlsConf, alpn); err != nil {
-			return err
-		}
+	srvConf, _, err := floorConfigs(kind, tlsConf)
+	if err != nil {
+		return err
 	}
 	switch kind {
 	case "tcp", "tls":
@@ -214,19 +204,9 @@ func serveFloor(ctx context.Context, kind string, tlsConf *tls.Config, ready fun
 }
 
 func sendFloor(ctx context.Context, kind string, tlsConf *tls.Config, addr string, conns, streams int, total int64) (NetFloor, error) {
-	var cliConf *tls.Config
-	if kind != "tcp" {
-		if tlsConf == nil {
-			tlsConf = &tls.Config{}
-		}
-		alpn := ""
-		if kind == "quic" {
-			alpn = floorALPN
-		}
-		var err error
-		if _, cliConf, err = floorTLS(tlsConf, alpn); err != nil {
-			return NetFloor{Kind: kind}, err
-		}
+	_, cliConf, err := floorConfigs(kind, tlsConf)
+	if err != nil {
+		return NetFloor{Kind: kind}, err
 	}
 	switch kind {
 	case "tcp", "tls":
@@ -235,6 +215,22 @@ func sendFloor(ctx context.Context, kind string, tlsConf *tls.Config, addr strin
 		return sendQUICFloor(ctx, cliConf, addr, conns, streams, total)
 	}
 	return NetFloor{Kind: kind}, fmt.Errorf("unknown floor %q", kind)
+}
+
+// floorConfigs is floorTLS for a floor of kind: none for plain tcp, quic's
+// with its application protocol.
+func floorConfigs(kind string, tlsConf *tls.Config) (srv, cli *tls.Config, err error) {
+	if kind == "tcp" {
+		return nil, nil, nil
+	}
+	if tlsConf == nil {
+		tlsConf = &tls.Config{}
+	}
+	alpn := ""
+	if kind == "quic" {
+		alpn = floorALPN
+	}
+	return floorTLS(tlsConf, alpn)
 }
 
 // serveTCPFloor accepts connections until ctx ends; each is read to its
@@ -246,10 +242,27 @@ func serveTCPFloor(ctx context.Context, srvConf *tls.Config, ready func(string))
 	}
 	ready(ln.Addr().String())
 	go func() { <-ctx.Done(); ln.Close() }()
+	return acceptAll(ctx, func(context.Context) (net.Conn, error) { return ln.Accept() }, func(c net.Conn, _ *sync.WaitGroup) {
+		defer c.Close()
+		stop := context.AfterFunc(ctx, func() { c.Close() })
+		defer stop()
+		if srvConf != nil {
+			c = tls.Server(c, srvConf)
+		}
+		if recvToEOF(c) == nil {
+			c.Write([]byte{1})
+		}
+	})
+}
+
+// acceptAll serves everything accept returns, each in a goroutine of its
+// own (which may start more on wg), until accept fails; it then waits for
+// them all, and reports the failure unless ctx has ended.
+func acceptAll[T any](ctx context.Context, accept func(context.Context) (T, error), serve func(T, *sync.WaitGroup)) error {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	for {
-		c, err := ln.Accept()
+		c, err := accept(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
@@ -259,15 +272,7 @@ func serveTCPFloor(ctx context.Context, srvConf *tls.Config, ready func(string))
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			defer c.Close()
-			stop := context.AfterFunc(ctx, func() { c.Close() })
-			defer stop()
-			if srvConf != nil {
-				c = tls.Server(c, srvConf)
-			}
-			if recvToEOF(c) == nil {
-				c.Write([]byte{1})
-			}
+			serve(c, &wg)
 		}()
 	}
 }

@@ -41,35 +41,22 @@ func serveQUICFloor(ctx context.Context, srvConf *tls.Config, ready func(string)
 	}
 	defer ln.Close()
 	ready(ln.Addr().String())
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	for {
-		qc, err := ln.Accept(ctx)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
+	return acceptAll(ctx, ln.Accept, func(qc *quic.Conn, wg *sync.WaitGroup) {
+		for {
+			s, err := qc.AcceptStream(ctx)
+			if err != nil {
+				return // the client closed the connection, or ctx ended
 			}
-			return err
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				s, err := qc.AcceptStream(ctx)
-				if err != nil {
-					return // the client closed the connection, or ctx ended
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if recvToEOF(s) == nil {
+					s.Write([]byte{1})
+					s.Close()
 				}
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					if recvToEOF(s) == nil {
-						s.Write([]byte{1})
-						s.Close()
-					}
-				}()
-			}
-		}()
-	}
+			}()
+		}
+	})
 }
 
 // maxFloorStreams bounds the streams a QUIC floor connection may open.

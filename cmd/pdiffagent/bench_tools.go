@@ -94,19 +94,13 @@ type peerNet struct {
 
 func (n peerNet) sync(ctx context.Context, src, dst string) (bench.Outcome, error) {
 	var res bench.Outcome
-	d, line, err := bench.StartDaemon(ctx, bench.WatchNone, true, 30*time.Second, n.exe, "bench", "peer-serve",
-		"--root", filepath.Dir(dst), "--identity", n.srvDir, "--allow", n.cliFP)
+	d, addr, err := startPeer(ctx, n.exe, "peer-serve", "--root", filepath.Dir(dst), "--identity", n.srvDir, "--allow", n.cliFP)
 	if err != nil {
 		return res, err
 	}
-	var ready struct{ Addr string }
-	if err := json.Unmarshal([]byte(line), &ready); err != nil || ready.Addr == "" {
-		d.Stop()
-		return res, fmt.Errorf("peer-serve said %q", line)
-	}
 	args := append([]string{"bench", "peer-push", "--identity", n.cliDir, "--pin", n.srvFP,
 		"--transport", n.transport, "--connections", strconv.Itoa(n.connections)}, n.common...)
-	out, cu, err := bench.RunChild(ctx, bench.WatchNone, n.exe, append(args, src, ready.Addr+"/"+filepath.Base(dst))...)
+	out, cu, err := bench.RunChild(ctx, bench.WatchNone, n.exe, append(args, src, addr+"/"+filepath.Base(dst))...)
 	su, serr := d.Stop()
 	res.ClientRSS, res.ClientCPU, res.ServerRSS, res.ServerCPU = cu.PeakRSS, cu.CPU, su.PeakRSS, su.CPU
 	var fin struct {
@@ -141,17 +135,12 @@ func floorsInProcesses() (func(ctx context.Context, kind string, conns, streams 
 	}
 	return func(ctx context.Context, kind string, conns, streams int, total int64) (bench.NetFloor, error) {
 		f := bench.NetFloor{Kind: kind}
-		d, line, err := bench.StartDaemon(ctx, bench.WatchNone, true, 30*time.Second, exe, "bench", "peer-floor-serve", "--kind", kind)
+		d, addr, err := startPeer(ctx, exe, "peer-floor-serve", "--kind", kind)
 		if err != nil {
 			return f, err
 		}
-		var ready struct{ Addr string }
-		if err := json.Unmarshal([]byte(line), &ready); err != nil || ready.Addr == "" {
-			d.Stop()
-			return f, fmt.Errorf("peer-floor-serve said %q", line)
-		}
 		out, _, err := bench.RunChild(ctx, bench.WatchNone, exe, "bench", "peer-floor-send", "--kind", kind,
-			"--connections", strconv.Itoa(conns), "--streams", strconv.Itoa(streams), "--bytes", strconv.FormatInt(total, 10), ready.Addr)
+			"--connections", strconv.Itoa(conns), "--streams", strconv.Itoa(streams), "--bytes", strconv.FormatInt(total, 10), addr)
 		if _, serr := d.Stop(); err == nil && serr != nil {
 			err = fmt.Errorf("peer-floor-serve: %w", serr)
 		}
@@ -163,4 +152,19 @@ func floorsInProcesses() (func(ctx context.Context, kind string, conns, streams 
 		}
 		return f, nil
 	}, nil
+}
+
+// startPeer starts `bench CMD ARGS…`, a server that prints {"addr": …} as
+// its first line, and returns it with that address.
+func startPeer(ctx context.Context, exe, cmd string, args ...string) (*bench.Daemon, string, error) {
+	d, line, err := bench.StartDaemon(ctx, bench.WatchNone, true, 30*time.Second, exe, append([]string{"bench", cmd}, args...)...)
+	if err != nil {
+		return nil, "", err
+	}
+	var ready struct{ Addr string }
+	if err := json.Unmarshal([]byte(line), &ready); err != nil || ready.Addr == "" {
+		d.Stop()
+		return nil, "", fmt.Errorf("%s said %q", cmd, line)
+	}
+	return d, ready.Addr, nil
 }
