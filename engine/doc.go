@@ -29,9 +29,9 @@
 // Bounds. A sender worker holds at most windowBatches+1 batches of about
 // batchBytes; a receiver worker one block for hashing and the blocks in
 // flight, of which at most writeQueue wait for its writer goroutine (an
-// O_DIRECT write returns only when the device has the data, and the
-// stream is read on meanwhile). Hash lists are streamed batch by batch and never held whole, so
-// memory does not grow with the file. The window is a function of the block
+// O_DIRECT write returns only when the device has the data, and the stream
+// is read on meanwhile). Hash lists are streamed batch by batch and never
+// held whole, so memory does not grow with the file. The window is a function of the block
 // size only, so both sides size it alike without negotiating, and the
 // receiver's hand-off queue is deeper than the window: its reading
 // goroutine never blocks on its hasher, which rules out a deadlock between
