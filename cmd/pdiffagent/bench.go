@@ -5,12 +5,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime"
 	"slices"
 
 	"github.com/pdiffagent/pdiffagent/bench"
-	"github.com/pdiffagent/pdiffagent/engine"
-	"github.com/pdiffagent/pdiffagent/wire"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
@@ -30,20 +27,17 @@ type benchOptions struct {
 	Dir         string
 	Keep        bool
 	Seed        int64
-	BlockSize   blockSizeValue
-	Concurrency int
-	Hash        hashValue
-	JSON        bool
-	CSV         bool
-	Save        string
-	Out         string
-	Quiet       bool
+	gridOptions
+	workerOptions
+	JSON  bool
+	CSV   bool
+	Save  string
+	Out   string
+	Quiet bool
 }
 
 func (o *benchOptions) AddFlags(f *pflag.FlagSet) {
 	o.Size = 1 << 30
-	o.BlockSize = engine.DefaultBlockSize
-	o.Hash = hashValue(engine.SHA256)
 	f.Var(&o.Size, "size", "size of the random source file (e.g. 256M, 1G, 4G)")
 	f.StringSliceVar(&o.Sizes, "sizes", nil, "scale mode: run every round at each of these sizes (e.g. 1G,2G,4G,8G) and report how time and peak RSS grow")
 	f.IntVar(&o.Rounds, "rounds", 10, "number of changed fractions, evenly spaced from 10% to 100% (10: 10%, 20%, … 100%; 3: 10%, 55%, 100%)")
@@ -58,9 +52,8 @@ func (o *benchOptions) AddFlags(f *pflag.FlagSet) {
 	f.StringVar(&o.Dir, "dir", "", "directory for the work files (default: a temporary directory under the current one; not tmpfs)")
 	f.BoolVar(&o.Keep, "keep", false, "keep the work directory")
 	f.Int64Var(&o.Seed, "seed", 1, "seed of the test data")
-	f.VarP(&o.BlockSize, "block-size", "b", "block size")
-	f.IntVarP(&o.Concurrency, "concurrency", "c", runtime.NumCPU(), "workers on each end")
-	f.VarP(&o.Hash, "hash", "m", "tier-2 hash: sha256 or sha512_256")
+	o.gridOptions.AddFlags(f)
+	o.workerOptions.AddFlags(f)
 	f.BoolVar(&o.JSON, "json", false, "print the report as JSON on stdout instead of tables")
 	f.BoolVar(&o.CSV, "csv", false, "print one CSV row per sync on stdout instead of tables")
 	f.StringVar(&o.Save, "save", "", "also write the JSON report to this file")
@@ -150,8 +143,8 @@ func benchConfig(opts *benchOptions, roundsSet bool) (bench.Config, error) {
 			cfg.Sizes = append(cfg.Sizes, int64(v))
 		}
 	}
-	if opts.Concurrency < 1 || opts.Concurrency > wire.MaxWorkers {
-		return cfg, usageErrorf("concurrency %d: must be from 1 to %d", opts.Concurrency, wire.MaxWorkers)
+	if err := opts.workerOptions.check(); err != nil {
+		return cfg, err
 	}
 	if opts.Connections < 1 || opts.Connections > opts.Concurrency {
 		return cfg, usageErrorf("connections %d: must be from 1 to the concurrency (%d)", opts.Connections, opts.Concurrency)

@@ -78,9 +78,8 @@ func runPeerServe(ctx context.Context, o *peerServeOptions) error {
 type peerPushOptions struct {
 	Identity, Pin, Transport string
 	Connections              int
-	BlockSize                blockSizeValue
-	Concurrency              int
-	Hash                     hashValue
+	gridOptions
+	workerOptions
 }
 
 // peerResult is what `bench peer-push` and `bench peer-sync` print: the
@@ -93,7 +92,7 @@ type peerResult struct {
 }
 
 func newPeerPushCommand() *cobra.Command {
-	o := &peerPushOptions{BlockSize: engine.DefaultBlockSize, Hash: hashValue(engine.SHA256)}
+	o := &peerPushOptions{}
 	cmd := &cobra.Command{
 		Use:    "peer-push [flags] SRC HOST:PORT/PATH",
 		Short:  "Benchmark client: push SRC and print the outcome and time as JSON",
@@ -113,9 +112,8 @@ func newPeerPushCommand() *cobra.Command {
 }
 
 func (o *peerPushOptions) addEngineFlags(f *pflag.FlagSet) {
-	f.VarP(&o.BlockSize, "block-size", "b", "block size")
-	f.IntVarP(&o.Concurrency, "concurrency", "c", 1, "workers")
-	f.VarP(&o.Hash, "hash", "m", "tier-2 hash")
+	o.gridOptions.AddFlags(f)
+	o.workerOptions.AddFlags(f)
 }
 
 func (o *peerPushOptions) params() engine.Params {
@@ -123,7 +121,7 @@ func (o *peerPushOptions) params() engine.Params {
 }
 
 func newPeerSyncCommand() *cobra.Command {
-	o := &peerPushOptions{BlockSize: engine.DefaultBlockSize, Hash: hashValue(engine.SHA256)}
+	o := &peerPushOptions{}
 	cmd := &cobra.Command{
 		Use:    "peer-sync [flags] SRC DST",
 		Short:  "Benchmark local sync: engine.SyncLocal as `sync` runs it; print stats, time and peak RSS as JSON",

@@ -15,9 +15,8 @@ import (
 // checksumOptions are checksum's flags; the grid and range it picks hold
 // for the whole pipeline.
 type checksumOptions struct {
-	BlockSize  blockSizeValue
-	Hash       hashValue
-	Start, End sizeValue
+	gridOptions
+	rangeOptions
 	pipeOptions
 }
 
@@ -38,29 +37,19 @@ its strong hash to stdout, for ` + "`pdiffagent retrieve`" + `.
 		},
 	}
 	f := cmd.Flags()
-	opts.BlockSize = engine.DefaultBlockSize
-	opts.Hash = hashValue(engine.SHA256)
-	f.VarP(&opts.BlockSize, "block-size", "b", "block size, a power of two from 4K to 64M (e.g. 128K, 1MiB, 4M)")
-	f.VarP(&opts.Hash, "hash", "m", "strong hash of every block: sha256 or sha512_256")
-	f.Var(&opts.Start, "start", "sync only from this byte offset (a multiple of the block size)")
-	f.Var(&opts.End, "end", "sync only up to this byte offset (a multiple of the block size); default: the end")
+	opts.gridOptions.AddFlags(f)
+	opts.rangeOptions.AddFlags(f)
 	opts.pipeOptions.AddFlags(f)
 	return cmd
 }
 
 // params checks the flags and turns them into engine parameters.
 func (o *checksumOptions) params() (engine.Params, error) {
-	if err := o.check(); err != nil {
+	if err := o.pipeOptions.check(); err != nil {
 		return engine.Params{}, err
 	}
-	bs := sizeValue(o.BlockSize)
-	switch {
-	case o.Start%bs != 0:
-		return engine.Params{}, usageErrorf("--start %d: must be a multiple of the block size %s", o.Start, formatSize(int64(bs)))
-	case o.End%bs != 0:
-		return engine.Params{}, usageErrorf("--end %d: must be a multiple of the block size %s", o.End, formatSize(int64(bs)))
-	case o.End != 0 && o.End <= o.Start:
-		return engine.Params{}, usageErrorf("--end %d: must lie after --start %d", o.End, o.Start)
+	if err := o.rangeOptions.check(int64(o.BlockSize), true); err != nil {
+		return engine.Params{}, err
 	}
 	return engine.Params{BlockSize: int(o.BlockSize), Workers: o.Concurrency, Strong: engine.StrongHash(o.Hash),
 		Start: int64(o.Start), End: int64(o.End)}, nil

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"runtime"
 	"strings"
 
 	"github.com/pdiffagent/pdiffagent/agent"
@@ -16,36 +15,27 @@ import (
 // syncOptions are the flags of every command that runs a sync: sync, push
 // and pull. Push and pull embed it and add their own.
 type syncOptions struct {
-	BlockSize   blockSizeValue
-	Concurrency int
-	Hash        hashValue
-	WholeFile   bool
-	DryRun      bool
-	Compress    codecValue
-	Start, End  sizeValue
-	NoSparse    bool
-	NoTimes     bool
-	NoPerms     bool
-	Owner       bool
-	Atomic      bool
+	gridOptions
+	workerOptions
+	rangeOptions
+	metaOptions
+	compressOptions
 	outputOptions
+	WholeFile bool
+	DryRun    bool
+	Owner     bool
+	Atomic    bool
 }
 
 // AddFlags registers the sync flags, including the output flags.
 func (o *syncOptions) AddFlags(f *pflag.FlagSet) {
-	o.BlockSize = engine.DefaultBlockSize
-	o.Hash = hashValue(engine.SHA256)
-	f.VarP(&o.BlockSize, "block-size", "b", "block size, a power of two from 4K to 64M (e.g. 128K, 1MiB, 4M)")
-	f.IntVarP(&o.Concurrency, "concurrency", "c", runtime.NumCPU(), fmt.Sprintf("workers (stripes hashed in parallel), 1 to %d", wire.MaxWorkers))
-	f.VarP(&o.Hash, "hash", "m", "tier-2 hash confirming equal blocks: sha256 or sha512_256")
+	o.gridOptions.AddFlags(f)
+	o.workerOptions.AddFlags(f)
 	f.BoolVarP(&o.WholeFile, "whole-file", "W", false, "send every block without comparing")
 	f.BoolVarP(&o.DryRun, "dry-run", "n", false, "compare and report only; write nothing (exit 3 if the target differs)")
-	f.Var(&o.Compress, "compress", "compress changed blocks: none or lz4 (kept per block only when it shrinks it; pays on links slower than ~0.4 GB/s per core)")
-	f.Var(&o.Start, "start", "sync only from this byte offset (a multiple of the block size)")
-	f.Var(&o.End, "end", "sync only up to this byte offset (a multiple of the block size, or the source's size); 0 = the end")
-	f.BoolVar(&o.NoSparse, "no-sparse", false, "write all-zero blocks as data instead of leaving holes in a regular-file target")
-	f.BoolVar(&o.NoTimes, "no-times", false, "do not give the target the source's modification time")
-	f.BoolVar(&o.NoPerms, "no-perms", false, "do not give the target the source's permissions")
+	o.compressOptions.AddFlags(f)
+	o.rangeOptions.AddFlags(f)
+	o.metaOptions.AddFlags(f)
 	f.BoolVar(&o.Owner, "owner", false, "give the target the source's owner and group (the receiving side must run as root)")
 	f.BoolVar(&o.Atomic, "atomic", false, "replace the target only at the end (a temporary file beside it, renamed once verified); needs room for both copies unless the filesystem has reflinks; regular files only")
 	o.outputOptions.AddFlags(f)
@@ -81,18 +71,14 @@ func (o *syncOptions) checkAtomicTarget(path string) error {
 // params turns the flags into engine parameters (Size is left to the
 // engine, which takes it from the source).
 func (o *syncOptions) params() (engine.Params, error) {
-	if o.Concurrency < 1 || o.Concurrency > wire.MaxWorkers {
-		return engine.Params{}, usageErrorf("concurrency %d: must be from 1 to %d", o.Concurrency, wire.MaxWorkers)
+	if err := o.workerOptions.check(); err != nil {
+		return engine.Params{}, err
 	}
 	if err := o.outputOptions.check(); err != nil {
 		return engine.Params{}, err
 	}
-	bs := int64(o.BlockSize)
-	if o.Start%sizeValue(bs) != 0 {
-		return engine.Params{}, usageErrorf("--start %d: must be a multiple of the block size %s", o.Start, formatSize(bs))
-	}
-	if o.End != 0 && o.End < o.Start {
-		return engine.Params{}, usageErrorf("--end %d: before --start %d", o.End, o.Start)
+	if err := o.rangeOptions.check(int64(o.BlockSize), false); err != nil {
+		return engine.Params{}, err
 	}
 	return engine.Params{
 		BlockSize: int(o.BlockSize),
@@ -129,25 +115,16 @@ func (v *codecValue) Set(s string) error {
 
 // outputOptions decide what a command prints.
 type outputOptions struct {
-	Verbose  int
-	Quiet    bool
+	verbosityOptions
 	JSON     bool
 	Progress progressMode
 }
 
 // AddFlags registers -v, -q, --json and --progress.
 func (o *outputOptions) AddFlags(f *pflag.FlagSet) {
-	f.CountVarP(&o.Verbose, "verbose", "v", "say more (repeat for more detail)")
-	f.BoolVarP(&o.Quiet, "quiet", "q", false, "print nothing on success")
+	o.verbosityOptions.AddFlags(f)
 	f.BoolVar(&o.JSON, "json", false, "print the result as one JSON object on stdout")
 	f.Var(&o.Progress, "progress", "progress bar on stderr: auto (when it is a terminal), always or never")
-}
-
-func (o *outputOptions) check() error {
-	if o.Quiet && o.Verbose > 0 {
-		return usageErrorf("--quiet and --verbose contradict each other")
-	}
-	return nil
 }
 
 // blockSizeValue is a -b flag: engine.ParseBlockSize checks it.

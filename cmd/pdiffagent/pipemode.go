@@ -5,9 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime"
 
-	"github.com/pdiffagent/pdiffagent/wire"
 	"github.com/spf13/pflag"
 )
 
@@ -26,26 +24,21 @@ updated: save says so, and running the pipeline again repairs it.`
 
 // pipeOptions are the flags every pipe-mode command has.
 type pipeOptions struct {
-	Concurrency int
-	Verbose     int
-	Quiet       bool
+	workerOptions
+	verbosityOptions
 }
 
 // AddFlags registers -c, -v and -q.
 func (o *pipeOptions) AddFlags(f *pflag.FlagSet) {
-	f.IntVarP(&o.Concurrency, "concurrency", "c", runtime.NumCPU(), fmt.Sprintf("workers reading and hashing in parallel, 1 to %d", wire.MaxWorkers))
-	f.CountVarP(&o.Verbose, "verbose", "v", "say more, on stderr")
-	f.BoolVarP(&o.Quiet, "quiet", "q", false, "print nothing on success")
+	o.workerOptions.AddFlags(f)
+	o.verbosityOptions.AddFlags(f)
 }
 
 func (o *pipeOptions) check() error {
-	if o.Concurrency < 1 || o.Concurrency > wire.MaxWorkers {
-		return usageErrorf("concurrency %d: must be from 1 to %d", o.Concurrency, wire.MaxWorkers)
+	if err := o.workerOptions.check(); err != nil {
+		return err
 	}
-	if o.Quiet && o.Verbose > 0 {
-		return usageErrorf("--quiet and --verbose contradict each other")
-	}
-	return nil
+	return o.verbosityOptions.check()
 }
 
 // checkPipes refuses a terminal where a stage expects a binary stream:

@@ -12,8 +12,8 @@ import (
 )
 
 type retrieveOptions struct {
-	Compress codecValue
-	JSON     bool
+	compressOptions
+	JSON bool
 	pipeOptions
 }
 
@@ -34,7 +34,7 @@ summary (-v, --json) goes to stderr: stdout is the data stream.
 		},
 	}
 	f := cmd.Flags()
-	f.Var(&opts.Compress, "compress", "compress changed blocks: none or lz4 (kept per block only when it shrinks it; pays on links slower than ~0.4 GB/s per core)")
+	opts.compressOptions.AddFlags(f)
 	f.BoolVar(&opts.JSON, "json", false, "print the result as one JSON object on stderr")
 	opts.pipeOptions.AddFlags(f)
 	return cmd

@@ -13,8 +13,8 @@ import (
 )
 
 type saveOptions struct {
-	JSON                       bool
-	NoSparse, NoTimes, NoPerms bool
+	JSON bool
+	metaOptions
 	pipeOptions
 }
 
@@ -36,9 +36,7 @@ source over the range; anything else, that it may be partly updated.
 	}
 	f := cmd.Flags()
 	f.BoolVar(&opts.JSON, "json", false, "print the result as one JSON object on stdout")
-	f.BoolVar(&opts.NoSparse, "no-sparse", false, "write all-zero blocks as data instead of leaving holes in a regular-file target")
-	f.BoolVar(&opts.NoTimes, "no-times", false, "do not give the target the source's modification time")
-	f.BoolVar(&opts.NoPerms, "no-perms", false, "do not give the target the source's permissions")
+	opts.metaOptions.AddFlags(f)
 	opts.pipeOptions.AddFlags(f)
 	return cmd
 }
