@@ -46,6 +46,17 @@ func (s *Server) openAtomic(t *target, rel string) (*target, error) {
 		return nil, codeErrorf(wire.CodeBusy, "%s is busy with another transfer", rel)
 	}
 	t.locked, t.repl, t.file = true, r, r.File
+	if !s.cfg.AllowHardlinks {
+		// The name is replaced, the other names keep the old file; start
+		// empty rather than from a copy of a file that may not be ours.
+		if n, err := r.OldLinks(); err != nil || n > 1 {
+			if err != nil {
+				t.close()
+				return nil, codeErrorf(wire.CodeIO, "%s: %v", rel, err)
+			}
+			return t, nil
+		}
+	}
 	if err := r.Fill(s.ctx); err != nil {
 		t.close()
 		return nil, codeErrorf(wire.CodeIO, "%v", err)

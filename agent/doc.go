@@ -64,7 +64,8 @@
 // The server's root is a jail: see jail.go. Two transfers never touch one
 // file at once: a push holds an exclusive lock on the file (device and
 // inode), pulls and dry runs a shared one; a conflicting session fails at
-// once with wire.CodeBusy. A dry-run push to a missing file runs the
+// once with wire.CodeBusy. A file with more than one hard link is refused
+// unless the server allows it (guard.go). A dry-run push to a missing file runs the
 // receiver with no file (nothing is created); a push never creates
 // directories.
 //

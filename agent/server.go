@@ -45,6 +45,10 @@ type ServerConfig struct {
 	// AllowDevices accepts block devices beneath the root as targets and
 	// sources. Character devices, FIFOs and sockets are always refused.
 	AllowDevices bool
+	// AllowHardlinks serves, and writes in place, regular files that have
+	// more than one name (hard links). By default they are refused: the
+	// other name may be outside the root (guard.go).
+	AllowHardlinks bool
 	// Identity is the server's key and certificate. Required.
 	Identity *Identity
 	// Log receives refusals and one line per session. nil discards.

@@ -67,6 +67,10 @@ func (s *Server) openTarget(peer peerIdentity, o *wire.Open) (*target, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkLinks(f, rel, s.cfg.AllowHardlinks); err != nil {
+		f.Close()
+		return nil, err
+	}
 	write := o.Op == wire.OpPush && !p.DryRun
 	if !s.locks.tryLock(t.key, write) {
 		f.Close()

@@ -189,6 +189,15 @@ func (r *Replacement) OldID() (dev, ino uint64, ok bool) {
 	return r.oldDev, r.oldIno, r.Existed
 }
 
+// OldLinks is the link count of the file being replaced (0 when there is
+// none): a caller may refuse to copy from a file that has other names.
+func (r *Replacement) OldLinks() (uint64, error) {
+	if r.old == nil {
+		return 0, nil
+	}
+	return linkCount(r.old)
+}
+
 // Fill gives the temporary file the old file's content: a reflink clone
 // where the filesystem has them (Btrfs, XFS, bcachefs…; instant, no space
 // taken), else a copy of its data regions (copy_file_range, which may

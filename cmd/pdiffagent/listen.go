@@ -20,6 +20,7 @@ type listenOptions struct {
 	AllowFile        string
 	ReadOnly         bool
 	AllowDevices     bool
+	AllowHardlinks   bool
 	MaxSessions      int
 	MaxPerClient     int
 	MaxWorkers       int
@@ -53,6 +54,7 @@ allowed, on QUIC (UDP) and TLS 1.3 over TCP on the same port (ADDR, default
 	f.StringVar(&opts.AllowFile, "allow-file", "", "file of allowed fingerprints, one per line (# comments)")
 	f.BoolVar(&opts.ReadOnly, "read-only", false, "refuse every push")
 	f.BoolVar(&opts.AllowDevices, "allow-devices", false, "serve block devices beneath the root")
+	f.BoolVar(&opts.AllowHardlinks, "allow-hardlinks", false, "serve and write in place files with more than one hard link")
 	f.IntVar(&opts.MaxSessions, "max-sessions", agent.DefaultMaxSessions, "sessions at once")
 	f.IntVar(&opts.MaxPerClient, "max-sessions-per-client", agent.DefaultMaxSessionsPerClient, "sessions at once from one client")
 	f.IntVar(&opts.MaxWorkers, "max-workers", agent.DefaultMaxWorkers, "workers (streams) per session")
@@ -88,7 +90,8 @@ func runListen(ctx context.Context, opts *listenOptions, addr string) error {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	srv, err := agent.Listen(ctx, addr, agent.ServerConfig{
 		Root: opts.Root, Allow: allow, ReadOnly: opts.ReadOnly, AllowDevices: opts.AllowDevices,
-		Identity: id, Log: log, MaxSessions: opts.MaxSessions, MaxSessionsPerClient: opts.MaxPerClient, MaxWorkers: opts.MaxWorkers,
+		AllowHardlinks: opts.AllowHardlinks,
+		Identity:       id, Log: log, MaxSessions: opts.MaxSessions, MaxSessionsPerClient: opts.MaxPerClient, MaxWorkers: opts.MaxWorkers,
 		HandshakeTimeout: opts.HandshakeTimeout, IdleTimeout: opts.IdleTimeout,
 	})
 	if err != nil {
