@@ -139,8 +139,7 @@ func Push(ctx context.Context, cfg ClientConfig, local, remote string, p engine.
 	if err != nil {
 		return Outcome{}, fmt.Errorf("%s: %w", local, err)
 	}
-	p.Size = src.Size
-	if p, err = p.Normalize(); err != nil {
+	if p, err = p.Bind(src.Size); err != nil {
 		return Outcome{}, err
 	}
 	open := openMessage(wire.OpPush, rpath, p)
@@ -168,13 +167,14 @@ func Pull(ctx context.Context, cfg ClientConfig, remote, local string, p engine.
 	if cfg, err = cfg.populate(hostport); err != nil {
 		return Outcome{}, err
 	}
-	// The source's size is the server's: check everything else now.
-	end := p.End
-	p.Size = max(p.Start, p.End, 1<<62)
-	if p, err = p.Normalize(); err != nil {
+	// The source's size is the server's, known from its answer (which
+	// binds p): check everything else now.
+	if p.Session, err = p.Session.Normalize(); err != nil {
 		return Outcome{}, err
 	}
-	p.Size, p.End = 0, end
+	if err := p.CheckRange(p.BlockSize); err != nil {
+		return Outcome{}, err
+	}
 	if cfg.Atomic && !p.DryRun {
 		return pullAtomic(ctx, cfg, hostport, rpath, local, p, opt)
 	}

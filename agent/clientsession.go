@@ -92,13 +92,10 @@ func (c *clientConn) start(ctx context.Context, ctl *netStream, open *wire.Open,
 	}
 	p.Workers = int(reply.Workers)
 	if open.Op == wire.OpPull {
-		p.Size = reply.Size
-		if p.End == 0 {
-			p.End = p.Size
+		var err error
+		if *p, err = p.Bind(reply.Size); err != nil {
+			return engine.Stats{}, fmt.Errorf("server's answer: %w", err)
 		}
-	}
-	if err := p.Validate(); err != nil {
-		return engine.Stats{}, fmt.Errorf("server's answer: %w", err)
 	}
 	streams, err := c.attach(ctx, open.SessionID, p.Workers)
 	if err != nil {

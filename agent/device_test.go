@@ -49,7 +49,7 @@ func nodeIn(t *testing.T, dir, name, dev string) string {
 func TestBlockDevicesOverTheNetwork(t *testing.T) {
 	const size = 4 << 20
 	src := randomBytes(71, size)
-	p := engine.Params{BlockSize: 64 << 10, Workers: 2}
+	p := engine.Params{Session: engine.Session{BlockSize: 64 << 10, Workers: 2}}
 	for _, transport := range []string{TransportTCP, TransportQUIC} {
 		t.Run(transport, func(t *testing.T) {
 			checkGoroutines(t)

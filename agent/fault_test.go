@@ -184,7 +184,7 @@ func TestAtomicPull(t *testing.T) {
 	writeFile(t, filepath.Join(ts.root, "f"), data)
 	// One worker, batches of 4 blocks of 1 MiB: the gate lets one batch be
 	// decided and written, then holds the receiver.
-	p := engine.Params{BlockSize: 1 << 20, Workers: 1}
+	p := engine.Params{Session: engine.Session{BlockSize: 1 << 20, Workers: 1}}
 	dir := t.TempDir()
 	local := filepath.Join(dir, "f")
 	old := randomBytes(56, len(data))
@@ -283,7 +283,7 @@ func TestWatchdogSlowPeerIsNotStalled(t *testing.T) {
 	// 200 ms, for 1.2 s.
 	slow := func(b []byte) uint64 { time.Sleep(100 * time.Millisecond); return engine.DefaultWeak(b) }
 	start := time.Now()
-	p := engine.Params{BlockSize: 2 << 20, Workers: 1}
+	p := engine.Params{Session: engine.Session{BlockSize: 2 << 20, Workers: 1}}
 	if _, err := Push(context.Background(), cfg, src, ts.remote("f"), p, engine.Options{Weak: slow}); err != nil {
 		t.Fatal(err)
 	}
@@ -321,7 +321,7 @@ func TestDiskFull(t *testing.T) {
 	tmpfs(t, small, "8m")
 	src := filepath.Join(t.TempDir(), "src")
 	writeFile(t, src, randomBytes(59, 12<<20))
-	p := engine.Params{BlockSize: 64 << 10, Workers: 2}
+	p := engine.Params{Session: engine.Session{BlockSize: 64 << 10, Workers: 2}}
 
 	_, err := Push(context.Background(), ts.clientConfig(TransportTCP), src, ts.remote("small/big"), p, engine.Options{})
 	if err == nil || !strings.Contains(err.Error(), "small/big") || !strings.Contains(err.Error(), "no space left on device") {

@@ -34,11 +34,11 @@ func FuzzOpen(f *testing.F) {
 	f.Fuzz(func(t *testing.T, path string, op byte, blockSize uint32, workers uint16, flags uint32, size, start, end int64) {
 		o := &wire.Open{Op: wire.Op(op), Path: path, BlockSize: blockSize, Workers: workers, Strong: 1, Flags: flags,
 			Size: size, Start: start, End: end}
-		p, err := paramsFromOpen(o, maxWorkers)
-		if err == nil && o.Op == wire.OpPull { // as openTarget does, with the source's size
-			p.Size = 10 << 20
-			p, err = fillRange(p)
+		sz := o.Size // as openTarget does: a pull's size is the server's file's
+		if o.Op == wire.OpPull {
+			sz = 10 << 20
 		}
+		p, err := bindParams(paramsFromOpen(o, maxWorkers), sz)
 		if err == nil && (p.Workers < 1 || p.Workers > maxWorkers || p.BlockSize < wire.MinBlockSize ||
 			p.BlockSize > wire.MaxBlockSize || p.Start < 0 || p.End > p.Size || p.Start > p.End) {
 			t.Fatalf("accepted %+v from %+v", p, o)

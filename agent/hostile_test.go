@@ -41,7 +41,7 @@ func rawSession(t *testing.T, ts *testServer, tr string, o *wire.Open) *netStrea
 // bytes in testBlock blocks.
 func rawOpen(t *testing.T, op wire.Op, path string, size int64, wholeFile bool) *wire.Open {
 	t.Helper()
-	p, err := engine.Params{Size: size, BlockSize: testBlock, Workers: 1, WholeFile: wholeFile}.Normalize()
+	p, err := engine.Params{Session: engine.Session{BlockSize: testBlock, Workers: 1, WholeFile: wholeFile}}.Bind(size)
 	if err != nil {
 		t.Fatal(err)
 	}

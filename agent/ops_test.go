@@ -218,22 +218,25 @@ func TestRange(t *testing.T) {
 }
 
 func TestParamsRoundTrip(t *testing.T) {
-	p := engine.Params{Size: 1 << 20, BlockSize: 64 << 10, Workers: 7, Strong: engine.SHA512_256, Codec: wire.CodecLZ4,
-		WholeFile: true, DryRun: true, NoSparse: true, NoTimes: true, NoPerms: true, Start: 64 << 10, End: 512 << 10}
+	p := engine.Params{Session: engine.Session{BlockSize: 64 << 10, Workers: 7, Strong: engine.SHA512_256, Codec: wire.CodecLZ4, WholeFile: true, DryRun: true, NoSparse: true, NoTimes: true, NoPerms: true}, File: engine.File{Start: 64 << 10, End: 512 << 10}}
+	p, err := p.Bind(1 << 20)
+	if err != nil {
+		t.Fatal(err)
+	}
 	o := openMessage(wire.OpPush, "x", p)
 	o.Size = p.Size
-	got, err := paramsFromOpen(o, 100)
+	got, err := bindParams(paramsFromOpen(o, 100), o.Size)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got != p {
 		t.Errorf("round trip:\n got %+v\nwant %+v", got, p)
 	}
-	if got, _ := paramsFromOpen(o, 3); got.Workers != 3 {
+	if got := paramsFromOpen(o, 3); got.Workers != 3 {
 		t.Errorf("workers not capped: %d", got.Workers)
 	}
 	o.Flags |= wire.FlagAtomic // the target's business (atomic.go), not the engine's
-	if got, err := paramsFromOpen(o, 100); err != nil || got != p {
+	if got, err := bindParams(paramsFromOpen(o, 100), o.Size); err != nil || got != p {
 		t.Errorf("with FlagAtomic: %+v, %v", got, err)
 	}
 }

@@ -5,17 +5,22 @@ import (
 	"github.com/pdiffagent/pdiffagent/wire"
 )
 
-// paramFlags maps engine.Params booleans to Open flags.
+// engine.Params cross the wire in wire.Open, converted here once each way:
+// openMessage on the client, paramsFromOpen on the server. The session's
+// part travels whole; of the file's, the range (End 0: to the end) and,
+// for a push, the source's size, time and mode.
+
+// paramFlags maps engine.Session booleans to Open flags.
 var paramFlags = []struct {
 	flag uint32
-	get  func(*engine.Params) *bool
+	get  func(*engine.Session) *bool
 }{
-	{wire.FlagDryRun, func(p *engine.Params) *bool { return &p.DryRun }},
-	{wire.FlagWholeFile, func(p *engine.Params) *bool { return &p.WholeFile }},
-	{wire.FlagNoSparse, func(p *engine.Params) *bool { return &p.NoSparse }},
-	{wire.FlagNoTimes, func(p *engine.Params) *bool { return &p.NoTimes }},
-	{wire.FlagNoPerms, func(p *engine.Params) *bool { return &p.NoPerms }},
-	{wire.FlagOwner, func(p *engine.Params) *bool { return &p.Owner }},
+	{wire.FlagDryRun, func(s *engine.Session) *bool { return &s.DryRun }},
+	{wire.FlagWholeFile, func(s *engine.Session) *bool { return &s.WholeFile }},
+	{wire.FlagNoSparse, func(s *engine.Session) *bool { return &s.NoSparse }},
+	{wire.FlagNoTimes, func(s *engine.Session) *bool { return &s.NoTimes }},
+	{wire.FlagNoPerms, func(s *engine.Session) *bool { return &s.NoPerms }},
+	{wire.FlagOwner, func(s *engine.Session) *bool { return &s.Owner }},
 }
 
 // openMessage is the Open for p. For a push the caller sets Size, ModTime
@@ -32,42 +37,34 @@ func openMessage(op wire.Op, path string, p engine.Params) *wire.Open {
 		End:       p.End,
 	}
 	for _, f := range paramFlags {
-		if *f.get(&p) {
+		if *f.get(&p.Session) {
 			o.Flags |= f.flag
 		}
 	}
 	return o
 }
 
-// paramsFromOpen is the server's reading of an Open. Size (and so End when
-// the client left it 0) is the pushed source's; for a pull the caller fills
-// them from its own file and validates.
-func paramsFromOpen(o *wire.Open, maxWorkers int) (engine.Params, error) {
-	p := engine.Params{
-		Size:      o.Size,
+// paramsFromOpen is the server's reading of an Open, not yet bound to the
+// source's size: bindParams does that, with the pushed source's size
+// (o.Size) or, for a pull, the size of the file the server opened.
+func paramsFromOpen(o *wire.Open, maxWorkers int) engine.Params {
+	s := engine.Session{
 		BlockSize: int(o.BlockSize),
 		Workers:   min(int(o.Workers), maxWorkers),
 		Strong:    engine.StrongHash(o.Strong),
 		Codec:     o.Codec,
-		Start:     o.Start,
-		End:       o.End,
 	}
 	for _, f := range paramFlags {
-		*f.get(&p) = o.Flags&f.flag != 0
+		*f.get(&s) = o.Flags&f.flag != 0
 	}
-	if o.Op == wire.OpPull {
-		p.Size = 0
-		return p, nil
-	}
-	return fillRange(p)
+	return engine.Params{Session: s, File: engine.File{Start: o.Start, End: o.End}}
 }
 
-// fillRange applies Params.Normalize's End default and validates p.
-func fillRange(p engine.Params) (engine.Params, error) {
-	if p.End == 0 {
-		p.End = p.Size
-	}
-	if err := p.Validate(); err != nil {
+// bindParams binds p to the source's size; a client's parameters that do
+// not fit are its mistake.
+func bindParams(p engine.Params, size int64) (engine.Params, error) {
+	p, err := p.Bind(size)
+	if err != nil {
 		return p, codeErrorf(wire.CodeBadRequest, "%v", err)
 	}
 	return p, nil

@@ -118,7 +118,7 @@ func runSoak(t *testing.T, sc soakConfig) {
 		}
 	}
 	rng := rand.New(rand.NewPCG(7, 11))
-	p := engine.Params{BlockSize: sc.blockSize, Workers: sc.workers}
+	p := engine.Params{Session: engine.Session{BlockSize: sc.blockSize, Workers: sc.workers}}
 	start := time.Now()
 	var base soakUsage
 	for round := 0; round < sc.rounds && (round < 2 || time.Since(start) < sc.maxTime); round++ {

@@ -31,9 +31,11 @@ func (s *Server) openTarget(peer peerIdentity, o *wire.Open) (*target, error) {
 	if err != nil {
 		return nil, err
 	}
-	p, err := paramsFromOpen(o, s.cfg.MaxWorkers)
-	if err != nil {
-		return nil, err
+	p := paramsFromOpen(o, s.cfg.MaxWorkers)
+	if o.Op == wire.OpPush {
+		if p, err = bindParams(p, o.Size); err != nil {
+			return nil, err
+		}
 	}
 	t := &target{op: o.Op, p: p, unlock: s.locks.unlock, idle: s.cfg.IdleTimeout, client: "client " + peer.addr}
 	var f *os.File
@@ -86,8 +88,7 @@ func (s *Server) openTarget(peer peerIdentity, o *wire.Open) (*target, error) {
 			t.close()
 			return nil, codeErrorf(wire.CodeIO, "%s: stat: %v", rel, err)
 		}
-		t.p.Size = t.src.Size
-		if t.p, err = fillRange(t.p); err != nil {
+		if t.p, err = bindParams(t.p, t.src.Size); err != nil {
 			t.close()
 			return nil, err
 		}

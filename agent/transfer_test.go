@@ -51,7 +51,7 @@ func sizeCases() []sizeCase {
 }
 
 func testParams(workers int, codec wire.Codec) engine.Params {
-	return engine.Params{BlockSize: testBlock, Workers: workers, Codec: codec}
+	return engine.Params{Session: engine.Session{BlockSize: testBlock, Workers: workers, Codec: codec}}
 }
 
 func TestPushPull(t *testing.T) {

@@ -49,7 +49,7 @@ func BenchmarkPipeline(b *testing.B) {
 			if err := CopyFile(src, dst); err != nil {
 				b.Fatal(err)
 			}
-			p := engine.Params{BlockSize: engine.DefaultBlockSize, Workers: 2, Strong: engine.SHA256}
+			p := engine.Params{Session: engine.Session{BlockSize: engine.DefaultBlockSize, Workers: 2, Strong: engine.SHA256}}
 			b.SetBytes(size)
 			b.ReportAllocs()
 			seed := int64(0)

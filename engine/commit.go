@@ -59,7 +59,7 @@ func (r *receiver) commit(f *wire.Final) error {
 	if err != nil {
 		return err
 	}
-	if want := r.p.rangeEnd(); size < want || (!dev && !r.p.Partial() && size != r.p.Size) {
+	if want := r.p.End; size < want || (!dev && !r.p.Partial() && size != r.p.Size) {
 		return fmt.Errorf("%w: %s is %d bytes after the sync, want %d", ErrVerify, r.dst.Name(), size, r.p.Size)
 	}
 	if dev {

@@ -46,7 +46,7 @@ func TestDigestCatchesCorruption(t *testing.T) {
 	}
 	defer df.Close()
 	source, _ := NewSource(sf)
-	p, _ := Params{Size: source.Size, BlockSize: testBS, Workers: 1}.Normalize()
+	p, _ := Params{Session: Session{BlockSize: testBS, Workers: 1}}.Bind(source.Size)
 	a, b := Pipe()
 	var wg sync.WaitGroup
 	var sendErr error

@@ -23,6 +23,12 @@
 // confirmed by, or the xxhash of each sent block's data); each side checks
 // the other's, and a difference fails the sync.
 //
+// Parameters (params.go). A Session holds what both sides agree on once
+// (block size, hash, workers, codec, flags), a File what belongs to one
+// file (the source's size and the range); Session.Normalize fills defaults
+// and checks once, Params.Bind applies the source's size once it is known,
+// and Send and Receive take only bound Params.
+//
 // Pipe mode (pipemode.go) runs the same two tiers over a one-way byte pipe:
 // checksum | retrieve | save, without the verdict round trip.
 //

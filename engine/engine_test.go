@@ -108,7 +108,7 @@ func TestSyncLocalCases(t *testing.T) {
 func testSyncLocalCase(t *testing.T, c syncCase, workers int, noMap bool) {
 	checkNoLeak(t)
 	src, dst := writeCase(t, c)
-	p := Params{BlockSize: testBS, Workers: workers}
+	p := Params{Session: Session{BlockSize: testBS, Workers: workers}}
 	st, err := SyncLocal(context.Background(), src, dst, p, Options{NoMap: noMap})
 	if err != nil {
 		t.Fatal(err)
@@ -138,7 +138,7 @@ func TestWholeFileAndCompression(t *testing.T) {
 			src := append(randBytes(11, 5*testBS), bytes.Repeat([]byte("pdiffagent "), 3000)...) // text compresses
 			c := syncCase{src: src, dst: flip(src, 3, 6*testBS, 7*testBS)}
 			s, d := writeCase(t, c)
-			p := Params{BlockSize: testBS, Workers: 2, WholeFile: mode != "lz4"}
+			p := Params{Session: Session{BlockSize: testBS, Workers: 2, WholeFile: mode != "lz4"}}
 			if mode != "whole" {
 				p.Codec = 1
 			}
@@ -167,7 +167,7 @@ func TestForcedWeakCollision(t *testing.T) {
 	c := syncCase{src: src, dst: flip(src, 0, 7*testBS+1, 19*testBS)}
 	s, d := writeCase(t, c)
 	opt := Options{Weak: func([]byte) uint64 { return 42 }}
-	st, err := SyncLocal(context.Background(), s, d, Params{BlockSize: testBS, Workers: 2}, opt)
+	st, err := SyncLocal(context.Background(), s, d, Params{Session: Session{BlockSize: testBS, Workers: 2}}, opt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,7 +186,7 @@ func TestDryRunWritesNothing(t *testing.T) {
 	old := flip(src[:5*testBS], 10)
 	s, d := writeCase(t, syncCase{src: src, dst: old})
 	before, _ := os.Stat(d)
-	st, err := SyncLocal(context.Background(), s, d, Params{BlockSize: testBS, Workers: 2, DryRun: true}, Options{})
+	st, err := SyncLocal(context.Background(), s, d, Params{Session: Session{BlockSize: testBS, Workers: 2, DryRun: true}}, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -203,7 +203,7 @@ func TestDryRunWritesNothing(t *testing.T) {
 	}
 	// Missing target: nothing created.
 	missing := filepath.Join(t.TempDir(), "nope")
-	if _, err := SyncLocal(context.Background(), s, missing, Params{BlockSize: testBS, DryRun: true}, Options{}); err != nil {
+	if _, err := SyncLocal(context.Background(), s, missing, Params{Session: Session{BlockSize: testBS, DryRun: true}}, Options{}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(missing); !errors.Is(err, os.ErrNotExist) {
@@ -219,7 +219,7 @@ func TestCancelStopsPromptly(t *testing.T) {
 	slow := func(b []byte) uint64 { time.Sleep(5 * time.Millisecond); return DefaultWeak(b) }
 	go func() { time.Sleep(30 * time.Millisecond); cancel() }()
 	start := time.Now()
-	_, err := SyncLocal(ctx, s, d, Params{BlockSize: testBS, Workers: 2}, Options{Weak: slow})
+	_, err := SyncLocal(ctx, s, d, Params{Session: Session{BlockSize: testBS, Workers: 2}}, Options{Weak: slow})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}
@@ -240,7 +240,7 @@ func TestSourceChangedIsAnError(t *testing.T) {
 		}
 		return DefaultWeak(b)
 	}
-	_, err := SyncLocal(context.Background(), s, d, Params{BlockSize: testBS, Workers: 1}, Options{Weak: weak})
+	_, err := SyncLocal(context.Background(), s, d, Params{Session: Session{BlockSize: testBS, Workers: 1}}, Options{Weak: weak})
 	if !errors.Is(err, ErrSourceChanged) {
 		t.Fatalf("err = %v, want ErrSourceChanged", err)
 	}
@@ -258,7 +258,7 @@ func TestTruncatedWhileMapped(t *testing.T) {
 			once.Do(func() { os.Truncate(s, 0) })
 			return DefaultWeak(b)
 		}
-		_, err := SyncLocal(context.Background(), s, d, Params{BlockSize: testBS, Workers: 1}, Options{Weak: weak})
+		_, err := SyncLocal(context.Background(), s, d, Params{Session: Session{BlockSize: testBS, Workers: 1}}, Options{Weak: weak})
 		if !errors.Is(err, ErrSourceChanged) || !strings.Contains(err.Error(), "shrank") {
 			t.Fatalf("err = %v, want ErrSourceChanged saying the source shrank", err)
 		}
@@ -274,7 +274,7 @@ func TestTruncatedWhileMapped(t *testing.T) {
 			}
 			return DefaultWeak(b)
 		}
-		_, err := SyncLocal(context.Background(), s, d, Params{BlockSize: testBS, Workers: 1}, Options{Weak: weak})
+		_, err := SyncLocal(context.Background(), s, d, Params{Session: Session{BlockSize: testBS, Workers: 1}}, Options{Weak: weak})
 		if err == nil || !strings.Contains(err.Error(), "shrank") {
 			t.Fatalf("err = %v, want an error saying the target shrank", err)
 		}

@@ -26,7 +26,7 @@ func TestRangeTouchesOnlyItsBlocks(t *testing.T) {
 	src := randBytes(20, 16*testBS+100)
 	old := flip(src, 1, 3*testBS, 5*testBS, 7*testBS+2, 12*testBS, 16*testBS+50)
 	s, d := writeCase(t, syncCase{src: src, dst: old})
-	p := Params{BlockSize: testBS, Workers: 2, Start: 4 * testBS, End: 8 * testBS}
+	p := Params{Session: Session{BlockSize: testBS, Workers: 2}, File: File{Start: 4 * testBS, End: 8 * testBS}}
 	st, err := SyncLocal(context.Background(), s, d, p, Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -40,7 +40,7 @@ func TestRangeTouchesOnlyItsBlocks(t *testing.T) {
 		t.Errorf("stats %+v", st)
 	}
 	// A range reaching the end of a file whose size is not block-aligned.
-	p = Params{BlockSize: testBS, Start: 12 * testBS, End: int64(len(src))}
+	p = Params{Session: Session{BlockSize: testBS}, File: File{Start: 12 * testBS, End: int64(len(src))}}
 	if _, err := SyncLocal(context.Background(), s, d, p, Options{}); err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +48,8 @@ func TestRangeTouchesOnlyItsBlocks(t *testing.T) {
 	if !bytes.Equal(got[12*testBS:], src[12*testBS:]) {
 		t.Fatal("tail range not synced")
 	}
-	for _, bad := range []Params{{Start: 100}, {End: 5000}, {Start: 8 * testBS, End: 4 * testBS}, {End: 100 * testBS}} {
+	for _, r := range []File{{Start: 100}, {End: 5000}, {Start: 8 * testBS, End: 4 * testBS}, {End: 100 * testBS}} {
+		bad := Params{File: r}
 		bad.BlockSize = testBS
 		if _, err := SyncLocal(context.Background(), s, d, bad, Options{}); err == nil {
 			t.Errorf("range %d-%d accepted", bad.Start, bad.End)
@@ -74,7 +75,7 @@ func TestSparse(t *testing.T) {
 	if allocated(t, src) > 4<<20 {
 		t.Skip("filesystem does not keep holes")
 	}
-	p := Params{BlockSize: 64 << 10, Workers: 2}
+	p := Params{Session: Session{BlockSize: 64 << 10, Workers: 2}}
 	st, err := SyncLocal(context.Background(), src, dst, p, Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -120,7 +121,7 @@ func TestMetadata(t *testing.T) {
 	mt := time.Date(2020, 1, 2, 3, 4, 5, 600, time.UTC)
 	os.Chmod(s, 0o640)
 	os.Chtimes(s, mt, mt)
-	if _, err := SyncLocal(context.Background(), s, d, Params{BlockSize: testBS}, Options{}); err != nil {
+	if _, err := SyncLocal(context.Background(), s, d, Params{Session: Session{BlockSize: testBS}}, Options{}); err != nil {
 		t.Fatal(err)
 	}
 	fi, _ := os.Stat(d)
@@ -129,7 +130,7 @@ func TestMetadata(t *testing.T) {
 	}
 	os.Chmod(d, 0o600)
 	os.Chtimes(d, time.Now(), time.Now())
-	if _, err := SyncLocal(context.Background(), s, d, Params{BlockSize: testBS, NoTimes: true, NoPerms: true}, Options{}); err != nil {
+	if _, err := SyncLocal(context.Background(), s, d, Params{Session: Session{BlockSize: testBS, NoTimes: true, NoPerms: true}}, Options{}); err != nil {
 		t.Fatal(err)
 	}
 	fi, _ = os.Stat(d)
@@ -163,7 +164,7 @@ func TestBlockDevices(t *testing.T) {
 	src := randBytes(24, size)
 	srcDev := loopDevice(t, src)
 	dstDev := loopDevice(t, flip(src, 5, 1<<20, 3<<20+7))
-	p := Params{BlockSize: 64 << 10, Workers: 2}
+	p := Params{Session: Session{BlockSize: 64 << 10, Workers: 2}}
 	st, err := SyncLocal(context.Background(), srcDev, dstDev, p, Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -203,13 +204,13 @@ func TestOwner(t *testing.T) {
 	if err := os.Chown(s, 1234, 5678); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := SyncLocal(context.Background(), s, d, Params{BlockSize: testBS}, Options{}); err != nil {
+	if _, err := SyncLocal(context.Background(), s, d, Params{Session: Session{BlockSize: testBS}}, Options{}); err != nil {
 		t.Fatal(err)
 	}
 	if st := statT(t, d); st.Uid != 0 {
 		t.Errorf("owner copied without --owner: uid %d", st.Uid)
 	}
-	if _, err := SyncLocal(context.Background(), s, d, Params{BlockSize: testBS, Owner: true}, Options{}); err != nil {
+	if _, err := SyncLocal(context.Background(), s, d, Params{Session: Session{BlockSize: testBS, Owner: true}}, Options{}); err != nil {
 		t.Fatal(err)
 	}
 	if st := statT(t, d); st.Uid != 1234 || st.Gid != 5678 {

@@ -42,8 +42,7 @@ func syncLocal(ctx context.Context, src, dst string, p Params, opt Options, atom
 	if err != nil {
 		return Stats{}, err
 	}
-	p.Size = source.Size
-	if p, err = p.Normalize(); err != nil {
+	if p, err = p.Bind(source.Size); err != nil {
 		return Stats{}, err
 	}
 	var (

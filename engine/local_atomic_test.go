@@ -37,7 +37,7 @@ func TestSyncLocalAtomic(t *testing.T) {
 	}{{"existing", old}, {"missing", nil}, {"longer", append(append([]byte(nil), src...), 1, 2, 3)}} {
 		t.Run(c.name, func(t *testing.T) {
 			s, d := writeCase(t, syncCase{src: src, dst: c.dst})
-			st, err := SyncLocalAtomic(context.Background(), s, d, Params{BlockSize: testBS, Workers: 3}, Options{})
+			st, err := SyncLocalAtomic(context.Background(), s, d, Params{Session: Session{BlockSize: testBS, Workers: 3}}, Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -76,7 +76,7 @@ func TestSyncLocalAtomicInterrupted(t *testing.T) {
 		time.Sleep(time.Millisecond)
 		return DefaultWeak(b)
 	}
-	_, err := SyncLocalAtomic(ctx, s, d, Params{BlockSize: testBS, Workers: 2}, Options{Weak: weak, Progress: prog})
+	_, err := SyncLocalAtomic(ctx, s, d, Params{Session: Session{BlockSize: testBS, Workers: 2}}, Options{Weak: weak, Progress: prog})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}
@@ -94,7 +94,7 @@ func TestSyncLocalAtomicInterrupted(t *testing.T) {
 func TestSyncLocalAtomicRefuses(t *testing.T) {
 	src := randBytes(33, 8*testBS)
 	s, d := writeCase(t, syncCase{src: src, dst: src})
-	if _, err := SyncLocalAtomic(context.Background(), s, s, Params{BlockSize: testBS, Workers: 1}, Options{}); err == nil ||
+	if _, err := SyncLocalAtomic(context.Background(), s, s, Params{Session: Session{BlockSize: testBS, Workers: 1}}, Options{}); err == nil ||
 		!strings.Contains(err.Error(), "same file") {
 		t.Errorf("same file: %v", err)
 	}
@@ -102,7 +102,7 @@ func TestSyncLocalAtomicRefuses(t *testing.T) {
 	if err := os.Symlink(d, link); err != nil {
 		t.Skip(err)
 	}
-	if _, err := SyncLocalAtomic(context.Background(), s, link, Params{BlockSize: testBS, Workers: 1}, Options{}); !errors.Is(err, sysio.ErrSymlink) {
+	if _, err := SyncLocalAtomic(context.Background(), s, link, Params{Session: Session{BlockSize: testBS, Workers: 1}}, Options{}); !errors.Is(err, sysio.ErrSymlink) {
 		t.Errorf("symlink target: %v, want sysio.ErrSymlink", err)
 	}
 }

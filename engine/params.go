@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
 	"runtime"
 	"strconv"
@@ -12,11 +13,20 @@ import (
 // DefaultBlockSize is the block size when none is given.
 const DefaultBlockSize = 1 << 20
 
-// Params are what both sides of a session must agree on. The side that
-// starts a session fills them and sends them to the other (wire.Open).
-type Params struct {
-	// Size of the source in bytes.
-	Size int64
+// The parameters of a sync have one lifecycle. The side that starts a
+// session fills a Session (from its flags; zero fields mean defaults) and
+// the range of a File; Session.Normalize fills the defaults and checks
+// everything that does not depend on the source, once; Params.Bind, once
+// the source's size is known (at once for a push or a local sync, from the
+// server's answer for a pull, from the stream header in pipe mode), applies
+// the range's defaults and checks. Send and Receive take only bound Params,
+// and check nothing again. The agent converts Params to and from wire.Open
+// once each way (agent/params.go).
+
+// Session are the parameters both sides of a session agree on once,
+// whatever files it carries. The side that starts a session fills them and
+// sends them to the other (wire.Open), which may lower Workers.
+type Session struct {
 	// BlockSize is a power of two from wire.MinBlockSize to wire.MaxBlockSize.
 	// Zero means DefaultBlockSize.
 	BlockSize int
@@ -32,10 +42,6 @@ type Params struct {
 	WholeFile bool
 	// DryRun compares and reports; nothing is written, not even a resize.
 	DryRun bool
-	// Start and End restrict the sync to the bytes [Start, End) of the
-	// file. End 0 means Size. Start is block-aligned; End is block-aligned
-	// or Size. A ranged sync never shrinks the target.
-	Start, End int64
 	// NoSparse writes all-zero blocks as data instead of leaving holes.
 	NoSparse bool
 	// NoTimes and NoPerms leave the target's mtime and mode as they are;
@@ -44,80 +50,120 @@ type Params struct {
 	// Owner gives a regular-file target the source's owner and group; the
 	// receiver must run as root.
 	Owner bool
+
+	normalized bool // set by Normalize
 }
 
-// Normalize fills zero fields with their defaults and validates the result.
-func (p Params) Normalize() (Params, error) {
-	if p.BlockSize == 0 {
-		p.BlockSize = DefaultBlockSize
-	}
-	if p.Workers == 0 {
-		p.Workers = runtime.NumCPU()
-	}
-	if p.Strong == 0 {
-		p.Strong = SHA256
-	}
-	if p.End == 0 {
-		p.End = p.Size
-	}
-	return p, p.Validate()
+// File is what belongs to one file of a session: the source's size and the
+// range synced. The file's mode, times and owner travel with the source
+// (Source, and wire.Final at the end).
+type File struct {
+	// Size of the source in bytes; set by Params.Bind.
+	Size int64
+	// Start and End restrict the sync to the bytes [Start, End) of the
+	// file. End 0 means Size. Start is block-aligned; End is block-aligned
+	// or Size. A ranged sync never shrinks the target.
+	Start, End int64
 }
 
-// Validate reports whether p is usable as it stands.
-func (p Params) Validate() error {
-	if err := ValidateBlockSize(p.BlockSize); err != nil {
-		return err
-	}
-	if p.Size < 0 {
-		return fmt.Errorf("engine: negative size %d", p.Size)
-	}
-	if err := p.validateRange(); err != nil {
-		return err
-	}
-	if p.Workers < 1 || p.Workers > wire.MaxWorkers {
-		return fmt.Errorf("engine: workers %d out of range 1..%d", p.Workers, wire.MaxWorkers)
-	}
-	if _, err := p.Strong.newHash(); err != nil {
-		return err
-	}
-	if p.Codec != wire.CodecNone && p.Codec != wire.CodecLZ4 {
-		return fmt.Errorf("engine: unknown codec %d", p.Codec)
-	}
-	return nil
+// Params are one file's sync within a session.
+type Params struct {
+	Session
+	File
+
+	bound bool // set by Bind
 }
 
-// validateRange checks Start and End against the size and block size.
-func (p Params) validateRange() error {
-	bs := int64(p.BlockSize)
-	end := p.rangeEnd()
+// Normalize fills zero fields with their defaults and checks the result.
+// It is idempotent.
+func (s Session) Normalize() (Session, error) {
+	if s.normalized {
+		return s, nil
+	}
+	if s.BlockSize == 0 {
+		s.BlockSize = DefaultBlockSize
+	}
+	if s.Workers == 0 {
+		s.Workers = runtime.NumCPU()
+	}
+	if s.Strong == 0 {
+		s.Strong = SHA256
+	}
+	if err := ValidateBlockSize(s.BlockSize); err != nil {
+		return s, err
+	}
+	if s.Workers < 1 || s.Workers > wire.MaxWorkers {
+		return s, fmt.Errorf("engine: workers %d out of range 1..%d", s.Workers, wire.MaxWorkers)
+	}
+	if _, err := s.Strong.newHash(); err != nil {
+		return s, err
+	}
+	if s.Codec != wire.CodecNone && s.Codec != wire.CodecLZ4 {
+		return s, fmt.Errorf("engine: unknown codec %d", s.Codec)
+	}
+	s.normalized = true
+	return s, nil
+}
+
+// CheckRange checks what can be checked of the range before the source's
+// size is known: Start on the grid of blocks of blockSize bytes, End not
+// before it.
+func (f File) CheckRange(blockSize int) error {
+	bs := int64(blockSize)
 	switch {
-	case p.Start < 0 || p.Start%bs != 0:
-		return fmt.Errorf("start %d: must be a multiple of the block size %d", p.Start, bs)
-	case end%bs != 0 && end != p.Size:
-		return fmt.Errorf("end %d: must be a multiple of the block size %d or the source's size %d", end, bs, p.Size)
-	case end > p.Size:
-		return fmt.Errorf("end %d: beyond the source's size %d", end, p.Size)
-	case p.Start > end:
-		return fmt.Errorf("start %d: beyond the end %d", p.Start, end)
+	case f.Start < 0 || f.Start%bs != 0:
+		return fmt.Errorf("start %d: must be a multiple of the block size %d", f.Start, bs)
+	case f.End < 0 || (f.End != 0 && f.Start > f.End):
+		return fmt.Errorf("start %d: beyond the end %d", f.Start, f.End)
 	}
 	return nil
 }
 
-func (p Params) rangeEnd() int64 {
-	if p.End == 0 {
-		return p.Size
+// Bind gives p the source's size: the session's defaults are filled (unless
+// Normalize did it already), End 0 becomes size, and the range is checked
+// against it. Send and Receive take only bound Params.
+func (p Params) Bind(size int64) (Params, error) {
+	var err error
+	if p.Session, err = p.Session.Normalize(); err != nil {
+		return p, err
 	}
-	return p.End
+	if size < 0 {
+		return p, fmt.Errorf("engine: negative size %d", size)
+	}
+	p.Size = size
+	if p.End == 0 {
+		p.End = size
+	}
+	if err := p.CheckRange(p.BlockSize); err != nil {
+		return p, err
+	}
+	bs := int64(p.BlockSize)
+	switch {
+	case p.End%bs != 0 && p.End != size:
+		return p, fmt.Errorf("end %d: must be a multiple of the block size %d or the source's size %d", p.End, bs, size)
+	case p.End > size:
+		return p, fmt.Errorf("end %d: beyond the source's size %d", p.End, size)
+	}
+	p.bound = true
+	return p, nil
+}
+
+// checkBound refuses Params that Bind did not make.
+func (p Params) checkBound() error {
+	if !p.bound {
+		return errors.New("engine: params not bound to the source's size (Params.Bind)")
+	}
+	return nil
 }
 
 // Partial reports whether the sync covers less than the whole file.
-func (p Params) Partial() bool { return p.Start != 0 || p.rangeEnd() != p.Size }
+func (p Params) Partial() bool { return p.Start != 0 || p.End != p.Size }
 
 // firstBlock and endBlock bound the blocks of the range.
 func (p Params) firstBlock() int64 { return p.Start / int64(p.BlockSize) }
 func (p Params) endBlock() int64 {
 	bs := int64(p.BlockSize)
-	return (p.rangeEnd() + bs - 1) / bs
+	return (p.End + bs - 1) / bs
 }
 
 // Blocks is the number of blocks in the range; the file's last may be partial.

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"hash"
 	"io"
-	"runtime"
 
 	"github.com/pdiffagent/pdiffagent/wire"
 )
@@ -76,25 +75,17 @@ func isCut(err error) bool {
 // pipeDigest is the end-to-end digest's hash, whatever the strong hash.
 func pipeDigest() hash.Hash { return sha256.New() }
 
-// pipeParams fills p's defaults for pipe mode and checks what the stages
-// decide themselves; the range is checked against a size later.
+// pipeParams fills p's defaults for pipe mode and checks what checksum
+// decides for the whole pipeline; the range is bound to a size by the
+// later stages. Checksum cannot know where the source ends, so End must be
+// on the grid too.
 func pipeParams(p Params) (Params, error) {
-	if p.BlockSize == 0 {
-		p.BlockSize = DefaultBlockSize
-	}
-	if p.Workers == 0 {
-		p.Workers = runtime.NumCPU()
-	}
-	if p.Strong == 0 {
-		p.Strong = SHA256
-	}
-	check := p
-	check.Size, check.Start, check.End = 0, 0, 0
-	if err := check.Validate(); err != nil {
+	var err error
+	if p.Session, err = p.Session.Normalize(); err != nil {
 		return p, err
 	}
 	bs := int64(p.BlockSize)
-	if p.Start < 0 || p.Start%bs != 0 || p.End < 0 || p.End%bs != 0 || (p.End != 0 && p.End <= p.Start) {
+	if p.CheckRange(p.BlockSize) != nil || p.End%bs != 0 || (p.End != 0 && p.End == p.Start) {
 		return p, fmt.Errorf("range [%d, %d): start and end must be multiples of the block size %d, end past start", p.Start, p.End, bs)
 	}
 	return p, nil

@@ -37,9 +37,9 @@ func Retrieve(ctx context.Context, src *Source, r io.Reader, w io.Writer, p Para
 	if h.Start > src.Size || h.End > src.Size {
 		return st, fmt.Errorf("range [%d, %d) lies beyond the end of %s (%d bytes)", h.Start, h.End, src.File.Name(), src.Size)
 	}
-	sp := Params{Size: src.Size, BlockSize: int(h.BlockSize), Workers: p.Workers, Strong: StrongHash(h.Strong),
-		Codec: p.Codec, Start: h.Start, End: h.End}
-	if sp, err = sp.Normalize(); err != nil {
+	sp := Params{Session: Session{BlockSize: int(h.BlockSize), Workers: p.Workers, Strong: StrongHash(h.Strong), Codec: p.Codec},
+		File: File{Start: h.Start, End: h.End}}
+	if sp, err = sp.Bind(src.Size); err != nil {
 		return st, err
 	}
 	rt := &retriever{src: src, p: sp, opt: opt, in: in, weak: opt.weak(), digest: pipeDigest()}

@@ -39,9 +39,9 @@ func Save(ctx context.Context, dst *sysio.File, r io.Reader, p Params, opt Optio
 		return st, err
 	}
 	h := m.(*wire.RetrieveHeader)
-	sp := Params{Size: h.Size, BlockSize: int(h.BlockSize), Workers: p.Workers, Strong: StrongHash(h.Strong),
-		Start: h.Start, End: h.End, NoSparse: p.NoSparse, NoTimes: p.NoTimes, NoPerms: p.NoPerms}
-	if sp, err = sp.Normalize(); err != nil {
+	sp := Params{Session: Session{BlockSize: int(h.BlockSize), Workers: p.Workers, Strong: StrongHash(h.Strong),
+		NoSparse: p.NoSparse, NoTimes: p.NoTimes, NoPerms: p.NoPerms}, File: File{Start: h.Start, End: h.End}}
+	if sp, err = sp.Bind(h.Size); err != nil {
 		return st, err
 	}
 	rc := &receiver{dst: dst, p: sp, opt: opt, weak: opt.weak()}

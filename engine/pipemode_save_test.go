@@ -50,7 +50,7 @@ func TestSaveRefusesBadStreams(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		st, err := Save(context.Background(), f, tt.in, Params{Workers: 2}, Options{})
+		st, err := Save(context.Background(), f, tt.in, Params{Session: Session{Workers: 2}}, Options{})
 		f.Close()
 		if err == nil || !strings.Contains(err.Error(), tt.want) || st.Verified {
 			t.Errorf("%s: got %v (verified %v), want %q", tt.name, err, st.Verified, tt.want)
@@ -72,7 +72,7 @@ func TestSaveCancelWhileWaiting(t *testing.T) {
 		wire.WriteFrame(w, wire.NewHello())
 		cancel()
 	}()
-	if _, err := Save(ctx, f, r, Params{Workers: 2}, Options{}); !errors.Is(err, context.Canceled) {
+	if _, err := Save(ctx, f, r, Params{Session: Session{Workers: 2}}, Options{}); !errors.Is(err, context.Canceled) {
 		t.Fatalf("got %v, want context.Canceled", err)
 	}
 }

@@ -119,7 +119,7 @@ func TestPipeCases(t *testing.T) {
 			t.Run(c.name, func(t *testing.T) {
 				checkNoLeak(t)
 				src, dst := writeCase(t, c)
-				run := runPipe(t, src, dst, Params{BlockSize: testBS, Workers: workers}, Options{}, 0, 0)
+				run := runPipe(t, src, dst, Params{Session: Session{BlockSize: testBS, Workers: workers}}, Options{}, 0, 0)
 				if run.sumErr != nil || run.retErr != nil || run.saveErr != nil {
 					t.Fatalf("checksum: %v; retrieve: %v; save: %v", run.sumErr, run.retErr, run.saveErr)
 				}
@@ -148,7 +148,7 @@ func TestPipeCompressionAndZeros(t *testing.T) {
 	src = append(src, randBytes(3, 2*testBS+17)...) // incompressible: sent as is
 	dst := flip(src, 10, 5*testBS+1, len(src)-testBS-3, len(src)-1)
 	srcPath, dstPath := writeCase(t, syncCase{src: src, dst: dst})
-	run := runPipe(t, srcPath, dstPath, Params{BlockSize: testBS, Workers: 2, Codec: wire.CodecLZ4}, Options{}, 0, 0)
+	run := runPipe(t, srcPath, dstPath, Params{Session: Session{BlockSize: testBS, Workers: 2, Codec: wire.CodecLZ4}}, Options{}, 0, 0)
 	if run.saveErr != nil || run.retErr != nil {
 		t.Fatalf("retrieve: %v; save: %v", run.retErr, run.saveErr)
 	}
@@ -159,7 +159,7 @@ func TestPipeCompressionAndZeros(t *testing.T) {
 	}
 	// A missing target: the zero blocks go without payload.
 	os.Remove(dstPath)
-	run = runPipe(t, srcPath, dstPath, Params{BlockSize: testBS, Workers: 2, Codec: wire.CodecLZ4}, Options{}, 0, 0)
+	run = runPipe(t, srcPath, dstPath, Params{Session: Session{BlockSize: testBS, Workers: 2, Codec: wire.CodecLZ4}}, Options{}, 0, 0)
 	if run.saveErr != nil {
 		t.Fatal(run.saveErr)
 	}
@@ -174,7 +174,7 @@ func TestPipeForcedWeakCollision(t *testing.T) {
 	src := randBytes(11, 12*testBS+5)
 	srcPath, dstPath := writeCase(t, syncCase{src: src, dst: flip(src, 3*testBS, 7*testBS+2, len(src)-1)})
 	opt := Options{Weak: func([]byte) uint64 { return 42 }} // every block looks equal at tier 1
-	run := runPipe(t, srcPath, dstPath, Params{BlockSize: testBS, Workers: 3}, opt, 0, 0)
+	run := runPipe(t, srcPath, dstPath, Params{Session: Session{BlockSize: testBS, Workers: 3}}, opt, 0, 0)
 	if run.saveErr != nil || run.retErr != nil {
 		t.Fatalf("retrieve: %v; save: %v", run.retErr, run.saveErr)
 	}
@@ -189,7 +189,7 @@ func TestPipeCutAndRerun(t *testing.T) {
 	for _, cut := range []int{3, 40, 9*testBS + 5, 30 * testBS} {
 		checkNoLeak(t)
 		srcPath, dstPath := writeCase(t, syncCase{src: src, dst: randBytes(22, 20*testBS)})
-		p := Params{BlockSize: testBS, Workers: 3}
+		p := Params{Session: Session{BlockSize: testBS, Workers: 3}}
 		run := runPipe(t, srcPath, dstPath, p, Options{}, 0, cut)
 		var te *TruncatedError
 		if !errors.As(run.saveErr, &te) || te.Stream != "retrieve" || !strings.Contains(run.saveErr.Error(), "stream truncated after") {
@@ -209,7 +209,7 @@ func TestPipeChecksumCut(t *testing.T) {
 	checkNoLeak(t)
 	src := randBytes(31, 40*testBS)
 	srcPath, dstPath := writeCase(t, syncCase{src: src, dst: flip(src, 1)})
-	run := runPipe(t, srcPath, dstPath, Params{BlockSize: testBS, Workers: 2}, Options{}, 500, 0)
+	run := runPipe(t, srcPath, dstPath, Params{Session: Session{BlockSize: testBS, Workers: 2}}, Options{}, 500, 0)
 	var te *TruncatedError
 	if !errors.As(run.retErr, &te) || te.Stream != "checksum" {
 		t.Fatalf("retrieve: %v, want the checksum stream truncated", run.retErr)
@@ -226,7 +226,7 @@ func TestPipeRange(t *testing.T) {
 	src := randBytes(41, 30*testBS+9)
 	old := randBytes(42, 40*testBS)
 	srcPath, dstPath := writeCase(t, syncCase{src: src, dst: old})
-	p := Params{BlockSize: testBS, Workers: 2, Start: 4 * testBS, End: 12 * testBS}
+	p := Params{Session: Session{BlockSize: testBS, Workers: 2}, File: File{Start: 4 * testBS, End: 12 * testBS}}
 	run := runPipe(t, srcPath, dstPath, p, Options{}, 0, 0)
 	if run.saveErr != nil || run.retErr != nil {
 		t.Fatalf("retrieve: %v; save: %v", run.retErr, run.saveErr)

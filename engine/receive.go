@@ -32,7 +32,7 @@ type receiver struct {
 // not exist.
 func Receive(ctx context.Context, dst *sysio.File, p Params, streams []Stream, opt Options) (Stats, error) {
 	start := time.Now()
-	if err := p.Validate(); err != nil {
+	if err := p.checkBound(); err != nil {
 		return Stats{}, err
 	}
 	if len(streams) != p.Workers {
@@ -85,7 +85,7 @@ func (r *receiver) prepare() error {
 	if r.p.Owner && !r.dst.IsDevice() && !sysio.CanChown() {
 		return fmt.Errorf("--owner: only root may give %s the source's owner", r.dst.Name())
 	}
-	end := r.p.rangeEnd()
+	end := r.p.End
 	if r.dst.IsDevice() {
 		if size < end {
 			return fmt.Errorf("target device %s holds %d bytes, less than the source's %d", r.dst.Name(), size, end)

@@ -30,7 +30,7 @@ type sender struct {
 // peer).
 func Send(ctx context.Context, src *Source, p Params, streams []Stream, opt Options) (Stats, error) {
 	start := time.Now()
-	if err := p.Validate(); err != nil {
+	if err := p.checkBound(); err != nil {
 		return Stats{}, err
 	}
 	if p.Size != src.Size {

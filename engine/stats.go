@@ -32,7 +32,7 @@ type Stats struct {
 }
 
 func (s *Stats) finish(p Params, seconds float64) {
-	s.BytesTotal = p.rangeEnd() - p.Start
+	s.BytesTotal = p.End - p.Start
 	s.BlocksTotal = p.Blocks()
 	s.Seconds = seconds
 	s.DryRun = p.DryRun

@@ -117,7 +117,10 @@ func (o *peerPushOptions) addEngineFlags(f *pflag.FlagSet) {
 }
 
 func (o *peerPushOptions) params() engine.Params {
-	return engine.Params{BlockSize: int(o.BlockSize), Workers: o.Concurrency, Strong: engine.StrongHash(o.Hash)}
+	var p engine.Params
+	o.gridOptions.apply(&p.Session)
+	o.workerOptions.apply(&p.Session)
+	return p
 }
 
 func newPeerSyncCommand() *cobra.Command {

@@ -51,8 +51,10 @@ func (o *checksumOptions) params() (engine.Params, error) {
 	if err := o.rangeOptions.check(int64(o.BlockSize), true); err != nil {
 		return engine.Params{}, err
 	}
-	return engine.Params{BlockSize: int(o.BlockSize), Workers: o.Concurrency, Strong: engine.StrongHash(o.Hash),
-		Start: int64(o.Start), End: int64(o.End)}, nil
+	var s engine.Session
+	o.gridOptions.apply(&s)
+	o.workerOptions.apply(&s)
+	return engine.Params{Session: s, File: o.rangeOptions.file()}, nil
 }
 
 func runChecksum(ctx context.Context, opts *checksumOptions, dst string) error {

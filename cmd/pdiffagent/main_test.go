@@ -101,7 +101,7 @@ func TestSyncOptionsParams(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := engine.Params{BlockSize: 256 << 10, Workers: 3, Strong: engine.SHA512_256, WholeFile: true, DryRun: true}
+	want := engine.Params{Session: engine.Session{BlockSize: 256 << 10, Workers: 3, Strong: engine.SHA512_256, WholeFile: true, DryRun: true}}
 	if p != want {
 		t.Errorf("params %+v, want %+v", p, want)
 	}

@@ -30,6 +30,11 @@ func (o *gridOptions) AddFlags(f *pflag.FlagSet) {
 	f.VarP(&o.Hash, "hash", "m", "tier-2 hash confirming equal blocks: sha256 or sha512_256")
 }
 
+// apply sets the session's block size and tier-2 hash.
+func (o *gridOptions) apply(s *engine.Session) {
+	s.BlockSize, s.Strong = int(o.BlockSize), engine.StrongHash(o.Hash)
+}
+
 // workerOptions are -c.
 type workerOptions struct {
 	Concurrency int
@@ -46,6 +51,9 @@ func (o *workerOptions) check() error {
 	}
 	return nil
 }
+
+// apply sets the session's workers.
+func (o *workerOptions) apply(s *engine.Session) { s.Workers = o.Concurrency }
 
 // rangeOptions are --start and --end.
 type rangeOptions struct {
@@ -78,6 +86,12 @@ func (o *rangeOptions) check(bs int64, aligned bool) error {
 	return nil
 }
 
+// file is the range as the engine takes it (its Size is the source's,
+// bound by the engine).
+func (o *rangeOptions) file() engine.File {
+	return engine.File{Start: int64(o.Start), End: int64(o.End)}
+}
+
 // metaOptions are what a writing side does beyond the data: holes, mtime
 // and permissions.
 type metaOptions struct {
@@ -91,6 +105,11 @@ func (o *metaOptions) AddFlags(f *pflag.FlagSet) {
 	f.BoolVar(&o.NoPerms, "no-perms", false, "do not give the target the source's permissions")
 }
 
+// apply sets the session's handling of holes, mtime and permissions.
+func (o *metaOptions) apply(s *engine.Session) {
+	s.NoSparse, s.NoTimes, s.NoPerms = o.NoSparse, o.NoTimes, o.NoPerms
+}
+
 // compressOptions are --compress.
 type compressOptions struct {
 	Compress codecValue
@@ -100,6 +119,9 @@ type compressOptions struct {
 func (o *compressOptions) AddFlags(f *pflag.FlagSet) {
 	f.Var(&o.Compress, "compress", "compress changed blocks: none or lz4 (kept per block only when it shrinks it; pays on links slower than ~0.4 GB/s per core)")
 }
+
+// apply sets the session's codec.
+func (o *compressOptions) apply(s *engine.Session) { s.Codec = wire.Codec(o.Compress) }
 
 // verbosityOptions are -v and -q.
 type verbosityOptions struct {

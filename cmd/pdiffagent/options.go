@@ -80,20 +80,12 @@ func (o *syncOptions) params() (engine.Params, error) {
 	if err := o.rangeOptions.check(int64(o.BlockSize), false); err != nil {
 		return engine.Params{}, err
 	}
-	return engine.Params{
-		BlockSize: int(o.BlockSize),
-		Workers:   o.Concurrency,
-		Strong:    engine.StrongHash(o.Hash),
-		Codec:     wire.Codec(o.Compress),
-		WholeFile: o.WholeFile,
-		DryRun:    o.DryRun,
-		Start:     int64(o.Start),
-		End:       int64(o.End),
-		NoSparse:  o.NoSparse,
-		NoTimes:   o.NoTimes,
-		NoPerms:   o.NoPerms,
-		Owner:     o.Owner,
-	}, nil
+	s := engine.Session{WholeFile: o.WholeFile, DryRun: o.DryRun, Owner: o.Owner}
+	o.gridOptions.apply(&s)
+	o.workerOptions.apply(&s)
+	o.metaOptions.apply(&s)
+	o.compressOptions.apply(&s)
+	return engine.Params{Session: s, File: o.rangeOptions.file()}, nil
 }
 
 // codecValue is --compress.

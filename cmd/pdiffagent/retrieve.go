@@ -7,7 +7,6 @@ import (
 
 	"github.com/pdiffagent/pdiffagent/engine"
 	"github.com/pdiffagent/pdiffagent/sysio"
-	"github.com/pdiffagent/pdiffagent/wire"
 	"github.com/spf13/cobra"
 )
 
@@ -56,7 +55,9 @@ func runRetrieve(ctx context.Context, opts *retrieveOptions, src string) error {
 	if err != nil {
 		return err
 	}
-	p := engine.Params{Workers: opts.Concurrency, Codec: wire.Codec(opts.Compress)}
+	var p engine.Params
+	opts.workerOptions.apply(&p.Session)
+	opts.compressOptions.apply(&p.Session)
 	st, err := engine.Retrieve(ctx, source, os.Stdin, os.Stdout, p, engine.Options{})
 	if err != nil {
 		err = fmt.Errorf("retrieve %s: %w", src, err)

@@ -54,7 +54,9 @@ func runSave(ctx context.Context, opts *saveOptions, dst string) error {
 	if err != nil {
 		return err
 	}
-	p := engine.Params{Workers: opts.Concurrency, NoSparse: opts.NoSparse, NoTimes: opts.NoTimes, NoPerms: opts.NoPerms}
+	var p engine.Params
+	opts.workerOptions.apply(&p.Session)
+	opts.metaOptions.apply(&p.Session)
 	st, err := engine.Save(ctx, f, os.Stdin, p, engine.Options{})
 	if cerr := f.Close(); err == nil && cerr != nil {
 		err = cerr
