@@ -1,0 +1,118 @@
+// Package cache remembers what pdiffagent has verified, so that an
+// unchanged copy is not read again and an interrupted sync resumes. It
+// knows nothing of networks or of the pipeline: it stores and checks
+// records and journals; the engine decides when to use them.
+//
+// # Records
+//
+// A record holds, for one file, the tier-1 (xxhash64) and tier-2 hashes of
+// every block for one block size and tier-2 method, and the file's identity
+// when the record was made (sysio.Identity: device, inode, size, mtime and
+// ctime in nanoseconds, filesystem type). A record is trusted only when
+// every identity field equals the file's current one. ctime is the field
+// that matters: the kernel sets it on every write and metadata change and
+// no program can set it back, so a write behind pdiffagent's back that
+// then restores mtime (dd conv=notrunc; touch -r) still shows.
+//
+// Records are kept only for files on local filesystems whose ctime and
+// inode numbers can be trusted: ext4, XFS, Btrfs, ZFS and tmpfs (statfs
+// f_type; sysio.TrustedFS). NFS, FUSE, overlayfs and anything unknown are
+// Off. A block device's ctime does not move when the device is written, so
+// devices are cached only with Options.TrustDevice (the operator's word
+// that nothing but pdiffagent writes the device); a device record also
+// holds a fingerprint of eight sampled 4 KiB blocks (first, last and six
+// between), checked before use, so that a volume deleted and recreated
+// under the same device number is not trusted.
+//
+// A record is keyed by the file's device and inode number (a block
+// device's by its device number), not by its path. The trust check
+// compares every identity field anyway, so a path adds no safety, and
+// leaving it out keeps one record per inode: a session writing a file
+// through one name invalidates the only record that inode has, which
+// matters for devices, whose trust rests on invalidation alone. An inode
+// number reused for a new file is caught by ctime (and usually size and
+// mtime). A record made for another block size or method is a Miss and
+// is replaced by the next record of that file.
+//
+// Format (format.go): a 128-byte header with its own crc32c, then
+// fixed-size chunks of 1024 entries, each with its block index, count and
+// a crc32c seeded with the record's random nonce. A chunk's place is
+// arithmetic, so a reader verifies and yields just the chunks of a block
+// range (Record.Range, Record.Read) and a writer takes blocks in any order
+// from several workers (Writer.Put), holding only partly filled chunks
+// (at most 256, about 10 MiB). Neither ever holds a whole record: a 2 TB
+// file at 4 KiB blocks has a 20 GB record, streamed both ways. A torn or
+// corrupt header makes Lookup ignore (and remove) the record; a bad chunk
+// stops the walk with ErrCorrupt, and the caller reads the file for the
+// blocks it did not get. Using the chunks before a bad one is safe: each
+// was verified on its own, and a record is only ever made visible whole.
+//
+// Crash rules. A record is made only after the sync is verified and the
+// target synced: it is written to a temporary file in the cache directory,
+// the identity is taken (see below), the header written, the data made
+// durable, then renamed into place and the directory synced (Group). A
+// session durably invalidates a file's record (unlink, directory fsync)
+// before it writes the file's first block (Store.Invalidate), so no crash
+// can leave a record that claims the old content. A group commit (many
+// records, a tree) takes every identity, writes every header, makes them
+// all durable with one syncfs (one fsync per record where there is no
+// syncfs), renames them and syncs the directory once.
+//
+// The racy window. File timestamps come from the coarse clock and move
+// once per kernel tick (clock_getres(CLOCK_REALTIME_COARSE): 1-10 ms), or
+// once per second on filesystems that store seconds. A write in the same
+// tick as the last change leaves ctime as it was: git calls such an index
+// entry racily clean. So the side that makes a record waits, after the
+// last write and before taking the identity, until the coarse clock is one
+// granule past the file's ctime, then takes the identity again and repeats
+// if it moved (settle). Every later write then gets a later ctime and is
+// seen; and since the wait happens before the record is committed, a run
+// right after a sync finds a valid record. Writes concurrent with the sync
+// itself are outside what any identity can catch (as without the cache).
+// A ctime more than 3 s ahead of the clock (the clock was set back) makes
+// no record.
+//
+// # Resume
+//
+// During a sync the receiver keeps a journal (journal.go) of the target's
+// blocks that are done, written or confirmed equal, with their hashes.
+// Entries are added after a block's write returned; every few seconds a
+// checkpoint syncs the target first and then appends a checkpoint frame
+// and syncs the journal, with additions held off meanwhile. Replay reads
+// frames in order and stops at the first torn or corrupt one; entries
+// count only when a checkpoint follows them. So every trusted entry names
+// a block whose data reached stable storage before the checkpoint that
+// follows it was written.
+//
+// That alone would not let a rerun trust a block: after the interruption
+// anything may have written the target, and the interrupted session's own
+// writes after its last checkpoint have already moved ctime, so ctime
+// cannot tell them from writes by someone else. What a journal lets a
+// rerun trust is therefore this, and only this: when the interrupted
+// receiver ended its session itself (lost link, sender killed, Ctrl-C,
+// full disk, any error), it stopped writing, synced the target, waited out
+// the racy window and appended a sealed checkpoint holding the target's
+// identity (Journal.Seal). If the target's identity at the rerun equals
+// the sealed one, nothing has written it since the seal, every logged
+// block is durable and as logged, and the rerun uses the logged hashes for
+// those blocks exactly as it would use a record's (the sender still
+// confirms each with its own tier-2 hash; blocks not logged are read). A
+// journal that is unsealed (the receiver itself was killed or lost power),
+// has frames after its seal, or whose sealed identity does not match is
+// ignored, and the rerun reads the whole target: it cannot be made safe,
+// because a write by someone else after the crash cannot be told from the
+// receiver's own last writes. OpenJournal applies the rule; the journal is
+// removed when its sync completes.
+//
+// # Directory
+//
+// DefaultDir is the "cache" directory inside the agent's identity
+// directory, mode 0700 (Open makes an existing one private); --cache-dir
+// moves it, and the caller refuses a directory inside a served root. It is
+// bounded (Options.MaxBytes, DefaultMaxBytes 4 GiB) by evicting the least
+// recently used records after each commit: Lookup touches a record's
+// mtime on every hit, which is the access time eviction sorts by (losing a
+// touch in a crash only makes eviction a little less fair). Temporary
+// files older than an hour, left by a crashed process, and journals a week
+// old, of syncs never rerun, are removed then too.
+package cache

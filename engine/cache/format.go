@@ -1,0 +1,162 @@
+package cache
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+
+	"github.com/pdiffagent/pdiffagent/sysio"
+)
+
+// StrongSize is the size of a tier-2 hash (wire.StrongSize).
+const StrongSize = 32
+
+// Entry is one block's hashes: tier 1 (xxhash64) and tier 2.
+type Entry struct {
+	Weak   uint64
+	Strong [StrongSize]byte
+}
+
+// Errors. A record or journal that fails any check is ignored, never
+// trusted; the caller reads the file instead.
+var (
+	ErrCorrupt    = errors.New("cache: record corrupt or torn")
+	ErrIncomplete = errors.New("cache: record does not cover every block")
+	ErrMismatch   = errors.New("cache: record is for another block size, hash or size")
+)
+
+// Record file layout (all integers little endian):
+//
+//	header   headerSize bytes, at offset 0
+//	chunk i  at headerSize + i*chunkStride, for i in [0, ceil(Blocks/chunkBlocks))
+//
+// The header:
+//
+//	0   magic       8  "PDACREC1"
+//	8   nonce      16  random per record; seeds every chunk's checksum
+//	24  blockSize   4
+//	28  method      1  tier-2 hash id (engine.StrongHash)
+//	29  weak        1  tier-1 hash id (1 = xxhash64)
+//	30  device      1  1 for a block device
+//	31  (zero)      1
+//	32  dev         8
+//	40  ino         8
+//	48  size        8
+//	56  mtime       8
+//	64  ctime       8
+//	72  fstype      8
+//	80  blocks      8
+//	88  fingerprint 32 (devices: sampled-block digest; zero for files)
+//	120 crc32c      4  of bytes [0, 120)
+//
+// A chunk: first (8), count (4), crc32c (4) of nonce||first||count||entries,
+// then count entries of entrySize bytes (weak 8, strong 32). Every chunk
+// but the last holds exactly chunkBlocks entries, so chunk i is found by
+// arithmetic and a range is read without touching the rest.
+const (
+	magic       = "PDACREC1"
+	headerSize  = 128
+	headerCRCAt = 120
+	nonceSize   = 16
+	fpSize      = 32
+	entrySize   = 8 + StrongSize
+	chunkHead   = 16
+	chunkBlocks = 1024
+	chunkStride = chunkHead + chunkBlocks*entrySize
+
+	// WeakXXH64 is the only tier-1 hash the engine uses.
+	WeakXXH64 = 1
+)
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// Header describes a record: what was hashed and the file's identity then.
+type Header struct {
+	BlockSize   int
+	Method      uint8 // engine.StrongHash
+	Identity    sysio.Identity
+	Blocks      uint64
+	Fingerprint [fpSize]byte // devices only
+	nonce       [nonceSize]byte
+}
+
+// BlocksFor is the number of blocks of a file of size bytes.
+func BlocksFor(size int64, blockSize int) uint64 {
+	if size <= 0 {
+		return 0
+	}
+	return uint64((size + int64(blockSize) - 1) / int64(blockSize))
+}
+
+func chunkCount(blocks uint64) uint64 { return (blocks + chunkBlocks - 1) / chunkBlocks }
+
+// chunkLen is the number of entries chunk c holds in a record of blocks.
+func chunkLen(blocks, c uint64) int {
+	if n := blocks - c*chunkBlocks; n < chunkBlocks {
+		return int(n)
+	}
+	return chunkBlocks
+}
+
+func chunkOffset(c uint64) int64 { return headerSize + int64(c)*chunkStride }
+
+func (h *Header) encode() []byte {
+	b := make([]byte, headerSize)
+	copy(b, magic)
+	copy(b[8:], h.nonce[:])
+	le := binary.LittleEndian
+	le.PutUint32(b[24:], uint32(h.BlockSize))
+	b[28], b[29] = h.Method, WeakXXH64
+	if h.Identity.Device {
+		b[30] = 1
+	}
+	id := h.Identity
+	for i, v := range []uint64{id.Dev, id.Ino, uint64(id.Size), uint64(id.Mtime), uint64(id.Ctime), id.FSType, h.Blocks} {
+		le.PutUint64(b[32+8*i:], v)
+	}
+	copy(b[88:], h.Fingerprint[:])
+	le.PutUint32(b[headerCRCAt:], crc32.Checksum(b[:headerCRCAt], castagnoli))
+	return b
+}
+
+func decodeHeader(b []byte) (Header, error) {
+	var h Header
+	if len(b) < headerSize || string(b[:8]) != magic {
+		return h, fmt.Errorf("%w: bad header", ErrCorrupt)
+	}
+	le := binary.LittleEndian
+	if le.Uint32(b[headerCRCAt:]) != crc32.Checksum(b[:headerCRCAt], castagnoli) || b[29] != WeakXXH64 || b[30] > 1 {
+		return h, fmt.Errorf("%w: header checksum", ErrCorrupt)
+	}
+	copy(h.nonce[:], b[8:])
+	h.BlockSize = int(le.Uint32(b[24:]))
+	h.Method = b[28]
+	u := func(i int) uint64 { return le.Uint64(b[32+8*i:]) }
+	h.Identity = sysio.Identity{Dev: u(0), Ino: u(1), Size: int64(u(2)), Mtime: int64(u(3)),
+		Ctime: int64(u(4)), FSType: u(5), Device: b[30] == 1}
+	h.Blocks = u(6)
+	copy(h.Fingerprint[:], b[88:])
+	if h.BlockSize <= 0 || h.Identity.Size < 0 || h.Blocks != BlocksFor(h.Identity.Size, h.BlockSize) {
+		return h, fmt.Errorf("%w: header fields", ErrCorrupt)
+	}
+	return h, nil
+}
+
+// chunkCRC is the checksum of one chunk or journal frame: seeded with
+// the record's nonce so that a chunk of another record never passes.
+func chunkCRC(nonce []byte, head, payload []byte) uint32 {
+	c := crc32.Update(0, castagnoli, nonce)
+	c = crc32.Update(c, castagnoli, head)
+	return crc32.Update(c, castagnoli, payload)
+}
+
+func putEntry(b []byte, e *Entry) {
+	binary.LittleEndian.PutUint64(b, e.Weak)
+	copy(b[8:entrySize], e.Strong[:])
+}
+
+func getEntry(b []byte, e *Entry) {
+	e.Weak = binary.LittleEndian.Uint64(b)
+	copy(e.Strong[:], b[8:entrySize])
+}

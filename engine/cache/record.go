@@ -1,0 +1,179 @@
+package cache
+
+import (
+	"encoding/binary"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+)
+
+// maxPending bounds the chunks a Writer holds partly filled. Writers fill
+// stripes in block order, so each stripe has at most two partial chunks
+// (the one it shares with its neighbour and the one it is filling).
+const maxPending = 256
+
+// Writer streams one record to a temporary file in the cache directory,
+// chunk by chunk, in any order of blocks: Put may be called from the
+// workers of a pipeline (it locks). Nothing is visible under the record's
+// name until the Store commits it.
+type Writer struct {
+	mu      sync.Mutex
+	store   *Store
+	key     string
+	f       *os.File
+	tmp     string
+	hdr     Header
+	pending map[uint64]*pendingChunk
+	full    uint64 // chunks written
+	buf     []byte
+	err     error
+	done    bool
+}
+
+type pendingChunk struct {
+	buf  []byte // chunkHead + entries
+	have []bool
+	n    int
+}
+
+// Put records the hashes of blocks [first, first+len(es)). A block given
+// twice, or beyond the end, is an error.
+func (w *Writer) Put(first uint64, es []Entry) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.err != nil {
+		return w.err
+	}
+	if first+uint64(len(es)) > w.hdr.Blocks || first+uint64(len(es)) < first {
+		return w.fail(fmt.Errorf("cache: blocks [%d,+%d) beyond %d", first, len(es), w.hdr.Blocks))
+	}
+	for len(es) > 0 {
+		c := first / chunkBlocks
+		at := int(first % chunkBlocks)
+		n := min(len(es), chunkLen(w.hdr.Blocks, c)-at)
+		if err := w.putChunk(c, at, es[:n]); err != nil {
+			return w.fail(err)
+		}
+		first += uint64(n)
+		es = es[n:]
+	}
+	return nil
+}
+
+func (w *Writer) fail(err error) error {
+	w.err = err
+	return err
+}
+
+func (w *Writer) putChunk(c uint64, at int, es []Entry) error {
+	p := w.pending[c]
+	if p == nil {
+		if len(w.pending) >= maxPending {
+			return fmt.Errorf("cache: more than %d partly written chunks", maxPending)
+		}
+		n := chunkLen(w.hdr.Blocks, c)
+		p = &pendingChunk{buf: make([]byte, chunkHead+n*entrySize), have: make([]bool, n)}
+		w.pending[c] = p
+	}
+	for i := range es {
+		if p.have[at+i] {
+			return fmt.Errorf("cache: block %d recorded twice", c*chunkBlocks+uint64(at+i))
+		}
+		p.have[at+i] = true
+		putEntry(p.buf[chunkHead+(at+i)*entrySize:], &es[i])
+	}
+	p.n += len(es)
+	if p.n < len(p.have) {
+		return nil
+	}
+	delete(w.pending, c)
+	le := binary.LittleEndian
+	le.PutUint64(p.buf, c*chunkBlocks)
+	le.PutUint32(p.buf[8:], uint32(p.n))
+	le.PutUint32(p.buf[12:], chunkCRC(w.hdr.nonce[:], p.buf[:12], p.buf[chunkHead:]))
+	if _, err := w.f.WriteAt(p.buf, chunkOffset(c)); err != nil {
+		return err
+	}
+	w.full++
+	return nil
+}
+
+// Abort removes the temporary file; the record is not made.
+func (w *Writer) Abort() {
+	if w.done {
+		return
+	}
+	w.done = true
+	w.f.Close()
+	os.Remove(w.tmp)
+}
+
+// Record is a committed record opened for reading. Its methods are safe
+// for concurrent use (they read with pread and keep no position).
+type Record struct {
+	Header
+	f    *os.File
+	path string
+}
+
+// Close closes the record file.
+func (r *Record) Close() error { return r.f.Close() }
+
+// Range calls fn with the recorded hashes of blocks [first, first+n), in
+// order, one chunk (at most chunkBlocks entries) at a time, each chunk's
+// checksum verified before it is passed on. The slice is reused between
+// calls. An error (ErrCorrupt for a bad chunk) stops the walk; the caller
+// must then read the file for the blocks fn did not receive.
+func (r *Record) Range(first, n uint64, fn func(first uint64, es []Entry) error) error {
+	if first+n > r.Blocks || first+n < first {
+		return fmt.Errorf("cache: range [%d,+%d) beyond %d blocks", first, n, r.Blocks)
+	}
+	buf := make([]byte, chunkStride)
+	es := make([]Entry, 0, chunkBlocks)
+	for n > 0 {
+		c := first / chunkBlocks
+		all, err := r.readChunk(c, buf, es[:0])
+		if err != nil {
+			return err
+		}
+		at := first % chunkBlocks
+		k := min(n, uint64(len(all))-at)
+		if err := fn(first, all[at:at+k]); err != nil {
+			return err
+		}
+		first += k
+		n -= k
+	}
+	return nil
+}
+
+// Read fills dst with the hashes of blocks [first, first+len(dst)).
+func (r *Record) Read(first uint64, dst []Entry) error {
+	return r.Range(first, uint64(len(dst)), func(at uint64, es []Entry) error {
+		copy(dst[at-first:], es)
+		return nil
+	})
+}
+
+func (r *Record) readChunk(c uint64, buf []byte, es []Entry) ([]Entry, error) {
+	n := chunkLen(r.Blocks, c)
+	b := buf[:chunkHead+n*entrySize]
+	if _, err := r.f.ReadAt(b, chunkOffset(c)); err != nil {
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			return nil, fmt.Errorf("%w: chunk %d truncated", ErrCorrupt, c)
+		}
+		return nil, err
+	}
+	le := binary.LittleEndian
+	if le.Uint64(b) != c*chunkBlocks || le.Uint32(b[8:]) != uint32(n) ||
+		le.Uint32(b[12:]) != chunkCRC(r.nonce[:], b[:12], b[chunkHead:]) {
+		return nil, fmt.Errorf("%w: chunk %d of %s", ErrCorrupt, c, r.path)
+	}
+	for i := range n {
+		var e Entry
+		getEntry(b[chunkHead+i*entrySize:], &e)
+		es = append(es, e)
+	}
+	return es, nil
+}
