@@ -50,6 +50,10 @@ type Session struct {
 	// Owner gives a regular-file target the source's owner and group; the
 	// receiver must run as root.
 	Owner bool
+	// NoCache makes both sides hash their copies afresh instead of trusting
+	// a block-hash record or journal (engine/cache); each still writes a
+	// fresh record at the end.
+	NoCache bool
 
 	normalized bool // set by Normalize
 }

@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pdiffagent/pdiffagent/engine/cache"
 	"github.com/pdiffagent/pdiffagent/sysio"
 	"github.com/pdiffagent/pdiffagent/wire"
 )
@@ -23,6 +24,8 @@ type receiver struct {
 	zeros     []byte // a block of zeros, for targets that cannot hold holes
 	zerosOnce sync.Once
 	tailKept  int64 // bytes of a larger target device past the source's end
+	cache     *fileCache
+	read0     int64 // dst.BytesRead() when the session began
 	dig       sharedDigest
 	tot       counters
 }
@@ -43,6 +46,9 @@ func Receive(ctx context.Context, dst *sysio.File, p Params, streams []Stream, o
 	}
 	r := &receiver{dst: dst, p: p, opt: opt, sess: newSession(ctx, streams), weak: opt.weak()}
 	r.zero = newZeroHashes(r.weak, p.Strong)
+	if dst != nil {
+		r.read0 = dst.BytesRead()
+	}
 	defer r.sess.cancel()
 	err := r.prepare()
 	if err != nil {
@@ -55,9 +61,18 @@ func Receive(ctx context.Context, dst *sysio.File, p Params, streams []Stream, o
 			err = r.sess.firstErr()
 		}
 	}
+	if err != nil {
+		r.cache.abort()
+	} else {
+		r.cache.commit()
+	}
 	st := r.tot.stats()
 	st.finish(p, time.Since(start).Seconds())
 	st.TargetTailKept = r.tailKept
+	st.Cache = r.cache.report()
+	if dst != nil {
+		st.BytesRead = dst.BytesRead() - r.read0
+	}
 	if err != nil {
 		return st, err
 	}
@@ -79,8 +94,12 @@ func (r *receiver) prepare() error {
 		return fmt.Errorf("size of %s: %w", r.dst.Name(), err)
 	}
 	r.oldSize = size
+	r.cache = lookupCache(r.opt.Cache, r.dst, r.p, true)
 	if r.p.DryRun {
 		return nil
+	}
+	if err := r.cache.startWriting(r.p); err != nil {
+		return err
 	}
 	if r.p.Owner && !r.dst.IsDevice() && !sysio.CanChown() {
 		return fmt.Errorf("--owner: only root may give %s the source's owner", r.dst.Name())
@@ -132,6 +151,7 @@ func (r *receiver) finish() error {
 		if err := r.commit(final); err != nil {
 			return err
 		}
+		r.cache.commit() // before the ack, so that a rerun finds the record
 	}
 	ack := &wire.FinalAck{Bytes: uint64(r.tot.written.Load()), Confirmed: uint64(confirmed), Digest: ours}
 	if !r.p.DryRun {
@@ -324,10 +344,11 @@ func (r *receiver) hashStripe(ctx context.Context, ss *stripeState, weak <-chan 
 		n := len(wb.Hashes)
 		v := &wire.Verdict{First: wb.First, Count: uint32(n), Need: make([]bool, n)}
 		var view *blockView
-		if r.dst != nil {
+		known, have := r.cache.lookupKnown(int64(wb.First), n)
+		if r.dst != nil && known == nil { // partly known: pread just the rest
 			view = mapBlocks(r.dst, r.p, r.opt, r.oldSize, int64(wb.First), int64(n))
 		}
-		err := r.hashBatch(ctx, ss, wb, v, view, strong, buf, holes)
+		err := r.hashBatch(ctx, ss, wb, v, view, strong, buf, holes, known, have)
 		view.close()
 		if err != nil {
 			return err
@@ -340,10 +361,19 @@ func (r *receiver) hashStripe(ctx context.Context, ss *stripeState, weak <-chan 
 	return nil
 }
 
-// hashBatch fills v, the Verdict for wb, reading the target's blocks from
-// view when it is mapped and into buf otherwise.
+// hashBatch fills v, the Verdict for wb, taking the target's hashes from
+// known where have says the cache knows them, and otherwise reading its
+// blocks from view when it is mapped and into buf when not.
 func (r *receiver) hashBatch(ctx context.Context, ss *stripeState, wb *wire.WeakBatch, v *wire.Verdict,
-	view *blockView, strong *strongHasher, buf []byte, holes *holeScanner) error {
+	view *blockView, strong *strongHasher, buf []byte, holes *holeScanner, known []cache.Entry, have []bool) error {
+	var put []int64 // offered blocks, recorded as they are
+	var puts []cache.Entry
+	defer func() {
+		if len(put) > 0 {
+			r.cache.putRuns(put, puts)
+		}
+	}()
+	recording := r.cache.recording()
 	for i, h := range wb.Hashes {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -356,7 +386,14 @@ func (r *receiver) hashBatch(ctx context.Context, ss *stripeState, wb *wire.Weak
 			continue
 		}
 		var sum [wire.StrongSize]byte
-		if holes.hole(off, ln) {
+		if have != nil && have[i] {
+			if known[i].Weak != h {
+				v.Need[i] = true
+				ss.need++
+				continue
+			}
+			sum = known[i].Strong
+		} else if holes.hole(off, ln) {
 			var w uint64
 			if w, sum = r.zero.get(ln); w != h {
 				v.Need[i] = true
@@ -389,6 +426,10 @@ func (r *receiver) hashBatch(ctx context.Context, ss *stripeState, wb *wire.Weak
 			}
 		}
 		v.Strong = append(v.Strong, sum)
+		if recording {
+			put = append(put, blk)
+			puts = append(puts, cache.Entry{Weak: h, Strong: sum})
+		}
 		ss.hashed.addOffered(blk, sum)
 		ss.strong++
 	}

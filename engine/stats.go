@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync/atomic"
 
+	"github.com/pdiffagent/pdiffagent/engine/cache"
 	"github.com/pdiffagent/pdiffagent/sysio"
 	"github.com/pdiffagent/pdiffagent/wire"
 )
@@ -29,6 +30,14 @@ type Stats struct {
 	// block-device target holds, left untouched.
 	TargetTailKept int64 `json:"target_tail_kept,omitempty"`
 	DryRun         bool  `json:"dry_run"`
+	// BytesRead is what this side read of its own copy (sysio counts it),
+	// and Cache whether it used a block-hash record: "hit" (recorded hashes
+	// used; only blocks to send or rewrite read), "resume" (an interrupted
+	// sync's journal used for the blocks it covers), "miss", "stale" (a
+	// record the file no longer matches), or "off" (no cache, --no-cache,
+	// or a file the cache cannot trust). These two are this side's only.
+	BytesRead int64  `json:"bytes_read"`
+	Cache     string `json:"cache"`
 }
 
 func (s *Stats) finish(p Params, seconds float64) {
@@ -61,6 +70,9 @@ type Options struct {
 	// NoMap makes the hashing passes read blocks with pread instead of
 	// mapping them (see mapped.go): the fallback path, for tests.
 	NoMap bool
+	// Cache is the block-hash cache of this side (engine/cache); nil means
+	// none: the file is read and hashed whole and no record is kept.
+	Cache *cache.Store
 }
 
 func (o Options) weak() WeakFunc {

@@ -1,6 +1,10 @@
 package engine
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/pdiffagent/pdiffagent/engine/cache"
+)
 
 // writeQueue is how many received blocks a worker may hand its writer
 // before it waits: enough that the stream is read on while one write waits
@@ -23,14 +27,18 @@ type pendingWrite struct {
 // first error it only returns buffers to the pool, and the session fails
 // with that error.
 type blockWriter struct {
-	r    *receiver
-	ss   *stripeState
-	q    chan pendingWrite
-	done chan error
+	r      *receiver
+	strong *strongHasher // for the cache's record of written blocks; nil when not recording
+	ss     *stripeState
+	q      chan pendingWrite
+	done   chan error
 }
 
 func (r *receiver) startWriter(ss *stripeState) *blockWriter {
 	bw := &blockWriter{r: r, ss: ss, q: make(chan pendingWrite, writeQueue), done: make(chan error, 1)}
+	if r.cache.recording() {
+		bw.strong, _ = newStrongHasher(r.p.Strong) // Strong was validated with the session
+	}
 	go bw.run()
 	return bw
 }
@@ -52,19 +60,34 @@ func (bw *blockWriter) run() {
 	bw.done <- err
 }
 
-// put adds a block to the stripe's digest and writes it.
+// put adds a block to the stripe's digest and writes it; once written, the
+// block's hashes go to the cache's record and journal. A failed write
+// leaves the block unknown, so the journal may not be sealed.
 func (bw *blockWriter) put(pw pendingWrite) error {
 	r := bw.r
+	var e cache.Entry
 	if pw.buf == nil {
-		w, _ := r.zero.get(pw.n)
-		bw.ss.written.addSent(pw.block, w)
-		return r.writeZero(pw.block, pw.n)
+		e.Weak, e.Strong = r.zero.get(pw.n)
+		bw.ss.written.addSent(pw.block, e.Weak)
+		if err := r.writeZero(pw.block, pw.n); err != nil {
+			r.cache.writeFailed()
+			return err
+		}
+	} else {
+		e.Weak = r.weak(pw.buf)
+		bw.ss.written.addSent(pw.block, e.Weak)
+		if _, err := r.dst.WriteAt(pw.buf, pw.block*int64(r.p.BlockSize)); err != nil {
+			r.cache.writeFailed()
+			return fmt.Errorf("write %s: %w", r.dst.Name(), err)
+		}
+		r.countWritten(len(pw.buf))
+		if bw.strong != nil {
+			e.Strong = bw.strong.sum(pw.buf)
+		}
 	}
-	bw.ss.written.addSent(pw.block, r.weak(pw.buf))
-	if _, err := r.dst.WriteAt(pw.buf, pw.block*int64(r.p.BlockSize)); err != nil {
-		return fmt.Errorf("write %s: %w", r.dst.Name(), err)
+	if bw.strong != nil {
+		r.cache.put(pw.block, []cache.Entry{e})
 	}
-	r.countWritten(len(pw.buf))
 	return nil
 }
 

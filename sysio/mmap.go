@@ -43,6 +43,7 @@ func (f *File) Map(off int64, n int) (*Mapping, error) {
 		}
 		return nil, &os.PathError{Op: "mmap", Path: f.name, Err: err}
 	}
+	f.read.Add(int64(n)) // counted as read: the caller maps what it means to read
 	return &Mapping{f: f, mem: mem, data: mem[off-start:]}, nil
 }
 

@@ -25,14 +25,13 @@ func (f *File) directLen(p []byte, off int64) int {
 // EINTR. Like os.File.ReadAt it returns io.EOF only when fewer than len(p)
 // bytes exist at off. With DirectOn, the aligned part goes through O_DIRECT
 // (see the package documentation); everything else is buffered.
-func (f *File) ReadAt(p []byte, off int64) (int, error) {
+func (f *File) ReadAt(p []byte, off int64) (n int, err error) {
+	defer func() { f.read.Add(int64(n)) }()
 	if off < 0 {
 		return 0, &os.PathError{Op: "read", Path: f.name, Err: errNegativeOffset}
 	}
-	n := 0
 	if f.directRead {
 		if k := f.directLen(p, off); k > 0 {
-			var err error
 			n, err = preadDirect(f.dfd, p[:k], off)
 			f.keepAlive()
 			if err == errDirectRefused {

@@ -58,7 +58,13 @@ type File struct {
 	directRead  bool        // DirectOn: reads may use direct too
 	directWrite bool        // direct may be used for writes
 	directOff   atomic.Bool // set after an O_DIRECT transfer failed with EINVAL
+	read        atomic.Int64
 }
+
+// BytesRead is how many bytes ReadAt has returned and Map has mapped
+// since the File was opened: what a caller read of it, whatever the page
+// cache held (the cache's tests count reads with it).
+func (f *File) BytesRead() int64 { return f.read.Load() }
 
 // AlignedBuffer returns a len-n slice whose first byte is Alignment-aligned
 // and whose capacity is n rounded up to a multiple of Alignment (at least

@@ -1,0 +1,256 @@
+package engine
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pdiffagent/pdiffagent/engine/cache"
+	"github.com/pdiffagent/pdiffagent/sysio"
+)
+
+// checkpointEvery is how often a receiver's journal is checkpointed: the
+// target is synced, then the journal (engine/cache, "Resume").
+const checkpointEvery = 3 * time.Second
+
+// knownHashes is the one hook the cache has into the hashing passes: the
+// hashes of blocks [first, first+len(es)) of a side's own copy as a record
+// or a journal has them, have[i] set for each block it knows. A block it
+// does not know is read and hashed as without a cache. A record satisfies
+// it for every block of the file; a sealed journal for those it logged.
+type knownHashes interface {
+	known(first int64, es []cache.Entry, have []bool) error
+}
+
+type recordHashes struct{ r *cache.Record }
+
+func (k recordHashes) known(first int64, es []cache.Entry, have []bool) error {
+	n := min(int64(len(es)), int64(k.r.Blocks)-first)
+	if n <= 0 {
+		return nil
+	}
+	if err := k.r.Read(uint64(first), es[:n]); err != nil {
+		return err
+	}
+	for i := range n {
+		have[i] = true
+	}
+	return nil
+}
+
+type journalHashes struct{ r *cache.Resume }
+
+func (k journalHashes) known(first int64, es []cache.Entry, have []bool) error {
+	return k.r.Read(uint64(first), es, have)
+}
+
+// fileCache is one side's use of its block-hash cache in one session:
+// what it found (status, known) and what it writes (a record of the
+// whole file, and on the receiver a journal). A nil *fileCache is a side
+// without a cache.
+type fileCache struct {
+	store   *cache.Store
+	f       *sysio.File
+	status  cache.Status
+	resumed bool
+	known   knownHashes
+	closers []func() error
+	w       *cache.Writer
+	j       *cache.Journal
+	failed  atomic.Bool // a write to the file failed: its journal must not be sealed
+	stop    chan struct{}
+	wg      sync.WaitGroup
+}
+
+// lookup finds what the cache knows of f (unless the session says
+// --no-cache): a record whose identity f still has, or else, when resume
+// is set, the sealed journal of an interrupted sync with the same size.
+func lookupCache(s *cache.Store, f *sysio.File, p Params, resume bool) *fileCache {
+	if s == nil || f == nil {
+		return nil
+	}
+	c := &fileCache{store: s, f: f}
+	if p.NoCache {
+		return c
+	}
+	rec, st, err := s.Lookup(f, p.BlockSize, uint8(p.Strong))
+	if err != nil {
+		return c
+	}
+	c.status = st
+	if st == cache.Hit {
+		c.known = recordHashes{rec}
+		c.closers = append(c.closers, rec.Close)
+		return c
+	}
+	if resume && st != cache.Off {
+		if res, _ := s.OpenJournal(f, p.Size, p.BlockSize, uint8(p.Strong)); res != nil {
+			c.known, c.resumed = journalHashes{res}, true
+			c.closers = append(c.closers, res.Close)
+		}
+	}
+	return c
+}
+
+// startWriting is called before the session's first write to f: it
+// durably invalidates f's record, starts the record of a whole-file sync
+// and the journal.
+func (c *fileCache) startWriting(p Params) error {
+	if c == nil {
+		return nil
+	}
+	if err := c.store.Invalidate(c.f); err != nil {
+		return err
+	}
+	if !p.Partial() {
+		c.w, _ = c.store.Create(c.f, p.Size, p.BlockSize, uint8(p.Strong))
+	}
+	c.j, _ = c.store.StartJournal(c.f, p.Size, p.BlockSize, uint8(p.Strong))
+	if c.j != nil {
+		c.stop = make(chan struct{})
+		c.wg.Add(1)
+		go c.checkpoints()
+	}
+	return nil
+}
+
+// startRecord starts the record of a side that only reads f (a sender, or a dry run's receiver that
+// reads every block).
+func (c *fileCache) startRecord(p Params) {
+	if c != nil && !p.Partial() {
+		c.w, _ = c.store.Create(c.f, p.Size, p.BlockSize, uint8(p.Strong))
+	}
+}
+
+func (c *fileCache) checkpoints() {
+	defer c.wg.Done()
+	t := time.NewTicker(checkpointEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.stop:
+			return
+		case <-t.C:
+			if c.j.Checkpoint(c.f.Sync) != nil {
+				return
+			}
+		}
+	}
+}
+
+// recording reports whether block hashes are to be put.
+func (c *fileCache) recording() bool { return c != nil && (c.w != nil || c.j != nil) }
+
+// put records blocks [first, first+len(es)) as they now are in f.
+func (c *fileCache) put(first int64, es []cache.Entry) {
+	if c.w != nil {
+		c.w.Put(uint64(first), es) // an error (a block put twice) fails the record's commit
+	}
+	if c.j != nil {
+		c.j.Add(uint64(first), es)
+	}
+}
+
+// putRuns puts blocks given one by one in increasing order, a run of
+// consecutive blocks at a time.
+func (c *fileCache) putRuns(blocks []int64, es []cache.Entry) {
+	for i := 0; i < len(blocks); {
+		k := i + 1
+		for k < len(blocks) && blocks[k] == blocks[k-1]+1 {
+			k++
+		}
+		c.put(blocks[i], es[i:k])
+		i = k
+	}
+}
+
+func (c *fileCache) stopCheckpoints() {
+	if c.stop != nil {
+		close(c.stop)
+		c.wg.Wait()
+		c.stop = nil
+	}
+}
+
+// commit ends a verified session: f is synced and written for the last
+// time; its record is made (after the racy window) and its journal
+// removed. A record that cannot be made is no error of the sync.
+func (c *fileCache) commit() {
+	if c == nil {
+		return
+	}
+	c.stopCheckpoints()
+	if c.w != nil {
+		c.w.Commit(c.f)
+		c.w = nil
+	}
+	if c.j != nil {
+		c.j.Discard()
+		c.j = nil
+	}
+	c.close()
+}
+
+// abort ends a failed session: no record; the journal is sealed with the
+// target's identity, unless a write failed (then what the target holds is
+// unknown and the rerun must read it).
+func (c *fileCache) abort() {
+	if c == nil {
+		return
+	}
+	c.stopCheckpoints()
+	if c.w != nil {
+		c.w.Abort()
+	}
+	if c.j != nil {
+		if !c.failed.Load() {
+			c.j.Seal(c.f)
+		}
+		c.j.Close()
+	}
+	c.close()
+}
+
+func (c *fileCache) close() {
+	for _, f := range c.closers {
+		f()
+	}
+	c.closers = nil
+}
+
+// report is the side's "cache:" word.
+func (c *fileCache) report() string {
+	switch {
+	case c == nil:
+		return cache.Off.String()
+	case c.resumed:
+		return "resume"
+	}
+	return c.status.String()
+}
+
+// lookupKnown returns what the cache knows of blocks [first, first+n);
+// nil when it knows none of them (or its record failed a check: then the
+// blocks are read).
+func (c *fileCache) lookupKnown(first int64, n int) ([]cache.Entry, []bool) {
+	if c == nil || c.known == nil {
+		return nil, nil
+	}
+	es, have := make([]cache.Entry, n), make([]bool, n)
+	if err := c.known.known(first, es, have); err != nil {
+		return nil, nil
+	}
+	for _, h := range have {
+		if h {
+			return es, have
+		}
+	}
+	return nil, nil
+}
+
+// writeFailed notes that a write to the file failed.
+func (c *fileCache) writeFailed() {
+	if c != nil {
+		c.failed.Store(true)
+	}
+}
