@@ -43,8 +43,8 @@ func Checksum(ctx context.Context, dst *sysio.File, p Params, w io.Writer, opt O
 	if err := writeFrames(bw, wire.NewHello(), hdr); err != nil {
 		return err
 	}
-	br := &blockReader{f: dst, bs: p.BlockSize, stop: stop, zero: newZeroHashes(opt.weak(), p.Strong)}
-	weak := opt.weak()
+	br := &blockReader{f: dst, bs: p.BlockSize, stop: stop, zero: newZeroHashes(opt.weak(ctx), p.Strong)}
+	weak := opt.weak(ctx)
 	work := func(ctx context.Context, s span) (*wire.HashBatch, error) {
 		strong, err := newStrongHasher(p.Strong)
 		if err != nil {

@@ -44,7 +44,7 @@ func Save(ctx context.Context, dst *sysio.File, r io.Reader, p Params, opt Optio
 	if sp, err = sp.Bind(h.Size); err != nil {
 		return st, err
 	}
-	rc := &receiver{dst: dst, p: sp, opt: opt, weak: opt.weak()}
+	rc := &receiver{dst: dst, p: sp, opt: opt, weak: opt.weak(ctx)}
 	var got int64 // Data blocks received
 	var end *wire.RetrieveEnd
 	if err = rc.prepare(); err == nil {

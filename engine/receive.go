@@ -44,7 +44,7 @@ func Receive(ctx context.Context, dst *sysio.File, p Params, streams []Stream, o
 	if dst == nil && !p.DryRun {
 		return Stats{}, fmt.Errorf("engine: no target")
 	}
-	r := &receiver{dst: dst, p: p, opt: opt, sess: newSession(ctx, streams), weak: opt.weak()}
+	r := &receiver{dst: dst, p: p, opt: opt, sess: newSession(ctx, streams), weak: opt.weak(ctx)}
 	r.zero = newZeroHashes(r.weak, p.Strong)
 	if dst != nil {
 		r.read0 = dst.BytesRead()

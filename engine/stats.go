@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sync/atomic"
@@ -75,11 +76,16 @@ type Options struct {
 	Cache *cache.Store
 }
 
-func (o Options) weak() WeakFunc {
-	if o.Weak == nil {
-		return DefaultWeak
+// weak is the tier-1 hash of a sync run under ctx.
+func (o Options) weak(ctx context.Context) WeakFunc {
+	w := o.Weak
+	if w == nil {
+		w = DefaultWeak
 	}
-	return o.Weak
+	if TestHookWeak != nil {
+		w = TestHookWeak(ctx, w, o.Progress)
+	}
+	return w
 }
 
 // Engine errors.

@@ -10,17 +10,8 @@ import (
 	"github.com/pdiffagent/pdiffagent/bench"
 )
 
-// TestMain lets the test binary stand in for pdiffagent when the bench
-// starts its child processes (os.Executable is this binary).
-func TestMain(m *testing.M) {
-	if os.Getenv("PDIFFAGENT_TEST_MAIN") == "1" {
-		os.Exit(run(os.Args[1:]))
-	}
-	os.Exit(m.Run())
-}
-
 func TestBenchEndToEnd(t *testing.T) {
-	t.Setenv("PDIFFAGENT_TEST_MAIN", "1")
+	t.Setenv(asCLIEnv, "1") // the bench's children are this binary (TestMain)
 	dir, out := t.TempDir(), t.TempDir()
 	code, msg := execute(t, "bench", "--size", "3M", "--rounds", "2", "-b", "64K", "--dir", dir,
 		"--floor-bytes", "4M", "--pattern", "random,insert", "--vs-rsync", "--out", out, "-q")

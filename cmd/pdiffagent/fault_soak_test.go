@@ -35,11 +35,10 @@ func TestSoakAtomicKill(t *testing.T) {
 
 func TestSoakStoppedPeer(t *testing.T) {
 	e := newFaultEnv(t)
-	base := baselines{}
 	for _, tr := range []string{"tcp", "quic"} {
 		for _, op := range []string{"push", "pull"} {
 			for _, stopped := range []string{"client", "server"} {
-				stopPeer(t, e, base, stopCase{tr, op, stopped})
+				stopPeer(t, e, stopCase{tr, op, stopped})
 			}
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -20,9 +21,9 @@ import (
 	"github.com/pdiffagent/pdiffagent/sysio"
 )
 
-// Real processes for the fault tests (fault_test.go): one pdiffagent
-// binary, a server and a client identity, servers and clients started and
-// killed as children.
+// Real processes for the fault tests (fault_test.go): this test binary run
+// as pdiffagent (helperproc_test.go), a server and a client identity,
+// servers and clients started and killed as children.
 
 // faultEnv is one test's binary and identities.
 type faultEnv struct {
@@ -41,18 +42,35 @@ func newFaultEnv(t *testing.T) *faultEnv {
 		t.Skip("starts real processes")
 	}
 	dir := t.TempDir()
-	e := &faultEnv{t: t, bin: buildBinary(t, dir), dir: dir,
+	e := &faultEnv{t: t, bin: selfBinary(t), dir: dir,
 		srvHome: filepath.Join(dir, "server-id"), cliHome: filepath.Join(dir, "client-id")}
 	e.srvFP = e.id(e.srvHome)
 	e.cliFP = e.id(e.cliHome)
 	return e
 }
 
+// selfBinary is this test binary, which runs as pdiffagent when asCLIEnv
+// is set (cliEnv).
+func selfBinary(t *testing.T) string {
+	t.Helper()
+	bin, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bin
+}
+
+// cliEnv is the environment of a child that runs as pdiffagent with home as
+// its identity directory.
+func cliEnv(home string) []string {
+	return append(os.Environ(), asCLIEnv+"=1", "PDIFFAGENT_HOME="+home)
+}
+
 // id runs `pdiffagent id` with home as the identity directory.
 func (e *faultEnv) id(home string) string {
 	e.t.Helper()
 	cmd := exec.Command(e.bin, "id")
-	cmd.Env = append(os.Environ(), "PDIFFAGENT_HOME="+home)
+	cmd.Env = cliEnv(home)
 	out, err := cmd.Output()
 	if err != nil {
 		e.t.Fatalf("pdiffagent id: %v", err)
@@ -88,6 +106,12 @@ type proc struct {
 	code   int           // exit code; -1 when killed by a signal
 	sig    syscall.Signal
 	end    time.Time
+
+	// A held child's hold (startHeld): held yields once it holds (or
+	// fails when it ended first); closing unhold lets it go on.
+	held   chan error
+	unhold *os.File
+	once   sync.Once
 }
 
 func (e *faultEnv) startProc(home string, args ...string) *proc {
@@ -98,12 +122,39 @@ func (e *faultEnv) startProc(home string, args ...string) *proc {
 // startCmd runs argv (a wrapper such as nsenter around the binary).
 func (e *faultEnv) startCmd(home string, argv ...string) *proc {
 	e.t.Helper()
+	return e.startHeld(0, home, argv...)
+}
+
+// startHeld runs argv; when n > 0 the binary holds at its n-th tier-1 hash
+// once something was sent or written (installHold), until p.release.
+func (e *faultEnv) startHeld(n int64, home string, argv ...string) *proc {
+	e.t.Helper()
 	p := &proc{cmd: exec.Command(argv[0], argv[1:]...), done: make(chan struct{})}
-	p.cmd.Env = append(os.Environ(), "PDIFFAGENT_HOME="+home)
+	p.cmd.Env = cliEnv(home)
 	p.cmd.Stdout, p.cmd.Stderr = &p.stdout, &p.stderr
+	var heldR, heldW, unholdR *os.File
+	if n > 0 {
+		heldR, heldW = mustPipe(e.t)
+		unholdR, p.unhold = mustPipe(e.t)
+		p.cmd.Env = append(p.cmd.Env, holdEnv+"="+strconv.FormatInt(n, 10))
+		p.cmd.ExtraFiles = []*os.File{heldW, unholdR} // descriptors 3 and 4
+	}
 	p.start = time.Now()
 	if err := p.cmd.Start(); err != nil {
 		e.t.Fatal(err)
+	}
+	if n > 0 {
+		heldW.Close() // the child's now: EOF once it said held or ended
+		unholdR.Close()
+		p.held = make(chan error, 1)
+		go func() {
+			defer heldR.Close()
+			if _, err := io.ReadFull(heldR, make([]byte, 5)); err != nil {
+				p.held <- fmt.Errorf("it ended before its tier-1 hash %d held: %w", n, err)
+				return
+			}
+			p.held <- nil
+		}()
 	}
 	go func() {
 		err := p.cmd.Wait()
@@ -118,11 +169,37 @@ func (e *faultEnv) startCmd(home string, argv ...string) *proc {
 		close(p.done)
 	}()
 	e.t.Cleanup(func() {
+		p.release()
 		p.signal(syscall.SIGCONT)
 		p.signal(syscall.SIGKILL)
 		<-p.done
 	})
 	return p
+}
+
+// waitHeld waits until a child started with startHeld holds; it fails the
+// test if the child ended first (it never reached the state the test
+// wants) or did not get there within a minute.
+func (p *proc) waitHeld(t *testing.T) {
+	t.Helper()
+	select {
+	case err := <-p.held:
+		if err != nil {
+			<-p.done
+			t.Fatalf("%v (exit %d): %s", err, p.code, p.stderr.String())
+		}
+	case <-time.After(time.Minute):
+		t.Fatalf("no hold within a minute: %s", p.stderr.String())
+	}
+}
+
+// release lets a held child go on.
+func (p *proc) release() {
+	p.once.Do(func() {
+		if p.unhold != nil {
+			p.unhold.Close()
+		}
+	})
 }
 
 func (p *proc) signal(s syscall.Signal) {
@@ -195,19 +272,13 @@ func (e *faultEnv) startServer(root string, args ...string) *server {
 func (e *faultEnv) waitServer(p *proc, root string) *server {
 	e.t.Helper()
 	s := &server{proc: p, root: root}
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if m := listeningRE.FindStringSubmatch(s.stderr.String()); m != nil {
-			s.addr = m[1]
-			return s
-		}
-		if s.exited() {
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
+	waitUntil(func() bool { return listeningRE.MatchString(s.stderr.String()) || s.exited() }, time.Minute)
+	m := listeningRE.FindStringSubmatch(s.stderr.String())
+	if m == nil {
+		e.t.Fatalf("server did not start: %s", s.stderr.String())
 	}
-	e.t.Fatalf("server did not start: %s", s.stderr.String())
-	return nil
+	s.addr = m[1]
+	return s
 }
 
 // remote is "addr/path" on s.
@@ -243,14 +314,23 @@ func waitUntil(cond func() bool, d time.Duration) (time.Time, bool) {
 	}
 }
 
-// idle checks that the server, with no session left, uses (almost) no CPU.
+// checkIdle checks that the server, with no session left, goes idle: that
+// within a minute there is a second in which it uses at most 50 ms of CPU.
+// Something spinning never gets there, even on a loaded machine (a
+// spinning thread given a tenth of a core still burns 100 ms a second); an
+// idle server does, however slowly it finishes ending its sessions.
 func (s *server) checkIdle(t *testing.T) {
 	t.Helper()
-	before := s.cpuTime()
-	time.Sleep(300 * time.Millisecond)
-	if used := s.cpuTime() - before; used > 60*time.Millisecond {
-		t.Errorf("server used %v of CPU in 300 ms with no session: something is spinning", used)
+	const window, most = time.Second, 50 * time.Millisecond
+	var used time.Duration
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); {
+		before := s.cpuTime()
+		time.Sleep(window) // a measurement window, not a wait for a state
+		if used = s.cpuTime() - before; used <= most {
+			return
+		}
 	}
+	t.Errorf("server used %v of CPU in every %v for a minute with no session: something is spinning", used, window)
 }
 
 // client runs push or pull (args after the command name) against the
@@ -259,6 +339,13 @@ func (e *faultEnv) client(args ...string) *proc {
 	e.t.Helper()
 	args = append([]string{args[0], "--pin", e.srvFP, "--progress", "never"}, args[1:]...)
 	return e.startProc(e.cliHome, args...)
+}
+
+// clientHeld is client, held at its n-th tier-1 hash (startHeld).
+func (e *faultEnv) clientHeld(n int64, args ...string) *proc {
+	e.t.Helper()
+	args = append([]string{e.bin, args[0], "--pin", e.srvFP, "--progress", "never"}, args[1:]...)
+	return e.startHeld(n, e.cliHome, args...)
 }
 
 // run runs a client to its end (bounded) and returns it.

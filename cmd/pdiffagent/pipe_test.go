@@ -8,23 +8,15 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 )
 
-// buildBinary builds pdiffagent into dir.
-func buildBinary(t *testing.T, dir string) string {
-	t.Helper()
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
-	}
-	bin := filepath.Join(dir, "pdiffagent")
-	if out, err := exec.Command(goTool, "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
+// selfCommand runs this test binary as pdiffagent (TestMain) with args.
+func selfCommand(t *testing.T, args ...string) *exec.Cmd {
+	cmd := exec.Command(selfBinary(t), args...)
+	cmd.Env = append(os.Environ(), asCLIEnv+"=1")
+	return cmd
 }
 
 // stage is one process of a pipeline and what it said.
@@ -37,12 +29,12 @@ type stage struct {
 // runPipeline runs `checksum DST | retrieve SRC | save DST` as three
 // processes joined by OS pipes. When cut > 0 the retrieve -> save pipe
 // carries only its first cut bytes, then is closed at both ends.
-func runPipeline(t *testing.T, bin, src, dst string, cut int64, flags ...string) (sum, ret, save *stage) {
+func runPipeline(t *testing.T, src, dst string, cut int64, flags ...string) (sum, ret, save *stage) {
 	t.Helper()
-	sum = &stage{cmd: exec.Command(bin, append([]string{"checksum", "-b", "64K", "-c", "3"}, flags...)...)}
+	sum = &stage{cmd: selfCommand(t, append([]string{"checksum", "-b", "64K", "-c", "3"}, flags...)...)}
 	sum.cmd.Args = append(sum.cmd.Args, dst)
-	ret = &stage{cmd: exec.Command(bin, "retrieve", "-c", "2", "--compress", "lz4", src)}
-	save = &stage{cmd: exec.Command(bin, "save", "-c", "2", dst)}
+	ret = &stage{cmd: selfCommand(t, "retrieve", "-c", "2", "--compress", "lz4", src)}
+	save = &stage{cmd: selfCommand(t, "save", "-c", "2", dst)}
 	sumR, sumW := mustPipe(t)
 	retR, retW := mustPipe(t)
 	sum.cmd.Stdout, ret.cmd.Stdin = sumW, sumR
@@ -116,10 +108,9 @@ func checkIdentical(t *testing.T, dst string, want []byte) {
 
 func TestPipeModeProcesses(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds the binary")
+		t.Skip("starts processes")
 	}
 	dir := t.TempDir()
-	bin := buildBinary(t, dir)
 	src, dst := filepath.Join(dir, "src"), filepath.Join(dir, "dst")
 	data := randomBytes(1, 4<<20+1234)
 	if err := os.WriteFile(src, data, 0o644); err != nil {
@@ -138,7 +129,7 @@ func TestPipeModeProcesses(t *testing.T) {
 
 	t.Run("sync", func(t *testing.T) {
 		writeTarget()
-		sum, ret, save := runPipeline(t, bin, src, dst, 0)
+		sum, ret, save := runPipeline(t, src, dst, 0)
 		for name, s := range map[string]*stage{"checksum": sum, "retrieve": ret, "save": save} {
 			if s.code != 0 {
 				t.Errorf("%s exited %d: %s", name, s.code, s.stderr.String())
@@ -146,7 +137,7 @@ func TestPipeModeProcesses(t *testing.T) {
 		}
 		checkIdentical(t, dst, data)
 		os.Remove(dst) // a missing target gets every block
-		if _, _, save = runPipeline(t, bin, src, dst, 0); save.code != 0 {
+		if _, _, save = runPipeline(t, src, dst, 0); save.code != 0 {
 			t.Fatalf("into a missing target: %s", save.stderr.String())
 		}
 		checkIdentical(t, dst, data)
@@ -154,12 +145,12 @@ func TestPipeModeProcesses(t *testing.T) {
 
 	t.Run("cut and rerun", func(t *testing.T) {
 		writeTarget()
-		_, _, save := runPipeline(t, bin, src, dst, 300<<10)
+		_, _, save := runPipeline(t, src, dst, 300<<10)
 		msg := save.stderr.String()
 		if save.code != exitError || !strings.Contains(msg, "stream truncated after") || !strings.Contains(msg, "rerun to repair") {
 			t.Fatalf("save exited %d: %q; want 1 and a truncated stream", save.code, msg)
 		}
-		if _, _, save = runPipeline(t, bin, src, dst, 0); save.code != 0 {
+		if _, _, save = runPipeline(t, src, dst, 0); save.code != 0 {
 			t.Fatalf("rerun: %s", save.stderr.String())
 		}
 		checkIdentical(t, dst, data)
@@ -167,7 +158,7 @@ func TestPipeModeProcesses(t *testing.T) {
 
 	t.Run("range", func(t *testing.T) {
 		writeTarget()
-		_, _, save := runPipeline(t, bin, src, dst, 0, "--start", "1M", "--end", "2M")
+		_, _, save := runPipeline(t, src, dst, 0, "--start", "1M", "--end", "2M")
 		if save.code != 0 {
 			t.Fatalf("save: %s", save.stderr.String())
 		}
@@ -182,7 +173,7 @@ func TestPipeModeProcesses(t *testing.T) {
 		}
 		defer tty.Close()
 		for _, args := range [][]string{{"checksum", dst}, {"retrieve", src}} {
-			cmd := exec.Command(bin, args...)
+			cmd := selfCommand(t, args...)
 			cmd.Stdin, _ = os.Open(os.DevNull)
 			cmd.Stdout = tty
 			var stderr bytes.Buffer
