@@ -82,10 +82,10 @@ func held(t *testing.T, ctx context.Context, ts *testServer, tr, path string, da
 	case <-g.blocked:
 	case err := <-errc:
 		t.Fatalf("push ended early: %v", err)
-	case <-time.After(5 * time.Second):
+	case <-time.After(time.Minute):
 		t.Fatal("push did not start")
 	}
-	if !waitFor(5*time.Second, func() bool { return ts.engineRunning(path) }) {
+	if !waitFor(time.Minute, func() bool { return ts.engineRunning(path) }) {
 		t.Fatal("server runs no session")
 	}
 	return errc
@@ -151,7 +151,7 @@ func TestCancel(t *testing.T) {
 						ch <- err
 					}()
 					<-g.blocked
-					if !waitFor(5*time.Second, func() bool { return ts.engineRunning("f") }) {
+					if !waitFor(time.Minute, func() bool { return ts.engineRunning("f") }) {
 						t.Fatal("server runs no session")
 					}
 				}
@@ -162,14 +162,14 @@ func TestCancel(t *testing.T) {
 					if !errors.Is(err, context.Canceled) {
 						t.Errorf("client: err = %v, want context.Canceled", err)
 					}
-				case <-time.After(5 * time.Second):
+				case <-time.After(time.Minute):
 					t.Fatal("client did not return after cancel")
 				}
-				if !waitFor(3*time.Second, func() bool { return ts.activeSessions() == 0 }) {
+				if !waitFor(time.Minute, func() bool { return ts.activeSessions() == 0 }) {
 					t.Fatal("server session still running after the client cancelled")
 				}
 				t.Logf("both sides ended %v after cancel", time.Since(start))
-				if !waitFor(2*time.Second, func() bool { return strings.Contains(ts.log.String(), "session failed") }) {
+				if !waitFor(time.Minute, func() bool { return strings.Contains(ts.log.String(), "session failed") }) {
 					t.Errorf("server did not log the failed session:\n%s", ts.log.String())
 				}
 
@@ -201,7 +201,7 @@ func TestServerClose(t *testing.T) {
 			go func() { ts.Close(); close(closed) }()
 			// The test's hook would hold the client's engine forever: let it
 			// go once the server has ended the session.
-			if !waitFor(5*time.Second, func() bool { return ts.activeSessions() == 0 }) {
+			if !waitFor(time.Minute, func() bool { return ts.activeSessions() == 0 }) {
 				t.Fatal("server did not end the session")
 			}
 			close(g.open)
@@ -212,7 +212,7 @@ func TestServerClose(t *testing.T) {
 				if !errors.As(err, &pe) || pe.Code != wire.CodeCanceled || !strings.Contains(pe.Message, "server shutting down") {
 					t.Errorf("err = %v; want the server's shutdown report", err)
 				}
-			case <-time.After(5 * time.Second):
+			case <-time.After(time.Minute):
 				t.Fatal("client did not notice the server's shutdown")
 			}
 		})

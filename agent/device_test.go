@@ -3,32 +3,13 @@ package agent
 import (
 	"bytes"
 	"context"
-	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/pdiffagent/pdiffagent/engine"
+	"github.com/pdiffagent/pdiffagent/sysio/sysiotest"
 	"golang.org/x/sys/unix"
 )
-
-// loopDev attaches content to a loop device and returns its path, or skips.
-func loopDev(t *testing.T, content []byte) string {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root for losetup")
-	}
-	img := filepath.Join(t.TempDir(), "img")
-	writeFile(t, img, content)
-	out, err := exec.Command("losetup", "--find", "--show", img).Output()
-	if err != nil {
-		t.Skipf("losetup: %v", err)
-	}
-	dev := strings.TrimSpace(string(out))
-	t.Cleanup(func() { exec.Command("losetup", "-d", dev).Run() })
-	return dev
-}
 
 // nodeIn makes a block-device node inside dir for the device dev.
 func nodeIn(t *testing.T, dir, name, dev string) string {
@@ -54,9 +35,9 @@ func TestBlockDevicesOverTheNetwork(t *testing.T) {
 		t.Run(transport, func(t *testing.T) {
 			checkGoroutines(t)
 			ts := startServer(t, func(c *ServerConfig) { c.AllowDevices = true })
-			remoteDev := loopDev(t, make([]byte, size))
+			remoteDev := sysiotest.LoopDevice(t, make([]byte, size))
 			nodeIn(t, ts.root, "disk", remoteDev)
-			localDev := loopDev(t, src)
+			localDev := sysiotest.LoopDevice(t, src)
 			cfg := ts.clientConfig(transport)
 			// Push from a local device to a served device.
 			out, err := Push(context.Background(), cfg, localDev, ts.remote("disk"), p, engine.Options{})
@@ -67,7 +48,7 @@ func TestBlockDevicesOverTheNetwork(t *testing.T) {
 				t.Fatalf("push device->device: equal=%v, bytes_total %d", bytes.Equal(got, src), out.BytesTotal)
 			}
 			// Pull from the served device into a fresh local device.
-			back := loopDev(t, make([]byte, size))
+			back := sysiotest.LoopDevice(t, make([]byte, size))
 			if _, err := Pull(context.Background(), cfg, ts.remote("disk"), back, p, engine.Options{}); err != nil {
 				t.Fatal(err)
 			}
@@ -78,7 +59,7 @@ func TestBlockDevicesOverTheNetwork(t *testing.T) {
 	}
 	t.Run("refused-unless-allowed", func(t *testing.T) {
 		ts := startServer(t, nil)
-		nodeIn(t, ts.root, "disk", loopDev(t, make([]byte, 1<<20)))
+		nodeIn(t, ts.root, "disk", sysiotest.LoopDevice(t, make([]byte, 1<<20)))
 		f := filepath.Join(t.TempDir(), "f")
 		writeFile(t, f, src[:1<<20])
 		_, err := Push(context.Background(), ts.clientConfig(TransportTCP), f, ts.remote("disk"), p, engine.Options{})

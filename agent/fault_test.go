@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -14,28 +13,13 @@ import (
 
 	"github.com/pdiffagent/pdiffagent/engine"
 	"github.com/pdiffagent/pdiffagent/sysio"
+	"github.com/pdiffagent/pdiffagent/sysio/sysiotest"
 	"github.com/pdiffagent/pdiffagent/wire"
 )
 
 // Faults in process: atomic replacement (push and pull), the session
 // watchdog, a full disk. The same faults with real processes, kill -9 and
 // SIGSTOP are in cmd/pdiffagent/fault_test.go.
-
-// temps lists the replacement temporaries in dir.
-func temps(t *testing.T, dir string) []string {
-	t.Helper()
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, e := range ents {
-		if sysio.TempName(e.Name()) {
-			out = append(out, e.Name())
-		}
-	}
-	return out
-}
 
 func inode(t *testing.T, path string) uint64 {
 	t.Helper()
@@ -105,6 +89,24 @@ func TestAtomicPush(t *testing.T) {
 	}
 }
 
+// wroteBlock reports whether a replacement temporary in dir holds a block
+// of data where data has it.
+func wroteBlock(dir string, data []byte) bool {
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		if !sysio.TempName(e.Name()) {
+			continue
+		}
+		b, _ := os.ReadFile(filepath.Join(dir, e.Name()))
+		for off := 0; off+testBlock <= min(len(b), len(data)); off += testBlock {
+			if bytes.Equal(b[off:off+testBlock], data[off:off+testBlock]) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // TestAtomicPushInterrupted: a push whose client gives up after blocks
 // were written leaves the server's target exactly as it was, and no
 // temporary file.
@@ -117,26 +119,27 @@ func TestAtomicPushInterrupted(t *testing.T) {
 			dst := filepath.Join(ts.root, "f")
 			writeFile(t, dst, old)
 			src := filepath.Join(t.TempDir(), "src")
-			writeFile(t, src, randomBytes(53, len(old)))
+			data := randomBytes(53, len(old))
+			writeFile(t, src, data)
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			g := newGate(20)
+			// The gate holds the last block: one worker's stripe (one batch
+			// each) is hashed whole, so its blocks are sent and written.
+			g := newGate(63)
 			errc := make(chan error, 1)
 			go func() {
 				_, err := Push(ctx, atomicConfig(ts, tr), src, ts.remote("f"), testParams(2, 0), engine.Options{Weak: g.weak(ctx)})
 				errc <- err
 			}()
 			<-g.blocked
-			// The blocks hashed before the gate were sent and written.
-			if !waitFor(5*time.Second, func() bool { return len(temps(t, ts.root)) == 1 }) {
-				t.Fatal("no temporary file while the atomic push runs")
+			if !waitFor(time.Minute, func() bool { return wroteBlock(ts.root, data) }) {
+				t.Fatal("no block written into a temporary file while the atomic push runs")
 			}
-			time.Sleep(100 * time.Millisecond)
 			cancel()
 			if err := <-errc; !errors.Is(err, context.Canceled) {
 				t.Errorf("client: %v", err)
 			}
-			if !waitFor(5*time.Second, func() bool { return ts.activeSessions() == 0 }) {
+			if !waitFor(time.Minute, func() bool { return ts.activeSessions() == 0 }) {
 				t.Fatal("server session still running")
 			}
 			if got := readFile(t, dst); !bytes.Equal(got, old) {
@@ -200,7 +203,7 @@ func TestAtomicPull(t *testing.T) {
 		errc <- err
 	}()
 	<-g.blocked
-	waitFor(5*time.Second, func() bool { return prog.Written.Load() > 0 })
+	waitFor(time.Minute, func() bool { return prog.Written.Load() > 0 })
 	cancel()
 	cancelled := time.Now()
 	if err := <-errc; !errors.Is(err, context.Canceled) {
@@ -243,7 +246,7 @@ func TestWatchdogStalledClient(t *testing.T) {
 			g := newGate(3)
 			errc := held(t, context.Background(), ts, tr, "f", randomBytes(57, 32*testBlock), g)
 			start := time.Now()
-			if !waitFor(5*idle, func() bool { return ts.activeSessions() == 0 }) {
+			if !waitFor(time.Minute, func() bool { return ts.activeSessions() == 0 }) {
 				t.Fatal("the server still waits for a stalled client")
 			}
 			took := time.Since(start)
@@ -253,7 +256,7 @@ func TestWatchdogStalledClient(t *testing.T) {
 				log := ts.log.String()
 				return strings.Contains(log, "sent nothing for") || strings.Contains(log, "no recent network activity")
 			}
-			if !waitFor(2*time.Second, said) {
+			if !waitFor(time.Minute, said) {
 				log := ts.log.String()
 				t.Errorf("server log does not say why:\n%s", log)
 			}
@@ -271,17 +274,19 @@ func TestWatchdogStalledClient(t *testing.T) {
 // does not trip the watchdog on either side.
 func TestWatchdogSlowPeerIsNotStalled(t *testing.T) {
 	checkGoroutines(t)
-	const idle = 700 * time.Millisecond
+	// One worker, batches of 2 blocks of 2 MiB, a tier-1 hash that takes
+	// 100 ms: a message about every 200 ms, for 24 blocks, 2.4 s. The idle
+	// timeout is ten times the gap, so that a loaded machine's delays never
+	// make a gap look like a stall, and shorter than the session.
+	const idle, pace, blocks = 2 * time.Second, 100 * time.Millisecond, 24
 	ts := startServer(t, func(c *ServerConfig) { c.IdleTimeout = idle })
-	data := randomBytes(58, 24<<20)
+	data := randomBytes(58, blocks*2<<20)
 	src := filepath.Join(t.TempDir(), "src")
 	writeFile(t, src, data)
 	writeFile(t, filepath.Join(ts.root, "f"), data)
 	cfg := ts.clientConfig(TransportTCP)
 	cfg.IdleTimeout = idle
-	// One worker, batches of 2 blocks of 2 MiB: a message about every
-	// 200 ms, for 1.2 s.
-	slow := func(b []byte) uint64 { time.Sleep(100 * time.Millisecond); return engine.DefaultWeak(b) }
+	slow := func(b []byte) uint64 { time.Sleep(pace); return engine.DefaultWeak(b) } // pacing, not waiting
 	start := time.Now()
 	p := engine.Params{Session: engine.Session{BlockSize: 2 << 20, Workers: 1}}
 	if _, err := Push(context.Background(), cfg, src, ts.remote("f"), p, engine.Options{Weak: slow}); err != nil {
@@ -292,25 +297,6 @@ func TestWatchdogSlowPeerIsNotStalled(t *testing.T) {
 	}
 }
 
-// tmpfs mounts a size-limited tmpfs at dir (root only; skips otherwise).
-func tmpfs(t *testing.T, dir, size string) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("not root: cannot mount a small filesystem")
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size, "tmpfs", dir).CombinedOutput(); err != nil {
-		t.Skipf("mount tmpfs: %v: %s", err, out)
-	}
-	t.Cleanup(func() {
-		if out, err := exec.Command("umount", dir).CombinedOutput(); err != nil {
-			t.Errorf("umount %s: %v: %s", dir, err, out)
-		}
-	})
-}
-
 // TestDiskFull: a push into a full filesystem fails with an error that
 // names the file and the cause, in place and atomic (whose failure leaves
 // the old file and no temporary file), and the server serves on.
@@ -318,7 +304,7 @@ func TestDiskFull(t *testing.T) {
 	checkGoroutines(t)
 	ts := startServer(t, nil)
 	small := filepath.Join(ts.root, "small")
-	tmpfs(t, small, "8m")
+	sysiotest.Mount(t, "tmpfs", small, "8m")
 	src := filepath.Join(t.TempDir(), "src")
 	writeFile(t, src, randomBytes(59, 12<<20))
 	p := engine.Params{Session: engine.Session{BlockSize: 64 << 10, Workers: 2}}
@@ -335,7 +321,7 @@ func TestDiskFull(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "small/") || !strings.Contains(err.Error(), "no space left on device") {
 		t.Errorf("atomic: err = %v; want the file's name and ENOSPC", err)
 	}
-	if !waitFor(5*time.Second, func() bool { return ts.activeSessions() == 0 }) {
+	if !waitFor(time.Minute, func() bool { return ts.activeSessions() == 0 }) {
 		t.Fatal("session still running")
 	}
 	if got := readFile(t, filepath.Join(small, "old")); !bytes.Equal(got, old) {

@@ -1,17 +1,15 @@
 package agent
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
-	"math/rand/v2"
-	"os"
-	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/pdiffagent/pdiffagent/sysio"
+	"github.com/pdiffagent/pdiffagent/sysio/sysiotest"
 )
 
 // Identities made once, in memory, for every test.
@@ -30,38 +28,6 @@ func ids() (server, client, stranger *Identity) {
 		}
 	})
 	return serverID, clientID, strID
-}
-
-// syncBuffer is a log sink safe for concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// waitFor polls cond for up to d.
-func waitFor(d time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(d)
-	for {
-		if cond() {
-			return true
-		}
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
 
 type testServer struct {
@@ -119,64 +85,22 @@ func (ts *testServer) clientConfig(transport string) ClientConfig {
 // remote is "addr/path" on ts.
 func (ts *testServer) remote(path string) string { return ts.Addr() + "/" + path }
 
-// randomBytes returns n deterministic pseudo-random bytes.
-func randomBytes(seed uint64, n int) []byte {
-	r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
-	b := make([]byte, n)
-	for i := 0; i+8 <= n; i += 8 {
-		v := r.Uint64()
-		for k := 0; k < 8; k++ {
-			b[i+k] = byte(v >> (8 * k))
-		}
-	}
-	for i := n &^ 7; i < n; i++ {
-		b[i] = byte(r.Uint32())
-	}
-	return b
-}
-
-func writeFile(t *testing.T, path string, b []byte) {
-	t.Helper()
-	if err := os.WriteFile(path, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func readFile(t *testing.T, path string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 // dirNames lists a directory, for "nothing was written" checks.
 func dirNames(t *testing.T, dir string) string {
-	t.Helper()
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, e := range ents {
-		names = append(names, e.Name())
-	}
-	return strings.Join(names, ",")
+	return strings.Join(sysiotest.ListDir(t, dir, nil), ",")
 }
 
-// checkGoroutines fails the test if, after it ran, more goroutines remain
-// than before it (allowing them a few seconds to settle).
-func checkGoroutines(t *testing.T) {
-	t.Helper()
-	before := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		if !waitFor(10*time.Second, func() bool { return runtime.NumGoroutine() <= before }) {
-			buf := make([]byte, 1<<20)
-			n := runtime.Stack(buf, true)
-			t.Errorf("goroutines: %d before, %d after\n%s", before, runtime.NumGoroutine(), buf[:n])
-		}
-	})
-}
+// temps lists the replacement temporaries in dir.
+func temps(t *testing.T, dir string) []string { return sysiotest.ListDir(t, dir, sysio.TempName) }
 
-var _ = filepath.Join
+// syncBuffer is a log sink safe for concurrent writers.
+type syncBuffer = sysiotest.Buffer
+
+// The shared test helpers (sysio/sysiotest), by this package's names.
+var (
+	randomBytes     = sysiotest.RandomBytes
+	writeFile       = sysiotest.WriteFile
+	readFile        = sysiotest.ReadFile
+	waitFor         = sysiotest.WaitUntil
+	checkGoroutines = sysiotest.CheckGoroutines
+)

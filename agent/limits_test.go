@@ -87,7 +87,9 @@ func TestHandshakeTimeout(t *testing.T) {
 		if _, err := expect[*wire.OpenReply](ns, time.Now().Add(10*time.Second)); err == nil || isTimeout(err) {
 			t.Errorf("%s: silent client: %v; want the server to hang up", tr, err)
 		}
-		if d := time.Since(start); d < timeout || d > timeout+3*time.Second {
+		// Not before the timeout; ten seconds after it are for a loaded
+		// machine (the behaviour is that it ends, not how fast).
+		if d := time.Since(start); d < timeout || d > timeout+10*time.Second {
 			t.Errorf("%s: silent client dropped after %v, want about %v", tr, d, timeout)
 		}
 
@@ -96,7 +98,7 @@ func TestHandshakeTimeout(t *testing.T) {
 		ns = rawSession(t, ts, tr, o) // no Attach follows
 		_, err := expect[*wire.Verdict](ns, time.Now().Add(10*time.Second))
 		wantPeerError(t, err, wire.CodeBadRequest, "only 1 of 3 worker streams attached within 500ms")
-		if !waitFor(2*time.Second, func() bool { return ts.activeSessions() == 0 }) {
+		if !waitFor(time.Minute, func() bool { return ts.activeSessions() == 0 }) {
 			t.Errorf("%s: slot still taken", tr)
 		}
 	}
@@ -124,7 +126,7 @@ func TestIdleTimeout(t *testing.T) {
 		errc <- err
 	}()
 	<-g.blocked
-	if !waitFor(5*time.Second, func() bool { return ts.engineRunning("f") }) {
+	if !waitFor(time.Minute, func() bool { return ts.engineRunning("f") }) {
 		t.Fatal("server runs no session")
 	}
 	relay.blackhole.Store(true)
@@ -136,7 +138,7 @@ func TestIdleTimeout(t *testing.T) {
 		t.Errorf("dropped after %v, before the idle timeout %v", d, idle)
 	}
 	t.Logf("vanished client dropped after %v", time.Since(start))
-	if !waitFor(2*time.Second, func() bool { return strings.Contains(ts.log.String(), "session failed") }) {
+	if !waitFor(time.Minute, func() bool { return strings.Contains(ts.log.String(), "session failed") }) {
 		t.Errorf("server did not log the failed session")
 	}
 	close(g.open)

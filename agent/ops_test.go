@@ -256,7 +256,7 @@ func TestRangeBeyondSource(t *testing.T) {
 			t.Errorf("%s: err = %v", tr, err)
 		}
 	}
-	if !waitFor(2*time.Second, func() bool { return strings.Count(ts.log.String(), "beyond the source") == 2 }) {
+	if !waitFor(time.Minute, func() bool { return strings.Count(ts.log.String(), "beyond the source") == 2 }) {
 		t.Errorf("server did not log the client's reason:\n%s", ts.log.String())
 	}
 }

@@ -101,7 +101,8 @@ func TestCanceledBeforeStart(t *testing.T) {
 		if !errors.Is(err, context.Canceled) && (err == nil || !strings.Contains(err.Error(), "canceled")) {
 			t.Errorf("%s: err = %v, want a cancellation", tr, err)
 		}
-		if d := time.Since(start); d > 2*time.Second {
+		if d := time.Since(start); d > 10*time.Second { // at once; a loaded machine may take a while
+
 			t.Errorf("%s: took %v", tr, d)
 		}
 	}

@@ -163,7 +163,7 @@ func runSoak(t *testing.T, sc soakConfig) {
 		if t.Failed() {
 			return
 		}
-		if !waitFor(5*time.Second, func() bool { return ts.activeSessions() == 0 }) {
+		if !waitFor(time.Minute, func() bool { return ts.activeSessions() == 0 }) {
 			t.Fatalf("round %d: sessions still running", round)
 		}
 		if round == 0 {

@@ -5,16 +5,12 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/pdiffagent/pdiffagent/sysio/sysiotest"
 )
 
-func readFile(t *testing.T, path string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
+// readFile is the shared test helper (sysio/sysiotest).
+var readFile = sysiotest.ReadFile
 
 func TestGenerateRandomDeterministic(t *testing.T) {
 	dir := t.TempDir()

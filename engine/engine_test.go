@@ -5,42 +5,24 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/pdiffagent/pdiffagent/sysio/sysiotest"
 )
 
 const testBS = 4096
 
-func randBytes(seed uint64, n int) []byte {
-	r := rand.New(rand.NewPCG(seed, 1))
-	b := make([]byte, n)
-	for i := range b {
-		b[i] = byte(r.Uint32())
-	}
-	return b
-}
-
-// checkNoLeak fails the test if goroutines started during it are still running at its end.
-func checkNoLeak(t *testing.T) {
-	t.Helper()
-	before := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		deadline := time.Now().Add(5 * time.Second)
-		for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
-			time.Sleep(10 * time.Millisecond)
-		}
-		if n := runtime.NumGoroutine(); n > before {
-			buf := make([]byte, 1<<20)
-			t.Errorf("goroutine leak: %d before, %d after\n%s", before, n, buf[:runtime.Stack(buf, true)])
-		}
-	})
-}
+// The shared test helpers (sysio/sysiotest), by this package's names.
+var (
+	randBytes   = sysiotest.RandomBytes
+	checkNoLeak = sysiotest.CheckGoroutines
+)
 
 type syncCase struct {
 	name    string
@@ -211,20 +193,38 @@ func TestDryRunWritesNothing(t *testing.T) {
 	}
 }
 
+// TestCancelStopsPromptly: cancelled from its own tier-1 hash (the 8th
+// block), a sync stops within a few blocks instead of finishing the file:
+// each hashing goroutine checks the context before every block, each writer
+// has at most its queue left.
 func TestCancelStopsPromptly(t *testing.T) {
 	checkNoLeak(t)
-	src := randBytes(14, 64*testBS)
+	const blocks, workers = 64, 2
+	src := randBytes(14, blocks*testBS)
 	s, d := writeCase(t, syncCase{src: src, dst: randBytes(15, len(src))})
 	ctx, cancel := context.WithCancel(context.Background())
-	slow := func(b []byte) uint64 { time.Sleep(5 * time.Millisecond); return DefaultWeak(b) }
-	go func() { time.Sleep(30 * time.Millisecond); cancel() }()
-	start := time.Now()
-	_, err := SyncLocal(ctx, s, d, Params{Session: Session{BlockSize: testBS, Workers: 2}}, Options{Weak: slow})
+	defer cancel()
+	var calls, after atomic.Int64
+	weak := func(b []byte) uint64 {
+		switch n := calls.Add(1); {
+		case n == 8:
+			cancel()
+		case n > 8:
+			after.Add(1)
+		}
+		return DefaultWeak(b)
+	}
+	_, err := SyncLocal(ctx, s, d, Params{Session: Session{BlockSize: testBS, Workers: workers}}, Options{Weak: weak})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}
-	if d := time.Since(start); d > 5*time.Second {
-		t.Fatalf("cancel took %v", d)
+	// Without the cancel: a hash of every block on both sides and of every
+	// block written. With it, one more block per hashing goroutine (two
+	// sides per worker) and what each writer had queued, give or take.
+	most := int64(workers * (2 + 2*(writeQueue+1)))
+	t.Logf("%d tier-1 hashes after the cancel (at most %d allowed, %d without it)", after.Load(), most, 3*blocks-8)
+	if after.Load() > most {
+		t.Errorf("%d tier-1 hashes after the cancel, want at most %d: the sync went on", after.Load(), most)
 	}
 }
 

@@ -4,12 +4,13 @@ import (
 	"bytes"
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/pdiffagent/pdiffagent/sysio/sysiotest"
 )
 
 func allocated(t *testing.T, path string) int64 {
@@ -139,31 +140,12 @@ func TestMetadata(t *testing.T) {
 	}
 }
 
-// loopDevice attaches a file of n bytes to a loop device, or skips.
-func loopDevice(t *testing.T, content []byte) string {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root for losetup")
-	}
-	img := filepath.Join(t.TempDir(), "img")
-	if err := os.WriteFile(img, content, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command("losetup", "--find", "--show", img).Output()
-	if err != nil {
-		t.Skipf("losetup: %v", err)
-	}
-	dev := strings.TrimSpace(string(out))
-	t.Cleanup(func() { exec.Command("losetup", "-d", dev).Run() })
-	return dev
-}
-
 func TestBlockDevices(t *testing.T) {
 	checkNoLeak(t)
 	const size = 4 << 20
 	src := randBytes(24, size)
-	srcDev := loopDevice(t, src)
-	dstDev := loopDevice(t, flip(src, 5, 1<<20, 3<<20+7))
+	srcDev := sysiotest.LoopDevice(t, src)
+	dstDev := sysiotest.LoopDevice(t, flip(src, 5, 1<<20, 3<<20+7))
 	p := Params{Session: Session{BlockSize: 64 << 10, Workers: 2}}
 	st, err := SyncLocal(context.Background(), srcDev, dstDev, p, Options{})
 	if err != nil {
@@ -183,7 +165,7 @@ func TestBlockDevices(t *testing.T) {
 		t.Fatal("file to device: content or kept tail wrong")
 	}
 	// A device smaller than the source is refused before anything is written.
-	small := loopDevice(t, make([]byte, 1<<20))
+	small := sysiotest.LoopDevice(t, make([]byte, 1<<20))
 	big, _ := writeCase(t, syncCase{src: src, dst: []byte{}})
 	if _, err := SyncLocal(context.Background(), big, small, p, Options{}); err == nil || !strings.Contains(err.Error(), "less than the source") {
 		t.Fatalf("small device: err = %v", err)

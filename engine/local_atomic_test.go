@@ -12,20 +12,11 @@ import (
 	"time"
 
 	"github.com/pdiffagent/pdiffagent/sysio"
+	"github.com/pdiffagent/pdiffagent/sysio/sysiotest"
 )
 
 // leftTemps lists replacement temporaries in dir.
-func leftTemps(t *testing.T, dir string) []string {
-	t.Helper()
-	ents, _ := os.ReadDir(dir)
-	var out []string
-	for _, e := range ents {
-		if sysio.TempName(e.Name()) {
-			out = append(out, e.Name())
-		}
-	}
-	return out
-}
+func leftTemps(t *testing.T, dir string) []string { return sysiotest.ListDir(t, dir, sysio.TempName) }
 
 func TestSyncLocalAtomic(t *testing.T) {
 	checkNoLeak(t)
@@ -68,12 +59,16 @@ func TestSyncLocalAtomicInterrupted(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	prog := &Progress{}
+	// The 9th tier-1 hash waits until the other worker's blocks were
+	// written (the mirrored count shows them), then cancels.
 	var calls atomic.Int64
 	weak := func(b []byte) uint64 {
-		if calls.Add(1) > 8 && prog.Written.Load() > 0 {
+		if calls.Add(1) == 9 {
+			if !sysiotest.WaitUntil(time.Minute, func() bool { return prog.Written.Load() > 0 }) {
+				t.Error("nothing written within a minute")
+			}
 			cancel()
 		}
-		time.Sleep(time.Millisecond)
 		return DefaultWeak(b)
 	}
 	_, err := SyncLocalAtomic(ctx, s, d, Params{Session: Session{BlockSize: testBS, Workers: 2}}, Options{Weak: weak, Progress: prog})

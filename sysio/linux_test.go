@@ -5,11 +5,11 @@ package sysio
 import (
 	"bytes"
 	"io"
-	"os"
 	"path/filepath"
 	"sync/atomic"
 	"testing"
 
+	"github.com/pdiffagent/pdiffagent/sysio/sysiotest"
 	"golang.org/x/sys/unix"
 )
 
@@ -109,18 +109,8 @@ func TestDirectEINVALFallback(t *testing.T) {
 
 // mountFS mounts a fresh filesystem of type fstype on a temp dir.
 func mountFS(t *testing.T, fstype string) string {
-	if os.Geteuid() != 0 {
-		t.Skip("not root")
-	}
 	dir := t.TempDir()
-	if err := unix.Mount(fstype, dir, fstype, 0, "size=64m"); err != nil {
-		t.Skipf("mount %s: %v", fstype, err)
-	}
-	t.Cleanup(func() {
-		if err := unix.Unmount(dir, 0); err != nil {
-			t.Errorf("unmount %s: %v", dir, err)
-		}
-	})
+	sysiotest.Mount(t, fstype, dir, "64m")
 	return dir
 }
 

@@ -7,33 +7,16 @@ import (
 	"errors"
 	"io"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"strings"
 	"testing"
+
+	"github.com/pdiffagent/pdiffagent/sysio/sysiotest"
 )
 
 // TestLoopDevice needs root and losetup: Size must come from the ioctl,
 // and positional I/O must work on the device.
 func TestLoopDevice(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("not root")
-	}
 	const size = 8 << 20
-	img := filepath.Join(t.TempDir(), "img")
-	if err := os.WriteFile(img, make([]byte, size), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command("losetup", "--find", "--show", img).CombinedOutput()
-	if err != nil {
-		t.Skipf("losetup: %v: %s", err, out)
-	}
-	dev := strings.TrimSpace(string(out))
-	t.Cleanup(func() {
-		if out, err := exec.Command("losetup", "-d", dev).CombinedOutput(); err != nil {
-			t.Errorf("losetup -d %s: %v: %s", dev, err, out)
-		}
-	})
+	dev := sysiotest.LoopDevice(t, make([]byte, size))
 	f, err := Open(dev, ReadWrite, Options{Direct: DirectOn})
 	if err != nil {
 		t.Fatal(err)

@@ -10,23 +10,12 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/pdiffagent/pdiffagent/sysio/sysiotest"
 )
 
 // tempFiles lists the replacement temporaries left in dir.
-func tempFiles(t *testing.T, dir string) []string {
-	t.Helper()
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, e := range ents {
-		if TempName(e.Name()) {
-			out = append(out, e.Name())
-		}
-	}
-	return out
-}
+func tempFiles(t *testing.T, dir string) []string { return sysiotest.ListDir(t, dir, TempName) }
 
 func TestReplaceMissingTarget(t *testing.T) {
 	dir := t.TempDir()

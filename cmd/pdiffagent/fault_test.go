@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/pdiffagent/pdiffagent/engine"
+	"github.com/pdiffagent/pdiffagent/sysio/sysiotest"
 )
 
 // Fault tests with real processes: kill -9 of either side of a push or a
@@ -332,7 +333,7 @@ func TestDiskFull(t *testing.T) {
 	e := newFaultEnv(t)
 	root := t.TempDir()
 	small := filepath.Join(root, "small")
-	mountTmpfs(t, small, "16m")
+	sysiotest.Mount(t, "tmpfs", small, "16m")
 	srv := e.startServer(root)
 	local := t.TempDir()
 	big := filepath.Join(local, "big")

@@ -1,12 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,6 +17,7 @@ import (
 	"time"
 
 	"github.com/pdiffagent/pdiffagent/sysio"
+	"github.com/pdiffagent/pdiffagent/sysio/sysiotest"
 )
 
 // Real processes for the fault tests (fault_test.go): this test binary run
@@ -78,29 +77,11 @@ func (e *faultEnv) id(home string) string {
 	return strings.TrimSpace(string(out))
 }
 
-// lockedBuffer collects a child's output; safe to read while it runs.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // proc is a running child.
 type proc struct {
 	cmd    *exec.Cmd
-	stdout lockedBuffer
-	stderr lockedBuffer
+	stdout sysiotest.Buffer // safe to read while it runs
+	stderr sysiotest.Buffer
 	start  time.Time
 	done   chan struct{} // closed once it has exited and been reaped
 	code   int           // exit code; -1 when killed by a signal
@@ -300,18 +281,11 @@ func (s *server) sessionsEnded() int {
 		strings.Count(out, `msg="session refused"`)
 }
 
-// waitUntil polls cond for up to d; it returns when cond held.
+// waitUntil waits up to d for cond (sysiotest.WaitUntil) and says when it
+// held.
 func waitUntil(cond func() bool, d time.Duration) (time.Time, bool) {
-	deadline := time.Now().Add(d)
-	for {
-		if cond() {
-			return time.Now(), true
-		}
-		if time.Now().After(deadline) {
-			return time.Time{}, false
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	ok := sysiotest.WaitUntil(d, cond)
+	return time.Now(), ok
 }
 
 // checkIdle checks that the server, with no session left, goes idle: that
@@ -368,22 +342,6 @@ func (e *faultEnv) mustRun(args ...string) *proc {
 	return p
 }
 
-// fastRandom returns n pseudo-random bytes.
-func fastRandom(seed uint64, n int) []byte {
-	var key [32]byte
-	key[0], key[1] = byte(seed), byte(seed>>8)
-	b := make([]byte, n)
-	rand.NewChaCha8(key).Read(b)
-	return b
-}
-
-func writeBytes(t *testing.T, path string, b []byte) {
-	t.Helper()
-	if err := os.WriteFile(path, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // fileSum is the sha256 of a file, or "missing".
 func fileSum(t *testing.T, path string) string {
 	t.Helper()
@@ -400,37 +358,10 @@ func fileSum(t *testing.T, path string) string {
 func bytesSum(b []byte) string { return fmt.Sprintf("%x", sha256.Sum256(b)) }
 
 // tempsIn lists the atomic replacements' temporary files in dir.
-func tempsIn(t *testing.T, dir string) []string {
-	t.Helper()
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, e := range ents {
-		if sysio.TempName(e.Name()) {
-			out = append(out, e.Name())
-		}
-	}
-	return out
-}
+func tempsIn(t *testing.T, dir string) []string { return sysiotest.ListDir(t, dir, sysio.TempName) }
 
-// mountTmpfs mounts a size-limited tmpfs at dir (root only; skips
-// otherwise) and unmounts it at the end of the test.
-func mountTmpfs(t *testing.T, dir, size string) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("not root: cannot mount a small filesystem")
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size, "tmpfs", dir).CombinedOutput(); err != nil {
-		t.Skipf("mount tmpfs: %v: %s", err, out)
-	}
-	t.Cleanup(func() {
-		if out, err := exec.Command("umount", dir).CombinedOutput(); err != nil {
-			t.Errorf("umount %s: %v: %s", dir, err, out)
-		}
-	})
-}
+// The shared test helpers (sysio/sysiotest), by this package's names.
+var (
+	fastRandom = sysiotest.RandomBytes
+	writeBytes = sysiotest.WriteFile
+)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pdiffagent/pdiffagent/engine"
+	"github.com/pdiffagent/pdiffagent/sysio/sysiotest"
 )
 
 // The process tests run this test binary itself as pdiffagent (the
@@ -76,9 +77,7 @@ func installHold(n int64, held, release *os.File) {
 		}
 		return func(b []byte) uint64 {
 			if calls.Add(1) == n {
-				for !moved() {
-					time.Sleep(time.Millisecond) // the other workers move it
-				}
+				sysiotest.WaitUntil(time.Hour, moved) // the other workers move it
 				held.Write([]byte("held\n"))
 				held.Close()
 				select {

@@ -4,12 +4,13 @@ import (
 	"bytes"
 	"errors"
 	"io"
-	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/pdiffagent/pdiffagent/sysio/sysiotest"
 )
 
 // selfCommand runs this test binary as pdiffagent (TestMain) with args.
@@ -86,15 +87,6 @@ func mustPipe(t *testing.T) (*os.File, *os.File) {
 	return r, w
 }
 
-func randomBytes(seed uint64, n int) []byte {
-	b := make([]byte, n)
-	r := rand.New(rand.NewPCG(seed, 2))
-	for i := range b {
-		b[i] = byte(r.Uint32())
-	}
-	return b
-}
-
 func checkIdentical(t *testing.T, dst string, want []byte) {
 	t.Helper()
 	got, err := os.ReadFile(dst)
@@ -112,7 +104,7 @@ func TestPipeModeProcesses(t *testing.T) {
 	}
 	dir := t.TempDir()
 	src, dst := filepath.Join(dir, "src"), filepath.Join(dir, "dst")
-	data := randomBytes(1, 4<<20+1234)
+	data := sysiotest.RandomBytes(1, 4<<20+1234)
 	if err := os.WriteFile(src, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
