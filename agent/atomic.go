@@ -28,6 +28,11 @@ func (s *Server) openAtomic(t *target, rel string) (*target, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The new copy is whole beside the old one until the rename.
+	if err := s.checkRoom(dir, rel, t.p.Size, t.p.Size); err != nil {
+		dir.Close()
+		return nil, err
+	}
 	r, err := sysio.ReplaceAt(dir, path.Base(rel), rel, sysio.Options{})
 	switch {
 	case errors.Is(err, sysio.ErrSymlink):

@@ -65,7 +65,9 @@
 // file at once: a push holds an exclusive lock on the file (device and
 // inode), pulls and dry runs a shared one; a conflicting session fails at
 // once with wire.CodeBusy. A file with more than one hard link is refused
-// unless the server allows it (guard.go). A dry-run push to a missing file runs the
+// unless the server allows it (guard.go). A push must fit in the free space
+// above a reserve, and a failed one that wrote nothing leaves the target as
+// it was (space.go). A dry-run push to a missing file runs the
 // receiver with no file (nothing is created); a push never creates
 // directories.
 //

@@ -25,9 +25,10 @@ import (
 type openMode int
 
 const (
-	openRead   openMode = iota // a source (pull) or a dry-run target
-	openWrite                  // an existing target (push)
-	openCreate                 // a target, created (0644) if missing; parent must exist
+	openRead      openMode = iota // a source (pull) or a dry-run target
+	openWrite                     // an existing target (push)
+	openCreate                    // a target, created (0644) if missing; parent must exist
+	openCreateNew                 // a target that must not exist yet, created (0644)
 )
 
 // fileKind is a file's type as fstat reports it.
@@ -112,7 +113,7 @@ func checkKind(rel string, k fileKind, allowDevices bool) error {
 func jailOpenError(rel string, mode openMode, err error) error {
 	switch errnoKind(err) {
 	case errNotExist:
-		if mode == openCreate {
+		if mode == openCreate || mode == openCreateNew {
 			return codeErrorf(wire.CodeNotFound, "%s: parent directory does not exist (directories are not created)", rel)
 		}
 		return codeErrorf(wire.CodeNotFound, "%s: no such file", rel)

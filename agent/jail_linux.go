@@ -43,6 +43,9 @@ func (j *jail) open(rel string, mode openMode) (*os.File, fileKey, error) {
 	case openCreate:
 		flags |= unix.O_RDWR | unix.O_CREAT
 		perm = 0o644
+	case openCreateNew:
+		flags |= unix.O_RDWR | unix.O_CREAT | unix.O_EXCL
+		perm = 0o644
 	}
 	fd, err := j.openat(rel, flags, perm)
 	if err != nil {

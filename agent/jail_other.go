@@ -43,6 +43,8 @@ func (j *jail) open(rel string, mode openMode) (*os.File, fileKey, error) {
 		flag = os.O_RDWR
 	case openCreate:
 		flag = os.O_RDWR | os.O_CREATE
+	case openCreateNew:
+		flag = os.O_RDWR | os.O_CREATE | os.O_EXCL
 	}
 	f, err := j.r.OpenFile(rel, flag, 0o644)
 	if err != nil {

@@ -49,6 +49,16 @@ type ServerConfig struct {
 	// more than one name (hard links). By default they are refused: the
 	// other name may be outside the root (guard.go).
 	AllowHardlinks bool
+	// MinFree is the room, in bytes, that a push must leave free on the
+	// filesystem of its target (space.go). Zero means MinFreePercent of
+	// that filesystem; negative, no reserve.
+	MinFree int64
+	// MinFreePercent is the reserve as a percentage (0..100) of the
+	// filesystem, when MinFree is zero. Zero means DefaultMinFreePercent (1).
+	MinFreePercent int
+	// MaxFileSize refuses pushes of sources larger than this many bytes.
+	// Zero means no limit.
+	MaxFileSize int64
 	// Identity is the server's key and certificate. Required.
 	Identity *Identity
 	// Log receives refusals and one line per session. nil discards.

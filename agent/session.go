@@ -146,6 +146,9 @@ func (s *Server) serveSession(ctx context.Context, ctl *netStream, peer peerIden
 		st, err = s.runEngine(ctx, tf, streams)
 	}
 	s.unregister(o.SessionID, ss)
+	if err != nil {
+		s.undoPush(tf, st, log)
+	}
 	tf.close() // the file is closed and unlocked before the client hears the end
 	s.releaseSlot(peer.fp)
 	defer releaseAll(streams)

@@ -13,16 +13,19 @@ import (
 
 // target is the server's file of a session, opened and locked.
 type target struct {
-	op     wire.Op
-	p      engine.Params
-	file   *sysio.File        // nil for a dry-run push to a missing file
-	src    *engine.Source     // pull
-	repl   *sysio.Replacement // an atomic push: file is its temporary file (atomic.go)
-	key    fileKey
-	locked bool
-	unlock func(fileKey)
-	idle   time.Duration // the session watchdog's timeout (watchdog.go)
-	client string        // the client, as the watchdog's error names it
+	op      wire.Op
+	p       engine.Params
+	file    *sysio.File        // nil for a dry-run push to a missing file
+	src     *engine.Source     // pull
+	repl    *sysio.Replacement // an atomic push: file is its temporary file (atomic.go)
+	key     fileKey
+	locked  bool
+	unlock  func(fileKey)
+	idle    time.Duration // the session watchdog's timeout (watchdog.go)
+	client  string        // the client, as the watchdog's error names it
+	rel     string        // the cleaned path
+	created bool          // a push created the file (space.go: undone on failure)
+	oldSize int64         // its size when opened
 }
 
 // openTarget validates an Open and opens its file beneath the root.
@@ -37,7 +40,7 @@ func (s *Server) openTarget(peer peerIdentity, o *wire.Open) (*target, error) {
 			return nil, err
 		}
 	}
-	t := &target{op: o.Op, p: p, unlock: s.locks.unlock, idle: s.cfg.IdleTimeout, client: "client " + peer.addr}
+	t := &target{op: o.Op, p: p, unlock: s.locks.unlock, idle: s.cfg.IdleTimeout, client: "client " + peer.addr, rel: rel}
 	var f *os.File
 	switch o.Op {
 	case wire.OpPush:
@@ -59,7 +62,7 @@ func (s *Server) openTarget(peer peerIdentity, o *wire.Open) (*target, error) {
 		} else if o.Flags&wire.FlagAtomic != 0 {
 			return s.openAtomic(t, rel)
 		} else {
-			f, t.key, err = s.jail.open(rel, openCreate)
+			f, t.key, err = s.openInPlace(t, rel)
 		}
 	case wire.OpPull:
 		f, t.key, err = s.jail.open(rel, openRead)

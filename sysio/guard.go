@@ -38,3 +38,9 @@ func Lock(f *os.File, exclusive, wait bool) error { return flock(f, exclusive, w
 
 // Unlock releases a lock taken by Lock.
 func Unlock(f *os.File) error { return funlock(f) }
+
+// RemoveAt removes name from the directory dir if it still names the file
+// f (same device and inode), for a caller undoing a file it created: a
+// name that another process replaced meanwhile is left alone
+// (ErrNotSupported off Linux).
+func RemoveAt(dir *os.File, name string, f *os.File) error { return removeAt(dir, name, f) }

@@ -3,6 +3,7 @@
 package sysio
 
 import (
+	"errors"
 	"os"
 
 	"golang.org/x/sys/unix"
@@ -50,4 +51,19 @@ func flock(f *os.File, exclusive, wait bool) error {
 
 func funlock(f *os.File) error {
 	return ignoringEINTR(func() error { return unix.Flock(rawFd(f), unix.LOCK_UN) })
+}
+
+func removeAt(dir *os.File, name string, f *os.File) error {
+	var want, got unix.Stat_t
+	if err := ignoringEINTR(func() error { return unix.Fstat(rawFd(f), &want) }); err != nil {
+		return &os.PathError{Op: "fstat", Path: f.Name(), Err: err}
+	}
+	err := ignoringEINTR(func() error { return unix.Fstatat(rawFd(dir), name, &got, unix.AT_SYMLINK_NOFOLLOW) })
+	if err != nil {
+		return &os.PathError{Op: "stat", Path: name, Err: err}
+	}
+	if got.Dev != want.Dev || got.Ino != want.Ino {
+		return &os.PathError{Op: "remove", Path: name, Err: errors.New("replaced by another file meanwhile")}
+	}
+	return unlinkAt(dir, name)
 }

@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/pdiffagent/pdiffagent/agent"
+	"github.com/pdiffagent/pdiffagent/engine"
 	"github.com/spf13/cobra"
 )
 
@@ -21,6 +23,8 @@ type listenOptions struct {
 	ReadOnly         bool
 	AllowDevices     bool
 	AllowHardlinks   bool
+	MinFree          reserveValue
+	MaxFileSize      sizeValue
 	MaxSessions      int
 	MaxPerClient     int
 	MaxWorkers       int
@@ -55,6 +59,9 @@ allowed, on QUIC (UDP) and TLS 1.3 over TCP on the same port (ADDR, default
 	f.BoolVar(&opts.ReadOnly, "read-only", false, "refuse every push")
 	f.BoolVar(&opts.AllowDevices, "allow-devices", false, "serve block devices beneath the root")
 	f.BoolVar(&opts.AllowHardlinks, "allow-hardlinks", false, "serve and write in place files with more than one hard link")
+	opts.MinFree = reserveValue{percent: agent.DefaultMinFreePercent}
+	f.Var(&opts.MinFree, "min-free", "room a push must leave on the root's filesystem: a size (10G) or a percentage (1%); 0 for none")
+	f.Var(&opts.MaxFileSize, "max-file-size", "refuse pushes of sources larger than this (0: no limit)")
 	f.IntVar(&opts.MaxSessions, "max-sessions", agent.DefaultMaxSessions, "sessions at once")
 	f.IntVar(&opts.MaxPerClient, "max-sessions-per-client", agent.DefaultMaxSessionsPerClient, "sessions at once from one client")
 	f.IntVar(&opts.MaxWorkers, "max-workers", agent.DefaultMaxWorkers, "workers (streams) per session")
@@ -91,7 +98,8 @@ func runListen(ctx context.Context, opts *listenOptions, addr string) error {
 	srv, err := agent.Listen(ctx, addr, agent.ServerConfig{
 		Root: opts.Root, Allow: allow, ReadOnly: opts.ReadOnly, AllowDevices: opts.AllowDevices,
 		AllowHardlinks: opts.AllowHardlinks,
-		Identity:       id, Log: log, MaxSessions: opts.MaxSessions, MaxSessionsPerClient: opts.MaxPerClient, MaxWorkers: opts.MaxWorkers,
+		MinFree:        opts.MinFree.bytes, MinFreePercent: opts.MinFree.percent, MaxFileSize: int64(opts.MaxFileSize),
+		Identity: id, Log: log, MaxSessions: opts.MaxSessions, MaxSessionsPerClient: opts.MaxPerClient, MaxWorkers: opts.MaxWorkers,
 		HandshakeTimeout: opts.HandshakeTimeout, IdleTimeout: opts.IdleTimeout,
 	})
 	if err != nil {
@@ -129,4 +137,45 @@ func readAllowFile(path string) ([]string, error) {
 		out = append(out, fp)
 	}
 	return out, sc.Err()
+}
+
+// reserveValue is --min-free: a size, or a percentage of the filesystem.
+type reserveValue struct {
+	bytes   int64 // > 0: a size; < 0: no reserve
+	percent int   // when bytes is 0
+}
+
+func (v *reserveValue) String() string {
+	switch {
+	case v.bytes > 0:
+		return formatSize(v.bytes)
+	case v.bytes < 0:
+		return "0"
+	}
+	return strconv.Itoa(v.percent) + "%"
+}
+
+func (v *reserveValue) Type() string { return "size|N%" }
+
+func (v *reserveValue) Set(s string) error {
+	if p, ok := strings.CutSuffix(strings.TrimSpace(s), "%"); ok {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 0 || n > 100 {
+			return fmt.Errorf("%q: want a percentage from 0%% to 100%%", s)
+		}
+		*v = reserveValue{percent: n}
+		if n == 0 {
+			v.bytes = -1
+		}
+		return nil
+	}
+	n, err := engine.ParseSize(s)
+	if err != nil {
+		return err
+	}
+	*v = reserveValue{bytes: n}
+	if n == 0 {
+		v.bytes = -1
+	}
+	return nil
 }
