@@ -20,8 +20,13 @@ RACE_PKGS := ./engine/... ./agent/... ./sysio/... ./bench/...
 .NOTPARALLEL:
 .PHONY: build test fmt-check vet unit race fuzz-smoke fuzz demo bench bench-scale bench-rsync soak clean
 
+# The go command stamps the commit into the binary (pdiffagent version) when
+# it can; COMMIT covers the builds it cannot (git worktrees, GOFLAGS with
+# -buildvcs=false).
+COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null)$(shell git diff --quiet HEAD 2>/dev/null || echo +modified)
+
 build:
-	$(GO) build -o $(BIN) ./cmd/pdiffagent
+	$(GO) build -buildvcs=auto -ldflags "-X main.buildCommit=$(COMMIT)" -o $(BIN) ./cmd/pdiffagent
 
 test: fmt-check vet unit race fuzz-smoke
 

@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -84,7 +85,9 @@ func TestWrongVersion(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = expect[*wire.OpenReply](ns, time.Now().Add(5*time.Second))
-	wantPeerError(t, err, wire.CodeBadRequest, "version")
+	want := fmt.Sprintf("the peer speaks protocol version %d and refuses version %d (upgrade the peer)",
+		wire.ProtocolVersion, wire.ProtocolVersion+1)
+	wantPeerError(t, err, wire.CodeBadRequest, want)
 }
 
 // TestCanceledBeforeStart: a push whose ctx is already done fails at once.

@@ -44,8 +44,9 @@ func (s *Server) handleStream(ctx context.Context, bs byteStream, peer peerIdent
 	m, err := ns.Recv()
 	bs.SetReadDeadline(time.Time{})
 	if err != nil {
-		if errors.Is(err, wire.ErrVersion) {
-			ns.Send(wire.NewError(wire.CodeBadRequest, err.Error()))
+		var ve *wire.VersionError
+		if errors.As(err, &ve) {
+			ns.Send(wire.NewError(wire.CodeBadRequest, ve.ForPeer()))
 		}
 		level, msg := slog.LevelDebug, "stream opening failed"
 		switch {

@@ -40,21 +40,38 @@ func parseHello(b []byte) (*Hello, int, error) {
 
 // CheckHello reports whether the peer's Hello announces a protocol version
 // this agent speaks. Versions are not negotiated: any other version is
-// rejected with an error wrapping ErrVersion.
+// rejected with a *VersionError, which wraps ErrVersion.
 func CheckHello(h Hello) error {
 	if h.Version == ProtocolVersion {
 		return nil
 	}
-	var hint string
-	if h.Version > ProtocolVersion {
-		hint = "upgrade this side"
-	} else {
-		hint = "upgrade the peer"
+	return &VersionError{Peer: h.Version, Own: ProtocolVersion}
+}
+
+// VersionError is CheckHello's refusal: both protocol versions.
+type VersionError struct {
+	Peer, Own uint16
+}
+
+func (e *VersionError) Error() string {
+	return fmt.Sprintf("wire: Hello: peer speaks protocol version %d, this agent speaks version %d (upgrade %s)",
+		e.Peer, e.Own, e.older("the peer", "this side"))
+}
+
+// Unwrap returns ErrVersion.
+func (e *VersionError) Unwrap() error { return ErrVersion }
+
+// ForPeer is the refusal as the peer should read it (in an Error message):
+// from its side, "peer" is this agent.
+func (e *VersionError) ForPeer() string {
+	return fmt.Sprintf("the peer speaks protocol version %d and refuses version %d (upgrade %s)",
+		e.Own, e.Peer, e.older("this side", "the peer"))
+}
+
+// older names the side with the lower version: peer's or own's name.
+func (e *VersionError) older(peer, own string) string {
+	if e.Peer < e.Own {
+		return peer
 	}
-	return &FormatError{
-		Type: TypeHello,
-		Err:  ErrVersion,
-		Detail: fmt.Sprintf("peer speaks protocol version %d, this agent speaks version %d (%s)",
-			h.Version, ProtocolVersion, hint),
-	}
+	return own
 }

@@ -16,6 +16,10 @@
 //	3    a dry run found differences (the target is not identical)
 //	130  interrupted by SIGINT (128+signal; 143 for SIGTERM)
 //
+// `version` and the root's --version print the build info (module version,
+// vcs.revision, vcs.modified; `make build` passes the commit with -ldflags
+// where the go command cannot stamp it) and wire.ProtocolVersion.
+//
 // The work itself belongs to the engine (engine.SyncLocal and, across the
 // network, the agent); the bench and gen commands are thin shells over
 // package bench.

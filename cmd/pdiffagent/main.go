@@ -71,6 +71,9 @@ Exit codes: 0 target identical to source; 1 error; 2 usage error;
 			return cmd.Help()
 		},
 	}
+	// --version prints what `pdiffagent version` prints.
+	cmd.Version = buildVersion().String()
+	cmd.SetVersionTemplate("{{.Version}}\n")
 	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &usageError{err}
 	})
@@ -81,6 +84,7 @@ Exit codes: 0 target identical to source; 1 error; 2 usage error;
 		newPushCommand(&remoteOptions{}),
 		newPullCommand(&remoteOptions{}),
 		newGenCommand(),
+		newVersionCommand(),
 		newBenchCommand(&benchOptions{}),
 		newChecksumCommand(&checksumOptions{}), newRetrieveCommand(&retrieveOptions{}), newSaveCommand(&saveOptions{}),
 	)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/pdiffagent/pdiffagent/engine"
+	"github.com/pdiffagent/pdiffagent/wire"
 )
 
 // execute runs the command line args in-process and returns the exit code
@@ -169,5 +171,31 @@ func TestIsTerminalOnFile(t *testing.T) {
 	defer f.Close()
 	if isTerminal(f) {
 		t.Error("a regular file is a terminal")
+	}
+}
+
+// TestVersion: `version`, `--version` and `version --json` name the
+// protocol version peers must share.
+func TestVersion(t *testing.T) {
+	for _, args := range [][]string{{"version"}, {"--version"}} {
+		root := newRootCommand()
+		var out strings.Builder
+		root.SetArgs(args)
+		root.SetOut(&out)
+		if err := root.Execute(); err != nil {
+			t.Fatalf("%q: %v", args, err)
+		}
+		want := fmt.Sprintf("protocol %d", wire.ProtocolVersion)
+		if !strings.HasPrefix(out.String(), "pdiffagent ") || !strings.Contains(out.String(), want) {
+			t.Errorf("%q printed %q, want pdiffagent … %s", args, out.String(), want)
+		}
+	}
+	var out strings.Builder
+	if err := printVersion(&out, true); err != nil {
+		t.Fatal(err)
+	}
+	var v versionInfo
+	if err := json.Unmarshal([]byte(out.String()), &v); err != nil || v.Protocol != wire.ProtocolVersion || v.Version == "" {
+		t.Errorf("version --json: %q (%v)", out.String(), err)
 	}
 }
