@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pdiffagent/pdiffagent/sysio"
 	"github.com/pdiffagent/pdiffagent/sysio/sysiotest"
 )
 
@@ -79,19 +80,29 @@ func TestSyncLocalCases(t *testing.T) {
 	for _, workers := range []int{1, 3} {
 		for _, c := range cases() {
 			// Mapped reads (the default) and pread (the fallback).
-			for _, noMap := range []bool{false, true} {
-				name := fmt.Sprintf("%s/workers=%d/nomap=%v", c.name, workers, noMap)
-				t.Run(name, func(t *testing.T) { testSyncLocalCase(t, c, workers, noMap) })
+			for _, rd := range testReads {
+				name := fmt.Sprintf("%s/workers=%d/%s", c.name, workers, rd.name)
+				t.Run(name, func(t *testing.T) { testSyncLocalCase(t, c, workers, rd.opt) })
 			}
 		}
 	}
 }
 
-func testSyncLocalCase(t *testing.T, c syncCase, workers int, noMap bool) {
+// testReads are the ways of reading blocks every sync case runs with.
+var testReads = []struct {
+	name string
+	opt  Options
+}{
+	{"pread", Options{ReadPath: ReadPread}},
+	{"mmap", Options{ReadPath: ReadMmap}},
+	{"direct", Options{Direct: sysio.DirectOn}},
+}
+
+func testSyncLocalCase(t *testing.T, c syncCase, workers int, opt Options) {
 	checkNoLeak(t)
 	src, dst := writeCase(t, c)
 	p := Params{Session: Session{BlockSize: testBS, Workers: workers}}
-	st, err := SyncLocal(context.Background(), src, dst, p, Options{NoMap: noMap})
+	st, err := SyncLocal(context.Background(), src, dst, p, opt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -258,7 +269,7 @@ func TestTruncatedWhileMapped(t *testing.T) {
 			once.Do(func() { os.Truncate(s, 0) })
 			return DefaultWeak(b)
 		}
-		_, err := SyncLocal(context.Background(), s, d, Params{Session: Session{BlockSize: testBS, Workers: 1}}, Options{Weak: weak})
+		_, err := SyncLocal(context.Background(), s, d, Params{Session: Session{BlockSize: testBS, Workers: 1}}, Options{Weak: weak, ReadPath: ReadMmap})
 		if !errors.Is(err, ErrSourceChanged) || !strings.Contains(err.Error(), "shrank") {
 			t.Fatalf("err = %v, want ErrSourceChanged saying the source shrank", err)
 		}
@@ -274,7 +285,7 @@ func TestTruncatedWhileMapped(t *testing.T) {
 			}
 			return DefaultWeak(b)
 		}
-		_, err := SyncLocal(context.Background(), s, d, Params{Session: Session{BlockSize: testBS, Workers: 1}}, Options{Weak: weak})
+		_, err := SyncLocal(context.Background(), s, d, Params{Session: Session{BlockSize: testBS, Workers: 1}}, Options{Weak: weak, ReadPath: ReadMmap})
 		if err == nil || !strings.Contains(err.Error(), "shrank") {
 			t.Fatalf("err = %v, want an error saying the target shrank", err)
 		}

@@ -7,14 +7,13 @@ import (
 	"github.com/pdiffagent/pdiffagent/sysio"
 )
 
-// The hashing passes read blocks where the page cache holds them, through a
-// read-only mapping of one batch at a time, instead of copying every block
-// out with pread: at 10% changed both sides hash their whole copy, and that
-// copy was a third of the CPU time besides the hashing itself. Only the
-// bytes of blocks that must travel are copied, into a pooled buffer, so a
-// mapping never escapes the engine. A batch's mapping lives as long as its
-// blocks are needed (on the sender, until its Verdict is decided), so what
-// is mapped is bounded by the same window as the buffers it replaces.
+// With ReadMmap (readpath.go), the hashing passes read blocks where the
+// page cache holds them, through a read-only mapping of one batch at a
+// time, instead of copying every block out with pread. Only the bytes of
+// blocks that must travel are copied, into a pooled buffer, so a mapping
+// never escapes the engine. A batch's mapping lives as long as its blocks
+// are needed (on the sender, until its Verdict is decided), so what is
+// mapped is bounded by the same window as the buffers it replaces.
 //
 // A file truncated by someone else while mapped makes the next touch of a
 // vanished page fault; every touch runs inside sysio.Guard, which turns the
@@ -33,7 +32,7 @@ type blockView struct {
 // reads with ReadAt. Only whole blocks within size are mapped; the last may
 // be partial.
 func mapBlocks(f *sysio.File, p Params, opt Options, size, first, n int64) *blockView {
-	if opt.NoMap || f == nil || n <= 0 {
+	if opt.ReadPath != ReadMmap || f == nil || n <= 0 {
 		return nil
 	}
 	bs := int64(p.BlockSize)

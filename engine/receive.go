@@ -340,6 +340,10 @@ func (r *receiver) hashStripe(ctx context.Context, ss *stripeState, weak <-chan 
 	buf := getBuf(r.p.BlockSize, r.p.BlockSize)
 	defer putBuf(r.p.BlockSize, buf)
 	holes := newHoleScanner(r.dst)
+	bs := int64(r.p.BlockSize)
+	if r.cache == nil || r.cache.known == nil { // hashes the cache knows need no read-ahead
+		adviseStripe(r.dst, ss.first*bs, min(ss.end*bs, r.oldSize))
+	}
 	for wb := range weak {
 		n := len(wb.Hashes)
 		v := &wire.Verdict{First: wb.First, Count: uint32(n), Need: make([]bool, n)}

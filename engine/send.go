@@ -165,6 +165,8 @@ func (s *sender) worker(ctx context.Context, w int, st *lockedStream) error {
 func (s *sender) readStripe(ctx context.Context, first, end int64, st *lockedStream, pending chan<- *pendingBatch) error {
 	per := int64(batchBlocks(s.p.BlockSize))
 	holes := newHoleScanner(s.src.File)
+	bs := int64(s.p.BlockSize)
+	adviseStripe(s.src.File, first*bs, min(end*bs, s.p.Size))
 	for b := first; b < end; b += per {
 		n := min(per, end-b)
 		weak := make([]uint64, n)

@@ -68,9 +68,9 @@ type Options struct {
 	Progress *Progress
 	// Direct is the O_DIRECT policy for files the engine opens itself.
 	Direct sysio.DirectMode
-	// NoMap makes the hashing passes read blocks with pread instead of
-	// mapping them (see mapped.go): the fallback path, for tests.
-	NoMap bool
+	// ReadPath is how the hashing passes read blocks (readpath.go); the
+	// zero value, ReadPread, is the default.
+	ReadPath ReadPath
 	// Cache is the block-hash cache of this side (engine/cache); nil means
 	// none: the file is read and hashed whole and no record is kept.
 	Cache *cache.Store

@@ -39,3 +39,10 @@ func adviseSequential(f *os.File, off, n int64) {
 	_ = unix.Fadvise(fd, off, n, unix.FADV_WILLNEED)
 	runtime.KeepAlive(f)
 }
+
+// adviseDontNeed drops the clean cached pages of [off, off+n). Errors are
+// ignored.
+func adviseDontNeed(f *os.File, off, n int64) {
+	_ = unix.Fadvise(rawFd(f), off, n, unix.FADV_DONTNEED)
+	runtime.KeepAlive(f)
+}

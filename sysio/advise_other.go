@@ -12,3 +12,6 @@ func dropCache(f *os.File) error { return f.Sync() }
 
 // adviseSequential is a no-op on this platform.
 func adviseSequential(f *os.File, off, n int64) {}
+
+// adviseDontNeed is a no-op on this platform.
+func adviseDontNeed(f *os.File, off, n int64) {}

@@ -63,6 +63,17 @@ func (f *File) AdviseSequential(off, n int64) {
 	adviseSequential(f.f, off, n)
 }
 
+// AdviseDontNeed tells the kernel that [off, off+n) will not be read again
+// soon, so its clean cached pages may go (posix_fadvise DONTNEED): what a
+// reader that was asked to bypass the cache does where O_DIRECT is refused.
+// n <= 0 is a no-op. Errors are ignored; no-op on other platforms.
+func (f *File) AdviseDontNeed(off, n int64) {
+	if off < 0 || n <= 0 {
+		return
+	}
+	adviseDontNeed(f.f, off, n)
+}
+
 // NextData returns the start of the first data region at or after off
 // (lseek SEEK_DATA). When there is no data at or after off, including
 // off >= size, it returns (-1, io.EOF). Where SEEK_DATA is unsupported

@@ -24,7 +24,10 @@ func (f *File) directLen(p []byte, off int64) int {
 // ReadAt reads len(p) bytes at off, continuing short reads and retrying
 // EINTR. Like os.File.ReadAt it returns io.EOF only when fewer than len(p)
 // bytes exist at off. With DirectOn, the aligned part goes through O_DIRECT
-// (see the package documentation); everything else is buffered.
+// (see the package documentation); everything else is buffered, and its
+// pages are then dropped from the cache (posix_fadvise DONTNEED), so that
+// reads under DirectOn leave the cache as they found it also where the
+// filesystem refuses O_DIRECT.
 func (f *File) ReadAt(p []byte, off int64) (n int, err error) {
 	defer func() { f.read.Add(int64(n)) }()
 	if off < 0 {
@@ -46,6 +49,12 @@ func (f *File) ReadAt(p []byte, off int64) (n int, err error) {
 	}
 	// Remainder: unaligned tail, short direct read near EOF, or fallback.
 	m, err := f.f.ReadAt(p[n:], off+int64(n))
+	if f.directRead && m > 0 {
+		// Reads were asked to bypass the cache: drop the pages this
+		// buffered read brought in (whole pages around them).
+		start := (off + int64(n)) &^ (Alignment - 1)
+		adviseDontNeed(f.f, start, off+int64(n+m)-start+Alignment-1)
+	}
 	return n + m, err
 }
 

@@ -20,6 +20,7 @@ type syncOptions struct {
 	rangeOptions
 	metaOptions
 	compressOptions
+	readOptions
 	outputOptions
 	WholeFile bool
 	DryRun    bool
@@ -38,6 +39,7 @@ func (o *syncOptions) AddFlags(f *pflag.FlagSet) {
 	o.metaOptions.AddFlags(f)
 	f.BoolVar(&o.Owner, "owner", false, "give the target the source's owner and group (the receiving side must run as root)")
 	f.BoolVar(&o.Atomic, "atomic", false, "replace the target only at the end (a temporary file beside it, renamed once verified); needs room for both copies unless the filesystem has reflinks; regular files only")
+	o.readOptions.AddFlags(f)
 	o.outputOptions.AddFlags(f)
 }
 

@@ -124,6 +124,7 @@ func runRemote(ctx context.Context, opts *remoteOptions, push bool, local, remot
 	rep := opts.newReporter(total)
 	rep.atomic = opts.Atomic && !opts.DryRun
 	eopt := engine.Options{Progress: rep.Progress()}
+	opts.readOptions.apply(&eopt)
 	var out agent.Outcome
 	if push {
 		out, err = agent.Push(ctx, cfg, local, remote, p, eopt)

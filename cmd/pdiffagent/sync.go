@@ -61,7 +61,9 @@ func runSync(ctx context.Context, opts *syncOptions, src, dst string) error {
 	if opts.Atomic {
 		syncLocal, rep.atomic = engine.SyncLocalAtomic, !opts.DryRun
 	}
-	st, err := syncLocal(ctx, src, dst, p, engine.Options{Progress: rep.Progress()})
+	eopt := engine.Options{Progress: rep.Progress()}
+	opts.readOptions.apply(&eopt)
+	st, err := syncLocal(ctx, src, dst, p, eopt)
 	return rep.finish(ctx, result{Stats: st, sizeNote: note}, opts.atomicHint(err))
 }
 

@@ -75,3 +75,35 @@ func TestSyncEndToEnd(t *testing.T) {
 		t.Fatalf("dry run, larger target: exit %d", code)
 	}
 }
+
+// TestSyncReadFlags syncs with each read path and with --direct-read, and
+// refuses an unknown read path.
+func TestSyncReadFlags(t *testing.T) {
+	dir := t.TempDir()
+	src, dst := filepath.Join(dir, "src"), filepath.Join(dir, "dst")
+	if err := bench.GenerateRandom(src, 2<<20+77, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := bench.CopyFile(src, dst); err != nil {
+		t.Fatal(err)
+	}
+	for i, flags := range [][]string{{"--read-path", "mmap"}, {"--read-path", "pread"}, {"--direct-read"}, {"--direct-read", "--read-path=mmap"}} {
+		if _, err := bench.Mutate(src, 64<<10, 0.25, bench.Random, int64(i+3)); err != nil {
+			t.Fatal(err)
+		}
+		var code int
+		var msg string
+		captureStdout(t, func() {
+			code, msg = execute(t, append(append([]string{"sync", "-q", "-b", "64K"}, flags...), src, dst)...)
+		})
+		if code != exitOK {
+			t.Fatalf("%q: exit %d: %s", flags, code, msg)
+		}
+		if eq, err := bench.Compare(src, dst); err != nil || !eq {
+			t.Fatalf("%q: equal %v, %v", flags, eq, err)
+		}
+	}
+	if code, _ := execute(t, "sync", "--read-path", "mapped", src, dst); code != exitUsage {
+		t.Errorf("--read-path mapped: exit %d, want %d", code, exitUsage)
+	}
+}
