@@ -154,22 +154,29 @@ func TestWholeFileAndCompression(t *testing.T) {
 }
 
 // A weak hash that always collides: tier 2 alone must find every change.
+// TestForcedWeakCollision makes every weak hash collide: each strong hash
+// alone must catch the blocks that differ.
 func TestForcedWeakCollision(t *testing.T) {
-	checkNoLeak(t)
-	src := randBytes(12, 20*testBS)
-	c := syncCase{src: src, dst: flip(src, 0, 7*testBS+1, 19*testBS)}
-	s, d := writeCase(t, c)
-	opt := Options{Weak: func([]byte) uint64 { return 42 }}
-	st, err := SyncLocal(context.Background(), s, d, Params{Session: Session{BlockSize: testBS, Workers: 2}}, opt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, _ := os.ReadFile(d)
-	if !bytes.Equal(got, src) {
-		t.Fatal("a weak collision left a wrong block")
-	}
-	if st.WeakCollisions != 3 || st.BlocksChanged != 3 {
-		t.Errorf("collisions %d, changed %d; want 3 and 3", st.WeakCollisions, st.BlocksChanged)
+	for _, h := range []StrongHash{SHA256, BLAKE3, SHA512_256} {
+		t.Run(h.String(), func(t *testing.T) {
+			checkNoLeak(t)
+			src := randBytes(12, 20*testBS)
+			c := syncCase{src: src, dst: flip(src, 0, 7*testBS+1, 19*testBS)}
+			s, d := writeCase(t, c)
+			opt := Options{Weak: func([]byte) uint64 { return 42 }}
+			st, err := SyncLocal(context.Background(), s, d, Params{Session: Session{BlockSize: testBS, Workers: 2, Strong: h}}, opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, _ := os.ReadFile(d)
+			if !bytes.Equal(got, src) {
+				t.Fatal("a weak collision left a wrong block")
+			}
+			if st.WeakCollisions != 3 || st.BlocksChanged != 3 || st.BlocksConfirmed != 17 || !st.Verified {
+				t.Errorf("collisions %d, changed %d, confirmed %d, verified %v; want 3, 3, 17, true",
+					st.WeakCollisions, st.BlocksChanged, st.BlocksConfirmed, st.Verified)
+			}
+		})
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/cespare/xxhash/v2"
 	"github.com/pdiffagent/pdiffagent/wire"
+	"github.com/zeebo/blake3"
 )
 
 // WeakFunc is a tier-1 hash. A difference is certain; equality is only a
@@ -34,9 +35,12 @@ type StrongHash uint8
 const (
 	SHA256     StrongHash = 1
 	SHA512_256 StrongHash = 2
+	// BLAKE3 is several times faster than sha256 per core where the CPU
+	// has no SHA extensions, and faster still with AVX-512 (README).
+	BLAKE3 StrongHash = 3
 )
 
-var strongNames = map[StrongHash]string{SHA256: "sha256", SHA512_256: "sha512_256"}
+var strongNames = map[StrongHash]string{SHA256: "sha256", SHA512_256: "sha512_256", BLAKE3: "blake3"}
 
 func (h StrongHash) String() string {
 	if n, ok := strongNames[h]; ok {
@@ -54,7 +58,7 @@ func ParseStrongHash(s string) (StrongHash, error) {
 			return h, nil
 		}
 	}
-	return 0, fmt.Errorf("hash %q: want sha256 or sha512_256", s)
+	return 0, fmt.Errorf("hash %q: want sha256, blake3 or sha512_256", s)
 }
 
 func (h StrongHash) newHash() (hash.Hash, error) {
@@ -63,6 +67,8 @@ func (h StrongHash) newHash() (hash.Hash, error) {
 		return sha256.New(), nil
 	case SHA512_256:
 		return sha512.New512_256(), nil
+	case BLAKE3:
+		return blake3.New(), nil
 	}
 	return nil, fmt.Errorf("engine: unknown strong hash %d", h)
 }

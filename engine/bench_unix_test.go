@@ -124,9 +124,34 @@ func cpuTime() time.Duration {
 }
 
 // reportCPU reports the CPU time spent since start per GB of b.N ops of
-// opBytes each.
+// opBytes each, and the GB hashed per CPU-second.
 func reportCPU(b *testing.B, start time.Duration, opBytes int64) {
-	if gb := float64(b.N) * float64(opBytes) / 1e9; gb > 0 {
-		b.ReportMetric((cpuTime()-start).Seconds()/gb, "cpu-s/GB")
+	gb, cpu := float64(b.N)*float64(opBytes)/1e9, (cpuTime() - start).Seconds()
+	if gb > 0 && cpu > 0 {
+		b.ReportMetric(cpu/gb, "cpu-s/GB")
+		b.ReportMetric(gb/cpu, "GB/cpu-s")
+	}
+}
+
+// BenchmarkStrong is the per-core speed of each tier-2 hash on 1 MiB
+// blocks (README, Performance); on a loaded machine its GB/cpu-s is the
+// steadier figure:
+//
+//	go test -run '^$' -bench Strong -cpu 1 ./engine
+func BenchmarkStrong(b *testing.B) {
+	buf := randBytes(3, 1<<20)
+	for _, h := range []StrongHash{SHA256, BLAKE3, SHA512_256} {
+		b.Run(h.String(), func(b *testing.B) {
+			s, err := newStrongHasher(h)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.SetBytes(int64(len(buf)))
+			b.ReportAllocs()
+			defer reportCPU(b, cpuTime(), int64(len(buf)))
+			for b.Loop() {
+				s.sum(buf)
+			}
+		})
 	}
 }
