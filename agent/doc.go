@@ -71,6 +71,12 @@
 // receiver with no file (nothing is created); a push never creates
 // directories.
 //
+// # Memory
+//
+// Sessions reserve their workers' buffers in one server-wide budget
+// (ServerConfig.MaxMemory; budget.go says what it counts and what not)
+// before the OpenReply, which may grant fewer workers than asked.
+//
 // # Choices
 //
 //   - Ed25519 keys, and a certificate that is a pure function of the key

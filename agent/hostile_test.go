@@ -212,7 +212,9 @@ func TestHostileOpening(t *testing.T) {
 	// A block larger than the session's on the control stream, before the
 	// other workers attached: the limit already holds there.
 	for _, tr := range transports {
-		o := rawOpen(t, wire.OpPush, "f", 8*testBlock, true)
+		// A path per transport: the first session's file may still be
+		// locked while the server cleans up after telling the client.
+		o := rawOpen(t, wire.OpPush, "f-"+tr, 8*testBlock, true)
 		o.Workers = 3
 		ns := rawSession(t, ts, tr, o)
 		if err := ns.Send(block(0, 2*testBlock)); err != nil {

@@ -56,6 +56,9 @@ type ServerConfig struct {
 	// MinFreePercent is the reserve as a percentage (0..100) of the
 	// filesystem, when MinFree is zero. Zero means DefaultMinFreePercent (1).
 	MinFreePercent int
+	// MaxMemory bounds the bytes of block buffers of all sessions at once
+	// (budget.go). Zero means DefaultMaxMemory (512 MiB).
+	MaxMemory int64
 	// MaxFileSize refuses pushes of sources larger than this many bytes.
 	// Zero means no limit.
 	MaxFileSize int64
@@ -112,6 +115,9 @@ func (c ServerConfig) populate() (ServerConfig, error) {
 		c.MaxWorkers = DefaultMaxWorkers
 	}
 	c.MaxWorkers = min(c.MaxWorkers, wire.MaxWorkers)
+	if c.MaxMemory <= 0 {
+		c.MaxMemory = DefaultMaxMemory
+	}
 	if c.HandshakeTimeout <= 0 {
 		c.HandshakeTimeout = DefaultHandshakeTimeout
 	}
@@ -146,6 +152,7 @@ type Server struct {
 	running  int            // sessions running (counted against MaxSessions)
 	byClient map[string]int // sessions running per client fingerprint
 	locks    lockTable
+	mem      *memBudget
 }
 
 // Listen binds addr ("host:port"; port 0 picks one) for TCP and UDP on the
@@ -177,6 +184,7 @@ func Listen(ctx context.Context, addr string, cfg ServerConfig) (*Server, error)
 		jail:     j,
 		sessions: make(map[[wire.SessionIDSize]byte]*session),
 		byClient: make(map[string]int),
+		mem:      newMemBudget(cfg.MaxMemory),
 		closed:   make(chan struct{}),
 	}
 	s.tlsConf = serverTLSConfig(cfg.Identity, allow, cfg.Log)

@@ -113,6 +113,14 @@ func (s *Server) serveSession(ctx context.Context, ctl *netStream, peer peerIden
 	}
 
 	tf, err := s.openTarget(peer, o)
+	var reserved int64
+	if err == nil {
+		if reserved, err = s.reserveMemory(ctx, tf, start, log); err != nil {
+			s.undoPush(tf, engine.Stats{}, log)
+			tf.close()
+		}
+	}
+	defer s.mem.release(reserved)
 	if err != nil {
 		s.releaseSlot(peer.fp)
 		ctl.Send(toWireError(err))

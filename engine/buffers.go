@@ -61,3 +61,23 @@ func BlockBuffer(blockSize, n int) []byte {
 // came from there. A Stream that has written a Data payload out may call
 // it: the payload is the stream's once sent.
 func ReleaseBlockBuffer(blockSize int, b []byte) { putBuf(blockSize, b) }
+
+// WorkerMemory is the most block-buffer memory one worker of a session
+// holds at once, for a server's memory budget (agent counts sessions
+// against it; a session's workers set how many blocks are in flight).
+// A sender holds its window (windowBatches batches awaiting their verdict
+// and one being read, pooled buffers or a mapping of the same size), a
+// block copied out of a mapping on its way to the stream and a compressed
+// one. A receiver holds the Data payload being read, writeQueue queued
+// blocks and one being written, a decompression buffer and the hasher's
+// read buffer.
+func WorkerMemory(s Session, sender bool) int64 {
+	bs := int64(s.BlockSize)
+	if bs <= 0 {
+		bs = DefaultBlockSize
+	}
+	if sender {
+		return int64((windowBatches+1)*batchBlocks(int(bs)))*bs + 2*bs
+	}
+	return int64(writeQueue+4) * bs
+}

@@ -176,6 +176,7 @@ type stripeState struct {
 	strong     int64        // blocks the hasher sent a strong hash for
 	hashed     digest       // the hasher's part of the digest: offered blocks
 	written    digest       // the reader's part: blocks received
+	received   int64        // the reader's: next block a Data may name (the sender sends each block once, in order)
 	done       chan error
 }
 
@@ -185,7 +186,7 @@ type stripeState struct {
 // never blocks) and writes Data blocks. It owns and closes weak.
 func (r *receiver) worker(ctx context.Context, w int, st *lockedStream) (err error) {
 	first, end := r.p.Stripe(w)
-	ss := &stripeState{first: first, end: end, done: make(chan error, 1)}
+	ss := &stripeState{first: first, end: end, received: first, done: make(chan error, 1)}
 	ss.decided.Store(first)
 	var weak chan *wire.WeakBatch
 	if r.p.WholeFile {
@@ -299,6 +300,10 @@ func (r *receiver) writeBlock(ss *stripeState, bw *blockWriter, d *wire.Data) er
 	if r.p.DryRun || i < ss.first || i >= ss.decided.Load() {
 		return protocolErrorf("Data for block %d outside the decided part of stripe [%d,%d)", i, ss.first, ss.end)
 	}
+	if i < ss.received {
+		return protocolErrorf("Data for block %d again, or out of order (after block %d): each block is sent once, in order", i, ss.received-1)
+	}
+	ss.received = i + 1
 	n := r.p.BlockLen(i)
 	if int(d.RawLen) != n {
 		return protocolErrorf("Data for block %d holds %d bytes, want %d", i, d.RawLen, n)

@@ -25,6 +25,7 @@ type listenOptions struct {
 	AllowHardlinks   bool
 	MinFree          reserveValue
 	MaxFileSize      sizeValue
+	MaxMemory        sizeValue
 	MaxSessions      int
 	MaxPerClient     int
 	MaxWorkers       int
@@ -61,6 +62,8 @@ allowed, on QUIC (UDP) and TLS 1.3 over TCP on the same port (ADDR, default
 	f.BoolVar(&opts.AllowHardlinks, "allow-hardlinks", false, "serve and write in place files with more than one hard link")
 	opts.MinFree = reserveValue{percent: agent.DefaultMinFreePercent}
 	f.Var(&opts.MinFree, "min-free", "room a push must leave on the root's filesystem: a size (10G) or a percentage (1%); 0 for none")
+	opts.MaxMemory = agent.DefaultMaxMemory
+	f.Var(&opts.MaxMemory, "max-memory", "budget of block buffers for all sessions at once; sessions get fewer workers, or wait, to fit")
 	f.Var(&opts.MaxFileSize, "max-file-size", "refuse pushes of sources larger than this (0: no limit)")
 	f.IntVar(&opts.MaxSessions, "max-sessions", agent.DefaultMaxSessions, "sessions at once")
 	f.IntVar(&opts.MaxPerClient, "max-sessions-per-client", agent.DefaultMaxSessionsPerClient, "sessions at once from one client")
@@ -99,7 +102,8 @@ func runListen(ctx context.Context, opts *listenOptions, addr string) error {
 		Root: opts.Root, Allow: allow, ReadOnly: opts.ReadOnly, AllowDevices: opts.AllowDevices,
 		AllowHardlinks: opts.AllowHardlinks,
 		MinFree:        opts.MinFree.bytes, MinFreePercent: opts.MinFree.percent, MaxFileSize: int64(opts.MaxFileSize),
-		Identity: id, Log: log, MaxSessions: opts.MaxSessions, MaxSessionsPerClient: opts.MaxPerClient, MaxWorkers: opts.MaxWorkers,
+		MaxMemory: int64(opts.MaxMemory),
+		Identity:  id, Log: log, MaxSessions: opts.MaxSessions, MaxSessionsPerClient: opts.MaxPerClient, MaxWorkers: opts.MaxWorkers,
 		HandshakeTimeout: opts.HandshakeTimeout, IdleTimeout: opts.IdleTimeout,
 	})
 	if err != nil {
