@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pdiffagent/pdiffagent/wire"
@@ -22,28 +23,50 @@ type session struct {
 
 	mu  sync.Mutex
 	err error // the best error so far, see rank
+
+	// wire counts the encoded frames sent and received on all streams:
+	// what crosses a network stream, and what would cross one for a Pipe.
+	wire atomic.Int64
 }
 
 func newSession(ctx context.Context, streams []Stream) *session {
 	s := &session{}
 	s.ctx, s.cancel = context.WithCancel(ctx)
 	for _, st := range streams {
-		s.streams = append(s.streams, &lockedStream{Stream: st})
+		s.streams = append(s.streams, &lockedStream{Stream: st, wire: &s.wire})
 	}
 	return s
 }
 
-// lockedStream serialises Send; Recv stays with a single goroutine.
+// lockedStream serialises Send; Recv stays with a single goroutine. Both
+// count the frames they move into wire.
 type lockedStream struct {
 	Stream
-	mu sync.Mutex
+	mu   sync.Mutex
+	wire *atomic.Int64
 }
 
 func (l *lockedStream) Send(m wire.Message) error {
+	n := frameLen(m) // before Send: the message is the stream's after it
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.Stream.Send(m)
+	err := l.Stream.Send(m)
+	if err == nil {
+		l.wire.Add(n)
+	}
+	return err
 }
+
+func (l *lockedStream) Recv() (wire.Message, error) {
+	m, err := l.Stream.Recv()
+	if err == nil {
+		l.wire.Add(frameLen(m))
+	}
+	return m, err
+}
+
+// frameLen is the size of m encoded as a frame, header included.
+func frameLen(m wire.Message) int64 { return int64(wire.FrameHeaderLen + m.Len()) }
 
 // rank orders errors by how much they explain: what the peer said beats a
 // local failure, which beats the stream breaking, which beats cancellation

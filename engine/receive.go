@@ -67,6 +67,7 @@ func Receive(ctx context.Context, dst *sysio.File, p Params, streams []Stream, o
 		r.cache.commit()
 	}
 	st := r.tot.stats()
+	st.BytesWire = r.sess.wire.Load()
 	st.finish(p, time.Since(start).Seconds())
 	st.TargetTailKept = r.tailKept
 	st.Cache = r.cache.report()

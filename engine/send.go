@@ -52,6 +52,7 @@ func Send(ctx context.Context, src *Source, p Params, streams []Stream, opt Opti
 		}
 	}
 	st := s.tot.stats()
+	st.BytesWire = s.sess.wire.Load()
 	st.finish(p, time.Since(start).Seconds())
 	if err != nil {
 		return st, err

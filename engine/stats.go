@@ -14,9 +14,15 @@ import (
 // Stats is the outcome of one sync, the same on both sides once the
 // session has ended.
 type Stats struct {
-	BytesTotal      int64   `json:"bytes_total"`
-	BytesWritten    int64   `json:"bytes_written"`    // to the target; 0 in a dry run
-	BytesSent       int64   `json:"bytes_sent"`       // block payload bytes that crossed the link
+	BytesTotal   int64 `json:"bytes_total"`
+	BytesWritten int64 `json:"bytes_written"` // to the target; 0 in a dry run
+	BytesSent    int64 `json:"bytes_sent"`    // block payload bytes that crossed the link
+	// BytesWire is everything the session's streams carried, both ways:
+	// hashes, verdicts, payloads and frame headers, as encoded on the wire
+	// (for a local sync, what would cross a network stream). The handshake
+	// before the engine starts (Hello, Open) and TLS/QUIC overhead are not
+	// counted.
+	BytesWire       int64   `json:"bytes_wire"`
 	BlocksTotal     int64   `json:"blocks_total"`     // blocks of the source
 	BlocksChanged   int64   `json:"blocks_changed"`   // blocks that differed (sent, or would be in a dry run)
 	BlocksConfirmed int64   `json:"blocks_confirmed"` // blocks tier-2 confirmed equal

@@ -93,8 +93,8 @@ func (r *syncReporter) finish(ctx context.Context, res result, err error) error 
 		if !res.DryRun && res.sizeNote != "" {
 			fmt.Fprintln(r.stderr, res.sizeNote)
 		}
-		fmt.Fprintf(r.stderr, "sent %s of block data; %d blocks confirmed by strong hash; %d weak-hash collisions; %d zero blocks\n",
-			formatBytes(res.BytesSent), res.BlocksConfirmed, res.WeakCollisions, res.BlocksZero)
+		fmt.Fprintf(r.stderr, "sent %s of block data, %s on the wire both ways; %d blocks confirmed by strong hash; %d weak-hash collisions; %d zero blocks\n",
+			formatBytes(res.BytesSent), formatBytes(res.BytesWire), res.BlocksConfirmed, res.WeakCollisions, res.BlocksZero)
 	}
 	if !res.Identical {
 		return errDiffers
@@ -155,8 +155,8 @@ func summary(r result) string {
 	if r.Verified {
 		verified = "verified"
 	}
-	return fmt.Sprintf("synced %s: %d of %d blocks changed (%.1f%%), wrote %s in %.2f s%s, similarity %.3f, %s",
-		formatBytes(r.BytesTotal), r.BlocksChanged, r.BlocksTotal, pct, formatBytes(r.BytesWritten),
+	return fmt.Sprintf("synced %s: %d of %d blocks changed (%.1f%%), wrote %s (%s on the wire) in %.2f s%s, similarity %.3f, %s",
+		formatBytes(r.BytesTotal), r.BlocksChanged, r.BlocksTotal, pct, formatBytes(r.BytesWritten), formatBytes(r.BytesWire),
 		r.Seconds, rate, r.Similarity, verified)
 }
 
