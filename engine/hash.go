@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"context"
 	"crypto/sha256"
 	"crypto/sha512"
 	"fmt"
@@ -19,14 +18,6 @@ type WeakFunc func([]byte) uint64
 
 // DefaultWeak is xxhash64.
 func DefaultWeak(b []byte) uint64 { return xxhash.Sum64(b) }
-
-// TestHookWeak, when non-nil, wraps the tier-1 hash of every sync the
-// process runs (ctx is the sync's, prog its Options.Progress, maybe nil).
-// It is a test hook: nil in every shipped binary, set only by tests that
-// run their own test binary as the CLI (cmd/pdiffagent's fault tests),
-// before anything runs, to hold a sync at a chosen block until the test
-// has sent its signal.
-var TestHookWeak func(ctx context.Context, w WeakFunc, prog *Progress) WeakFunc
 
 // StrongHash names a tier-2 hash. Every one yields wire.StrongSize bytes.
 type StrongHash uint8

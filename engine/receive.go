@@ -153,6 +153,9 @@ func (r *receiver) finish() error {
 			return err
 		}
 		r.cache.commit() // before the ack, so that a rerun finds the record
+		if TestHookCommitted != nil {
+			TestHookCommitted(r.sess.ctx)
+		}
 	}
 	ack := &wire.FinalAck{Bytes: uint64(r.tot.written.Load()), Confirmed: uint64(confirmed), Digest: ours}
 	if !r.p.DryRun {

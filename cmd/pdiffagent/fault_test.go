@@ -28,10 +28,9 @@ type killScenario struct {
 	block string
 	every int     // old differs from new in every every-th block (1: all)
 	at    float64 // the kill comes while the client holds at this fraction of its blocks (holdAt)
-	// atCommit: the kill comes as soon as the receiver has committed the
-	// target (fsync, then the source's mtime, which it sets last) and
-	// before the session ends: the moment of the FinalAck and, with
-	// --atomic, of the rename.
+	// atCommit: the kill comes while the receiver holds after it has
+	// committed the target (fsync, mode, mtime) and before its FinalAck:
+	// with --atomic, before the rename.
 	atCommit bool
 }
 
@@ -110,33 +109,15 @@ func (k *killTrial) setup(t *testing.T) {
 	}
 	writeBytes(t, src, k.newData)
 	writeBytes(t, dst, k.oldData)
-	if err := os.Chtimes(src, srcTime, srcTime); err != nil {
-		t.Fatal(err)
+	var hold int64
+	if k.sc.atCommit && k.op == "push" {
+		hold = holdCommit // the server receives
 	}
-	k.startServer(t)
+	k.startServer(t, hold)
 }
 
-// srcTime is the sources' mtime: a target (or a temporary file) that has
-// it has been committed.
-var srcTime = time.Date(2001, 2, 3, 4, 5, 6, 789, time.UTC)
-
-// waitCommitted polls dir until a file in it has srcTime as its mtime, or
-// p exits; it reports whether it saw one.
-func waitCommitted(dir string, p *proc) bool {
-	for !p.exited() {
-		ents, _ := os.ReadDir(dir)
-		for _, e := range ents {
-			if fi, err := e.Info(); err == nil && fi.ModTime().Equal(srcTime) {
-				return true
-			}
-		}
-		time.Sleep(200 * time.Microsecond)
-	}
-	return false
-}
-
-func (k *killTrial) startServer(t *testing.T) {
-	k.srv = k.e.startServer(k.root, "--idle-timeout", k.idle)
+func (k *killTrial) startServer(t *testing.T, hold int64) {
+	k.srv = k.e.startServerHeld(hold, k.root, "--idle-timeout", k.idle)
 }
 
 // holdAt is the client's tier-1 hash at which it holds for the kill: the
@@ -165,29 +146,25 @@ func (k *killTrial) run(t *testing.T, victim string, bound time.Duration) (res k
 	t.Helper()
 	k.setup(t)
 	ended := k.srv.sessionsEnded()
-	var c *proc
-	if k.sc.atCommit {
-		// The commit is no tier-1 hash: watch for it. A run that ends
-		// before the kill is a run that was not killed, and says so.
-		c = k.e.client(k.args()...)
-		if !waitCommitted(filepath.Dir(k.target()), c) {
-			if c.code != 0 {
-				t.Fatalf("the run failed before the kill: %s", c.stderr.String())
-			}
-			t.Logf("%s %s: the run ended before the kill at commit", k.op, victim)
-			if fileSum(t, k.target()) != bytesSum(k.newData) {
-				t.Fatal("target differs after a complete run")
-			}
-			return killResult{left: "new"}
-		}
-	} else {
+	// c is the client; held is the side that holds: the client, or at a
+	// push's commit the server.
+	var c, held *proc
+	switch {
+	case k.sc.atCommit && k.op == "push":
+		c, held = k.e.client(k.args()...), k.srv.proc
+	case k.sc.atCommit:
+		c = k.e.clientHeld(holdCommit, k.args()...)
+		held = c
+	default:
 		c = k.e.clientHeld(k.holdAt(k.sc.at), k.args()...)
-		c.waitHeld(t)
+		held = c
 	}
+	held.waitHeld(t)
 	killed := time.Now()
 	switch victim {
 	case "client":
 		c.kill()
+		held.release() // a held server goes on to find its client gone
 		at, ok := waitUntil(func() bool { return k.srv.sessionsEnded() > ended }, bound)
 		if !ok {
 			t.Fatalf("the server did not end the session within %v of the client's death:\n%s", bound, k.srv.stderr.String())
@@ -196,8 +173,8 @@ func (k *killTrial) run(t *testing.T, victim string, bound time.Duration) (res k
 			if !k.sc.atCommit {
 				t.Fatalf("the session of a client killed while it held ended well:\n%s", k.srv.stderr.String())
 			}
-			// The client had its FinalAck (or as good as) when it died.
-			t.Logf("%s: the session ended just before the kill", k.op)
+			// The server sent its FinalAck before it saw the client gone.
+			t.Logf("%s: the session ended well", k.op)
 			break
 		}
 		res.noticed = at.Sub(killed)
@@ -215,11 +192,11 @@ func (k *killTrial) run(t *testing.T, victim string, bound time.Duration) (res k
 		res.noticed = c.end.Sub(killed)
 		msg := strings.TrimSpace(c.stderr.String())
 		if code == 0 && k.sc.atCommit {
-			t.Logf("%s: the client completed before the server died", k.op)
+			t.Logf("%s: the client's FinalAck went out before it saw the server gone", k.op)
 		} else if code != exitError || !strings.HasPrefix(msg, "pdiffagent: ") {
 			t.Errorf("client: exit %d, stderr %q; want 1 and an error", code, msg)
 		}
-		k.startServer(t)
+		k.startServer(t, 0)
 	}
 	switch fileSum(t, k.target()) {
 	case bytesSum(k.oldData):

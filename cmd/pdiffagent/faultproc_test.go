@@ -107,31 +107,36 @@ func (e *faultEnv) startCmd(home string, argv ...string) *proc {
 }
 
 // startHeld runs argv; when n > 0 the binary holds at its n-th tier-1 hash
-// once something was sent or written (installHold), until p.release.
+// once something was sent or written, when n is holdCommit at its
+// receiver's commit (TestMain), until p.release.
 func (e *faultEnv) startHeld(n int64, home string, argv ...string) *proc {
 	e.t.Helper()
 	p := &proc{cmd: exec.Command(argv[0], argv[1:]...), done: make(chan struct{})}
 	p.cmd.Env = cliEnv(home)
 	p.cmd.Stdout, p.cmd.Stderr = &p.stdout, &p.stderr
 	var heldR, heldW, unholdR *os.File
-	if n > 0 {
+	if n != 0 {
 		heldR, heldW = mustPipe(e.t)
 		unholdR, p.unhold = mustPipe(e.t)
-		p.cmd.Env = append(p.cmd.Env, holdEnv+"="+strconv.FormatInt(n, 10))
+		at := strconv.FormatInt(n, 10)
+		if n == holdCommit {
+			at = "commit"
+		}
+		p.cmd.Env = append(p.cmd.Env, holdEnv+"="+at)
 		p.cmd.ExtraFiles = []*os.File{heldW, unholdR} // descriptors 3 and 4
 	}
 	p.start = time.Now()
 	if err := p.cmd.Start(); err != nil {
 		e.t.Fatal(err)
 	}
-	if n > 0 {
+	if n != 0 {
 		heldW.Close() // the child's now: EOF once it said held or ended
 		unholdR.Close()
 		p.held = make(chan error, 1)
 		go func() {
 			defer heldR.Close()
 			if _, err := io.ReadFull(heldR, make([]byte, 5)); err != nil {
-				p.held <- fmt.Errorf("it ended before its tier-1 hash %d held: %w", n, err)
+				p.held <- fmt.Errorf("it ended before its hold (%s=%d): %w", holdEnv, n, err)
 				return
 			}
 			p.held <- nil
@@ -245,8 +250,14 @@ var listeningRE = regexp.MustCompile(`msg=listening addr=(\S+)`)
 // waits until it says where it listens.
 func (e *faultEnv) startServer(root string, args ...string) *server {
 	e.t.Helper()
+	return e.startServerHeld(0, root, args...)
+}
+
+// startServerHeld is startServer with a hold (startHeld).
+func (e *faultEnv) startServerHeld(hold int64, root string, args ...string) *server {
+	e.t.Helper()
 	args = append([]string{e.bin, "listen", "127.0.0.1:0", "--root", root, "--allow", e.cliFP}, args...)
-	return e.waitServer(e.startCmd(e.srvHome, args...), root)
+	return e.waitServer(e.startHeld(hold, e.srvHome, args...), root)
 }
 
 // waitServer waits until the server p says where it listens.
