@@ -1,13 +1,11 @@
 package cache
 
 import (
-	"os"
-	"os/exec"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/pdiffagent/pdiffagent/sysio"
+	"github.com/pdiffagent/pdiffagent/sysio/sysiotest"
 )
 
 // fakeClock holds the coarse clock at a chosen time and advances it only
@@ -85,16 +83,8 @@ func TestTimestampGranularity(t *testing.T) {
 // a trusted device record hits, and a change to a sampled block (the
 // volume recreated) makes it stale although the device's identity stays.
 func TestDeviceOptIn(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("not root")
-	}
 	img := newFile(t, 64*testBlock, 31)
-	out, err := exec.Command("losetup", "--find", "--show", img.Name()).CombinedOutput()
-	if err != nil {
-		t.Skipf("losetup: %v: %s", err, out)
-	}
-	dev := strings.TrimSpace(string(out))
-	t.Cleanup(func() { exec.Command("losetup", "-d", dev).Run() })
+	dev := sysiotest.LoopDevice(t, sysiotest.ReadFile(t, img.Name()))
 	f, err := sysio.Open(dev, sysio.ReadWrite, sysio.Options{Direct: sysio.DirectOff})
 	if err != nil {
 		t.Fatal(err)
