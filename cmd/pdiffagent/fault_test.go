@@ -333,6 +333,10 @@ func TestDiskFull(t *testing.T) {
 	}
 	p := e.run("push", "-b", "64K", "-c", "2", big, srv.remote("small/big"))
 	check("push", p, "small/big", enospc)
+	// The server holds the file (and its space) until its session ends.
+	if _, ok := waitUntil(func() bool { return srv.sessionsEnded() >= 1 }, time.Minute); !ok {
+		t.Fatalf("server log:\n%s", srv.stderr.String())
+	}
 	os.Remove(filepath.Join(small, "big"))
 
 	old := fastRandom(4, 6<<20)
