@@ -5,9 +5,12 @@
 //
 //   - test data: GenerateRandom writes incompressible, seed-determined data
 //     (so compression cannot cheat), CopyFile clones it, and Mutate changes
-//     an exact number of blocks of a copy (Random, or a Prefix as pdiffcopy
-//     measured), or inserts bytes near the start, shifting everything after
-//     them (Insert: the honest worst case for fixed blocks);
+//     an exact number of blocks of a copy (Random: a few bytes of each
+//     chosen block; Blocks: chosen blocks wholly replaced; or a Prefix as
+//     pdiffcopy measured), or inserts bytes near the start, shifting
+//     everything after them (Insert: the honest worst case for fixed
+//     blocks); MutatePages rewrites random 8 KiB pages (Pages: a database
+//     between two syncs);
 //   - disk and CPU floors: FloorRead (a page-cache read of both copies on
 //     all cores) and FloorSHA256 (sha256 of the matching blocks of both
 //     copies on all cores: tier 2 must confirm every matching block on both
@@ -28,7 +31,8 @@
 //     previous verified result mutated again with the round's seed, so all
 //     tools of a round see the same target and nothing is re-copied;
 //   - presentation: SummaryTable (one row per round, the tools side by side
-//     with the floors), detail rows, CSV, JSON, Evaluate (the goals, PASS or
+//     with the floors), WireTable (the bytes each tool put on the wire both
+//     ways, rsync's from its --stats), detail rows, CSV, JSON, Evaluate (the goals, PASS or
 //     MISS), ScaleTable and WriteGrowth for several sizes, and an SVG chart
 //     (svg.go) written by hand, without dependencies.
 //

@@ -22,6 +22,12 @@ const (
 	// first block, shifting the rest: the file grows and every block from
 	// the insertion on moves. fraction is ignored.
 	Insert
+	// Blocks replaces round(fraction*blocks) distinct blocks chosen at
+	// random wholly with random data.
+	Blocks
+	// Pages rewrites a number of random PageLen-aligned pages with random
+	// data (MutatePages), as a database does between two syncs.
+	Pages
 )
 
 // InsertLen is the number of bytes the Insert pattern adds.
@@ -30,7 +36,7 @@ const InsertLen = 4 << 10
 // mutateLen is how many bytes Random and Prefix change in each block.
 const mutateLen = 8
 
-var patternNames = []string{Random: "random", Prefix: "prefix", Insert: "insert"}
+var patternNames = []string{Random: "random", Prefix: "prefix", Insert: "insert", Blocks: "blocks", Pages: "pages"}
 
 func (p Pattern) String() string {
 	if p >= 0 && int(p) < len(patternNames) {
@@ -39,19 +45,20 @@ func (p Pattern) String() string {
 	return fmt.Sprintf("pattern(%d)", int(p))
 }
 
-// ParsePattern reads "random", "prefix" or "insert".
+// ParsePattern reads "random", "prefix", "insert", "blocks" or "pages".
 func ParsePattern(s string) (Pattern, error) {
 	if i := slices.Index(patternNames, s); i >= 0 {
 		return Pattern(i), nil
 	}
-	return 0, fmt.Errorf("pattern %q: want random, prefix or insert", s)
+	return 0, fmt.Errorf("pattern %q: want random, prefix, insert, blocks or pages", s)
 }
 
 // Mutate changes the file at path in place, block by block, and returns how
 // many blocks (of blockSize bytes, the last one possibly short) now differ
 // from what was there before. Random and Prefix XOR a few bytes of each
 // chosen block with non-zero values, so each chosen block certainly changes
-// and no other does. For Insert the count is every block from the one
+// and no other does; Blocks overwrites each chosen block with random data
+// (which differs from the old with overwhelming likelihood). For Insert the count is every block from the one
 // holding the insertion to the new end, which is exact for random data.
 // The same seed gives the same mutation.
 func Mutate(path string, blockSize int, fraction float64, pattern Pattern, seed int64) (changed int64, err error) {
@@ -89,6 +96,10 @@ func Mutate(path string, blockSize int, fraction float64, pattern Pattern, seed 
 		return k, flipBlocks(f, size, bs, idx, rng)
 	case Insert:
 		return insert(f, size, bs, rng)
+	case Blocks:
+		return k, replaceBlocks(f, size, bs, pickDistinct(rng, blocks, k), rng)
+	case Pages:
+		return 0, fmt.Errorf("bench: the pages pattern takes a count of pages: MutatePages")
 	}
 	return 0, fmt.Errorf("bench: unknown %v", pattern)
 }

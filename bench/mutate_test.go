@@ -29,7 +29,7 @@ func TestMutateExactCounts(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := readFile(t, orig)
-	for _, pat := range []Pattern{Random, Prefix} {
+	for _, pat := range []Pattern{Random, Prefix, Blocks} {
 		for _, frac := range []float64{0, 0.001, 0.1, 0.5, 0.999, 1} {
 			p := filepath.Join(dir, "m")
 			if err := CopyFile(orig, p); err != nil {

@@ -8,27 +8,35 @@ import (
 	"strconv"
 )
 
-const detailFormat = "%-6s %-7s %7s %10s %8s %11s %7s %10s %10s %10s %9s %s\n"
+const detailFormat = "%-6s %-7s %9s %10s %8s %11s %7s %10s %10s %10s %10s %9s %s\n"
 
 // WriteDetailHeader writes the column titles of WriteDetailRow.
 func WriteDetailHeader(w io.Writer) error {
 	_, err := fmt.Fprintf(w, detailFormat, "TOOL", "PATTERN", "CHANGED", "SIZE", "SYNC", "RATE",
-		"FLUSH", "SENT", "CLIENT RSS", "SERVER RSS", "CPU S/GB", "CACHE")
+		"FLUSH", "SENT", "WIRE", "CLIENT RSS", "SERVER RSS", "CPU S/GB", "CACHE")
 	return err
 }
 
 // WriteDetailRow writes one sync as it finishes: RATE is the source size
 // over the sync's time, FLUSH the fsync of the target after it (not in
-// SYNC), SENT the block payload that crossed the link (not
-// known for rsync), the RSS columns the peak resident set of each end.
+// SYNC), SENT the block payload that crossed the link (rsync's literal
+// data), WIRE everything sent and received (bytes_wire; rsync's total
+// bytes sent and received), the RSS columns the peak resident set of each
+// end.
 func WriteDetailRow(w io.Writer, r Result) error {
-	sent := "-"
-	if r.Tool != "rsync" {
-		sent = FormatBytes(r.Stats.BytesSent)
-	}
-	_, err := fmt.Fprintf(w, detailFormat, r.Tool, r.Pattern, pct(r.Changed), FormatBytes(r.Size),
-		secs(r.SyncSeconds), rate(float64(r.Size)/r.SyncSeconds), secs(r.FlushSeconds), sent, rss(r.ClientRSS), rss(r.ServerRSS), cpuPerGB(r), r.Cache)
+	_, err := fmt.Fprintf(w, detailFormat, r.Tool, r.Pattern, r.Delta(), FormatBytes(r.Size),
+		secs(r.SyncSeconds), rate(float64(r.Size)/r.SyncSeconds), secs(r.FlushSeconds), wireBytes(r.Stats.BytesSent),
+		wireBytes(r.Stats.BytesWire), rss(r.ClientRSS), rss(r.ServerRSS), cpuPerGB(r), r.Cache)
 	return err
+}
+
+// wireBytes renders a byte count that may be unknown (0 with a tool that
+// reports none).
+func wireBytes(n int64) string {
+	if n <= 0 {
+		return "-"
+	}
+	return FormatBytes(n)
 }
 
 // cpuPerGB is the CPU seconds of both ends per GB (1e9 bytes) of source.
@@ -49,7 +57,7 @@ func WriteJSON(w io.Writer, rep *Report) error {
 // csvHeader names the columns of WriteCSV.
 var csvHeader = []string{"tool", "pattern", "changed", "size", "block_size", "blocks", "blocks_mutated",
 	"changed_bytes", "sync_seconds", "wall_seconds", "flush_seconds", "sha256_floor_seconds", "read_floor_seconds",
-	"ratio", "cache", "resident", "client_peak_rss", "server_peak_rss", "client_cpu_seconds", "server_cpu_seconds", "bytes_sent", "bytes_written", "verified"}
+	"ratio", "cache", "resident", "client_peak_rss", "server_peak_rss", "client_cpu_seconds", "server_cpu_seconds", "bytes_sent", "bytes_written", "verified", "pages", "bytes_wire"}
 
 // WriteCSV writes one row per sync, with a header.
 func WriteCSV(w io.Writer, rep *Report) error {
@@ -61,7 +69,7 @@ func WriteCSV(w io.Writer, rep *Report) error {
 		cw.Write([]string{r.Tool, r.Pattern, f(r.Changed), i(r.Size), i(int64(r.BlockSize)), i(r.Blocks),
 			i(r.BlocksMutated), i(r.ChangedBytes()), f(r.SyncSeconds), f(r.WallSeconds), f(r.FlushSeconds), f(r.FloorSeconds),
 			f(r.ReadSeconds), f(r.Ratio), r.Cache, f(r.Resident), i(r.ClientRSS), i(r.ServerRSS), f(r.ClientCPU), f(r.ServerCPU),
-			i(r.Stats.BytesSent), i(r.Stats.BytesWritten), strconv.FormatBool(r.Verified)})
+			i(r.Stats.BytesSent), i(r.Stats.BytesWritten), strconv.FormatBool(r.Verified), i(r.Pages), i(r.Stats.BytesWire)})
 	}
 	cw.Flush()
 	return cw.Error()

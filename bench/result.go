@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/pdiffagent/pdiffagent/engine"
@@ -30,7 +31,8 @@ type Report struct {
 type Result struct {
 	Tool          string  `json:"tool"`
 	Pattern       string  `json:"pattern"`
-	Changed       float64 `json:"changed"` // requested fraction of blocks
+	Changed       float64 `json:"changed"`         // requested fraction of blocks (of pages for the pages pattern)
+	Pages         int64   `json:"pages,omitempty"` // pages rewritten (pages pattern)
 	Size          int64   `json:"size"`
 	BlockSize     int     `json:"block_size"`
 	Blocks        int64   `json:"blocks"`
@@ -65,7 +67,18 @@ type Result struct {
 }
 
 // ChangedBytes is the size of the changed blocks: the data a block-level
-// delta must move.
+// delta must move; for the pages pattern, the rewritten pages.
 func (r Result) ChangedBytes() int64 {
+	if r.Pattern == Pages.String() {
+		return r.Pages * PageLen
+	}
 	return min(r.BlocksMutated*int64(r.BlockSize), r.Size+InsertLen)
+}
+
+// Delta names the round's change: "12.5%", or "100 pages".
+func (r Result) Delta() string {
+	if r.Pattern == Pages.String() {
+		return fmt.Sprintf("%d pages", r.Pages)
+	}
+	return pct(r.Changed)
 }

@@ -17,7 +17,8 @@ import (
 // every file instead of trusting size and mtime. The block size is rsync's
 // own choice: about the square root of the file size, at most 128 KiB
 // (16 KiB at 256 MiB, 45 KiB at 2 GiB).
-var RsyncArgs = []string{"--inplace", "--no-whole-file", "-I"}
+// --stats makes it print the bytes it sent and received (rsyncStats).
+var RsyncArgs = []string{"--inplace", "--no-whole-file", "-I", "--stats"}
 
 // RsyncTool returns the "rsync" tool: every sync starts an rsync daemon
 // on a free loopback port whose one module is the target's directory, pushes
@@ -75,8 +76,11 @@ func rsyncOnce(ctx context.Context, rsync, src, dst string) (Outcome, error) {
 	args := append(append([]string{}, RsyncArgs...), src,
 		fmt.Sprintf("rsync://%s/bench/%s", addr, filepath.Base(dst)))
 	start := time.Now()
-	_, cu, err := RunChild(ctx, WatchProcess, rsync, args...)
+	stdout, cu, err := RunChild(ctx, WatchProcess, rsync, args...)
 	out.Seconds = time.Since(start).Seconds()
+	if err == nil {
+		out.Stats.BytesWire, out.Stats.BytesSent, err = rsyncStats(stdout)
+	}
 	su, serr := d.Stop()
 	out.ClientRSS, out.ServerRSS, out.ClientCPU, out.ServerCPU = cu.PeakRSS, su.PeakRSS, cu.CPU, su.CPU
 	if err == nil {
@@ -122,4 +126,36 @@ func waitPort(ctx context.Context, addr string, timeout time.Duration) error {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// rsyncStats reads rsync --stats output: the total bytes sent and received
+// (wire) and the literal data (sent, the changed bytes it had to send).
+func rsyncStats(out []byte) (wire, sent int64, err error) {
+	var total, recv, lit int64 = -1, -1, -1
+	for _, line := range strings.Split(string(out), "\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		f := strings.Fields(v)
+		if len(f) == 0 {
+			continue
+		}
+		n, perr := strconv.ParseInt(strings.ReplaceAll(f[0], ",", ""), 10, 64)
+		if perr != nil {
+			continue
+		}
+		switch strings.TrimSpace(k) {
+		case "Total bytes sent":
+			total = n
+		case "Total bytes received":
+			recv = n
+		case "Literal data":
+			lit = n
+		}
+	}
+	if total < 0 || recv < 0 || lit < 0 {
+		return 0, 0, fmt.Errorf("rsync --stats: no byte counts in its output%s", tail(out))
+	}
+	return total + recv, lit, nil
 }

@@ -51,9 +51,12 @@ type Config struct {
 	Changed   []float64
 	BlockSize int
 	// Patterns are run one after the other; Insert runs one round only
-	// (its change is not a fraction).
+	// (its change is not a fraction), Pages one round per entry of Pages.
 	Patterns []Pattern
-	Seed     int64
+	// Pages lists the numbers of PageLen pages the Pages pattern rewrites,
+	// one round each.
+	Pages []int64
+	Seed  int64
 	// Cold evicts both files from the page cache before every sync;
 	// otherwise both are read first so that the sync starts warm.
 	Cold bool
@@ -120,12 +123,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			return rep, err
 		}
 		for _, pat := range cfg.Patterns {
-			changed := cfg.Changed
-			if pat == Insert {
-				changed = []float64{0}
-			}
-			for _, ch := range changed {
-				rd := roundSpec{size: size, pattern: pat, changed: ch, seed: cfg.Seed + 1 + int64(r)}
+			for _, rd := range roundsOf(cfg, pat, size) {
+				rd.seed = cfg.Seed + 1 + int64(r)
 				if err := runRound(ctx, cfg, rep, rd, rotate(tools, r), src, dst); err != nil {
 					return rep, err
 				}
@@ -147,8 +146,35 @@ func rotate(tools []Tool, r int) []Tool {
 type roundSpec struct {
 	size    int64
 	pattern Pattern
-	changed float64
+	changed float64 // fraction of blocks; for Pages, of pages
+	pages   int64   // Pages only
 	seed    int64
+}
+
+// roundsOf lists the rounds of pattern pat at size.
+func roundsOf(cfg Config, pat Pattern, size int64) []roundSpec {
+	var out []roundSpec
+	switch pat {
+	case Insert:
+		out = append(out, roundSpec{size: size, pattern: pat})
+	case Pages:
+		for _, n := range cfg.Pages {
+			out = append(out, roundSpec{size: size, pattern: pat, pages: n, changed: float64(n) / float64(max(size/PageLen, 1))})
+		}
+	default:
+		for _, ch := range cfg.Changed {
+			out = append(out, roundSpec{size: size, pattern: pat, changed: ch})
+		}
+	}
+	return out
+}
+
+// String names the round's change: "12.5%", or "100 pages".
+func (rd roundSpec) String() string {
+	if rd.pattern == Pages {
+		return fmt.Sprintf("%d pages", rd.pages)
+	}
+	return pct(rd.changed)
 }
 
 // runRound runs every tool cfg.Repeat times on the same mutation, in an
@@ -167,11 +193,11 @@ func runRound(ctx context.Context, cfg Config, rep *Report, rd roundSpec, tools 
 			}
 			res, err := runTool(ctx, cfg, rd, tool, src, dst, i == 0, &floors)
 			if err != nil {
-				return fmt.Errorf("%s at %.1f%% changed (%s): %w", tool.Name, rd.changed*100, rd.pattern, err)
+				return fmt.Errorf("%s at %s changed (%s): %w", tool.Name, rd, rd.pattern, err)
 			}
 			if !res.Verified {
-				return fmt.Errorf("%s at %.1f%% changed (%s): target differs from source after sync",
-					tool.Name, rd.changed*100, rd.pattern)
+				return fmt.Errorf("%s at %s changed (%s): target differs from source after sync",
+					tool.Name, rd, rd.pattern)
 			}
 			res.Runs = []float64{res.SyncSeconds}
 			if b, ok := best[tool.Name]; ok {
@@ -203,11 +229,16 @@ func runRound(ctx context.Context, cfg Config, rep *Report, rd roundSpec, tools 
 // floors if first, warms or evicts both files, syncs and verifies.
 func runTool(ctx context.Context, cfg Config, rd roundSpec, tool Tool, src, dst string, first bool, floors *Result) (Result, error) {
 	bs := int64(cfg.BlockSize)
-	res := Result{Tool: tool.Name, Pattern: rd.pattern.String(), Changed: rd.changed, Size: rd.size,
+	res := Result{Tool: tool.Name, Pattern: rd.pattern.String(), Changed: rd.changed, Pages: rd.pages, Size: rd.size,
 		BlockSize: cfg.BlockSize, Blocks: (rd.size + bs - 1) / bs}
-	cfg.Log("%s: %s %.1f%%: mutating", tool.Name, rd.pattern, rd.changed*100)
+	cfg.Log("%s: %s %s: mutating", tool.Name, rd.pattern, rd)
 	var err error
-	if res.BlocksMutated, err = Mutate(dst, cfg.BlockSize, rd.changed, rd.pattern, rd.seed); err != nil {
+	if rd.pattern == Pages {
+		res.BlocksMutated, err = MutatePages(dst, cfg.BlockSize, rd.pages, rd.seed)
+	} else {
+		res.BlocksMutated, err = Mutate(dst, cfg.BlockSize, rd.changed, rd.pattern, rd.seed)
+	}
+	if err != nil {
 		return res, err
 	}
 	if rd.pattern == Insert {
@@ -234,7 +265,7 @@ func runTool(ctx context.Context, cfg Config, rd roundSpec, tool Tool, src, dst 
 	res.Resident = residentBoth(paths)
 	res.Cache = cacheState(res.Resident)
 
-	cfg.Log("%s: %s %.1f%%: syncing", tool.Name, rd.pattern, rd.changed*100)
+	cfg.Log("%s: %s %s: syncing", tool.Name, rd.pattern, rd)
 	start := time.Now()
 	out, err := tool.Sync(ctx, src, dst)
 	res.WallSeconds = time.Since(start).Seconds()

@@ -20,7 +20,7 @@ func ScaleTable(rep *Report) *Table {
 	for _, k := range scaleKeys(rep) {
 		for _, r := range rep.Results {
 			if (scaleKey{r.Tool, r.Pattern, r.Changed}) == k {
-				t.Add(r.Tool, r.Pattern, pct(r.Changed), FormatBytes(r.Size), secs(r.SyncSeconds),
+				t.Add(r.Tool, r.Pattern, r.Delta(), FormatBytes(r.Size), secs(r.SyncSeconds),
 					fmt.Sprintf("%.3f", r.SyncSeconds/(float64(r.Size)/(1<<30))), rss(r.ClientRSS), rss(r.ServerRSS))
 			}
 		}

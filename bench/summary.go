@@ -84,7 +84,7 @@ func SummaryTable(rep *Report) *Table {
 	}
 	t.Header = append(t.Header, "CACHE")
 	for _, rd := range rep.rounds() {
-		row := []string{FormatBytes(rd.size), rd.pattern, pct(rd.changed), FormatBytes(rd.first.ChangedBytes())}
+		row := []string{FormatBytes(rd.size), rd.pattern, rd.first.Delta(), FormatBytes(rd.first.ChangedBytes())}
 		caches := map[string]bool{}
 		for _, name := range tools {
 			res, ok := rd.byTool[name]
@@ -186,4 +186,26 @@ func Spread(rep *Report) (median, largest float64, n int) {
 	}
 	slices.Sort(d)
 	return d[len(d)/2], d[len(d)-1], len(d)
+}
+
+// WireTable is the bytes each tool put on the wire per round, both
+// directions (bytes_wire; for rsync its total bytes sent and received), and
+// the payload of changed blocks beside it (bytes_sent; rsync's literal
+// data): what a slow link would carry.
+func WireTable(rep *Report) *Table {
+	tools := rep.tools()
+	t := &Table{Header: []string{"SIZE", "PATTERN", "DELTA", "DATA"}, Left: 2}
+	for _, name := range tools {
+		u := strings.ToUpper(name)
+		t.Header = append(t.Header, u+" WIRE", u+" SENT")
+	}
+	for _, rd := range rep.rounds() {
+		row := []string{FormatBytes(rd.size), rd.pattern, rd.first.Delta(), FormatBytes(rd.first.ChangedBytes())}
+		for _, name := range tools {
+			res := rd.byTool[name]
+			row = append(row, wireBytes(res.Stats.BytesWire), wireBytes(res.Stats.BytesSent))
+		}
+		t.Add(row...)
+	}
+	return t
 }

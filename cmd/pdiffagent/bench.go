@@ -19,6 +19,7 @@ type benchOptions struct {
 	Repeat      int
 	Changed     []string
 	Patterns    []string
+	Pages       []int64
 	Tools       []string
 	VsRsync     bool
 	Cold        bool
@@ -43,7 +44,8 @@ func (o *benchOptions) AddFlags(f *pflag.FlagSet) {
 	f.IntVar(&o.Rounds, "rounds", 10, "number of changed fractions, evenly spaced from 10% to 100% (10: 10%, 20%, … 100%; 3: 10%, 55%, 100%)")
 	f.IntVar(&o.Repeat, "repeat", 1, "run every tool this many times per round (alternating) and keep its fastest run")
 	f.StringSliceVar(&o.Changed, "changed", nil, "explicit changed fractions instead of --rounds, comma-separated (e.g. 0%,1%,10%,100% or 0.5)")
-	f.StringSliceVar(&o.Patterns, "pattern", []string{"random"}, "where changes go, comma-separated: random, prefix (pdiffcopy's way) and/or insert (4 KiB inserted near the start, shifting everything after it; one round)")
+	f.StringSliceVar(&o.Patterns, "pattern", []string{"random"}, "where changes go, comma-separated: random (a few bytes of each chosen block), blocks (chosen blocks wholly replaced by random data), prefix (pdiffcopy's way), pages (--pages random 8 KiB pages rewritten, as a database does) and/or insert (4 KiB inserted near the start, shifting everything after it; one round)")
+	f.Int64SliceVar(&o.Pages, "pages", []int64{100, 1000}, "with --pattern pages: how many random 8 KiB pages to rewrite, one round each")
 	f.StringSliceVar(&o.Tools, "tools", []string{"local", "tcp", "quic"}, "pdiffagent modes to run: local (sync), tcp and quic (push over loopback)")
 	f.BoolVar(&o.VsRsync, "vs-rsync", false, "also run rsync --inplace --no-whole-file against an rsync daemon on loopback")
 	f.BoolVar(&o.Cold, "cold", false, "evict both files from the page cache before every sync (fdatasync + fadvise DONTNEED)")
@@ -94,6 +96,7 @@ The output ends with the targets, each marked PASS or MISS. The exit status
 is 0 when every sync was verified, whatever the targets say.`,
 		Example: `  pdiffagent bench --size 256M --rounds 3 --vs-rsync
   pdiffagent bench --size 2G --vs-rsync --pattern random,insert --out bench/results
+  pdiffagent bench --size 1G --vs-rsync --pattern pages --pages 100,1000 --tools tcp
   pdiffagent bench --sizes 1G,2G,4G,8G --changed 10%,100% --tools tcp,quic`,
 		Args: exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -132,6 +135,12 @@ func benchConfig(opts *benchOptions, roundsSet bool) (bench.Config, error) {
 		}
 		cfg.Patterns = append(cfg.Patterns, p)
 	}
+	for _, n := range opts.Pages {
+		if n < 0 {
+			return cfg, usageErrorf("--pages %d: want a count of pages, 0 or more", n)
+		}
+	}
+	cfg.Pages = opts.Pages
 	cfg.Sizes = []int64{int64(opts.Size)}
 	if len(opts.Sizes) > 0 {
 		cfg.Sizes = nil

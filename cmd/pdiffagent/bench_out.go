@@ -26,6 +26,8 @@ func writeBenchSummary(w io.Writer, rep *bench.Report) {
 	fmt.Fprintf(w, "other load: %s\n", loadNote(rep.Load))
 	fmt.Fprintf(w, "noise: %s\n\n", noiseNote(rep))
 	bench.SummaryTable(rep).WriteText(w)
+	fmt.Fprintln(w, "\nbytes on the wire (WIRE: both directions, frames included; SENT: changed blocks' payload, rsync's literal data):")
+	bench.WireTable(rep).WriteText(w)
 	fmt.Fprintln(w)
 	bench.WriteFloors(w, rep)
 	fmt.Fprintln(w)
@@ -83,6 +85,9 @@ func hasTool(rep *bench.Report, name string) bool {
 func writeBenchMarkdown(w io.Writer, rep *bench.Report) {
 	fmt.Fprintf(w, "Machine: %s.  \nSettings: %s.  \nOther load: %s.  \nNoise: %s.\n\n", rep.Machine, benchSettings(rep), loadNote(rep.Load), noiseNote(rep))
 	bench.SummaryTable(rep).WriteMarkdown(w)
+	fmt.Fprintln(w, "\nBytes on the wire (WIRE: both directions, frames included; SENT: changed blocks' payload, rsync's literal data):")
+	fmt.Fprintln(w)
+	bench.WireTable(rep).WriteMarkdown(w)
 	fmt.Fprintln(w)
 	var floors bytes.Buffer
 	bench.WriteFloors(&floors, rep)

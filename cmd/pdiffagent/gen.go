@@ -54,6 +54,7 @@ func newGenRandomCommand() *cobra.Command {
 }
 
 type genMutateOptions struct {
+	Pages     int64
 	Fraction  float64
 	BlockSize blockSizeValue
 	Seed      int64
@@ -65,7 +66,8 @@ func (o *genMutateOptions) AddFlags(f *pflag.FlagSet) {
 	f.Float64Var(&o.Fraction, "fraction", 0.1, "fraction of the blocks to change, 0 to 1 (random, prefix)")
 	f.VarP(&o.BlockSize, "block-size", "b", "block size")
 	f.Int64Var(&o.Seed, "seed", 2, "the same seed gives the same changes")
-	f.StringVar(&o.Pattern, "pattern", "random", "random (blocks anywhere), prefix (the first blocks) or insert (4 KiB near the start, shifting the rest)")
+	f.StringVar(&o.Pattern, "pattern", "random", "random (a few bytes of blocks anywhere), blocks (blocks anywhere wholly replaced), prefix (the first blocks), pages (--pages random 8 KiB pages rewritten) or insert (4 KiB near the start, shifting the rest)")
+	f.Int64Var(&o.Pages, "pages", 100, "pages to rewrite (pattern pages)")
 }
 
 func newGenMutateCommand() *cobra.Command {
@@ -82,7 +84,12 @@ func newGenMutateCommand() *cobra.Command {
 			if opts.Fraction < 0 || opts.Fraction > 1 {
 				return usageErrorf("fraction %v: must be from 0 to 1", opts.Fraction)
 			}
-			n, err := bench.Mutate(args[0], int(opts.BlockSize), opts.Fraction, pat, opts.Seed)
+			var n int64
+			if pat == bench.Pages {
+				n, err = bench.MutatePages(args[0], int(opts.BlockSize), opts.Pages, opts.Seed)
+			} else {
+				n, err = bench.Mutate(args[0], int(opts.BlockSize), opts.Fraction, pat, opts.Seed)
+			}
 			if err != nil {
 				return err
 			}

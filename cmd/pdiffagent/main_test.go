@@ -71,6 +71,8 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{"gen", "mutate", "--fraction", "1.5", missing},
 		{"bench", "--changed", "10"},
 		{"bench", "--changed", "150%"},
+		{"bench", "--pattern", "pages", "--pages", "-5"},
+		{"bench", "--pattern", "sectors"},
 	} {
 		code, msg := execute(t, args...)
 		if code != exitUsage {
