@@ -99,7 +99,10 @@ bench-rsync:
 		fi; }
 
 # Long-running tests, behind the soak build tag: agent's TestSoak runs
-# PDIFF_SOAK_TIME (default 2m) of concurrent pushes and pulls.
+# PDIFF_SOAK_TIME (default 2m) of concurrent pushes and pulls; its
+# TestHostileSoak as long of a hostile client (floods, repeated blocks,
+# sessions that never gather) against a server in its own process, which
+# must keep serving a legitimate client and stay within its memory budget.
 soak:
 	$(GO) test -tags soak -run Soak -count=1 -v -timeout 30m ./...
 

