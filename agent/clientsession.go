@@ -383,7 +383,7 @@ func isPeerReason(err error) bool {
 func (c *clientConn) explain(err error) error {
 	if strings.Contains(err.Error(), "bad certificate") {
 		return fmt.Errorf("server %s refused this client (%s): add it to the server's allow list (--allow): %w",
-			c.hostport, c.cfg.Identity.Fingerprint(), err)
+			c.hostport, c.cfg.Identity.Fingerprint(), &refusedError{err})
 	}
 	return err
 }

@@ -4,6 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"syscall"
+
+	"github.com/quic-go/quic-go"
 
 	"github.com/pdiffagent/pdiffagent/engine"
 	"github.com/pdiffagent/pdiffagent/wire"
@@ -41,3 +45,41 @@ func toWireError(err error) *wire.Error {
 func peerError(e *wire.Error) error {
 	return &engine.PeerError{Code: e.Code, Message: e.Message}
 }
+
+// IsNetwork reports whether err says the network failed rather than either
+// side: a connection refused, reset or cut short, a QUIC connection lost, a
+// peer silent past the idle timeout. Such a failure is worth retrying.
+func IsNetwork(err error) bool {
+	var (
+		ne      net.Error
+		timeout interface{ Timeout() bool }
+		qa      *quic.ApplicationError
+		qt      *quic.TransportError
+		qr      *quic.StatelessResetError
+		qv      *quic.VersionNegotiationError
+	)
+	switch {
+	case err == nil:
+		return false
+	case brokenStream(err), errors.As(err, &ne), errors.As(err, &qa), errors.As(err, &qt),
+		errors.As(err, &qr), errors.As(err, &qv):
+		return true
+	case errors.As(err, &timeout) && timeout.Timeout():
+		return true
+	}
+	for _, e := range []syscall.Errno{syscall.ECONNREFUSED, syscall.ENETUNREACH, syscall.EHOSTUNREACH,
+		syscall.ETIMEDOUT, syscall.ENETDOWN, syscall.EHOSTDOWN} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
+}
+
+// refusedError is a TLS handshake the server ended because it does not
+// allow this client: errors.Is(err, ErrNotAllowed) holds.
+type refusedError struct{ err error }
+
+func (e *refusedError) Error() string        { return e.err.Error() }
+func (e *refusedError) Unwrap() error        { return e.err }
+func (e *refusedError) Is(target error) bool { return target == ErrNotAllowed }

@@ -177,6 +177,10 @@ type stalledError struct {
 	idle  time.Duration
 }
 
+// Timeout is true: agent.IsNetwork counts a stalled peer as a network
+// failure, worth retrying.
+func (e *stalledError) Timeout() bool { return true }
+
 func (e *stalledError) Error() string {
 	return fmt.Sprintf("%s sent nothing for %v while we waited for it (idle timeout %v): it is stopped, hung or unreachable", e.who, e.quiet, e.idle)
 }

@@ -236,7 +236,11 @@ func runBench(ctx context.Context, opts *benchOptions, roundsSet bool) error {
 	if opts.Out != "" {
 		err2 = firstErr(err2, saveResults(opts.Out, rep, text.buf.Bytes()))
 	}
-	return firstErr(runErr, err2)
+	err = firstErr(runErr, err2)
+	if err != nil && opts.JSON {
+		err = &resultError{err: err} // the report was the one object
+	}
+	return err
 }
 
 func firstErr(errs ...error) error {

@@ -14,11 +14,21 @@
 //	1    an error
 //	2    a usage error: unknown command or flag, bad flag value
 //	3    a dry run found differences (the target is not identical)
+//	75   a failure worth retrying (EX_TEMPFAIL): network, busy, changed
 //	130  interrupted by SIGINT (128+signal; 143 for SIGTERM)
 //
 // `version` and the root's --version print the build info (module version,
 // vcs.revision, vcs.modified; `make build` passes the commit with -ldflags
 // where the go command cannot stamp it) and wire.ProtocolVersion.
+//
+// errorCode (errcodes.go) classifies every failure into a closed list of
+// error codes (the --json "error_code"; README "JSON output"), and exitCode
+// derives the exit status from it: the two are the only places that map
+// errors. A failure's JSON object is printed in one place too
+// (printFailureJSON, after the command returned): its partial result when
+// the command returned a *resultError, otherwise the error alone, so usage
+// errors print one object as well. --retries (retry.go) runs a sync again
+// for the codes retryable names.
 //
 // The work itself belongs to the engine (engine.SyncLocal and, across the
 // network, the agent); the bench and gen commands are thin shells over

@@ -193,8 +193,8 @@ func (k *killTrial) run(t *testing.T, victim string, bound time.Duration) (res k
 		msg := strings.TrimSpace(c.stderr.String())
 		if code == 0 && k.sc.atCommit {
 			t.Logf("%s: the client's FinalAck went out before it saw the server gone", k.op)
-		} else if code != exitError || !strings.HasPrefix(msg, "pdiffagent: ") {
-			t.Errorf("client: exit %d, stderr %q; want 1 and an error", code, msg)
+		} else if code != exitTempFail || !strings.HasPrefix(msg, "pdiffagent: ") {
+			t.Errorf("client: exit %d, stderr %q; want 75 (the connection broke: worth retrying) and an error", code, msg)
 		}
 		k.startServer(t, 0)
 	}
@@ -363,11 +363,11 @@ func TestDiskFull(t *testing.T) {
 
 	// A local sync into the full filesystem, in place and atomic.
 	dst := filepath.Join(small, "synced")
-	p = e.startProc(e.cliHome, "sync", "--progress", "never", "-b", "64K", big, dst)
+	p = e.startProc(e.cliHome, "sync", "--progress=never", "-b", "64K", big, dst)
 	p.wait(30 * time.Second)
 	check("sync", p, dst, enospc)
 	os.Remove(dst)
-	p = e.startProc(e.cliHome, "sync", "--progress", "never", "--atomic", "-b", "64K", big, filepath.Join(small, "old"))
+	p = e.startProc(e.cliHome, "sync", "--progress=never", "--atomic", "-b", "64K", big, filepath.Join(small, "old"))
 	p.wait(30 * time.Second)
 	check("sync --atomic", p, filepath.Join(small, "old")+" ", enospc)
 	if fileSum(t, filepath.Join(small, "old")) != bytesSum(old) {
@@ -409,8 +409,8 @@ func stopPeer(t *testing.T, e *faultEnv, c stopCase) {
 				t.Fatalf("the client still waits %v after the server stopped", idle+10*time.Second)
 			}
 			noticed, why = cl.end.Sub(at), strings.TrimSpace(cl.stderr.String())
-			if code != exitError {
-				t.Errorf("client exit %d, want 1: %s", code, why)
+			if code != exitTempFail {
+				t.Errorf("client exit %d, want 75 (a silent server is worth retrying): %s", code, why)
 			}
 			victim.signal(syscall.SIGCONT)
 			if _, ok := k.srv.waitLog("session failed", 0, 10*time.Second); !ok {
@@ -425,8 +425,8 @@ func stopPeer(t *testing.T, e *faultEnv, c stopCase) {
 			lines := strings.Split(strings.TrimSpace(k.srv.stderr.String()), "\n")
 			noticed, why = when.Sub(at), lines[len(lines)-1]
 			victim.signal(syscall.SIGCONT)
-			if code, ok := cl.wait(10 * time.Second); !ok || code != exitError {
-				t.Errorf("resumed client: exit %d (exited %v), want 1: %s", code, ok, cl.stderr.String())
+			if code, ok := cl.wait(10 * time.Second); !ok || (code != exitError && code != exitTempFail) {
+				t.Errorf("resumed client: exit %d (exited %v), want 1 or 75: %s", code, ok, cl.stderr.String())
 			}
 			k.srv.checkIdle(t)
 		}
@@ -508,8 +508,8 @@ func TestSourceChanges(t *testing.T) {
 			if code == 0 {
 				t.Fatalf("a source changed during the run, and the run reported success: %s", p.stdout.String())
 			}
-			if code != exitError || !strings.Contains(msg, "source changed") {
-				t.Errorf("exit %d, %q: want 1 and \"source changed\"", code, msg)
+			if code != exitTempFail || !strings.Contains(msg, "source changed") {
+				t.Errorf("exit %d, %q: want 75 and \"source changed\"", code, msg)
 			}
 			if strings.Contains(p.stdout.String(), "verified") {
 				t.Errorf("stdout says verified: %s", p.stdout.String())
@@ -546,7 +546,7 @@ func TestInterrupt(t *testing.T) {
 			// until it has had its signal.
 			var p *proc
 			if c.op == "sync" {
-				args := []string{e.bin, "sync", "--progress", "never", "-b", k.sc.block, "-c", "2"}
+				args := []string{e.bin, "sync", "--progress=never", "-b", k.sc.block, "-c", "2"}
 				if c.atomic {
 					args = append(args, "--atomic")
 				}
@@ -633,7 +633,7 @@ func TestLinkDown(t *testing.T) {
 				}
 			}
 			client := append([]string{e.bin}, k.args()[:1]...)
-			client = append(client, "--pin", e.srvFP, "--progress", "never")
+			client = append(client, "--pin", e.srvFP, "--progress=never")
 			client = append(client, k.args()[1:]...)
 			c := e.startHeld(k.holdAt(0.5), e.cliHome, in(client...)...)
 			c.waitHeld(t) // midway
@@ -650,8 +650,8 @@ func TestLinkDown(t *testing.T) {
 				t.Fatalf("the server still waits %v after the link went down:\n%s", idle+10*time.Second, k.srv.stderr.String())
 			}
 			sNoticed := at.Sub(down)
-			if code != exitError {
-				t.Errorf("client exit %d, want 1", code)
+			if code != exitTempFail {
+				t.Errorf("client exit %d, want 75 (the link is worth retrying)", code)
 			}
 			lines := strings.Split(strings.TrimSpace(k.srv.stderr.String()), "\n")
 			t.Logf("%s, link down: the client gave up after %v: %s", tr, cNoticed.Round(time.Millisecond), strings.TrimSpace(c.stderr.String()))

@@ -322,14 +322,14 @@ func (s *server) checkIdle(t *testing.T) {
 // server's pin.
 func (e *faultEnv) client(args ...string) *proc {
 	e.t.Helper()
-	args = append([]string{args[0], "--pin", e.srvFP, "--progress", "never"}, args[1:]...)
+	args = append([]string{args[0], "--pin", e.srvFP, "--progress=never"}, args[1:]...)
 	return e.startProc(e.cliHome, args...)
 }
 
 // clientHeld is client, held at its n-th tier-1 hash (startHeld).
 func (e *faultEnv) clientHeld(n int64, args ...string) *proc {
 	e.t.Helper()
-	args = append([]string{e.bin, args[0], "--pin", e.srvFP, "--progress", "never"}, args[1:]...)
+	args = append([]string{e.bin, args[0], "--pin", e.srvFP, "--progress=never"}, args[1:]...)
 	return e.startHeld(n, e.cliHome, args...)
 }
 

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"strconv"
@@ -32,6 +33,7 @@ type listenOptions struct {
 	HandshakeTimeout time.Duration
 	IdleTimeout      time.Duration
 	Verbose          int
+	LogFormat        string
 }
 
 func newListenCommand(opts *listenOptions) *cobra.Command {
@@ -71,12 +73,16 @@ allowed, on QUIC (UDP) and TLS 1.3 over TCP on the same port (ADDR, default
 	f.DurationVar(&opts.HandshakeTimeout, "handshake-timeout", agent.DefaultHandshakeTimeout, "time allowed for a connection's handshake")
 	f.DurationVar(&opts.IdleTimeout, "idle-timeout", agent.DefaultIdleTimeout, "a silent peer is dropped after this long")
 	f.CountVarP(&opts.Verbose, "verbose", "v", "log more")
+	f.StringVar(&opts.LogFormat, "log-format", "text", "log lines on stderr as text (key=value) or json (one object per line)")
 	return cmd
 }
 
 func runListen(ctx context.Context, opts *listenOptions, addr string) error {
 	if opts.Root == "" {
 		return usageErrorf("--root is required")
+	}
+	if opts.LogFormat != "text" && opts.LogFormat != "json" {
+		return usageErrorf("--log-format %q: want text or json", opts.LogFormat)
 	}
 	allow := append([]string(nil), opts.Allow...)
 	if opts.AllowFile != "" {
@@ -97,7 +103,7 @@ func runListen(ctx context.Context, opts *listenOptions, addr string) error {
 	if opts.Verbose > 0 {
 		level = slog.LevelDebug
 	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	log := newLogger(os.Stderr, opts.LogFormat, level)
 	srv, err := agent.Listen(ctx, addr, agent.ServerConfig{
 		Root: opts.Root, Allow: allow, ReadOnly: opts.ReadOnly, AllowDevices: opts.AllowDevices,
 		AllowHardlinks: opts.AllowHardlinks,
@@ -182,4 +188,13 @@ func (v *reserveValue) Set(s string) error {
 		v.bytes = -1
 	}
 	return nil
+}
+
+// newLogger writes slog records to w as text or JSON.
+func newLogger(w io.Writer, format string, level slog.Level) *slog.Logger {
+	hopts := &slog.HandlerOptions{Level: level}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, hopts))
+	}
+	return slog.New(slog.NewTextHandler(w, hopts))
 }

@@ -12,15 +12,6 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// Exit codes; see doc.go.
-const (
-	exitOK         = 0
-	exitError      = 1
-	exitUsage      = 2
-	exitDiffers    = 3
-	exitSignalBase = 128
-)
-
 // errDiffers is returned by a dry run that found the target not identical to
 // the source, after the result has been printed.
 var errDiffers = errors.New("target differs from source")
@@ -59,7 +50,8 @@ hashing both in parallel, block by block, and writing only the blocks that
 differ. Every kept block is sha256-confirmed, so the result is verified.
 
 Exit codes: 0 target identical to source; 1 error; 2 usage error;
-3 dry run found differences; 130 interrupted (SIGINT).`,
+3 dry run found differences; 75 failure worth retrying (network, busy,
+changed); 130 interrupted (SIGINT).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		// The root runs only when no subcommand matched.
@@ -88,6 +80,7 @@ Exit codes: 0 target identical to source; 1 error; 2 usage error;
 		newBenchCommand(&benchOptions{}),
 		newChecksumCommand(&checksumOptions{}), newRetrieveCommand(&retrieveOptions{}), newSaveCommand(&saveOptions{}),
 	)
+	registerCompletions(cmd)
 	return cmd
 }
 
@@ -144,26 +137,6 @@ func signalContext() (context.Context, func()) {
 	}
 }
 
-// exitCode maps the outcome of a command to the process's exit status. It
-// is the only place that does.
-func exitCode(ctx context.Context, err error) int {
-	var (
-		sig   *signalError
-		usage *usageError
-	)
-	switch {
-	case err == nil:
-		return exitOK
-	case errors.As(context.Cause(ctx), &sig):
-		return exitSignalBase + int(sig.sig)
-	case errors.As(err, &usage):
-		return exitUsage
-	case errors.Is(err, errDiffers):
-		return exitDiffers
-	}
-	return exitError
-}
-
 // report prints err for a human; errDiffers needs no message, the result
 // said it.
 func report(ctx context.Context, cmd *cobra.Command, err error) {
@@ -203,6 +176,7 @@ func run(args []string) int {
 	root := newRootCommand()
 	root.SetArgs(args)
 	cmd, err := root.ExecuteContextC(ctx)
+	printFailureJSON(ctx, cmd, args, err)
 	report(ctx, cmd, err)
 	return exitCode(ctx, err)
 }

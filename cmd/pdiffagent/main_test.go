@@ -26,7 +26,8 @@ func execute(t *testing.T, args ...string) (int, string) {
 	root.SetArgs(args)
 	root.SetOut(io.Discard)
 	root.SetErr(io.Discard)
-	_, err := root.ExecuteContextC(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
+	printFailureJSON(ctx, cmd, args, err)
 	msg := ""
 	if err != nil {
 		msg = err.Error()
@@ -60,7 +61,7 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{"sync", "-m", "md5", missing, missing},
 		{"sync", "-c", "0", missing, missing},
 		{"sync", "-c", "5000", missing, missing},
-		{"sync", "--progress", "sometimes", missing, missing},
+		{"sync", "--progress=sometimes", missing, missing},
 		{"sync", "-q", "-v", missing, missing},
 		{"sync", "--no-such-flag", missing, missing},
 		{"sync", missing},

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"runtime"
+	"strconv"
 
 	"github.com/pdiffagent/pdiffagent/engine"
 	"github.com/pdiffagent/pdiffagent/wire"
@@ -115,9 +116,31 @@ type compressOptions struct {
 	Compress codecValue
 }
 
-// AddFlags registers --compress.
+// AddFlags registers --compress and -z (--lz4), its short form for lz4;
+// the last one given wins.
 func (o *compressOptions) AddFlags(f *pflag.FlagSet) {
 	f.Var(&o.Compress, "compress", "compress changed blocks: none or lz4 (kept per block only when it shrinks it; pays on links slower than ~0.4 GB/s per core)")
+	f.VarPF(lz4Flag{&o.Compress}, "lz4", "z", "short for --compress lz4").NoOptDefVal = "true"
+}
+
+// lz4Flag is -z: a boolean view of --compress.
+type lz4Flag struct{ c *codecValue }
+
+func (f lz4Flag) String() string {
+	return strconv.FormatBool(f.c != nil && wire.Codec(*f.c) == wire.CodecLZ4)
+}
+func (lz4Flag) Type() string     { return "bool" }
+func (lz4Flag) IsBoolFlag() bool { return true }
+func (f lz4Flag) Set(s string) error {
+	on, err := strconv.ParseBool(s)
+	if err != nil {
+		return err
+	}
+	*f.c = codecValue(wire.CodecNone)
+	if on {
+		*f.c = codecValue(wire.CodecLZ4)
+	}
+	return nil
 }
 
 // apply sets the session's codec.

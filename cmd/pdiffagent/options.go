@@ -22,6 +22,7 @@ type syncOptions struct {
 	compressOptions
 	readOptions
 	outputOptions
+	retryOptions
 	WholeFile bool
 	DryRun    bool
 	Owner     bool
@@ -41,6 +42,7 @@ func (o *syncOptions) AddFlags(f *pflag.FlagSet) {
 	f.BoolVar(&o.Atomic, "atomic", false, "replace the target only at the end (a temporary file beside it, renamed once verified); needs room for both copies unless the filesystem has reflinks; regular files only")
 	o.readOptions.AddFlags(f)
 	o.outputOptions.AddFlags(f)
+	o.retryOptions.AddFlags(f)
 }
 
 // addTimeoutFlags registers push's and pull's --idle-timeout.
@@ -77,6 +79,9 @@ func (o *syncOptions) params() (engine.Params, error) {
 		return engine.Params{}, err
 	}
 	if err := o.outputOptions.check(); err != nil {
+		return engine.Params{}, err
+	}
+	if err := o.retryOptions.check(); err != nil {
 		return engine.Params{}, err
 	}
 	if err := o.rangeOptions.check(int64(o.BlockSize), false); err != nil {
@@ -118,7 +123,8 @@ type outputOptions struct {
 func (o *outputOptions) AddFlags(f *pflag.FlagSet) {
 	o.verbosityOptions.AddFlags(f)
 	f.BoolVar(&o.JSON, "json", false, "print the result as one JSON object on stdout")
-	f.Var(&o.Progress, "progress", "progress bar on stderr: auto (when it is a terminal), always or never")
+	f.Var(&o.Progress, "progress", "progress on stderr: auto (a bar when it is a terminal), always (a bar), lines (a line every few seconds, for logs) or never; a bare --progress means always, a value takes =")
+	f.Lookup("progress").NoOptDefVal = string(progressAlways)
 }
 
 // blockSizeValue is a -b flag: engine.ParseBlockSize checks it.
@@ -183,7 +189,11 @@ const (
 	progressAuto   progressMode = "auto"
 	progressAlways progressMode = "always"
 	progressNever  progressMode = "never"
+	progressLines  progressMode = "lines"
 )
+
+// progressModes are the values of --progress, for the help and completion.
+var progressModes = []string{string(progressAuto), string(progressAlways), string(progressLines), string(progressNever)}
 
 func (m *progressMode) String() string {
 	if *m == "" {
@@ -194,9 +204,23 @@ func (m *progressMode) String() string {
 func (m *progressMode) Type() string { return "when" }
 func (m *progressMode) Set(s string) error {
 	switch p := progressMode(s); p {
-	case progressAuto, progressAlways, progressNever:
+	case progressAuto, progressAlways, progressLines, progressNever:
 		*m = p
 		return nil
 	}
-	return fmt.Errorf("%q: want auto, always or never", s)
+	return fmt.Errorf("%q: want auto, always, lines or never", s)
+}
+
+// transportValue is --transport: tcp or quic.
+type transportValue string
+
+func (v *transportValue) String() string { return string(*v) }
+func (v *transportValue) Type() string   { return "tcp|quic" }
+func (v *transportValue) Set(s string) error {
+	switch s {
+	case agent.TransportTCP, agent.TransportQUIC:
+		*v = transportValue(s)
+		return nil
+	}
+	return fmt.Errorf("%q: want tcp or quic", s)
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/pdiffagent/pdiffagent/bench"
 	"github.com/pdiffagent/pdiffagent/engine"
+	"github.com/spf13/cobra"
 )
 
 // result is what a sync command prints: the engine's Stats and, for push
@@ -24,8 +24,10 @@ type result struct {
 	// Identical is true when the target equals the source at the end: after
 	// a verified sync, or already, in a dry run. It is what exit status 0
 	// means.
-	Identical bool   `json:"identical"`
+	Identical bool `json:"identical"`
+	// Error and ErrorCode say why the command failed (errorCode's list).
 	Error     string `json:"error,omitempty"`
+	ErrorCode string `json:"error_code,omitempty"`
 
 	// sizeNote, when set by the caller, says that the target's size differs
 	// from the source's (so a dry run cannot call it identical) and how.
@@ -52,6 +54,13 @@ func (o *outputOptions) newReporter(total int64) *syncReporter {
 	return r
 }
 
+// reset zeroes the progress before a sync runs again (--retries).
+func (r *syncReporter) reset() {
+	r.prog.Compared.Store(0)
+	r.prog.Written.Store(0)
+	r.prog.Sent.Store(0)
+}
+
 // Progress is what the engine should update.
 func (r *syncReporter) Progress() *engine.Progress { return &r.prog }
 
@@ -68,11 +77,7 @@ func (r *syncReporter) finish(ctx context.Context, res result, err error) error 
 		if ctx.Err() != nil {
 			err = &interruptedError{done: r.done(), err: err}
 		}
-		if r.o.JSON {
-			res.Error = err.Error()
-			r.printJSON(res)
-		}
-		return err
+		return &resultError{res: &res, err: err}
 	}
 	res.Identical = res.Verified ||
 		(res.DryRun && res.sizeNote == "" && res.BlocksChanged == 0 && res.BlocksConfirmed == res.BlocksTotal)
@@ -125,12 +130,73 @@ func (r *syncReporter) done() string {
 	return s
 }
 
-func (r *syncReporter) printJSON(res result) {
-	b, err := json.Marshal(res)
-	if err != nil {
-		panic(err) // plain numbers and strings always encode
+func (r *syncReporter) printJSON(res result) { printJSONTo(r.stdout, res) }
+
+// resultError is a failure with what was done before it, for --json: the
+// one object printed (by printFailureJSON) is res with the error.
+type resultError struct {
+	res *result // nil: the command printed its own object already
+
+	to  io.Writer // nil: stdout
+	err error
+}
+
+func (e *resultError) Error() string { return e.err.Error() }
+func (e *resultError) Unwrap() error { return e.err }
+
+// printFailureJSON prints the one --json object of a command that failed:
+// its partial result when it returned a *resultError, otherwise only the
+// error. It is the only place that prints a failure as JSON, so usage
+// errors, failures before a sync started and interruptions all print one
+// object. A dry run that found differences printed its result already.
+func printFailureJSON(ctx context.Context, cmd *cobra.Command, args []string, err error) {
+	code := errorCode(ctx, err)
+	if code == "" || !wantJSON(cmd, args) {
+		return
 	}
-	fmt.Fprintf(r.stdout, "%s\n", b)
+	var (
+		re  *resultError
+		res result
+		to  io.Writer = os.Stdout
+	)
+	if errors.As(err, &re) {
+		if re.res == nil {
+			return // the command printed its object
+		}
+		res = *re.res
+		if re.to != nil {
+			to = re.to
+		}
+	}
+	res.Error, res.ErrorCode = err.Error(), code
+	if re == nil {
+		printJSONTo(to, struct {
+			Error     string `json:"error"`
+			ErrorCode string `json:"error_code"`
+		}{res.Error, res.ErrorCode})
+		return
+	}
+	printJSONTo(to, res)
+}
+
+// wantJSON reports whether the command line asked for --json: the parsed
+// flag, or, when parsing failed before it or no command matched, the word
+// itself before any "--".
+func wantJSON(cmd *cobra.Command, args []string) bool {
+	if cmd != nil {
+		if f := cmd.Flags().Lookup("json"); f != nil && f.Changed {
+			return f.Value.String() == "true"
+		}
+	}
+	for _, a := range args {
+		switch a {
+		case "--":
+			return false
+		case "--json", "--json=true":
+			return true
+		}
+	}
+	return false
 }
 
 // summary is the one-line human account of a finished sync.

@@ -10,8 +10,12 @@ import (
 	"github.com/pdiffagent/pdiffagent/engine"
 )
 
-// progressInterval is how often the bar is redrawn.
-const progressInterval = 200 * time.Millisecond
+// progressInterval is how often the bar is redrawn; progressLineInterval
+// how often --progress=lines prints a line.
+const (
+	progressInterval     = 200 * time.Millisecond
+	progressLineInterval = 5 * time.Second
+)
 
 // progressBar redraws one status line on a terminal from an engine.Progress.
 type progressBar struct {
@@ -19,6 +23,8 @@ type progressBar struct {
 	p     *engine.Progress
 	total int64
 	start time.Time
+	lines bool          // --progress=lines: a line per progressLineInterval, no redrawing
+	every time.Duration // progressInterval or progressLineInterval
 	done  chan struct{}
 	wg    sync.WaitGroup
 }
@@ -27,12 +33,16 @@ type progressBar struct {
 // allow it. The returned function stops and clears it; call it before
 // printing anything else.
 func (o *outputOptions) startProgress(p *engine.Progress, total int64) (stop func()) {
-	show := o.Progress == progressAlways ||
-		(o.Progress != progressNever && !o.Quiet && isTerminal(os.Stderr))
+	lines := o.Progress == progressLines
+	show := lines || o.Progress == progressAlways ||
+		(o.Progress != progressNever && o.Progress != progressLines && !o.Quiet && isTerminal(os.Stderr))
 	if !show {
 		return func() {}
 	}
-	b := &progressBar{w: os.Stderr, p: p, total: total, start: time.Now(), done: make(chan struct{})}
+	b := &progressBar{w: os.Stderr, p: p, total: total, start: time.Now(), lines: lines, every: progressInterval, done: make(chan struct{})}
+	if lines {
+		b.every = progressLineInterval
+	}
 	b.wg.Add(1)
 	go b.loop()
 	return func() {
@@ -43,14 +53,20 @@ func (o *outputOptions) startProgress(p *engine.Progress, total int64) (stop fun
 
 func (b *progressBar) loop() {
 	defer b.wg.Done()
-	t := time.NewTicker(progressInterval)
+	t := time.NewTicker(b.every)
 	defer t.Stop()
 	for {
 		select {
 		case <-t.C:
-			fmt.Fprint(b.w, "\r"+b.line()+"\x1b[K")
+			if b.lines {
+				fmt.Fprintln(b.w, "progress: "+b.line())
+			} else {
+				fmt.Fprint(b.w, "\r"+b.line()+"\x1b[K")
+			}
 		case <-b.done:
-			fmt.Fprint(b.w, "\r\x1b[K")
+			if !b.lines {
+				fmt.Fprint(b.w, "\r\x1b[K")
+			}
 			return
 		}
 	}

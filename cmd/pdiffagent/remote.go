@@ -18,7 +18,7 @@ type remoteOptions struct {
 	syncOptions
 	identityOptions
 	Pin         string
-	Transport   string
+	Transport   transportValue
 	Connections int
 	IdleTimeout time.Duration
 }
@@ -27,8 +27,9 @@ func (o *remoteOptions) addFlags(cmd *cobra.Command) {
 	f := cmd.Flags()
 	o.syncOptions.AddFlags(f)
 	o.identityOptions.AddFlags(f)
-	f.StringVar(&o.Pin, "pin", "", "the server's fingerprint (sha256:…, from `pdiffagent id` on the server); remembered for the host")
-	f.StringVar(&o.Transport, "transport", agent.TransportTCP, "tcp (TLS 1.3, one connection per worker) or quic")
+	f.StringVar(&o.Pin, "pin", "", "the server's fingerprint `sha256:HEX` (what pdiffagent id prints on the server); remembered for the host")
+	o.Transport = agent.TransportTCP
+	f.Var(&o.Transport, "transport", "tcp (TLS 1.3, one connection per worker) or quic")
 	f.IntVar(&o.Connections, "connections", 1, "QUIC connections to spread the workers over (TCP always uses one per worker)")
 	o.addTimeoutFlags(f)
 }
@@ -43,7 +44,8 @@ agent's fingerprint; this agent pins the server's (--pin, remembered per host
 in the identity directory's known_hosts).
 
 Exit status: 0 when the target is identical to the source; 3 when a dry run
-found differences; 1 on error; 2 on a usage error; 130 when interrupted.`,
+found differences; 1 on error; 2 on a usage error; 75 on a failure worth
+retrying (network lost, server busy, source changed); 130 when interrupted.`,
 		Example: `  pdiffagent push --pin sha256:3f1c… vm.img backup1:9443/vms/vm.img
   pdiffagent push --transport quic --connections 4 db.ibd [fd00::2]:9443`,
 		Args: exactArgs(2, "LOCAL and HOST:PORT[/PATH]"),
@@ -63,7 +65,8 @@ func newPullCommand(opts *remoteOptions) *cobra.Command {
 by a delta transfer. A missing LOCAL is created.
 
 Exit status: 0 when the target is identical to the source; 3 when a dry run
-found differences; 1 on error; 2 on a usage error; 130 when interrupted.`,
+found differences; 1 on error; 2 on a usage error; 75 on a failure worth
+retrying (network lost, server busy, source changed); 130 when interrupted.`,
 		Example: `  pdiffagent pull --pin sha256:3f1c… primary:9443/db/main.ibd /var/lib/db/main.ibd`,
 		Args:    exactArgs(2, "HOST:PORT/PATH and LOCAL"),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -111,7 +114,7 @@ func runRemote(ctx context.Context, opts *remoteOptions, push bool, local, remot
 		level = slog.LevelDebug
 	}
 	cfg := agent.ClientConfig{
-		Identity: id, Pin: pin, Transport: opts.Transport, Connections: opts.Connections,
+		Identity: id, Pin: pin, Transport: string(opts.Transport), Connections: opts.Connections,
 		IdleTimeout: opts.IdleTimeout, Atomic: opts.Atomic,
 		Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})),
 	}
@@ -126,11 +129,14 @@ func runRemote(ctx context.Context, opts *remoteOptions, push bool, local, remot
 	eopt := engine.Options{Progress: rep.Progress()}
 	opts.readOptions.apply(&eopt)
 	var out agent.Outcome
-	if push {
-		out, err = agent.Push(ctx, cfg, local, remote, p, eopt)
-	} else {
-		out, err = agent.Pull(ctx, cfg, remote, local, p, eopt)
-	}
+	err = opts.retryOptions.do(ctx, os.Stderr, rep.reset, func() (err error) {
+		if push {
+			out, err = agent.Push(ctx, cfg, local, remote, p, eopt)
+		} else {
+			out, err = agent.Pull(ctx, cfg, remote, local, p, eopt)
+		}
+		return err
+	})
 	if opts.Verbose > 0 && err == nil {
 		fmt.Fprintf(os.Stderr, "%s over %s: %d workers on %d connection(s)\n", hostport, out.Transport, out.Workers, out.Connections)
 	}

@@ -63,13 +63,11 @@ func runRetrieve(ctx context.Context, opts *retrieveOptions, src string) error {
 		err = fmt.Errorf("retrieve %s: %w", src, err)
 	}
 	switch {
+	case err != nil:
+		return &resultError{res: &result{Stats: st}, to: os.Stderr, err: err}
 	case opts.JSON:
-		res := result{Stats: st}
-		if err != nil {
-			res.Error = err.Error()
-		}
-		printJSONTo(os.Stderr, res)
-	case err == nil && opts.Verbose > 0:
+		printJSONTo(os.Stderr, result{Stats: st})
+	case opts.Verbose > 0:
 		fmt.Fprintf(os.Stderr, "retrieve %s: %d of %d blocks differ, sent %s of block data in %.2f s; %d confirmed by strong hash, %d weak-hash collisions\n",
 			src, st.BlocksChanged, st.BlocksTotal, formatBytes(st.BytesSent), st.Seconds, st.BlocksConfirmed, st.WeakCollisions)
 	}

@@ -69,12 +69,11 @@ func runSave(ctx context.Context, opts *saveOptions, dst string) error {
 	}
 	res := result{Stats: st, Identical: err == nil && st.Verified}
 	switch {
+	case err != nil:
+		return &resultError{res: &res, err: err}
 	case opts.JSON:
-		if err != nil {
-			res.Error = err.Error()
-		}
 		printJSONTo(os.Stdout, res)
-	case err == nil && !opts.Quiet:
+	case !opts.Quiet:
 		fmt.Println(summary(res))
 		if opts.Verbose > 0 {
 			fmt.Fprintf(os.Stderr, "received %s of block data; %d blocks confirmed by strong hash; %d weak-hash collisions\n",

@@ -23,7 +23,8 @@ regular-file DST is truncated.
 
 Exit status: 0 when DST is identical to SRC (after the sync, or already, with
 --dry-run); 3 when a dry run found differences; 1 on error; 2 on a usage
-error; 130 when interrupted.`,
+error; 75 when the source changed during the sync (worth retrying); 130 when
+interrupted.`,
 		Example: `  pdiffagent sync -v disk.img /backup/disk.img
   pdiffagent sync -n --json -b 128K vm.qcow2 /dev/vg0/vm`,
 		Args: exactArgs(2, "SRC and DST"),
@@ -63,7 +64,11 @@ func runSync(ctx context.Context, opts *syncOptions, src, dst string) error {
 	}
 	eopt := engine.Options{Progress: rep.Progress()}
 	opts.readOptions.apply(&eopt)
-	st, err := syncLocal(ctx, src, dst, p, eopt)
+	var st engine.Stats
+	err = opts.retryOptions.do(ctx, os.Stderr, rep.reset, func() (err error) {
+		st, err = syncLocal(ctx, src, dst, p, eopt)
+		return err
+	})
 	return rep.finish(ctx, result{Stats: st, sizeNote: note}, opts.atomicHint(err))
 }
 
