@@ -223,7 +223,9 @@ func TestStrangersAtThePort(t *testing.T) {
 			}
 		}
 		if strings.HasPrefix(a.name, "silent") || strings.HasPrefix(a.name, "half") || strings.HasPrefix(a.name, "ClientHello") {
-			if isTimeout(a.err) || a.after > handshake+3*time.Second {
+			// Dropped at all, before the attacker's 20 s patience ends;
+			// the slack over the timeout is for a loaded machine.
+			if isTimeout(a.err) || a.after > handshake+10*time.Second {
 				t.Errorf("%s: not dropped within the handshake timeout (%v): after %v, %v", a.name, handshake, a.after, a.err)
 			}
 		}
