@@ -33,7 +33,7 @@ func (s *Server) openAtomic(t *target, rel string) (*target, error) {
 		dir.Close()
 		return nil, err
 	}
-	r, err := sysio.ReplaceAt(dir, path.Base(rel), rel, sysio.Options{})
+	r, err := sysio.ReplaceAt(dir, path.Base(rel), rel, sysio.Options{Direct: t.eopt.Direct})
 	switch {
 	case errors.Is(err, sysio.ErrSymlink):
 		return nil, codeErrorf(wire.CodeDenied, "%v", err)

@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/pdiffagent/pdiffagent/engine"
 	"github.com/pdiffagent/pdiffagent/wire"
 	"github.com/quic-go/quic-go"
 )
@@ -89,6 +90,14 @@ type ServerConfig struct {
 	// stopped process: the session watchdog, watchdog.go). Zero means
 	// DefaultIdleTimeout (60s).
 	IdleTimeout time.Duration
+	// ReadPath is how the server reads the blocks it hashes; the zero
+	// value is engine.ReadPread, the default.
+	ReadPath engine.ReadPath
+	// DirectRead reads served files with O_DIRECT (sysio.DirectOn), so
+	// that syncing replicas larger than memory does not evict the
+	// server's page cache; where a filesystem refuses O_DIRECT, the pages
+	// read are dropped from the cache instead.
+	DirectRead bool
 }
 
 func (c ServerConfig) populate() (ServerConfig, error) {

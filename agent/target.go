@@ -21,11 +21,12 @@ type target struct {
 	key     fileKey
 	locked  bool
 	unlock  func(fileKey)
-	idle    time.Duration // the session watchdog's timeout (watchdog.go)
-	client  string        // the client, as the watchdog's error names it
-	rel     string        // the cleaned path
-	created bool          // a push created the file (space.go: undone on failure)
-	oldSize int64         // its size when opened
+	idle    time.Duration  // the session watchdog's timeout (watchdog.go)
+	client  string         // the client, as the watchdog's error names it
+	rel     string         // the cleaned path
+	created bool           // a push created the file (space.go: undone on failure)
+	oldSize int64          // its size when opened
+	eopt    engine.Options // the server's read options (ServerConfig.engineOptions)
 }
 
 // openTarget validates an Open and opens its file beneath the root.
@@ -40,7 +41,8 @@ func (s *Server) openTarget(peer peerIdentity, o *wire.Open) (*target, error) {
 			return nil, err
 		}
 	}
-	t := &target{op: o.Op, p: p, unlock: s.locks.unlock, idle: s.cfg.IdleTimeout, client: "client " + peer.addr, rel: rel}
+	t := &target{op: o.Op, p: p, unlock: s.locks.unlock, idle: s.cfg.IdleTimeout, client: "client " + peer.addr, rel: rel,
+		eopt: s.cfg.engineOptions()}
 	var f *os.File
 	switch o.Op {
 	case wire.OpPush:
@@ -82,7 +84,7 @@ func (s *Server) openTarget(peer peerIdentity, o *wire.Open) (*target, error) {
 		return nil, codeErrorf(wire.CodeBusy, "%s is busy with another transfer", rel)
 	}
 	t.locked = true
-	if t.file, err = sysio.FromOS(f, sysio.Options{}); err != nil {
+	if t.file, err = sysio.FromOS(f, sysio.Options{Direct: t.eopt.Direct}); err != nil {
 		t.close()
 		return nil, codeErrorf(wire.CodeIO, "%s: %v", rel, err)
 	}
@@ -122,12 +124,12 @@ func (t *target) run(ctx context.Context, streams []*netStream) (st engine.Stats
 		es[i] = wd.wrap(ns)
 	}
 	if t.op == wire.OpPull {
-		return engine.Send(ctx, t.src, t.p, es, engine.Options{})
+		return engine.Send(ctx, t.src, t.p, es, t.eopt)
 	}
 	if t.repl != nil {
 		es[0] = &commitStream{Stream: es[0], commit: t.repl.Commit}
 	}
-	return engine.Receive(ctx, t.file, t.p, es, engine.Options{})
+	return engine.Receive(ctx, t.file, t.p, es, t.eopt)
 }
 
 // close closes the file (an atomic push's temporary file is removed unless
@@ -145,4 +147,13 @@ func (t *target) close() {
 		t.unlock(t.key)
 		t.locked = false
 	}
+}
+
+// engineOptions are the engine.Options of the server's side of a session.
+func (c *ServerConfig) engineOptions() engine.Options {
+	o := engine.Options{ReadPath: c.ReadPath}
+	if c.DirectRead {
+		o.Direct = sysio.DirectOn
+	}
+	return o
 }

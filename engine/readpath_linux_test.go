@@ -8,27 +8,9 @@ import (
 	"testing"
 
 	"github.com/pdiffagent/pdiffagent/sysio"
+	"github.com/pdiffagent/pdiffagent/sysio/sysiotest"
 	"golang.org/x/sys/unix"
 )
-
-// cachedPages counts the pages of path that are in the page cache.
-func cachedPages(t *testing.T, path string) int64 {
-	t.Helper()
-	f, err := sysio.Open(path, sysio.ReadOnly, sysio.Options{Direct: sysio.DirectOff})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	size, err := f.Size()
-	if err != nil {
-		t.Fatal(err)
-	}
-	n, _, err := f.CachedPages(size)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return n
-}
 
 // coldPair writes a source and a target that differs in a few blocks,
 // both flushed and dropped from the page cache.
@@ -43,15 +25,7 @@ func coldPair(t *testing.T, dir string) (src, dst string, want []byte) {
 		if err := os.WriteFile(w.path, w.data, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		f, err := sysio.Open(w.path, sysio.ReadOnly, sysio.Options{Direct: sysio.DirectOff})
-		if err != nil {
-			t.Fatal(err)
-		}
-		err = f.DropCache()
-		f.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
+		sysiotest.DropCache(t, w.path)
 	}
 	return src, dst, want
 }
@@ -86,7 +60,7 @@ func TestDirectReadBypassesCache(t *testing.T) {
 	}{{"direct", Options{Direct: sysio.DirectOn}, false}, {"buffered", Options{}, true}} {
 		t.Run(c.name, func(t *testing.T) {
 			src, dst, want := coldPair(t, t.TempDir())
-			if n := cachedPages(t, src); n != 0 {
+			if n := sysiotest.CachedPages(t, src); n != 0 {
 				t.Skipf("%d pages of the source stay cached after DONTNEED", n)
 			}
 			st, err := SyncLocal(context.Background(), src, dst, Params{Session: Session{BlockSize: testBS, Workers: 2}}, c.opt)
@@ -96,7 +70,7 @@ func TestDirectReadBypassesCache(t *testing.T) {
 			if got, _ := os.ReadFile(dst); !bytes.Equal(got, want) || st.BlocksChanged != 3 {
 				t.Fatalf("target differs or %d blocks changed, want 3", st.BlocksChanged)
 			}
-			if n := cachedPages(t, src); (n > 0) != c.cached {
+			if n := sysiotest.CachedPages(t, src); (n > 0) != c.cached {
 				t.Errorf("%d pages of the source cached after the sync, want cached=%v", n, c.cached)
 			}
 		})

@@ -4,26 +4,9 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-)
 
-// cachedPages counts the pages of path that are in the page cache.
-func cachedPages(t *testing.T, path string) int64 {
-	t.Helper()
-	f, err := Open(path, ReadOnly, Options{Direct: DirectOff})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	size, err := f.Size()
-	if err != nil {
-		t.Fatal(err)
-	}
-	n, _, err := f.CachedPages(size)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return n
-}
+	"github.com/pdiffagent/pdiffagent/sysio/sysiotest"
+)
 
 // TestDirectReadDropsCache reads a cold file, unaligned tail included,
 // under DirectOn: through O_DIRECT, and through the buffered fallback after
@@ -56,10 +39,8 @@ func TestDirectReadDropsCache(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer f.Close()
-			if err := f.DropCache(); err != nil {
-				t.Fatal(err)
-			}
-			if n := cachedPages(t, path); n != 0 {
+			sysiotest.DropCache(t, path)
+			if n := sysiotest.CachedPages(t, path); n != 0 {
 				t.Skipf("%d pages stay cached after DONTNEED", n)
 			}
 			reads, _ := countDirect(t, c.refuse)
@@ -76,7 +57,7 @@ func TestDirectReadDropsCache(t *testing.T) {
 			if c.mode == DirectOn && reads.Load() == 0 {
 				t.Error("no O_DIRECT read was tried")
 			}
-			if n := cachedPages(t, path); (n > 0) != c.cached {
+			if n := sysiotest.CachedPages(t, path); (n > 0) != c.cached {
 				t.Errorf("%d pages cached after reading, want cached=%v", n, c.cached)
 			}
 		})

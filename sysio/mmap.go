@@ -83,18 +83,3 @@ func Guard(fn func()) (err error) {
 	fn()
 	return nil
 }
-
-// CachedPages returns how many of the pages of the file's first n bytes
-// are in the page cache, and how many pages that is: whether a read will
-// be warm, and whether a read that should bypass the cache did. It maps
-// the range briefly (mincore); ErrNotSupported off Linux.
-func (f *File) CachedPages(n int64) (cached, pages int64, err error) {
-	if n <= 0 {
-		return 0, 0, nil
-	}
-	cached, err = residentPages(f.f, n)
-	if err != nil {
-		return 0, 0, &os.PathError{Op: "mincore", Path: f.name, Err: err}
-	}
-	return cached, (n + pageSize - 1) / pageSize, nil
-}

@@ -5,7 +5,6 @@ package sysio
 import (
 	"os"
 	"runtime"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -30,24 +29,3 @@ func mapRead(f *os.File, off int64, n int) ([]byte, error) {
 }
 
 func unmap(mem []byte) error { return unix.Munmap(mem) }
-
-// residentPages maps n bytes of f and counts the pages that are in the
-// page cache (mincore).
-func residentPages(f *os.File, n int64) (int64, error) {
-	mem, err := unix.Mmap(rawFd(f), 0, int(n), unix.PROT_READ, unix.MAP_SHARED)
-	runtime.KeepAlive(f)
-	if err != nil {
-		return 0, err
-	}
-	defer unix.Munmap(mem)
-	vec := make([]byte, (int64(len(mem))+pageSize-1)/pageSize)
-	_, _, errno := unix.Syscall(unix.SYS_MINCORE, uintptr(unsafe.Pointer(&mem[0])), uintptr(len(mem)), uintptr(unsafe.Pointer(&vec[0])))
-	if errno != 0 {
-		return 0, errno
-	}
-	var c int64
-	for _, v := range vec {
-		c += int64(v & 1)
-	}
-	return c, nil
-}

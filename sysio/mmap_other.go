@@ -10,6 +10,3 @@ var pageSize = int64(os.Getpagesize())
 func mapRead(f *os.File, off int64, n int) ([]byte, error) { return nil, ErrNotSupported }
 
 func unmap(mem []byte) error { return nil }
-
-// residentPages is not implemented off Linux.
-func residentPages(f *os.File, n int64) (int64, error) { return 0, ErrNotSupported }

@@ -34,6 +34,7 @@ type listenOptions struct {
 	IdleTimeout      time.Duration
 	Verbose          int
 	LogFormat        string
+	readOptions
 }
 
 func newListenCommand(opts *listenOptions) *cobra.Command {
@@ -56,6 +57,7 @@ allowed, on QUIC (UDP) and TLS 1.3 over TCP on the same port (ADDR, default
 	}
 	f := cmd.Flags()
 	opts.identityOptions.AddFlags(f)
+	opts.readOptions.AddFlags(f)
 	f.StringVar(&opts.Root, "root", "", "directory served (required)")
 	f.StringArrayVar(&opts.Allow, "allow", nil, "fingerprint of a client allowed to push and pull (repeatable)")
 	f.StringVar(&opts.AllowFile, "allow-file", "", "file of allowed fingerprints, one per line (# comments)")
@@ -111,6 +113,7 @@ func runListen(ctx context.Context, opts *listenOptions, addr string) error {
 		MaxMemory: int64(opts.MaxMemory),
 		Identity:  id, Log: log, MaxSessions: opts.MaxSessions, MaxSessionsPerClient: opts.MaxPerClient, MaxWorkers: opts.MaxWorkers,
 		HandshakeTimeout: opts.HandshakeTimeout, IdleTimeout: opts.IdleTimeout,
+		ReadPath: engine.ReadPath(opts.ReadPath), DirectRead: opts.DirectRead,
 	})
 	if err != nil {
 		return err
