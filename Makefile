@@ -9,7 +9,7 @@ DEMO_SIZE ?= 1G
 BENCH_SIZE ?= 2G
 BENCH_ROUNDS ?= 10
 BENCH_REPEAT ?= 2
-BENCH_PATTERNS ?= random,insert
+BENCH_PATTERNS ?= random,insert,pages
 BENCH_SIZES ?= 1G,2G,4G,8G
 BENCH_FLAGS ?=
 TEST_TIMEOUT ?= 3m
@@ -69,10 +69,11 @@ demo: build
 	BIN=$(BIN) DEMO_DIR=$(DEMO_DIR) DEMO_SIZE=$(DEMO_SIZE) bash bench/demo.sh
 
 # The full comparison: $(BENCH_SIZE) of random data, changed 10%..100% in
-# $(BENCH_ROUNDS) rounds (plus one insertion), local sync, push over TCP and
+# $(BENCH_ROUNDS) rounds (plus one insertion, and 100 and 1000 rewritten 8 KiB
+# pages), local sync, push over TCP and
 # QUIC and rsync side by side, each the best of $(BENCH_REPEAT) runs, with the
 # floors. Writes bench/results/latest.{txt,md,json,csv,svg} and timestamped
-# copies. Takes about 8 minutes on 2 cores.
+# copies. Takes about 10 minutes on 2 cores.
 bench: build bench-rsync
 	@mkdir -p bench/results bench/work
 	$(BIN) bench --size $(BENCH_SIZE) --rounds $(BENCH_ROUNDS) --repeat $(BENCH_REPEAT) \

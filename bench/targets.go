@@ -12,7 +12,19 @@ const (
 	GoalRsyncSpeedup = 4.0       // tcp at 10% changed vs rsync --inplace --no-whole-file
 	GoalFloorShare   = 0.8       // tcp (quic) at 100% changed vs plain TLS 1.3 (raw quic-go)
 	GoalPeakRSS      = 200 << 20 // bytes, each agent process
+	// GoalPagesWire: with the pages pattern, tcp's bytes_wire at most
+	// rsync's total bytes sent and received.
+	GoalPagesWire = 1.0
 )
+
+// goalPagesTime is tcp's time over rsync's allowed with the pages
+// pattern: 1.3x at 100 pages and fewer, 0.8x from 1000 pages on.
+func goalPagesTime(pages int64) float64 {
+	if pages >= 1000 {
+		return 0.8
+	}
+	return 1.3
+}
 
 // Target statuses.
 const (
@@ -36,7 +48,7 @@ func Evaluate(rep *Report) []Target {
 	var out []Target
 	pattern := ""
 	for _, p := range rep.Patterns {
-		if p != Insert.String() {
+		if p != Insert.String() && p != Pages.String() {
 			pattern = p
 			break
 		}
@@ -66,8 +78,39 @@ func Evaluate(rep *Report) []Target {
 		add(rsyncTarget(rep, at))
 		add(floorTarget(rep, at, "tcp", "tls"))
 		add(floorTarget(rep, at, "quic", "quic"))
+		for _, t := range pagesTargets(rep, size) {
+			add(t)
+		}
 	}
 	return append(out, rssTarget(rep))
+}
+
+// pagesTargets judges tcp against rsync in every pages round of size:
+// bytes on the wire and time.
+func pagesTargets(rep *Report, size int64) []Target {
+	var out []Target
+	for _, rd := range rep.rounds() {
+		if rd.size != size || rd.pattern != Pages.String() {
+			continue
+		}
+		tcp, okT := rd.byTool["tcp"]
+		rs, okR := rd.byTool["rsync"]
+		if !okT || !okR || rs.Stats.BytesWire <= 0 {
+			continue
+		}
+		n := tcp.Pages
+		w := Target{Name: fmt.Sprintf("tcp at %d pages puts no more on the wire than rsync", n)}
+		w.Value = float64(tcp.Stats.BytesWire) / float64(rs.Stats.BytesWire)
+		w.Detail = fmt.Sprintf("%.2fx (tcp %s, rsync %s sent and received)", w.Value, FormatBytes(tcp.Stats.BytesWire), FormatBytes(rs.Stats.BytesWire))
+		w.Status = passIf(w.Value <= GoalPagesWire)
+		goal := goalPagesTime(n)
+		tt := Target{Name: fmt.Sprintf("tcp at %d pages at most %.1fx rsync's time", n, goal)}
+		tt.Value = tcp.SyncSeconds / rs.SyncSeconds
+		tt.Detail = fmt.Sprintf("%.2fx (tcp %s, rsync %s)", tt.Value, secs(tcp.SyncSeconds), secs(rs.SyncSeconds))
+		tt.Status = passIf(tt.Value <= goal)
+		out = append(out, w, tt)
+	}
+	return out
 }
 
 func rsyncTarget(rep *Report, at func(string, float64) (Result, bool)) Target {

@@ -1,0 +1,74 @@
+package bench
+
+import (
+	"context"
+	"strings"
+	"testing"
+)
+
+// pagesReport is tcp and rsync at 100 and 1000 pages of 1 GiB.
+func pagesReport() *Report {
+	const gib = 1 << 30
+	r := func(tool string, pages int64, secs float64, wire, sent int64) Result {
+		res := Result{Tool: tool, Pattern: "pages", Pages: pages, Changed: float64(pages) / (gib / PageLen), Size: gib,
+			BlockSize: 1 << 20, Blocks: 1024, SyncSeconds: secs, Verified: true}
+		res.Stats.BytesWire, res.Stats.BytesSent = wire, sent
+		return res
+	}
+	return &Report{Sizes: []int64{gib}, BlockSize: 1 << 20, Patterns: []string{"pages"}, Skipped: map[string]string{},
+		Results: []Result{
+			r("tcp", 100, 1.0, 2<<20, 1<<20), r("rsync", 100, 1.0, 4<<20, 3<<20),
+			r("tcp", 1000, 1.0, 40<<20, 8<<20), r("rsync", 1000, 2.0, 33<<20, 30<<20),
+		}}
+}
+
+func TestPagesTargets(t *testing.T) {
+	var got []string
+	for _, x := range Evaluate(pagesReport()) {
+		if strings.Contains(x.Name, "pages") {
+			got = append(got, x.Status+" "+x.Name)
+		}
+	}
+	want := []string{
+		"PASS tcp at 100 pages puts no more on the wire than rsync",
+		"PASS tcp at 100 pages at most 1.3x rsync's time",
+		"MISS tcp at 1000 pages puts no more on the wire than rsync",
+		"PASS tcp at 1000 pages at most 0.8x rsync's time",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("targets:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func TestWireTable(t *testing.T) {
+	tab := WireTable(pagesReport())
+	if h := strings.Join(tab.Header, ","); h != "SIZE,PATTERN,DELTA,DATA,TCP WIRE,TCP SENT,RSYNC WIRE,RSYNC SENT" {
+		t.Fatalf("header %s", h)
+	}
+	if row := strings.Join(tab.Rows[1], "|"); row != "1.0 GiB|pages|1000 pages|7.8 MiB|40.0 MiB|8.0 MiB|33.0 MiB|30.0 MiB" {
+		t.Errorf("row %s", row)
+	}
+}
+
+// TestRunPages runs the pages and blocks patterns through Run.
+func TestRunPages(t *testing.T) {
+	cfg := Config{Dir: t.TempDir(), Sizes: []int64{1 << 20}, Changed: []float64{0.25}, Pages: []int64{3, 20},
+		BlockSize: 64 << 10, Patterns: []Pattern{Pages, Blocks}, Seed: 1, Tools: []Tool{copyTool}}
+	rep, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Results) != 3 {
+		t.Fatalf("%d results", len(rep.Results))
+	}
+	p3, p20, b := rep.Results[0], rep.Results[1], rep.Results[2]
+	if p3.Pattern != "pages" || p3.Pages != 3 || p3.Delta() != "3 pages" || p3.ChangedBytes() != 3*PageLen || p3.BlocksMutated < 1 || p3.BlocksMutated > 3 {
+		t.Errorf("3 pages: %+v", p3)
+	}
+	if p20.Pages != 20 || p20.BlocksMutated < 1 || p20.BlocksMutated > 16 {
+		t.Errorf("20 pages: %+v", p20)
+	}
+	if b.Pattern != "blocks" || b.BlocksMutated != 4 || !b.Verified {
+		t.Errorf("blocks: %+v", b)
+	}
+}
