@@ -5,17 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"net"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/pdiffagent/pdiffagent/engine"
-	"github.com/pdiffagent/pdiffagent/sysio"
 	"github.com/pdiffagent/pdiffagent/wire"
 )
 
@@ -130,15 +127,11 @@ func Push(ctx context.Context, cfg ClientConfig, local, remote string, p engine.
 	if cfg, err = cfg.populate(hostport); err != nil {
 		return Outcome{}, err
 	}
-	f, err := sysio.Open(local, sysio.ReadOnly, sysio.Options{Direct: opt.Direct})
+	src, err := engine.OpenSource(engine.LocalOpener{Direct: opt.Direct}, local)
 	if err != nil {
 		return Outcome{}, err
 	}
-	defer f.Close()
-	src, err := engine.NewSource(f)
-	if err != nil {
-		return Outcome{}, fmt.Errorf("%s: %w", local, err)
-	}
+	defer src.File.Close()
 	if p, err = p.Bind(src.Size); err != nil {
 		return Outcome{}, err
 	}
@@ -175,79 +168,28 @@ func Pull(ctx context.Context, cfg ClientConfig, remote, local string, p engine.
 	if err := p.CheckRange(p.BlockSize); err != nil {
 		return Outcome{}, err
 	}
-	if cfg.Atomic && !p.DryRun {
-		return pullAtomic(ctx, cfg, hostport, rpath, local, p, opt)
-	}
 	// Open an existing target now, so that a local problem is found before
-	// the server does any work; create a missing one only once the server
-	// has accepted the session.
-	dst, err := sysio.Open(local, localMode(p.DryRun), sysio.Options{Direct: opt.Direct})
-	missing := errors.Is(err, fs.ErrNotExist)
-	if err != nil && !missing {
-		return Outcome{}, err
-	}
-	if missing {
-		if fi, err := os.Stat(filepath.Dir(local)); err != nil {
-			return Outcome{}, fmt.Errorf("%s: parent directory: %w", local, err)
-		} else if !fi.IsDir() {
-			return Outcome{}, fmt.Errorf("%s: parent is not a directory", local)
-		}
-	}
-	created := false
-	defer func() {
-		if dst != nil {
-			dst.Close()
-		}
-	}()
-	open := openMessage(wire.OpPull, rpath, p)
-	out, err := runClient(ctx, cfg, hostport, open, p, func(ctx context.Context, p engine.Params, streams []engine.Stream) (engine.Stats, error) {
-		if missing && !p.DryRun {
-			var err error
-			if dst, err = sysio.Open(local, sysio.Create, sysio.Options{Direct: opt.Direct}); err != nil {
-				return engine.Stats{}, err
-			}
-			created = true
-		}
-		return engine.Receive(ctx, dst, p, streams, opt)
-	})
-	if err != nil && created && out.BytesWritten == 0 {
-		dst.Close()
-		dst = nil
-		os.Remove(local)
-	}
-	return out, err
-}
-
-// pullAtomic is Pull with ClientConfig.Atomic: the temporary file is made
-// (and filled with a clone or copy of local) before connecting, so that
-// no network timer runs during the copy; it is renamed over local once the
-// session has ended verified, and removed otherwise.
-func pullAtomic(ctx context.Context, cfg ClientConfig, hostport, rpath, local string, p engine.Params, opt engine.Options) (Outcome, error) {
-	r, err := sysio.Replace(local, sysio.Options{Direct: opt.Direct})
+	// the server does any work (an atomic replacement is made and filled
+	// now too, so that no network timer runs during the copy); create a
+	// missing one only once the server has accepted the session.
+	t, err := engine.OpenTarget(ctx, engine.LocalOpener{Direct: opt.Direct}, local, p.DryRun, cfg.Atomic)
 	if err != nil {
 		return Outcome{}, err
 	}
-	defer r.Close() // removes the temporary file unless committed
-	if err := r.Fill(ctx); err != nil {
-		return Outcome{}, err
-	}
 	open := openMessage(wire.OpPull, rpath, p)
 	out, err := runClient(ctx, cfg, hostport, open, p, func(ctx context.Context, p engine.Params, streams []engine.Stream) (engine.Stats, error) {
-		return engine.Receive(ctx, r.File, p, streams, opt)
+		if err := t.Create(); err != nil {
+			return engine.Stats{}, err
+		}
+		return engine.Receive(ctx, t.File, p, streams, opt)
 	})
 	if err == nil {
-		if err = r.Commit(); err != nil {
+		if err = t.Commit(); err != nil {
 			out.Verified = false
 		}
 	}
+	t.Close(err, out.Stats)
 	return out, err
-}
-
-func localMode(dryRun bool) sysio.OpenMode {
-	if dryRun {
-		return sysio.ReadOnly
-	}
-	return sysio.ReadWrite
 }
 
 // ParseRemote splits "host:port/path" (or "[v6addr]:port/path") into the

@@ -116,8 +116,7 @@ func (s *Server) serveSession(ctx context.Context, ctl *netStream, peer peerIden
 	var reserved int64
 	if err == nil {
 		if reserved, err = s.reserveMemory(ctx, tf, start, log); err != nil {
-			s.undoPush(tf, engine.Stats{}, log)
-			tf.close()
+			tf.close(err, engine.Stats{}, log)
 		}
 	}
 	defer s.mem.release(reserved)
@@ -155,10 +154,7 @@ func (s *Server) serveSession(ctx context.Context, ctl *netStream, peer peerIden
 		st, err = s.runEngine(ctx, tf, streams)
 	}
 	s.unregister(o.SessionID, ss)
-	if err != nil {
-		s.undoPush(tf, st, log)
-	}
-	tf.close() // the file is closed and unlocked before the client hears the end
+	tf.close(err, st, log) // the file is closed (undone if nothing was written) and unlocked before the client hears the end
 	s.releaseSlot(peer.fp)
 	defer releaseAll(streams)
 	if err != nil {

@@ -2,11 +2,8 @@ package agent
 
 import (
 	"errors"
-	"log/slog"
 	"os"
-	"path"
 
-	"github.com/pdiffagent/pdiffagent/engine"
 	"github.com/pdiffagent/pdiffagent/sysio"
 	"github.com/pdiffagent/pdiffagent/wire"
 )
@@ -22,10 +19,12 @@ import (
 // push needs room for the whole new copy beside the old one (a reflink may
 // need less; the check does not guess).
 //
-// A push that fails leaves its target as it found it when nothing was
-// written yet: a file it created is removed, a file it extended is
-// truncated back to its old size. Once blocks were written the target
-// stays partly updated, and the log says so.
+// The checks run in the server's opener (opener.go), where every push's
+// target is opened or created. A push that fails leaves its target as it
+// found it when nothing was written yet (engine.Target.Close: a file it
+// created is removed, a file it extended is truncated back to its old
+// size). Once blocks were written the target stays partly updated, and
+// the log says so.
 
 // DefaultMinFreePercent is the reserve kept free on the server's
 // filesystem when ServerConfig.MinFree is zero: this percentage of it.
@@ -74,65 +73,4 @@ func (s *Server) checkRoom(on *os.File, rel string, size, grow int64) error {
 		return codeErrorf(wire.CodeIO, "%s: not enough space on the server: the target needs %d more bytes, the filesystem has %d free above its reserve of %d (--min-free)", rel, grow, free, res)
 	}
 	return nil
-}
-
-// openInPlace opens the target of a push written in place, creating it if
-// missing, after checking that the room for it is there.
-func (s *Server) openInPlace(t *target, rel string) (*os.File, fileKey, error) {
-	f, key, err := s.jail.open(rel, openWrite)
-	var ce *codeError
-	if errors.As(err, &ce) && ce.code == wire.CodeNotFound {
-		dir, derr := s.jail.openDir(rel)
-		if derr == nil {
-			derr = s.checkRoom(dir, rel, t.p.Size, t.p.End)
-			dir.Close()
-			if derr != nil {
-				return nil, fileKey{}, derr
-			}
-		}
-		f, key, err = s.jail.open(rel, openCreateNew)
-		t.created = err == nil
-	}
-	if err != nil {
-		return nil, fileKey{}, err
-	}
-	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
-		t.oldSize = fi.Size()
-		if !t.created {
-			if err := s.checkRoom(f, rel, t.p.Size, t.p.End-t.oldSize); err != nil {
-				f.Close()
-				return nil, fileKey{}, err
-			}
-		}
-	}
-	return f, key, nil
-}
-
-// undoPush runs after a failed push written in place (t.file still open
-// and locked): unless blocks were written, the target is left as it was
-// found.
-func (s *Server) undoPush(t *target, st engine.Stats, log *slog.Logger) {
-	if t.op != wire.OpPush || t.p.DryRun || t.repl != nil || t.file == nil || t.file.IsDevice() {
-		return
-	}
-	if st.BytesWritten > 0 || st.BlocksZero > 0 {
-		log.Warn("target partly updated: the failed session had written blocks to it", "written", st.BytesWritten)
-		return
-	}
-	if t.created {
-		dir, err := s.jail.openDir(t.rel)
-		if err == nil {
-			err = sysio.RemoveAt(dir, path.Base(t.rel), t.file.OS())
-			dir.Close()
-		}
-		if err != nil {
-			log.Warn("could not remove the target the failed session created", "err", err)
-		}
-		return
-	}
-	if size, err := t.file.Size(); err == nil && size > t.oldSize {
-		if err := t.file.Truncate(t.oldSize); err != nil {
-			log.Warn("could not truncate the target back to its size before the failed session", "size", t.oldSize, "err", err)
-		}
-	}
 }

@@ -3,7 +3,7 @@ package agent
 import (
 	"context"
 	"errors"
-	"os"
+	"log/slog"
 	"time"
 
 	"github.com/pdiffagent/pdiffagent/engine"
@@ -11,22 +11,18 @@ import (
 	"github.com/pdiffagent/pdiffagent/wire"
 )
 
-// target is the server's file of a session, opened and locked.
+// target is the server's file of a session, opened and locked through the
+// session's serverOpener (opener.go) by the engine's lifecycle
+// (engine.OpenTarget, engine.OpenSource).
 type target struct {
-	op      wire.Op
-	p       engine.Params
-	file    *sysio.File        // nil for a dry-run push to a missing file
-	src     *engine.Source     // pull
-	repl    *sysio.Replacement // an atomic push: file is its temporary file (atomic.go)
-	key     fileKey
-	locked  bool
-	unlock  func(fileKey)
-	idle    time.Duration  // the session watchdog's timeout (watchdog.go)
-	client  string         // the client, as the watchdog's error names it
-	rel     string         // the cleaned path
-	created bool           // a push created the file (space.go: undone on failure)
-	oldSize int64          // its size when opened
-	eopt    engine.Options // the server's read options (ServerConfig.engineOptions)
+	op     wire.Op
+	p      engine.Params
+	opener *serverOpener
+	tgt    *engine.Target // push; its File is nil for a dry run against a missing file
+	src    *engine.Source // pull
+	idle   time.Duration  // the session watchdog's timeout (watchdog.go)
+	client string         // the client, as the watchdog's error names it
+	eopt   engine.Options // the server's read options (ServerConfig.engineOptions)
 }
 
 // openTarget validates an Open and opens its file beneath the root.
@@ -36,69 +32,54 @@ func (s *Server) openTarget(peer peerIdentity, o *wire.Open) (*target, error) {
 		return nil, err
 	}
 	p := paramsFromOpen(o, s.cfg.MaxWorkers)
-	if o.Op == wire.OpPush {
-		if p, err = bindParams(p, o.Size); err != nil {
-			return nil, err
-		}
-	}
-	t := &target{op: o.Op, p: p, unlock: s.locks.unlock, idle: s.cfg.IdleTimeout, client: "client " + peer.addr, rel: rel,
-		eopt: s.cfg.engineOptions()}
-	var f *os.File
+	eopt := s.cfg.engineOptions()
+	t := &target{op: o.Op, opener: &serverOpener{s: s, direct: eopt.Direct}, idle: s.cfg.IdleTimeout,
+		client: "client " + peer.addr, eopt: eopt}
 	switch o.Op {
 	case wire.OpPush:
+		if t.p, err = bindParams(p, o.Size); err != nil {
+			return nil, err
+		}
 		switch {
 		case s.cfg.ReadOnly:
 			return nil, codeErrorf(wire.CodeDenied, "server is read-only: pushes are refused")
 		case peer.readOnly:
 			return nil, codeErrorf(wire.CodeDenied, "this client may only pull from this server (read-only)")
 		}
-		if p.DryRun {
-			f, t.key, err = s.jail.open(rel, openRead)
-			var ce *codeError
-			if errors.As(err, &ce) && ce.code == wire.CodeNotFound {
-				if perr := s.jail.parentExists(rel); perr != nil {
-					return nil, perr
-				}
-				return t, nil // nothing to compare against, nothing written
-			}
-		} else if o.Flags&wire.FlagAtomic != 0 {
-			return s.openAtomic(t, rel)
-		} else {
-			f, t.key, err = s.openInPlace(t, rel)
+		// The opener checks the room the push needs (space.go).
+		t.opener.size, t.opener.end = t.p.Size, t.p.End
+		atomic := o.Flags&wire.FlagAtomic != 0
+		if t.tgt, err = engine.OpenTarget(s.ctx, t.opener, rel, p.DryRun, atomic); err != nil {
+			t.close(err, engine.Stats{}, nil)
+			return nil, ioError(rel, err)
+		}
+		if err := t.tgt.Create(); err != nil {
+			t.close(err, engine.Stats{}, nil)
+			return nil, ioError(rel, err)
 		}
 	case wire.OpPull:
-		f, t.key, err = s.jail.open(rel, openRead)
+		if t.src, err = engine.OpenSource(t.opener, rel); err != nil {
+			t.close(err, engine.Stats{}, nil)
+			return nil, ioError(rel, err)
+		}
+		if t.p, err = bindParams(p, t.src.Size); err != nil {
+			t.close(err, engine.Stats{}, nil)
+			return nil, err
+		}
 	default:
 		return nil, codeErrorf(wire.CodeBadRequest, "unknown operation %d", o.Op)
 	}
-	if err != nil {
-		return nil, err
-	}
-	if err := checkLinks(f, rel, s.cfg.AllowHardlinks); err != nil {
-		f.Close()
-		return nil, err
-	}
-	write := o.Op == wire.OpPush && !p.DryRun
-	if !s.locks.tryLock(t.key, write) {
-		f.Close()
-		return nil, codeErrorf(wire.CodeBusy, "%s is busy with another transfer", rel)
-	}
-	t.locked = true
-	if t.file, err = sysio.FromOS(f, sysio.Options{Direct: t.eopt.Direct}); err != nil {
-		t.close()
-		return nil, codeErrorf(wire.CodeIO, "%s: %v", rel, err)
-	}
-	if o.Op == wire.OpPull {
-		if t.src, err = engine.NewSource(t.file); err != nil {
-			t.close()
-			return nil, codeErrorf(wire.CodeIO, "%s: stat: %v", rel, err)
-		}
-		if t.p, err = bindParams(t.p, t.src.Size); err != nil {
-			t.close()
-			return nil, err
-		}
-	}
 	return t, nil
+}
+
+// ioError is err as the client is told it: the jail's and the opener's
+// errors say what they mean; anything else is an I/O error on rel.
+func ioError(rel string, err error) error {
+	var ce *codeError
+	if errors.As(err, &ce) {
+		return err
+	}
+	return codeErrorf(wire.CodeIO, "%s: %v", rel, err)
 }
 
 // reply is the OpenReply for the session.
@@ -126,27 +107,33 @@ func (t *target) run(ctx context.Context, streams []*netStream) (st engine.Stats
 	if t.op == wire.OpPull {
 		return engine.Send(ctx, t.src, t.p, es, t.eopt)
 	}
-	if t.repl != nil {
-		es[0] = &commitStream{Stream: es[0], commit: t.repl.Commit}
+	if t.tgt.Atomic() {
+		es[0] = &commitStream{Stream: es[0], commit: t.tgt.Commit}
 	}
-	return engine.Receive(ctx, t.file, t.p, es, t.eopt)
+	return engine.Receive(ctx, t.tgt.File, t.p, es, t.eopt)
 }
 
-// close closes the file (an atomic push's temporary file is removed unless
-// it was renamed) and releases its lock.
-func (t *target) close() {
-	if t.repl != nil {
-		t.repl.Close()
-		t.repl, t.file = nil, nil
+// close closes the file and releases its lock. The engine removes an
+// atomic push's temporary file unless it was renamed, and leaves the
+// target of a push that failed before writing a block as it found it
+// (engine.Target.Close); log, when not nil, hears what could not be undone
+// and about a target a failed push partly updated.
+func (t *target) close(err error, st engine.Stats, log *slog.Logger) {
+	if t.tgt != nil {
+		partly := err != nil && !t.p.DryRun && !t.tgt.Atomic() && (st.BytesWritten > 0 || st.BlocksZero > 0)
+		if cerr := t.tgt.Close(err, st); cerr != nil && log != nil {
+			log.Warn("closing the target", "err", cerr)
+		}
+		if partly && log != nil {
+			log.Warn("target partly updated: the failed session had written blocks to it", "written", st.BytesWritten)
+		}
+		t.tgt = nil
 	}
-	if t.file != nil {
-		t.file.Close()
-		t.file = nil
+	if t.src != nil {
+		t.src.File.Close()
+		t.src = nil
 	}
-	if t.locked {
-		t.unlock(t.key)
-		t.locked = false
-	}
+	t.opener.unlock()
 }
 
 // engineOptions are the engine.Options of the server's side of a session.

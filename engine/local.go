@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"sync"
 	"time"
@@ -33,61 +32,53 @@ func SyncLocalAtomic(ctx context.Context, src, dst string, p Params, opt Options
 
 func syncLocal(ctx context.Context, src, dst string, p Params, opt Options, atomic bool) (Stats, error) {
 	start := time.Now()
-	sf, err := sysio.Open(src, sysio.ReadOnly, sysio.Options{Direct: opt.Direct})
+	op := LocalOpener{Direct: opt.Direct}
+	source, err := OpenSource(op, src)
 	if err != nil {
 		return Stats{}, err
 	}
-	defer sf.Close()
-	source, err := NewSource(sf)
-	if err != nil {
-		return Stats{}, err
-	}
+	defer source.File.Close()
 	if p, err = p.Bind(source.Size); err != nil {
 		return Stats{}, err
 	}
-	var (
-		df   *sysio.File
-		repl *sysio.Replacement
-	)
-	if atomic {
-		if repl, err = replaceTarget(ctx, sf, src, dst, opt); err != nil {
-			return Stats{}, err
-		}
-		defer repl.Close() // removes the temporary file unless committed
-		df = repl.File
-	} else {
-		if df, err = openTarget(dst, p.DryRun, opt); err != nil {
-			return Stats{}, err
-		}
-		if df != nil {
-			defer df.Close()
-			if same, err := sameFile(sf, df); err != nil || same {
-				return Stats{}, errors.Join(err, fmt.Errorf("%s and %s are the same file", src, dst))
-			}
+	if err := notSameFile(source.File, src, dst); err != nil {
+		return Stats{}, err
+	}
+	t, err := OpenTarget(ctx, op, dst, p.DryRun, atomic)
+	if err != nil {
+		return Stats{}, err
+	}
+	var st Stats
+	if err = t.Create(); err == nil {
+		st, err = runLocal(ctx, source, t.File, p, opt)
+	}
+	if err == nil {
+		if err = t.Commit(); err != nil {
+			st.Verified = false
 		}
 	}
+	t.Close(err, st)
+	st.Seconds = time.Since(start).Seconds()
+	return st, err
+}
+
+// runLocal runs both sides of a local sync through in-memory streams.
+func runLocal(ctx context.Context, source *Source, dst *sysio.File, p Params, opt Options) (Stats, error) {
 	sendSide, recvSide := make([]Stream, p.Workers), make([]Stream, p.Workers)
 	for i := range sendSide {
 		sendSide[i], recvSide[i] = Pipe()
 	}
-	sendOpt := opt
-	recvOpt := opt
-	recvOpt.Progress = nil // the sender reports comparison; the receiver's writes are counted below
-	if opt.Progress != nil {
-		recvOpt.Progress = &Progress{}
-		stop := mirrorWritten(opt.Progress, recvOpt.Progress)
-		defer stop()
-	}
+	// Both sides update the one opt.Progress: the sender Compared and
+	// Sent, the receiver Written (atomics, never the same field).
 	var wg sync.WaitGroup
 	var sendErr error
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		_, sendErr = Send(ctx, source, p, sendSide, sendOpt)
+		_, sendErr = Send(ctx, source, p, sendSide, opt)
 	}()
-	st, recvErr := Receive(ctx, df, p, recvSide, recvOpt)
+	st, recvErr := Receive(ctx, dst, p, recvSide, opt)
 	wg.Wait()
-	st.Seconds = time.Since(start).Seconds()
 	if err := ctx.Err(); err != nil && (recvErr != nil || sendErr != nil) {
 		return st, err
 	}
@@ -98,38 +89,19 @@ func syncLocal(ctx context.Context, src, dst string, p Params, opt Options, atom
 		}
 		return st, unwrapPeer(recvErr)
 	}
-	if sendErr != nil {
-		return st, sendErr
-	}
-	if repl != nil {
-		if err := repl.Commit(); err != nil {
-			st.Verified = false
-			return st, err
-		}
-		st.Seconds = time.Since(start).Seconds()
-	}
-	return st, nil
+	return st, sendErr
 }
 
-// replaceTarget prepares dst's atomic replacement, starting from a clone or
-// copy of dst.
-func replaceTarget(ctx context.Context, sf *sysio.File, src, dst string, opt Options) (*sysio.Replacement, error) {
+// notSameFile refuses a target that is the source.
+func notSameFile(sf *sysio.File, src, dst string) error {
 	si, err := sf.OS().Stat()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if di, err := os.Stat(dst); err == nil && os.SameFile(si, di) {
-		return nil, fmt.Errorf("%s and %s are the same file", src, dst)
+		return fmt.Errorf("%s and %s are the same file", src, dst)
 	}
-	r, err := sysio.Replace(dst, sysio.Options{Direct: opt.Direct})
-	if err != nil {
-		return nil, err
-	}
-	if err := r.Fill(ctx); err != nil {
-		r.Close()
-		return nil, err
-	}
-	return r, nil
+	return nil
 }
 
 // unwrapPeer keeps a local sync's errors free of "peer:": both sides are us.
@@ -142,50 +114,4 @@ func unwrapPeer(err error) error {
 		return errors.New(pe.Message)
 	}
 	return err
-}
-
-// mirrorWritten copies the receiver's Written into the caller's Progress.
-func mirrorWritten(to, from *Progress) (stop func()) {
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		t := time.NewTicker(50 * time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-t.C:
-				to.Written.Store(from.Written.Load())
-			case <-done:
-				to.Written.Store(from.Written.Load())
-				return
-			}
-		}
-	}()
-	return func() { close(done); wg.Wait() }
-}
-
-func openTarget(path string, dryRun bool, opt Options) (*sysio.File, error) {
-	mode := sysio.Create
-	if dryRun {
-		mode = sysio.ReadOnly
-	}
-	f, err := sysio.Open(path, mode, sysio.Options{Direct: opt.Direct})
-	if dryRun && errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	return f, err
-}
-
-func sameFile(a, b *sysio.File) (bool, error) {
-	ai, err := a.OS().Stat()
-	if err != nil {
-		return false, err
-	}
-	bi, err := b.OS().Stat()
-	if err != nil {
-		return false, err
-	}
-	return os.SameFile(ai, bi), nil
 }

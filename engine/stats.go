@@ -59,6 +59,8 @@ func (s *Stats) finish(p Params, seconds float64) {
 }
 
 // Progress is updated while a sync runs; another goroutine may read it.
+// The two sides of a local sync share one: the sender updates Compared and
+// Sent, the receiver Written.
 type Progress struct {
 	Compared atomic.Int64 // source bytes whose fate is decided
 	Written  atomic.Int64 // bytes written to the target

@@ -6,7 +6,6 @@ import (
 	"os"
 
 	"github.com/pdiffagent/pdiffagent/engine"
-	"github.com/pdiffagent/pdiffagent/sysio"
 	"github.com/spf13/cobra"
 )
 
@@ -46,15 +45,11 @@ func runRetrieve(ctx context.Context, opts *retrieveOptions, src string) error {
 	if err := checkPipes("checksum", "save"); err != nil {
 		return err
 	}
-	f, err := sysio.Open(src, sysio.ReadOnly, sysio.Options{})
+	source, err := engine.OpenSource(engine.LocalOpener{}, src)
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	source, err := engine.NewSource(f)
-	if err != nil {
-		return err
-	}
+	defer source.File.Close()
 	var p engine.Params
 	opts.workerOptions.apply(&p.Session)
 	opts.compressOptions.apply(&p.Session)

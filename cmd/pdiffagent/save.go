@@ -2,13 +2,10 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 
 	"github.com/pdiffagent/pdiffagent/engine"
-	"github.com/pdiffagent/pdiffagent/sysio"
 	"github.com/spf13/cobra"
 )
 
@@ -48,23 +45,22 @@ func runSave(ctx context.Context, opts *saveOptions, dst string) error {
 	if err := checkPipes("retrieve", ""); err != nil {
 		return err
 	}
-	_, statErr := os.Stat(dst)
-	created := errors.Is(statErr, fs.ErrNotExist)
-	f, err := sysio.Open(dst, sysio.Create, sysio.Options{})
+	t, err := engine.OpenTarget(ctx, engine.LocalOpener{}, dst, false, false)
 	if err != nil {
+		return err
+	}
+	if err := t.Create(); err != nil {
 		return err
 	}
 	var p engine.Params
 	opts.workerOptions.apply(&p.Session)
 	opts.metaOptions.apply(&p.Session)
-	st, err := engine.Save(ctx, f, os.Stdin, p, engine.Options{})
-	if cerr := f.Close(); err == nil && cerr != nil {
+	st, err := engine.Save(ctx, t.File, os.Stdin, p, engine.Options{})
+	// A target created for nothing that arrived is removed.
+	if cerr := t.Close(err, st); err == nil && cerr != nil {
 		err = cerr
 	}
 	if err != nil {
-		if created && st.BytesWritten == 0 {
-			os.Remove(dst) // nothing arrived: leave no empty file behind
-		}
 		err = fmt.Errorf("save %s: %w", dst, err)
 	}
 	res := result{Stats: st, Identical: err == nil && st.Verified}
