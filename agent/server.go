@@ -50,6 +50,10 @@ type ServerConfig struct {
 	// more than one name (hard links). By default they are refused: the
 	// other name may be outside the root (guard.go).
 	AllowHardlinks bool
+	// AllowOwner lets pushing clients give their targets the source's
+	// owner and group (wire.FlagOwner); by default such a push is refused,
+	// so that a root server never applies a client's uid and gid unasked.
+	AllowOwner bool
 	// MinFree is the room, in bytes, that a push must leave free on the
 	// filesystem of its target (space.go). Zero means MinFreePercent of
 	// that filesystem; negative, no reserve.

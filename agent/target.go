@@ -45,6 +45,8 @@ func (s *Server) openTarget(peer peerIdentity, o *wire.Open) (*target, error) {
 			return nil, codeErrorf(wire.CodeDenied, "server is read-only: pushes are refused")
 		case peer.readOnly:
 			return nil, codeErrorf(wire.CodeDenied, "this client may only pull from this server (read-only)")
+		case p.Owner && !s.cfg.AllowOwner:
+			return nil, codeErrorf(wire.CodeDenied, "this server does not apply a client's owner and group (--owner needs listen --allow-owner)")
 		}
 		// The opener checks the room the push needs (space.go).
 		t.opener.size, t.opener.end = t.p.Size, t.p.End

@@ -21,6 +21,8 @@ type listenOptions struct {
 	Root             string
 	Allow            []string
 	AllowFile        string
+	AllowReadOnly    []string
+	AllowOwner       bool
 	ReadOnly         bool
 	AllowDevices     bool
 	AllowHardlinks   bool
@@ -60,7 +62,9 @@ allowed, on QUIC (UDP) and TLS 1.3 over TCP on the same port (ADDR, default
 	opts.readOptions.AddFlags(f)
 	f.StringVar(&opts.Root, "root", "", "directory served (required)")
 	f.StringArrayVar(&opts.Allow, "allow", nil, "fingerprint of a client allowed to push and pull (repeatable)")
-	f.StringVar(&opts.AllowFile, "allow-file", "", "file of allowed fingerprints, one per line (# comments)")
+	f.StringArrayVar(&opts.AllowReadOnly, "allow-read-only", nil, "fingerprint of a client allowed only to pull (repeatable)")
+	f.StringVar(&opts.AllowFile, "allow-file", "", "file of allowed fingerprints, one per line, each optionally followed by read-only (# comments)")
+	f.BoolVar(&opts.AllowOwner, "allow-owner", false, "apply the owner and group a pushing client sends (--owner; the server must run as root)")
 	f.BoolVar(&opts.ReadOnly, "read-only", false, "refuse every push")
 	f.BoolVar(&opts.AllowDevices, "allow-devices", false, "serve block devices beneath the root")
 	f.BoolVar(&opts.AllowHardlinks, "allow-hardlinks", false, "serve and write in place files with more than one hard link")
@@ -87,14 +91,15 @@ func runListen(ctx context.Context, opts *listenOptions, addr string) error {
 		return usageErrorf("--log-format %q: want text or json", opts.LogFormat)
 	}
 	allow := append([]string(nil), opts.Allow...)
+	readOnly := append([]string(nil), opts.AllowReadOnly...)
 	if opts.AllowFile != "" {
-		more, err := readAllowFile(opts.AllowFile)
+		more, ro, err := readAllowFile(opts.AllowFile)
 		if err != nil {
 			return err
 		}
-		allow = append(allow, more...)
+		allow, readOnly = append(allow, more...), append(readOnly, ro...)
 	}
-	if len(allow) == 0 {
+	if len(allow)+len(readOnly) == 0 {
 		return usageErrorf("no client allowed: pass --allow sha256:… (run `pdiffagent id` on each client) or --allow-file")
 	}
 	id, err := opts.load()
@@ -107,7 +112,7 @@ func runListen(ctx context.Context, opts *listenOptions, addr string) error {
 	}
 	log := newLogger(os.Stderr, opts.LogFormat, level)
 	srv, err := agent.Listen(ctx, addr, agent.ServerConfig{
-		Root: opts.Root, Allow: allow, ReadOnly: opts.ReadOnly, AllowDevices: opts.AllowDevices,
+		Root: opts.Root, Allow: allow, AllowReadOnly: readOnly, AllowOwner: opts.AllowOwner, ReadOnly: opts.ReadOnly, AllowDevices: opts.AllowDevices,
 		AllowHardlinks: opts.AllowHardlinks,
 		MinFree:        opts.MinFree.bytes, MinFreePercent: opts.MinFree.percent, MaxFileSize: int64(opts.MaxFileSize),
 		MaxMemory: int64(opts.MaxMemory),
@@ -127,29 +132,40 @@ func runListen(ctx context.Context, opts *listenOptions, addr string) error {
 	return err
 }
 
-func readAllowFile(path string) ([]string, error) {
+// readAllowFile reads an allow file: one fingerprint per line, optionally
+// followed by the word read-only (the client may only pull); # starts a
+// comment. Any other word is an error, never ignored: a mistyped mark must
+// not leave a client more rights than meant.
+func readAllowFile(path string) (allow, readOnly []string, err error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer f.Close()
-	var out []string
 	sc := bufio.NewScanner(f)
 	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(sc.Text())
+		line := sc.Text()
 		if i := strings.IndexByte(line, '#'); i >= 0 {
-			line = strings.TrimSpace(line[:i])
+			line = line[:i]
 		}
-		if line == "" {
+		words := strings.Fields(line)
+		if len(words) == 0 {
 			continue
 		}
-		fp, err := agent.ParseFingerprint(strings.Fields(line)[0])
+		fp, err := agent.ParseFingerprint(words[0])
 		if err != nil {
-			return nil, fmt.Errorf("%s:%d: %w", path, n, err)
+			return nil, nil, fmt.Errorf("%s:%d: %w", path, n, err)
 		}
-		out = append(out, fp)
+		switch {
+		case len(words) == 1:
+			allow = append(allow, fp)
+		case len(words) == 2 && words[1] == "read-only":
+			readOnly = append(readOnly, fp)
+		default:
+			return nil, nil, fmt.Errorf("%s:%d: %q after the fingerprint: the only word allowed there is read-only", path, n, strings.Join(words[1:], " "))
+		}
 	}
-	return out, sc.Err()
+	return allow, readOnly, sc.Err()
 }
 
 // reserveValue is --min-free: a size, or a percentage of the filesystem.
