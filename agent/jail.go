@@ -18,8 +18,10 @@ import (
 // openat2 with RESOLVE_BENEATH, or a component-by-component O_NOFOLLOW walk
 // where the kernel lacks openat2; jail_other.go: os.Root). Only regular
 // files, and block devices when the server allows them, are accepted: the
-// kind is checked with fstat on the opened descriptor (opened O_NONBLOCK
-// so that a FIFO cannot hang the open).
+// kind is checked first through an O_PATH descriptor, which opens nothing
+// (a character device's driver never sees the refused open), and again
+// with fstat on the descriptor opened (O_NONBLOCK, so that a FIFO swapped
+// in meanwhile cannot hang the open).
 
 // openMode is what a session needs from its file.
 type openMode int

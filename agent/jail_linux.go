@@ -47,6 +47,18 @@ func (j *jail) open(rel string, mode openMode) (*os.File, fileKey, error) {
 		flags |= unix.O_RDWR | unix.O_CREAT | unix.O_EXCL
 		perm = 0o644
 	}
+	// Look before opening: an O_PATH descriptor opens nothing (a device's
+	// driver never sees it), so a character device, a FIFO or a socket is
+	// refused without being opened for reading or writing.
+	pre, err := j.lookKind(rel)
+	if err != nil {
+		return nil, fileKey{}, jailOpenError(rel, mode, err)
+	}
+	if pre != nil {
+		if err := checkKind(rel, kindOf(pre.Mode), j.allowDevices); err != nil {
+			return nil, fileKey{}, err
+		}
+	}
 	fd, err := j.openat(rel, flags, perm)
 	if err != nil {
 		return nil, fileKey{}, jailOpenError(rel, mode, err)
@@ -56,6 +68,7 @@ func (j *jail) open(rel string, mode openMode) (*os.File, fileKey, error) {
 		unix.Close(fd)
 		return nil, fileKey{}, jailOpenError(rel, mode, err)
 	}
+	// Checked again on what was opened: the name may have changed between.
 	if err := checkKind(rel, kindOf(st.Mode), j.allowDevices); err != nil {
 		unix.Close(fd)
 		return nil, fileKey{}, err
@@ -66,6 +79,24 @@ func (j *jail) open(rel string, mode openMode) (*os.File, fileKey, error) {
 		return nil, fileKey{}, jailOpenError(rel, mode, err)
 	}
 	return os.NewFile(uintptr(fd), rel), fileKey{dev: st.Dev, ino: st.Ino}, nil
+}
+
+// lookKind stats rel beneath the root through an O_PATH descriptor; nil,
+// nil when it does not exist.
+func (j *jail) lookKind(rel string) (*unix.Stat_t, error) {
+	fd, err := j.openat(rel, unix.O_PATH|unix.O_CLOEXEC, 0)
+	if err == unix.ENOENT {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return nil, err
+	}
+	return &st, nil
 }
 
 // parentExists reports whether rel's directory exists inside the root.
