@@ -14,7 +14,7 @@
 // (which also runs on resumed sessions). A peer with our own fingerprint is
 // refused. A client never connects without a pin; KnownHosts remembers pins.
 // A refused client gets nothing but a TLS alert, and the server logs its
-// fingerprint and address.
+// fingerprint and address, rate-limited (ratelog.go).
 //
 // # Transports
 //

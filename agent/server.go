@@ -166,6 +166,7 @@ type Server struct {
 	byClient map[string]int // sessions running per client fingerprint
 	locks    lockTable
 	mem      *memBudget
+	refusals *logLimiter // paces the WARN line per refused client
 }
 
 // Listen binds addr ("host:port"; port 0 picks one) for TCP and UDP on the
@@ -200,7 +201,8 @@ func Listen(ctx context.Context, addr string, cfg ServerConfig) (*Server, error)
 		mem:      newMemBudget(cfg.MaxMemory),
 		closed:   make(chan struct{}),
 	}
-	s.tlsConf = serverTLSConfig(cfg.Identity, allow, cfg.Log)
+	s.refusals = newLogLimiter()
+	s.tlsConf = serverTLSConfig(cfg.Identity, allow, cfg.Log, s.refusals)
 	if s.tcpLn, s.udp, err = bindSamePort(ctx, addr, cfg.IdleTimeout); err != nil {
 		j.close()
 		return nil, err

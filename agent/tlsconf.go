@@ -27,8 +27,9 @@ func clientTLSConfig(id *Identity, pin string) *tls.Config {
 
 // serverTLSConfig asks every client for its certificate and checks it
 // against allow in VerifyConnection. A config is made per connection so that
-// the refusal can be logged with the peer's address.
-func serverTLSConfig(id *Identity, allow allowList, log *slog.Logger) *tls.Config {
+// the refusal can be logged with the peer's address, at the rate limit's
+// pace.
+func serverTLSConfig(id *Identity, allow allowList, log *slog.Logger, limit *logLimiter) *tls.Config {
 	base := &tls.Config{
 		MinVersion:             tls.VersionTLS13,
 		Certificates:           []tls.Certificate{id.cert},
@@ -49,8 +50,13 @@ func serverTLSConfig(id *Identity, allow allowList, log *slog.Logger) *tls.Confi
 				if fp == "" {
 					fp = "(no certificate)"
 				}
-				log.Warn(fmt.Sprintf("refused client %s from %s: %s", fp, addr, strings.TrimPrefix(err.Error(), "agent: ")),
-					"client", fp, "addr", addr)
+				if ok, n := limit.allow(); ok {
+					args := []any{"client", fp, "addr", addr}
+					if n > 0 {
+						args = append(args, "suppressed", n)
+					}
+					log.Warn(fmt.Sprintf("refused client %s from %s: %s", fp, addr, strings.TrimPrefix(err.Error(), "agent: ")), args...)
+				}
 			}
 			return err
 		}
