@@ -17,8 +17,11 @@
 //     sides, so no verified sync is faster);
 //   - network floors (netfloor*.go): plain TCP and TLS 1.3 with one
 //     connection per worker, raw quic-go with the streams spread over the
-//     connections, all over loopback in this process, as pdiffagent's two
-//     transports use them;
+//     connections, over loopback, as pdiffagent's two transports use them.
+//     ServeFloor and SendFloor are the two ends; the command runs each in a
+//     child process of its own (NetConfig.Measure: `bench peer-floor-serve`
+//     and `bench peer-floor-send`), as it runs the two ends of a sync, so
+//     that the floors do not share one Go scheduler the syncs do not share;
 //   - Tools: each brings a target up to date with its source. The command
 //     runs every pdiffagent sync in child processes (RunChild, StartDaemon)
 //     and RsyncTool runs rsync against a throwaway rsync daemon, so that

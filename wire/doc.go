@@ -35,7 +35,7 @@
 //	Hello      "PDFA", Version u16
 //	Open       Op u8, SessionID [16], Size i64, ModTime i64, Mode u32,
 //	           BlockSize u32, Workers u16, Strong u8, Codec u8, Flags u32,
-//	           Path string (<= MaxPathLen)
+//	           Start i64, End i64, Path string (<= MaxPathLen)
 //	OpenReply  Size i64, ModTime i64, Mode u32, Workers u16
 //	Attach     SessionID [16], Worker u16
 //	Error      Code u16, Message string (<= MaxErrorLen)
@@ -45,8 +45,9 @@
 //	Data       Block u64, Codec u8, RawLen u32 (<= MaxBlockSize),
 //	           payload length u32 (<= RawLen, == RawLen for CodecNone), payload
 //	StripeEnd  Sent u64, Confirmed u64
-//	Final      Size i64, ModTime i64, Mode u32
-//	FinalAck   Written u64, Confirmed u64, Bytes u64
+//	Final      Size i64, ModTime i64, Mode u32, Uid u32, Gid u32,
+//	           Digest [DigestSize]
+//	FinalAck   Written u64, Confirmed u64, Bytes u64, Digest [DigestSize]
 //
 // # Reading and writing
 //

@@ -3,8 +3,10 @@
 //
 // This package owns the command line and nothing else: the cobra command
 // tree (one newXCommand(opts) per command, each in its own file, whose RunE
-// calls runX(ctx, …)), the flags (options structs with AddFlags; the
-// engine flags shared by sync, push and pull live in syncOptions), the
+// calls runX(ctx, …)), the flags (options structs with AddFlags; flags
+// several commands share are option groups in optgroups.go, each with its
+// own AddFlags, check and apply, embedded by the commands that take them),
+// the
 // progress display on stderr, the result output (a human summary or one
 // JSON object on stdout), and the one place where errors become exit
 // codes (exitCode in main.go):
@@ -31,6 +33,11 @@
 // for the codes retryable names.
 //
 // The work itself belongs to the engine (engine.SyncLocal and, across the
-// network, the agent); the bench and gen commands are thin shells over
-// package bench.
+// network, the agent). gen is a thin shell over package bench. bench
+// drives bench.Run and holds the parts that run pdiffagent itself: the
+// tools it measures (bench_tools.go: the pdiffagent binary itself, run as
+// child processes so that each end has its own peak RSS), the hidden
+// child-process ends (bench_peer.go: peer-serve, peer-push and peer-sync
+// for the syncs, peer-floor-serve and peer-floor-send for the network
+// floors), and writing its report (bench_out.go).
 package main
