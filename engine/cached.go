@@ -54,6 +54,7 @@ type fileCache struct {
 	status  cache.Status
 	resumed bool
 	known   knownHashes
+	hitID   sysio.Identity // the identity a Hit's record was made with
 	closers []func() error
 	w       *cache.Writer
 	j       *cache.Journal
@@ -79,7 +80,7 @@ func lookupCache(s *cache.Store, f *sysio.File, p Params, resume bool) *fileCach
 	}
 	c.status = st
 	if st == cache.Hit {
-		c.known = recordHashes{rec}
+		c.known, c.hitID = recordHashes{rec}, rec.Identity
 		c.closers = append(c.closers, rec.Close)
 		return c
 	}
@@ -114,12 +115,31 @@ func (c *fileCache) startWriting(p Params) error {
 	return nil
 }
 
-// startRecord starts the record of a side that only reads f (a sender, or a dry run's receiver that
-// reads every block).
-func (c *fileCache) startRecord(p Params) {
-	if c != nil && !p.Partial() {
-		c.w, _ = c.store.Create(c.f, p.Size, p.BlockSize, uint8(p.Strong))
+// startSourceRecord starts the record of a source read whole by this
+// session (not on a hit: that record stays valid). The identity is taken
+// before the first read, once its racy window has passed; the record is
+// committed only if the source still has it at the end.
+func (c *fileCache) startSourceRecord(p Params) {
+	if c == nil || c.status == cache.Hit || p.Partial() {
+		return
 	}
+	id, err := cache.Settle(c.f)
+	if err != nil {
+		return
+	}
+	if c.w, _ = c.store.Create(c.f, p.Size, p.BlockSize, uint8(p.Strong)); c.w != nil {
+		c.w.Expect(id)
+	}
+}
+
+// changed reports whether a file whose record was used has changed since
+// (its identity moved): the session's hashes may then be wrong.
+func (c *fileCache) changed() bool {
+	if c == nil || c.status != cache.Hit {
+		return false
+	}
+	id, err := c.f.Identity()
+	return err != nil || id != c.hitID
 }
 
 func (c *fileCache) checkpoints() {
@@ -181,7 +201,11 @@ func (c *fileCache) commit() {
 	}
 	c.stopCheckpoints()
 	if c.w != nil {
-		c.w.Commit(c.f)
+		if c.failed.Load() {
+			c.w.Abort()
+		} else {
+			c.w.Commit(c.f)
+		}
 		c.w = nil
 	}
 	if c.j != nil {

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -23,6 +22,7 @@ type cacheRig struct {
 	src, dst string
 	data     []byte
 	store    *cache.Store
+	err      error // the receiver's, of the last pair
 }
 
 func newCacheRig(t *testing.T) *cacheRig {
@@ -77,20 +77,76 @@ func wantCache(t *testing.T, st Stats, cache string, read int64) {
 	}
 }
 
-// TestCacheReceiverReadsNothingUnchanged: after one sync, the receiver of
-// an unchanged replica takes its hashes from the record and reads no
-// block, whatever changed at the source; the sync is still verified.
-func TestCacheReceiverReadsNothingUnchanged(t *testing.T) {
+// TestCacheReadsNothingUnchanged: after one sync, the receiver of an
+// unchanged replica takes its hashes from the record and reads no block,
+// whatever changed at the source; a sender with an unchanged source reads
+// only the blocks it sends; both unchanged, neither reads anything. Every
+// sync is still verified.
+func TestCacheReadsNothingUnchanged(t *testing.T) {
 	g := newCacheRig(t)
 	size := int64(len(g.data))
-	wantCache(t, g.sync(false), "miss", size)
+	snd, rcv := g.pair(g.params(false), nil)
+	wantCache(t, snd, "miss", size)
+	wantCache(t, rcv, "miss", size)
 	g.changeSource(100, 20*testBS, 63*testBS)
-	st := g.sync(false)
-	wantCache(t, st, "hit", 0)
-	if st.BlocksChanged != 3 {
-		t.Fatalf("%d blocks changed, want 3", st.BlocksChanged)
+	snd, rcv = g.pair(g.params(false), nil)
+	wantCache(t, snd, "stale", size)
+	wantCache(t, rcv, "hit", 0)
+	if rcv.BlocksChanged != 3 {
+		t.Fatalf("%d blocks changed, want 3", rcv.BlocksChanged)
 	}
-	wantCache(t, g.sync(false), "hit", 0)
+	snd, rcv = g.pair(g.params(false), nil)
+	wantCache(t, snd, "hit", 0)
+	wantCache(t, rcv, "hit", 0)
+	// The replica changed behind our back: the sender reads just the
+	// block it must send.
+	os.WriteFile(g.dst, flip(g.data, 7*testBS), 0o644)
+	snd, rcv = g.pair(g.params(false), nil)
+	wantCache(t, snd, "hit", testBS)
+	wantCache(t, rcv, "stale", size)
+}
+
+// pair runs both sides of a sync of the rig, with their own stats; a
+// non-nil wrap wraps the receiver's streams. It checks the result only
+// when both sides succeed.
+func (g *cacheRig) pair(p Params, wrap func(Stream) Stream) (snd, rcv Stats) {
+	g.t.Helper()
+	p, err := p.Bind(int64(len(g.data)))
+	if err != nil {
+		g.t.Fatal(err)
+	}
+	sf, _ := sysio.Open(g.src, sysio.ReadOnly, sysio.Options{})
+	defer sf.Close()
+	df, _ := sysio.Open(g.dst, sysio.ReadWrite, sysio.Options{})
+	defer df.Close()
+	src, _ := NewSource(sf)
+	ss, rs := make([]Stream, p.Workers), make([]Stream, p.Workers)
+	for i := range ss {
+		ss[i], rs[i] = Pipe()
+		if wrap != nil {
+			rs[i] = wrap(rs[i])
+		}
+	}
+	var wg sync.WaitGroup
+	var serr, rerr error
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		snd, serr = Send(context.Background(), src, p, ss, Options{Cache: g.store})
+	}()
+	rcv, rerr = Receive(context.Background(), df, p, rs, Options{Cache: g.store})
+	wg.Wait()
+	if wrap == nil {
+		if serr != nil || rerr != nil {
+			g.t.Fatalf("sender: %v; receiver: %v", serr, rerr)
+		}
+		g.same()
+		if !snd.Verified || !rcv.Verified {
+			g.t.Fatalf("not verified: %+v %+v", snd, rcv)
+		}
+	}
+	g.err = rerr
+	return snd, rcv
 }
 
 // TestCacheSeesWriteBehindItsBack: a write to the replica that restores
@@ -130,11 +186,11 @@ func TestCacheNoCacheReadsAndRecords(t *testing.T) {
 func TestCacheCorruptRecord(t *testing.T) {
 	g := newCacheRig(t)
 	g.sync(false)
-	rec := recordFile(t, g.store)
+	rec := recordFile(t, g.store, g.dst)
 	os.Truncate(rec, 50)
 	wantCache(t, g.sync(false), "miss", int64(len(g.data)))
 
-	rec = recordFile(t, g.store)
+	rec = recordFile(t, g.store, g.dst)
 	b, _ := os.ReadFile(rec)
 	b[len(b)-10] ^= 1 // the one chunk (64 blocks < 1024)
 	os.WriteFile(rec, b, 0o600)
@@ -144,16 +200,19 @@ func TestCacheCorruptRecord(t *testing.T) {
 	}
 }
 
-func recordFile(t *testing.T, s *cache.Store) string {
+// recordFile is the path of file's record.
+func recordFile(t *testing.T, s *cache.Store, file string) string {
 	t.Helper()
-	ents, _ := os.ReadDir(s.Dir())
-	for _, e := range ents {
-		if strings.HasPrefix(e.Name(), "r-") {
-			return filepath.Join(s.Dir(), e.Name())
-		}
+	f, err := sysio.Open(file, sysio.ReadOnly, sysio.Options{})
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatalf("no record in %v", ents)
-	return ""
+	defer f.Close()
+	p, err := s.RecordPath(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 // lossyStream fails Recv once the session has received limit Data
@@ -184,35 +243,15 @@ func TestCacheResumeAfterLostLink(t *testing.T) {
 	g := newCacheRig(t)
 	old := randBytes(8, len(g.data))
 	os.WriteFile(g.dst, old, 0o644)
-	p, err := g.params(false).Bind(int64(len(g.data)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.Workers = 1 // blocks arrive in order, so the first 40 are the ones logged
-	sf, _ := sysio.Open(g.src, sysio.ReadOnly, sysio.Options{})
-	defer sf.Close()
-	df, _ := sysio.Open(g.dst, sysio.ReadWrite, sysio.Options{})
-	defer df.Close()
-	src, _ := NewSource(sf)
-	a, b := Pipe()
 	var got atomic.Int64
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		Send(context.Background(), src, p, []Stream{a}, Options{})
-	}()
-	st, err := Receive(context.Background(), df, p, []Stream{&lossyStream{b, &got, 40}}, Options{Cache: g.store})
-	wg.Wait()
-	if !errors.Is(err, errLinkLost) {
-		t.Fatalf("interrupted sync: %v", err)
+	_, st := g.pair(g.params(false), func(s Stream) Stream { return &lossyStream{s, &got, 40} })
+	if !errors.Is(g.err, errLinkLost) {
+		t.Fatalf("interrupted sync: %v", g.err)
 	}
 	written := st.BytesWritten
 	if written == 0 || written > 40*testBS {
 		t.Fatalf("%d bytes written before the link was lost", written)
 	}
-	df.Close()
-	sf.Close()
 
 	st = g.sync(false)
 	size := int64(len(g.data))

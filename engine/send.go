@@ -7,6 +7,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/pdiffagent/pdiffagent/engine/cache"
 	"github.com/pdiffagent/pdiffagent/sysio"
 	"github.com/pdiffagent/pdiffagent/wire"
 )
@@ -21,6 +22,10 @@ type sender struct {
 	zero *zeroHashes
 	tot  counters
 	dig  sharedDigest
+	// cache is the source's block-hash cache: on a hit, weak and strong
+	// hashes come from its record and only blocks to send are read;
+	// otherwise it may record what this session hashes.
+	cache *fileCache
 }
 
 // Send runs the sender's side of a session: one stream per worker, in
@@ -42,6 +47,11 @@ func Send(ctx context.Context, src *Source, p Params, streams []Stream, opt Opti
 	s := &sender{src: src, p: p, opt: opt, sess: newSession(ctx, streams), weak: opt.weak(ctx)}
 	s.zero = newZeroHashes(s.weak, p.Strong)
 	defer s.sess.cancel()
+	read0 := src.File.BytesRead()
+	s.cache = lookupCache(opt.Cache, src.File, p, false)
+	if !p.DryRun && !p.WholeFile {
+		s.cache.startSourceRecord(p)
+	}
 	err := s.sess.run(s.worker)
 	if err == nil {
 		err = s.finish()
@@ -51,9 +61,16 @@ func Send(ctx context.Context, src *Source, p Params, streams []Stream, opt Opti
 			err = s.sess.firstErr()
 		}
 	}
+	if err != nil {
+		s.cache.abort()
+	} else {
+		s.cache.commit()
+	}
 	st := s.tot.stats()
 	st.BytesWire = s.sess.wire.Load()
 	st.finish(p, time.Since(start).Seconds())
+	st.Cache = s.cache.report()
+	st.BytesRead = src.File.BytesRead() - read0
 	if err != nil {
 		return st, err
 	}
@@ -68,7 +85,7 @@ func (s *sender) finish() error {
 	if err != nil {
 		return err
 	}
-	if size != s.src.Size || mtime != s.src.ModTime {
+	if size != s.src.Size || mtime != s.src.ModTime || s.cache.changed() {
 		return fmt.Errorf("%w: %s: size %d -> %d, mtime %s -> %s", ErrSourceChanged, s.src.File.Name(),
 			s.src.Size, size, time.Unix(0, s.src.ModTime).Format(time.RFC3339Nano), time.Unix(0, mtime).Format(time.RFC3339Nano))
 	}
@@ -106,6 +123,8 @@ type pendingBatch struct {
 	bufs  [][]byte   // nil for a block in a hole of the source
 	weak  []uint64   // also sent in the WeakBatch: read-only from then on
 	view  *blockView // when not nil, bufs are slices of this mapping, not pooled buffers
+	known []cache.Entry
+	have  []bool // have[i]: block i's hashes are known[i], and it is read only if it must be sent
 }
 
 // worker sends one stripe. A reader goroutine reads blocks, hashes them
@@ -172,7 +191,9 @@ func (s *sender) readStripe(ctx context.Context, first, end int64, st *lockedStr
 		n := min(per, end-b)
 		weak := make([]uint64, n)
 		pb := &pendingBatch{first: b, bufs: make([][]byte, n), weak: weak}
-		pb.view = mapBlocks(s.src.File, s.p, s.opt, s.p.Size, b, n)
+		if pb.known, pb.have = s.cache.lookupKnown(b, int(n)); pb.known == nil {
+			pb.view = mapBlocks(s.src.File, s.p, s.opt, s.p.Size, b, n)
+		}
 		for i := range n {
 			if err := ctx.Err(); err != nil {
 				s.release(pb)
@@ -180,6 +201,10 @@ func (s *sender) readStripe(ctx context.Context, first, end int64, st *lockedStr
 			}
 			blk := b + i
 			ln := s.p.BlockLen(blk)
+			if pb.have != nil && pb.have[i] {
+				weak[i] = pb.known[i].Weak
+				continue
+			}
 			if holes.hole(blk*int64(s.p.BlockSize), ln) {
 				weak[i], _ = s.zero.get(ln)
 				continue
@@ -255,15 +280,23 @@ func (s *sender) decide(st *lockedStream, b *pendingBatch, strong *strongHasher,
 		return 0, 0, protocolErrorf("verdict for blocks %d+%d, want %d+%d", v.First, v.Count, b.first, len(b.bufs))
 	}
 	k := 0 // next strong hash in v.Strong
+	rec := s.cache.recording()
+	var puts []cache.Entry
+	if rec {
+		puts = make([]cache.Entry, len(b.bufs))
+	}
 	for i, buf := range b.bufs {
 		blk := b.first + int64(i)
 		need := v.Need[i]
+		known := b.have != nil && b.have[i]
+		var sum [wire.StrongSize]byte
 		if !need {
 			if k >= len(v.Strong) {
 				return sent, confirmed, protocolErrorf("verdict for block %d lacks strong hashes", b.first)
 			}
-			var sum [wire.StrongSize]byte
-			if buf == nil {
+			if known {
+				sum = b.known[i].Strong
+			} else if buf == nil {
 				_, sum = s.zero.get(s.p.BlockLen(blk))
 			} else if err := sysio.Guard(func() { sum = strong.sum(buf) }); err != nil {
 				return sent, confirmed, guardErr(err, s.src.File, ErrSourceChanged)
@@ -276,6 +309,19 @@ func (s *sender) decide(st *lockedStream, b *pendingBatch, strong *strongHasher,
 				s.tot.collisions.Add(1)
 			}
 			k++
+		}
+		if need && known {
+			// Recorded, not read: read it now. A changed source shows in the
+			// digest (the receiver hashes what arrives) and in finish.
+			if buf, err = s.readBlock(blk); err != nil {
+				return sent, confirmed, err
+			}
+		}
+		if rec {
+			puts[i] = cache.Entry{Weak: b.weak[i], Strong: sum}
+			if need {
+				puts[i].Strong = s.strongOf(strong, buf, s.p.BlockLen(blk), b.view != nil)
+			}
 		}
 		if need {
 			sent++
@@ -298,9 +344,28 @@ func (s *sender) decide(st *lockedStream, b *pendingBatch, strong *strongHasher,
 			s.opt.Progress.Compared.Add(int64(s.p.BlockLen(blk)))
 		}
 	}
+	if rec {
+		s.cache.put(b.first, puts)
+	}
 	s.tot.changed.Add(sent)
 	s.tot.confirmed.Add(confirmed)
 	return sent, confirmed, nil
+}
+
+// strongOf is the tier-2 hash of a block about to be sent, for the
+// source's record: buf, or zeros when buf is nil (a hole).
+func (s *sender) strongOf(strong *strongHasher, buf []byte, n int, mapped bool) (sum [wire.StrongSize]byte) {
+	if buf == nil {
+		_, sum = s.zero.get(n)
+		return sum
+	}
+	if !mapped {
+		return strong.sum(buf)
+	}
+	if sysio.Guard(func() { sum = strong.sum(buf) }) != nil {
+		s.cache.writeFailed() // the mapping faulted: no record (the send fails too)
+	}
+	return sum
 }
 
 // wholeStripe sends every block of [first, end) without hashing.

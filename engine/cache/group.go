@@ -103,6 +103,9 @@ func (w *Writer) finish(f *sysio.File, id sysio.Identity) error {
 	if len(w.pending) != 0 || w.full != chunkCount(w.hdr.Blocks) {
 		return ErrIncomplete
 	}
+	if w.expect != nil && *w.expect != id {
+		return fmt.Errorf("%w: file changed while it was read", ErrMismatch)
+	}
 	w.hdr.Identity = id
 	if id.Device {
 		fp, err := fingerprint(f, id.Size)

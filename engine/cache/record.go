@@ -6,6 +6,8 @@ import (
 	"io"
 	"os"
 	"sync"
+
+	"github.com/pdiffagent/pdiffagent/sysio"
 )
 
 // maxPending bounds the chunks a Writer holds partly filled. Writers fill
@@ -26,9 +28,19 @@ type Writer struct {
 	hdr     Header
 	pending map[uint64]*pendingChunk
 	full    uint64 // chunks written
-	buf     []byte
 	err     error
 	done    bool
+	expect  *sysio.Identity // Expect
+}
+
+// Expect makes the commit fail unless the file's identity then is id: a
+// side that only read the file (a sender) took id, once its racy window
+// had passed (Settle), before reading it, so that a write made while it
+// read cannot leave a record of what was read before.
+func (w *Writer) Expect(id sysio.Identity) {
+	w.mu.Lock()
+	w.expect = &id
+	w.mu.Unlock()
 }
 
 type pendingChunk struct {

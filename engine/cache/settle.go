@@ -64,6 +64,16 @@ func settle(files []*sysio.File) ([]sysio.Identity, error) {
 	return nil, fmt.Errorf("cache: files keep changing while their identity is taken")
 }
 
+// Settle returns f's identity once its racy window has passed (see
+// settle): a write made after Settle returns changes it.
+func Settle(f *sysio.File) (sysio.Identity, error) {
+	ids, err := settle([]*sysio.File{f})
+	if err != nil {
+		return sysio.Identity{}, err
+	}
+	return ids[0], nil
+}
+
 // maxSettle bounds the wait: a ctime further ahead of the clock than this
 // means the clock was set back, and no identity taken now can be trusted.
 const maxSettle = int64(3 * time.Second)

@@ -301,3 +301,12 @@ func (s *Store) evict(keep map[string]bool) {
 		}
 	}
 }
+
+// RecordPath is where f's record is kept (whether or not there is one).
+func (s *Store) RecordPath(f *sysio.File) (string, error) {
+	id, err := f.Identity()
+	if err != nil {
+		return "", err
+	}
+	return s.path(key(id)), nil
+}

@@ -268,3 +268,24 @@ func TestOpenMakesDirPrivate(t *testing.T) {
 		t.Fatal("negative bound accepted")
 	}
 }
+
+// TestExpectRefusesFileChangedWhileRead: a record started with Expect is
+// not committed when the file was written after the expected identity.
+func TestExpectRefusesFileChangedWhileRead(t *testing.T) {
+	s := newStore(t, Options{})
+	f := newFile(t, 4*testBlock, 13)
+	id, err := Settle(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, _ := s.Create(f, 4*testBlock, testBlock, 1)
+	w.Expect(id)
+	w.Put(0, entries(0, 4))
+	scribble(t, f, 10) // written while it was "read"
+	if err := w.Commit(f); !errors.Is(err, ErrMismatch) {
+		t.Fatalf("commit after a write: %v", err)
+	}
+	if _, st := lookup(t, s, f); st != Miss {
+		t.Fatalf("record kept: %v", st)
+	}
+}
