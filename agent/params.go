@@ -21,6 +21,7 @@ var paramFlags = []struct {
 	{wire.FlagNoTimes, func(s *engine.Session) *bool { return &s.NoTimes }},
 	{wire.FlagNoPerms, func(s *engine.Session) *bool { return &s.NoPerms }},
 	{wire.FlagOwner, func(s *engine.Session) *bool { return &s.Owner }},
+	{wire.FlagNoCache, func(s *engine.Session) *bool { return &s.NoCache }},
 }
 
 // openMessage is the Open for p. For a push the caller sets Size, ModTime

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/pdiffagent/pdiffagent/engine"
+	"github.com/pdiffagent/pdiffagent/engine/cache"
 	"github.com/pdiffagent/pdiffagent/wire"
 	"github.com/quic-go/quic-go"
 )
@@ -67,6 +68,11 @@ type ServerConfig struct {
 	// MaxFileSize refuses pushes of sources larger than this many bytes.
 	// Zero means no limit.
 	MaxFileSize int64
+	// Cache is the server's block-hash cache (engine/cache): records of the
+	// files it served or wrote, so that an unchanged file is not read
+	// again, and journals that let an interrupted push resume. nil: none.
+	// Its directory must not be inside Root.
+	Cache *cache.Store
 	// Identity is the server's key and certificate. Required.
 	Identity *Identity
 	// Log receives refusals and one line per session. nil discards.

@@ -162,12 +162,14 @@ func (s *Server) serveSession(ctx context.Context, ctl *netStream, peer peerIden
 		if brokeProtocol(err) {
 			msg = "session failed: client broke the protocol; disconnected"
 		}
-		log.Warn(msg, "workers", tf.p.Workers, "seconds", time.Since(start).Seconds(), "err", err)
+		log.Warn(msg, "workers", tf.p.Workers, "written", st.BytesWritten, "source_read", st.SourceRead, "source_cache", st.SourceCache,
+			"target_read", st.TargetRead, "target_cache", st.TargetCache, "seconds", time.Since(start).Seconds(), "err", err)
 		return
 	}
 	log.Info("session done", "workers", tf.p.Workers, "bytes", st.BytesTotal, "written", st.BytesWritten,
 		"changed_blocks", st.BlocksChanged, "similarity", st.Similarity, "verified", st.Verified,
-		"dry_run", st.DryRun, "seconds", time.Since(start).Seconds())
+		"dry_run", st.DryRun, "source_read", st.SourceRead, "source_cache", st.SourceCache,
+		"target_read", st.TargetRead, "target_cache", st.TargetCache, "seconds", time.Since(start).Seconds())
 }
 
 // runEngine runs the server's side of the engine. A server shutdown first

@@ -140,7 +140,7 @@ func (t *target) close(err error, st engine.Stats, log *slog.Logger) {
 
 // engineOptions are the engine.Options of the server's side of a session.
 func (c *ServerConfig) engineOptions() engine.Options {
-	o := engine.Options{ReadPath: c.ReadPath}
+	o := engine.Options{ReadPath: c.ReadPath, Cache: c.Cache}
 	if c.DirectRead {
 		o.Direct = sysio.DirectOn
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/pdiffagent/pdiffagent/engine/cache"
 	"github.com/pdiffagent/pdiffagent/sysio"
+	"github.com/pdiffagent/pdiffagent/wire"
 )
 
 // checkpointEvery is how often a receiver's journal is checkpointed: the
@@ -277,4 +278,54 @@ func (c *fileCache) writeFailed() {
 	if c != nil {
 		c.failed.Store(true)
 	}
+}
+
+// cacheWords maps the words of Stats to wire.Report's codes.
+var cacheWords = map[string]uint8{
+	"off": wire.CacheOff, "miss": wire.CacheMiss, "stale": wire.CacheStale, "hit": wire.CacheHit, "resume": wire.CacheResume,
+}
+
+func newReport(word string, read int64) *wire.Report {
+	return &wire.Report{Read: uint64(max(read, 0)), Cache: cacheWords[word]}
+}
+
+// peerReport is the other side's word and bytes read ("" and 0 without a
+// Report).
+func peerReport(r *wire.Report) (string, int64) {
+	if r == nil {
+		return "", 0
+	}
+	for w, c := range cacheWords {
+		if c == r.Cache {
+			return w, int64(r.Read)
+		}
+	}
+	return "", int64(r.Read)
+}
+
+// recvReport receives the next message on stream 0, keeping a Report that
+// comes before it in *rep.
+func recvReport(st Stream, rep **wire.Report) (wire.Message, error) {
+	for {
+		m, err := recvMsg(st)
+		if err != nil {
+			return nil, err
+		}
+		r, ok := m.(*wire.Report)
+		if !ok {
+			return m, nil
+		}
+		if *rep != nil {
+			return nil, protocolErrorf("a second Report")
+		}
+		*rep = r
+	}
+}
+
+// report is the receiver's cache word and bytes read so far.
+func (r *receiver) report() (string, int64) {
+	if r.dst == nil {
+		return r.cache.report(), 0
+	}
+	return r.cache.report(), r.dst.BytesRead() - r.read0
 }

@@ -70,10 +70,19 @@ func (g *cacheRig) changeSource(offs ...int) {
 	os.WriteFile(g.src, g.data, 0o644)
 }
 
+// wantCache checks the target side's account in st; wantSource the
+// source side's.
 func wantCache(t *testing.T, st Stats, cache string, read int64) {
 	t.Helper()
-	if st.Cache != cache || st.BytesRead != read {
-		t.Fatalf("cache %s, read %d; want %s, %d (%+v)", st.Cache, st.BytesRead, cache, read, st)
+	if st.TargetCache != cache || st.TargetRead != read {
+		t.Fatalf("target cache %s, read %d; want %s, %d (%+v)", st.TargetCache, st.TargetRead, cache, read, st)
+	}
+}
+
+func wantSource(t *testing.T, st Stats, cache string, read int64) {
+	t.Helper()
+	if st.SourceCache != cache || st.SourceRead != read {
+		t.Fatalf("source cache %s, read %d; want %s, %d (%+v)", st.SourceCache, st.SourceRead, cache, read, st)
 	}
 }
 
@@ -85,25 +94,26 @@ func wantCache(t *testing.T, st Stats, cache string, read int64) {
 func TestCacheReadsNothingUnchanged(t *testing.T) {
 	g := newCacheRig(t)
 	size := int64(len(g.data))
-	snd, rcv := g.pair(g.params(false), nil)
-	wantCache(t, snd, "miss", size)
-	wantCache(t, rcv, "miss", size)
-	g.changeSource(100, 20*testBS, 63*testBS)
-	snd, rcv = g.pair(g.params(false), nil)
-	wantCache(t, snd, "stale", size)
-	wantCache(t, rcv, "hit", 0)
-	if rcv.BlocksChanged != 3 {
-		t.Fatalf("%d blocks changed, want 3", rcv.BlocksChanged)
+	// Each side's account, as it saw it and as the other heard it.
+	check := func(srcWord string, srcRead int64, dstWord string, dstRead int64) Stats {
+		t.Helper()
+		snd, rcv := g.pair(g.params(false), nil)
+		for _, st := range []Stats{snd, rcv} {
+			wantSource(t, st, srcWord, srcRead)
+			wantCache(t, st, dstWord, dstRead)
+		}
+		return rcv
 	}
-	snd, rcv = g.pair(g.params(false), nil)
-	wantCache(t, snd, "hit", 0)
-	wantCache(t, rcv, "hit", 0)
+	check("miss", size, "miss", size)
+	g.changeSource(100, 20*testBS, 63*testBS)
+	if st := check("stale", size, "hit", 0); st.BlocksChanged != 3 {
+		t.Fatalf("%d blocks changed, want 3", st.BlocksChanged)
+	}
+	check("hit", 0, "hit", 0)
 	// The replica changed behind our back: the sender reads just the
 	// block it must send.
 	os.WriteFile(g.dst, flip(g.data, 7*testBS), 0o644)
-	snd, rcv = g.pair(g.params(false), nil)
-	wantCache(t, snd, "hit", testBS)
-	wantCache(t, rcv, "stale", size)
+	check("hit", testBS, "stale", size)
 }
 
 // pair runs both sides of a sync of the rig, with their own stats; a
@@ -195,7 +205,7 @@ func TestCacheCorruptRecord(t *testing.T) {
 	b[len(b)-10] ^= 1 // the one chunk (64 blocks < 1024)
 	os.WriteFile(rec, b, 0o600)
 	st := g.sync(false)
-	if st.Cache != "hit" || st.BytesRead != int64(len(g.data)) {
+	if st.TargetCache != "hit" || st.TargetRead != int64(len(g.data)) {
 		t.Fatalf("corrupt chunk: %+v", st)
 	}
 }
@@ -255,7 +265,7 @@ func TestCacheResumeAfterLostLink(t *testing.T) {
 
 	st = g.sync(false)
 	size := int64(len(g.data))
-	if st.Cache != "resume" || st.BytesRead > size-written || st.BytesSent > size-written+testBS {
+	if st.TargetCache != "resume" || st.TargetRead > size-written || st.BytesSent > size-written+testBS {
 		t.Fatalf("rerun after %d bytes written: %+v", written, st)
 	}
 	wantCache(t, g.sync(false), "hit", 0)

@@ -78,4 +78,35 @@
 // filled, and where the filesystem refuses O_DIRECT sysio reads buffered
 // and drops what it read (DONTNEED). Block writes go through sysio, which
 // uses O_DIRECT for aligned blocks where the filesystem allows it.
+//
+// The block-hash cache (cached.go, engine/cache). With Options.Cache a
+// side looks its file up before hashing: when the file's identity equals
+// its record's (engine/cache/doc.go has the trust rule), the hashing
+// passes take each block's weak and strong hashes from the record instead
+// of reading it (knownHashes is the one hook; a block the record cannot
+// give, e.g. a corrupt chunk, is read as before). The receiver then reads
+// nothing and the sender only the blocks it sends; the two-tier exchange,
+// the sender's strong-hash confirmation of every kept block and the
+// digest are unchanged. A sender that used a record re-checks its source's
+// identity at the end (ErrSourceChanged if it moved). Before its first
+// write the receiver durably invalidates the target's record; after the
+// verified sync and the target's fsync, just before FinalAck, each side
+// commits a fresh record (the receiver sha256es the blocks it received,
+// only when recording; the sender those it sent). Session.NoCache
+// (--no-cache) trusts no record but still records.
+//
+// Resume. The receiver journals every block it wrote or offered, with its
+// hashes, and checkpoints every checkpointEvery (fsync of the target, then
+// of the journal). A session that fails while the receiver is alive seals
+// the journal with the target's identity once its writers have stopped,
+// unless a write failed. A rerun uses a journal only when it is sealed and
+// the target's identity still equals the sealed one: then nothing has
+// written the target since, every logged block is on stable storage as
+// logged (its write returned before the checkpoint whose target fsync
+// covers it), and its hashes are as good as a record's. An unsealed
+// journal (the receiver was killed or lost power) is not used and the
+// target is read whole: after such a crash the receiver's own unlogged
+// last writes have moved ctime, so a write by anyone else since cannot be
+// told from them. Each side's bytes read and cache use travel to the other
+// in a wire.Report before Final and FinalAck, for both sides' Stats.
 package engine

@@ -26,6 +26,7 @@ type receiver struct {
 	tailKept  int64 // bytes of a larger target device past the source's end
 	cache     *fileCache
 	read0     int64 // dst.BytesRead() when the session began
+	peer      *wire.Report
 	dig       sharedDigest
 	tot       counters
 }
@@ -70,10 +71,8 @@ func Receive(ctx context.Context, dst *sysio.File, p Params, streams []Stream, o
 	st.BytesWire = r.sess.wire.Load()
 	st.finish(p, time.Since(start).Seconds())
 	st.TargetTailKept = r.tailKept
-	st.Cache = r.cache.report()
-	if dst != nil {
-		st.BytesRead = dst.BytesRead() - r.read0
-	}
+	st.TargetCache, st.TargetRead = r.report()
+	st.SourceCache, st.SourceRead = peerReport(r.peer)
 	if err != nil {
 		return st, err
 	}
@@ -132,7 +131,7 @@ func (r *receiver) prepare() error {
 // acknowledges with the receiver's counts.
 func (r *receiver) finish() error {
 	st0 := r.sess.streams[0]
-	m, err := recvMsg(st0)
+	m, err := recvReport(st0, &r.peer)
 	if err != nil {
 		return err
 	}
@@ -160,6 +159,10 @@ func (r *receiver) finish() error {
 	ack := &wire.FinalAck{Bytes: uint64(r.tot.written.Load()), Confirmed: uint64(confirmed), Digest: ours}
 	if !r.p.DryRun {
 		ack.Written = uint64(changed)
+	}
+	word, read := r.report()
+	if err := st0.Send(newReport(word, read)); err != nil {
+		return wrapStream(err)
 	}
 	if err := st0.Send(ack); err != nil {
 		return wrapStream(err)

@@ -26,6 +26,8 @@ type sender struct {
 	// hashes come from its record and only blocks to send are read;
 	// otherwise it may record what this session hashes.
 	cache *fileCache
+	read0 int64        // src.File.BytesRead() when the session began
+	peer  *wire.Report // the receiver's, if it sent one
 }
 
 // Send runs the sender's side of a session: one stream per worker, in
@@ -47,7 +49,7 @@ func Send(ctx context.Context, src *Source, p Params, streams []Stream, opt Opti
 	s := &sender{src: src, p: p, opt: opt, sess: newSession(ctx, streams), weak: opt.weak(ctx)}
 	s.zero = newZeroHashes(s.weak, p.Strong)
 	defer s.sess.cancel()
-	read0 := src.File.BytesRead()
+	s.read0 = src.File.BytesRead()
 	s.cache = lookupCache(opt.Cache, src.File, p, false)
 	if !p.DryRun && !p.WholeFile {
 		s.cache.startSourceRecord(p)
@@ -69,8 +71,8 @@ func Send(ctx context.Context, src *Source, p Params, streams []Stream, opt Opti
 	st := s.tot.stats()
 	st.BytesWire = s.sess.wire.Load()
 	st.finish(p, time.Since(start).Seconds())
-	st.Cache = s.cache.report()
-	st.BytesRead = src.File.BytesRead() - read0
+	st.SourceCache, st.SourceRead = s.cache.report(), src.File.BytesRead()-s.read0
+	st.TargetCache, st.TargetRead = peerReport(s.peer)
 	if err != nil {
 		return st, err
 	}
@@ -92,10 +94,13 @@ func (s *sender) finish() error {
 	st0 := s.sess.streams[0]
 	ours := s.dig.bytes()
 	final := &wire.Final{Size: size, ModTime: mtime, Mode: uint32(mode), Uid: s.src.Uid, Gid: s.src.Gid, Digest: ours}
+	if err := st0.Send(newReport(s.cache.report(), s.src.File.BytesRead()-s.read0)); err != nil {
+		return wrapStream(err)
+	}
 	if err := st0.Send(final); err != nil {
 		return wrapStream(err)
 	}
-	m, err := recvMsg(st0)
+	m, err := recvReport(st0, &s.peer)
 	if err != nil {
 		return err
 	}
@@ -186,7 +191,9 @@ func (s *sender) readStripe(ctx context.Context, first, end int64, st *lockedStr
 	per := int64(batchBlocks(s.p.BlockSize))
 	holes := newHoleScanner(s.src.File)
 	bs := int64(s.p.BlockSize)
-	adviseStripe(s.src.File, first*bs, min(end*bs, s.p.Size))
+	if s.cache == nil || s.cache.known == nil { // a hit reads only blocks to send: no read-ahead
+		adviseStripe(s.src.File, first*bs, min(end*bs, s.p.Size))
+	}
 	for b := first; b < end; b += per {
 		n := min(per, end-b)
 		weak := make([]uint64, n)

@@ -37,14 +37,18 @@ type Stats struct {
 	// block-device target holds, left untouched.
 	TargetTailKept int64 `json:"target_tail_kept,omitempty"`
 	DryRun         bool  `json:"dry_run"`
-	// BytesRead is what this side read of its own copy (sysio counts it),
-	// and Cache whether it used a block-hash record: "hit" (recorded hashes
-	// used; only blocks to send or rewrite read), "resume" (an interrupted
-	// sync's journal used for the blocks it covers), "miss", "stale" (a
-	// record the file no longer matches), or "off" (no cache, --no-cache,
-	// or a file the cache cannot trust). These two are this side's only.
-	BytesRead int64  `json:"bytes_read"`
-	Cache     string `json:"cache"`
+	// SourceRead and TargetRead are what each side read of its own copy
+	// (sysio counts it: pread bytes and mapped ranges); SourceCache and
+	// TargetCache say how each used its block-hash cache: "hit" (the
+	// record's hashes used; only blocks to send read), "resume" (an
+	// interrupted sync's journal used for the blocks it logged), "miss",
+	// "stale" (a record the file no longer matched) or "off" (no cache,
+	// --no-cache, or a file the cache cannot trust). The other side's come
+	// from its wire.Report; empty when it sent none.
+	SourceRead  int64  `json:"source_bytes_read"`
+	TargetRead  int64  `json:"target_bytes_read"`
+	SourceCache string `json:"source_cache,omitempty"`
+	TargetCache string `json:"target_cache,omitempty"`
 }
 
 func (s *Stats) finish(p Params, seconds float64) {

@@ -21,8 +21,8 @@
 // # Messages
 //
 // Messages are passed as pointers: *Hello, *Open, *OpenReply, *Attach,
-// *Error, *WeakBatch, *Verdict, *Data, *StripeEnd, *Final and *FinalAck
-// implement Message, and ReadMessage and Decode return them. *Error is also
+// *Error, *WeakBatch, *Verdict, *Data, *StripeEnd, *Final, *Report and
+// *FinalAck implement Message, and ReadMessage and Decode return them. *Error is also
 // an error ("peer: <message> (code N)"). Each message type has a Validate
 // method; WriteFrame refuses a message that fails it and decoding returns
 // only messages that pass it. Pipe mode's one-way streams add
@@ -47,6 +47,7 @@
 //	StripeEnd  Sent u64, Confirmed u64
 //	Final      Size i64, ModTime i64, Mode u32, Uid u32, Gid u32,
 //	           Digest [DigestSize]
+//	Report     Read u64, Cache u8 (<= CacheResume)
 //	FinalAck   Written u64, Confirmed u64, Bytes u64, Digest [DigestSize]
 //
 // # Reading and writing

@@ -43,6 +43,8 @@ func Decode(t Type, payload []byte) (Message, error) {
 		m, n, err = parseFinal(payload)
 	case TypeFinalAck:
 		m, n, err = parseFinalAck(payload)
+	case TypeReport:
+		m, n, err = parseReport(payload)
 	case TypeChecksumHeader:
 		m, n, err = parseChecksumHeader(payload)
 	case TypeHashBatch:

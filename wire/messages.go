@@ -15,6 +15,7 @@ const (
 	TypeStripeEnd Type = 0x13 // sender -> receiver: a worker's stripe is complete
 	TypeFinal     Type = 0x14 // sender -> receiver on stream 0: all stripes sent, source unchanged
 	TypeFinalAck  Type = 0x15 // receiver -> sender on stream 0: target committed, with its counts
+	TypeReport    Type = 0x16 // either way on stream 0, before Final or FinalAck: what the side read
 )
 
 // Type identifies a message on the wire.
@@ -68,6 +69,7 @@ const (
 	FlagNoPerms   uint32 = 1 << 4 // leave the target's mode alone
 	FlagAtomic    uint32 = 1 << 5 // replace the target only at the end
 	FlagOwner     uint32 = 1 << 6 // give the target the source's owner and group
+	FlagNoCache   uint32 = 1 << 7 // neither side trusts a block-hash record
 )
 
 // Codec of a Data payload.
@@ -183,6 +185,15 @@ type Final struct {
 	Uid     uint32 // the source's owner and group, applied with FlagOwner
 	Gid     uint32
 	Digest  [DigestSize]byte
+}
+
+// Report is what one side read of its own copy and how it used its
+// block-hash cache, for the other side's account of the session. Each
+// side sends it on stream 0 just before its Final or FinalAck; a peer that
+// does not know the type skips it.
+type Report struct {
+	Read  uint64 // bytes read of the side's copy
+	Cache uint8  // CacheOff … CacheResume; CacheUnknown if the side did not say
 }
 
 // FinalAck is the receiver's result after commit (truncate, fsync, metadata).

@@ -103,7 +103,7 @@ func TestInvalid(t *testing.T) {
 		{mod(func(o *Open) { o.Workers = 0 }), ErrInvalid},
 		{mod(func(o *Open) { o.Workers = MaxWorkers + 1 }), ErrInvalid},
 		{mod(func(o *Open) { o.Codec = 2 }), ErrInvalid},
-		{mod(func(o *Open) { o.Flags = 1 << 7 }), ErrInvalid},
+		{mod(func(o *Open) { o.Flags = 1 << 8 }), ErrInvalid},
 		{mod(func(o *Open) { o.Path = strings.Repeat("p", MaxPathLen+1) }), ErrTooLarge},
 		{&OpenReply{Size: -1, Workers: 1}, ErrInvalid},
 		{&OpenReply{Workers: 0}, ErrInvalid},
@@ -128,6 +128,7 @@ func TestInvalid(t *testing.T) {
 		{mod(func(o *Open) { o.Start = -1 }), ErrInvalid},
 		{&Data{Codec: CodecLZ4, RawLen: MaxBlockSize + 1, Payload: []byte{1}}, ErrTooLarge},
 		{&Final{Size: -1}, ErrInvalid},
+		{&Report{Cache: CacheResume + 1}, ErrInvalid},
 	}
 	for i, tt := range tests {
 		err := tt.m.(validator).Validate()

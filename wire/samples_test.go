@@ -96,6 +96,8 @@ func samples() []Message {
 		&Final{Size: 1<<63 - 1, ModTime: -1, Mode: 0o777, Uid: 1000, Gid: 1<<32 - 1, Digest: [DigestSize]byte{1, 2, 3, 31: 9}},
 		&FinalAck{Written: 1, Confirmed: 2, Bytes: 3},
 		&FinalAck{},
+		&Report{},
+		&Report{Read: 1<<64 - 1, Cache: CacheResume},
 	}, pipeSamples()...)
 }
 

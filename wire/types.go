@@ -50,6 +50,8 @@ func (t Type) String() string {
 		return "Final"
 	case TypeFinalAck:
 		return "FinalAck"
+	case TypeReport:
+		return "Report"
 	case TypeChecksumHeader:
 		return "ChecksumHeader"
 	case TypeHashBatch:
@@ -90,6 +92,8 @@ func maxPayloadLen(t Type) (n int, ok bool) {
 		return finalLen, true
 	case TypeFinalAck:
 		return finalAckLen, true
+	case TypeReport:
+		return reportLen, true
 	case TypeChecksumHeader:
 		return checksumHeaderLen, true
 	case TypeHashBatch:
@@ -133,4 +137,4 @@ func (c Codec) String() string {
 func (c Codec) valid() bool { return c == CodecNone || c == CodecLZ4 || c == CodecZero }
 
 // knownFlags is every Open flag this version defines.
-const knownFlags = FlagDryRun | FlagWholeFile | FlagNoSparse | FlagNoTimes | FlagNoPerms | FlagAtomic | FlagOwner
+const knownFlags = FlagDryRun | FlagWholeFile | FlagNoSparse | FlagNoTimes | FlagNoPerms | FlagAtomic | FlagOwner | FlagNoCache

@@ -13,11 +13,14 @@ import (
 
 	"github.com/pdiffagent/pdiffagent/agent"
 	"github.com/pdiffagent/pdiffagent/engine"
+	"github.com/pdiffagent/pdiffagent/engine/cache"
 	"github.com/spf13/cobra"
 )
 
 type listenOptions struct {
 	identityOptions
+	cacheOptions
+	NoCache          bool
 	Root             string
 	Allow            []string
 	AllowFile        string
@@ -78,6 +81,8 @@ allowed, on QUIC (UDP) and TLS 1.3 over TCP on the same port (ADDR, default
 	f.IntVar(&opts.MaxWorkers, "max-workers", agent.DefaultMaxWorkers, "workers (streams) per session")
 	f.DurationVar(&opts.HandshakeTimeout, "handshake-timeout", agent.DefaultHandshakeTimeout, "time allowed for a connection's handshake")
 	f.DurationVar(&opts.IdleTimeout, "idle-timeout", agent.DefaultIdleTimeout, "a silent peer is dropped after this long")
+	opts.cacheOptions.AddFlags(f)
+	f.BoolVar(&opts.NoCache, "no-cache", false, "keep no block-hash cache: read every file whole in every session")
 	f.CountVarP(&opts.Verbose, "verbose", "v", "log more")
 	f.StringVar(&opts.LogFormat, "log-format", "text", "log lines on stderr as text (key=value) or json (one object per line)")
 	return cmd
@@ -106,6 +111,15 @@ func runListen(ctx context.Context, opts *listenOptions, addr string) error {
 	if err != nil {
 		return err
 	}
+	var store *cache.Store
+	if !opts.NoCache {
+		if store, err = opts.cacheOptions.open(opts.identityOptions.dir()); err != nil {
+			return err
+		}
+		if store != nil && insideRoot(store.Dir(), opts.Root) {
+			return usageErrorf("--cache-dir %s is inside the served root %s: peers could reach its records", store.Dir(), opts.Root)
+		}
+	}
 	level := slog.LevelInfo
 	if opts.Verbose > 0 {
 		level = slog.LevelDebug
@@ -118,7 +132,7 @@ func runListen(ctx context.Context, opts *listenOptions, addr string) error {
 		MaxMemory: int64(opts.MaxMemory),
 		Identity:  id, Log: log, MaxSessions: opts.MaxSessions, MaxSessionsPerClient: opts.MaxPerClient, MaxWorkers: opts.MaxWorkers,
 		HandshakeTimeout: opts.HandshakeTimeout, IdleTimeout: opts.IdleTimeout,
-		ReadPath: engine.ReadPath(opts.ReadPath), DirectRead: opts.DirectRead,
+		ReadPath: engine.ReadPath(opts.ReadPath), DirectRead: opts.DirectRead, Cache: store,
 	})
 	if err != nil {
 		return err

@@ -23,6 +23,8 @@ type syncOptions struct {
 	readOptions
 	outputOptions
 	retryOptions
+	cacheOptions
+	NoCache   bool
 	WholeFile bool
 	DryRun    bool
 	Owner     bool
@@ -38,6 +40,8 @@ func (o *syncOptions) AddFlags(f *pflag.FlagSet) {
 	o.compressOptions.AddFlags(f)
 	o.rangeOptions.AddFlags(f)
 	o.metaOptions.AddFlags(f)
+	o.cacheOptions.AddFlags(f)
+	f.BoolVar(&o.NoCache, "no-cache", false, "neither side trusts a block-hash record: both copies are read and hashed (fresh records are still kept)")
 	f.BoolVar(&o.Owner, "owner", false, "give the target the source's owner and group (the receiving side must run as root)")
 	f.BoolVar(&o.Atomic, "atomic", false, "replace the target only at the end (a temporary file beside it, renamed once verified); needs room for both copies unless the filesystem has reflinks; regular files only")
 	o.readOptions.AddFlags(f)
@@ -87,7 +91,7 @@ func (o *syncOptions) params() (engine.Params, error) {
 	if err := o.rangeOptions.check(int64(o.BlockSize), false); err != nil {
 		return engine.Params{}, err
 	}
-	s := engine.Session{WholeFile: o.WholeFile, DryRun: o.DryRun, Owner: o.Owner}
+	s := engine.Session{WholeFile: o.WholeFile, DryRun: o.DryRun, Owner: o.Owner, NoCache: o.NoCache}
 	o.gridOptions.apply(&s)
 	o.workerOptions.apply(&s)
 	o.metaOptions.apply(&s)

@@ -221,9 +221,28 @@ func summary(r result) string {
 	if r.Verified {
 		verified = "verified"
 	}
-	return fmt.Sprintf("synced %s: %d of %d blocks changed (%.1f%%), wrote %s (%s on the wire) in %.2f s%s, similarity %.3f, %s",
+	return fmt.Sprintf("synced %s: %d of %d blocks changed (%.1f%%), wrote %s (%s on the wire) in %.2f s%s, similarity %.3f, %s%s",
 		formatBytes(r.BytesTotal), r.BlocksChanged, r.BlocksTotal, pct, formatBytes(r.BytesWritten), formatBytes(r.BytesWire),
-		r.Seconds, rate, r.Similarity, verified)
+		r.Seconds, rate, r.Similarity, verified, readSummary(r))
+}
+
+// readSummary says what each side read and how it used its block-hash
+// cache: "; read: source 1.0 GiB (cache: miss), target 0 B (cache: hit)".
+// A side that did not say (an older peer) is left out.
+func readSummary(r result) string {
+	var parts []string
+	for _, s := range []struct {
+		name, word string
+		read       int64
+	}{{"source", r.SourceCache, r.SourceRead}, {"target", r.TargetCache, r.TargetRead}} {
+		if s.word != "" {
+			parts = append(parts, fmt.Sprintf("%s %s (cache: %s)", s.name, formatBytes(s.read), s.word))
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "; read: " + strings.Join(parts, ", ")
 }
 
 // formatBytes renders n in binary units: "512 B", "1.5 KiB", "2.0 GiB".

@@ -126,7 +126,11 @@ func runRemote(ctx context.Context, opts *remoteOptions, push bool, local, remot
 	}
 	rep := opts.newReporter(total)
 	rep.atomic = opts.Atomic && !opts.DryRun
-	eopt := engine.Options{Progress: rep.Progress()}
+	store, err := opts.cacheOptions.open(opts.identityOptions.dir())
+	if err != nil {
+		return err
+	}
+	eopt := engine.Options{Progress: rep.Progress(), Cache: store}
 	opts.readOptions.apply(&eopt)
 	var out agent.Outcome
 	err = opts.retryOptions.do(ctx, os.Stderr, rep.reset, func() (err error) {

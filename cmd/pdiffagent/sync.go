@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 
+	"github.com/pdiffagent/pdiffagent/agent"
 	"github.com/pdiffagent/pdiffagent/engine"
 	"github.com/spf13/cobra"
 )
@@ -62,7 +63,11 @@ func runSync(ctx context.Context, opts *syncOptions, src, dst string) error {
 	if opts.Atomic {
 		syncLocal, rep.atomic = engine.SyncLocalAtomic, !opts.DryRun
 	}
-	eopt := engine.Options{Progress: rep.Progress()}
+	store, err := opts.cacheOptions.open(agent.DefaultIdentityDir())
+	if err != nil {
+		return err
+	}
+	eopt := engine.Options{Progress: rep.Progress(), Cache: store}
 	opts.readOptions.apply(&eopt)
 	var st engine.Stats
 	err = opts.retryOptions.do(ctx, os.Stderr, rep.reset, func() (err error) {
