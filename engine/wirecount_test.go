@@ -26,7 +26,7 @@ func TestBytesWire(t *testing.T) {
 		&wire.WeakBatch{Hashes: make([]uint64, blocks)},
 		&wire.Verdict{Count: blocks, Strong: make([][wire.StrongSize]byte, blocks-3)},
 		&wire.Data{Payload: make([]byte, testBS)}, &wire.Data{Payload: make([]byte, testBS)}, &wire.Data{Payload: make([]byte, testBS-5)},
-		&wire.StripeEnd{}, &wire.Final{}, &wire.FinalAck{},
+		&wire.StripeEnd{}, &wire.Report{}, &wire.Final{}, &wire.Report{}, &wire.FinalAck{}, // a Report from each side (cache use)
 	}
 	var want int64
 	for _, m := range msgs {
