@@ -18,7 +18,7 @@ FUZZ_TIME ?= 60s
 RACE_PKGS := ./engine/... ./agent/... ./sysio/... ./bench/...
 
 .NOTPARALLEL:
-.PHONY: build test fmt-check vet unit race fuzz-smoke fuzz demo bench bench-scale bench-rsync soak clean
+.PHONY: build man test fmt-check vet unit race fuzz-smoke fuzz demo bench bench-scale bench-rsync soak clean
 
 # The go command stamps the commit into the binary (pdiffagent version) when
 # it can; COMMIT covers the builds it cannot (git worktrees, GOFLAGS with
@@ -27,6 +27,13 @@ COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null)$(shell git diff --quiet HEAD 2
 
 build:
 	$(GO) build -buildvcs=auto -ldflags "-X main.buildCommit=$(COMMIT)" -o $(BIN) ./cmd/pdiffagent
+
+# A man page per command (pdiffagent.1, pdiffagent-push.1, …) in MANDIR,
+# generated from the commands' help (cobra/doc): man -l bin/man/pdiffagent.1
+MANDIR ?= bin/man
+man: build
+	$(BIN) man $(MANDIR)
+	@ls $(MANDIR)
 
 test: fmt-check vet unit race fuzz-smoke
 

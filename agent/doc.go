@@ -16,6 +16,13 @@
 // A refused client gets nothing but a TLS alert, and the server logs its
 // fingerprint and address, rate-limited (ratelog.go).
 //
+// The allow list can be replaced while the server runs (SetAllow; listen
+// does it on SIGHUP): VerifyConnection reads the list in force through an
+// atomic pointer, and every authenticated connection runs under a context
+// of its client (clientContext) that SetAllow cancels, with a removedError
+// cause, when it removes the client: its sessions end and it is told
+// wire.CodeDenied, "removed from the server's allow list".
+//
 // # Transports
 //
 // The server listens on TCP and UDP with the same port number. Over TCP,

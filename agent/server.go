@@ -150,7 +150,7 @@ func (c ServerConfig) populate() (ServerConfig, error) {
 type Server struct {
 	cfg     ServerConfig
 	log     *slog.Logger
-	allow   allowList
+	allow   atomic.Pointer[allowList] // replaced by SetAllow
 	jail    *jail
 	tlsConf *tls.Config
 
@@ -170,6 +170,7 @@ type Server struct {
 	sessions map[[wire.SessionIDSize]byte]*session
 	running  int            // sessions running (counted against MaxSessions)
 	byClient map[string]int // sessions running per client fingerprint
+	clients  map[string]*clientConns
 	locks    lockTable
 	mem      *memBudget
 	refusals *logLimiter // paces the WARN line per refused client
@@ -200,15 +201,16 @@ func Listen(ctx context.Context, addr string, cfg ServerConfig) (*Server, error)
 	s := &Server{
 		cfg:      cfg,
 		log:      cfg.Log,
-		allow:    allow,
 		jail:     j,
 		sessions: make(map[[wire.SessionIDSize]byte]*session),
 		byClient: make(map[string]int),
 		mem:      newMemBudget(cfg.MaxMemory),
+		clients:  make(map[string]*clientConns),
 		closed:   make(chan struct{}),
 	}
+	s.allow.Store(&allow)
 	s.refusals = newLogLimiter()
-	s.tlsConf = serverTLSConfig(cfg.Identity, allow, cfg.Log, s.refusals)
+	s.tlsConf = serverTLSConfig(cfg.Identity, s.allowList, cfg.Log, s.refusals)
 	if s.tcpLn, s.udp, err = bindSamePort(ctx, addr, cfg.IdleTimeout); err != nil {
 		j.close()
 		return nil, err

@@ -29,7 +29,7 @@ func (shutdownError) Is(target error) bool { return target == context.Canceled }
 func (s *Server) handleStream(ctx context.Context, bs byteStream, peer peerIdentity, transport string) {
 	ns := newNetStream(bs, -1, fmt.Sprintf("%s stream from %s", transport, peer.addr))
 	ns.helloPending = true
-	stop := context.AfterFunc(ctx, func() { ns.Abort(errServerClosing) })
+	stop := context.AfterFunc(ctx, func() { ns.Abort(abortCause(ctx)) })
 	kept := false
 	defer func() {
 		if !kept {
@@ -179,10 +179,11 @@ func (s *Server) runEngine(ctx context.Context, tf *target, streams []*netStream
 	ectx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
 	defer cancel(nil)
 	stop := context.AfterFunc(ctx, func() {
+		why := abortCause(ctx)
 		for _, ns := range streams {
-			ns.reportAbort(errServerClosing)
+			ns.reportAbort(why)
 		}
-		cancel(errServerClosing)
+		cancel(why)
 	})
 	defer stop()
 	return tf.run(ectx, streams)
@@ -225,7 +226,7 @@ func (s *Server) collect(ctx context.Context, ss *session, ctl *netStream) ([]*n
 			}
 			return streams, codeErrorf(wire.CodeBadRequest, "only %d of %d worker streams attached within %v", n, len(streams), s.cfg.HandshakeTimeout)
 		case <-ctx.Done():
-			return ss.seal(), errServerClosing
+			return ss.seal(), abortCause(ctx)
 		}
 	}
 }

@@ -26,10 +26,10 @@ func clientTLSConfig(id *Identity, pin string) *tls.Config {
 }
 
 // serverTLSConfig asks every client for its certificate and checks it
-// against allow in VerifyConnection. A config is made per connection so that
-// the refusal can be logged with the peer's address, at the rate limit's
-// pace.
-func serverTLSConfig(id *Identity, allow allowList, log *slog.Logger, limit *logLimiter) *tls.Config {
+// against allow() (the list in force) in VerifyConnection. A config is made
+// per connection so that the refusal can be logged with the peer's address,
+// at the rate limit's pace.
+func serverTLSConfig(id *Identity, allow func() allowList, log *slog.Logger, limit *logLimiter) *tls.Config {
 	base := &tls.Config{
 		MinVersion:             tls.VersionTLS13,
 		Certificates:           []tls.Certificate{id.cert},
@@ -45,7 +45,7 @@ func serverTLSConfig(id *Identity, allow allowList, log *slog.Logger, limit *log
 		}
 		c := perConn.Clone()
 		c.VerifyConnection = func(cs tls.ConnectionState) error {
-			fp, err := allow.verifyClient(id.fp, cs)
+			fp, err := allow().verifyClient(id.fp, cs)
 			if err != nil {
 				if fp == "" {
 					fp = "(no certificate)"

@@ -92,8 +92,14 @@ func (s *Server) serveQUIC(ctx context.Context) error {
 
 // handleQUICConn serves every stream the client opens on c.
 func (s *Server) handleQUICConn(ctx context.Context, c *quic.Conn) {
-	peer, err := newPeerIdentity(s.allow, c.ConnectionState().TLS, c.RemoteAddr())
+	peer, err := newPeerIdentity(s.allowList(), c.ConnectionState().TLS, c.RemoteAddr())
 	if err != nil {
+		c.CloseWithError(quicCodeCanceled, "refused")
+		return
+	}
+	ctx, done := s.clientContext(ctx, peer.fp)
+	defer done()
+	if ctx.Err() != nil {
 		c.CloseWithError(quicCodeCanceled, "refused")
 		return
 	}

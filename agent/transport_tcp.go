@@ -114,8 +114,14 @@ func (s *Server) handleTCP(ctx context.Context, raw *net.TCPConn) {
 		raw.Close()
 		return
 	}
-	peer, err := newPeerIdentity(s.allow, tc.ConnectionState(), raw.RemoteAddr())
+	peer, err := newPeerIdentity(s.allowList(), tc.ConnectionState(), raw.RemoteAddr())
 	if err != nil {
+		raw.Close()
+		return
+	}
+	ctx, done := s.clientContext(ctx, peer.fp)
+	defer done()
+	if ctx.Err() != nil {
 		raw.Close()
 		return
 	}

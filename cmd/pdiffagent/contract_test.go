@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net"
 	"os"
@@ -160,5 +161,85 @@ func TestProgressFlag(t *testing.T) {
 	}
 	if err := cmd.ParseFlags([]string{"--progress=lines"}); err != nil || o.Progress != progressLines {
 		t.Errorf("--progress=lines: %q, %v", o.Progress, err)
+	}
+}
+
+// TestListenReload: listen's SIGHUP handler reads --allow-file again and
+// logs who was added and removed; a file that does not parse keeps the old
+// list. (agent's TestSetAllow shows the removed client's session ending.)
+func TestListenReload(t *testing.T) {
+	dir := t.TempDir()
+	ids := make([]string, 3)
+	for i := range ids {
+		id, err := agent.LoadOrCreateIdentity(filepath.Join(dir, fmt.Sprint("id", i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[i] = id.Fingerprint()
+	}
+	file := filepath.Join(dir, "clients")
+	write := func(s string) {
+		if err := os.WriteFile(file, []byte(s), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(ids[0] + "\n" + ids[1] + " # the backup host\n")
+	opts := &listenOptions{AllowFile: file}
+	allow, readOnly, err := opts.allowList()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sid, err := agent.LoadOrCreateIdentity(filepath.Join(dir, "server"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logBuf strings.Builder
+	log := newLogger(&logBuf, "json", slog.LevelInfo)
+	srv, err := agent.Listen(context.Background(), "127.0.0.1:0", agent.ServerConfig{Root: dir, Allow: allow, AllowReadOnly: readOnly, Identity: sid, Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+
+	write(ids[1] + "\n" + ids[2] + " read-only\n")
+	opts.reload(srv, log)
+	write("sha256:nothex\n")
+	opts.reload(srv, log)
+	var lines []map[string]any
+	for _, l := range strings.Split(strings.TrimSpace(logBuf.String()), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatalf("--log-format json wrote %q: %v", l, err)
+		}
+		lines = append(lines, m)
+	}
+	if len(lines) != 3 {
+		t.Fatalf("log: %s", logBuf.String())
+	}
+	if m := lines[0]; m["msg"] != "allow list reloaded" || fmt.Sprint(m["added"]) != fmt.Sprint([]any{ids[2]}) || fmt.Sprint(m["removed"]) != fmt.Sprint([]any{ids[0]}) {
+		t.Errorf("reload logged %v; want %s added and %s removed", m, ids[2], ids[0])
+	}
+	if m := lines[1]; m["msg"] != "client removed: its sessions end" || m["client"] != ids[0] {
+		t.Errorf("logged %v", m)
+	}
+	if m := lines[2]; m["level"] != "WARN" || !strings.Contains(fmt.Sprint(m["err"]), "clients:1") {
+		t.Errorf("a bad file logged %v; want a warning naming the line", m)
+	}
+}
+
+// TestManPages: `pdiffagent man DIR` writes a page per visible command.
+func TestManPages(t *testing.T) {
+	dir := t.TempDir()
+	if code, msg := execute(t, "man", dir); code != exitOK {
+		t.Fatalf("man: exit %d: %s", code, msg)
+	}
+	for _, c := range newRootCommand().Commands() {
+		if c.Hidden || !c.IsAvailableCommand() {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(dir, "pdiffagent-"+c.Name()+".1"))
+		if err != nil || !strings.Contains(string(b), ".SH NAME") {
+			t.Errorf("no man page for %s: %v", c.Name(), err)
+		}
 	}
 }

@@ -32,6 +32,9 @@
 // errors print one object as well. --retries (retry.go) runs a sync again
 // for the codes retryable names.
 //
+// listen reads --allow-file again on SIGHUP (agent.Server.SetAllow). The
+// hidden `man DIR` command (make man) writes the man pages with cobra/doc.
+//
 // The work itself belongs to the engine (engine.SyncLocal and, across the
 // network, the agent). gen is a thin shell over package bench. bench
 // drives bench.Run and holds the parts that run pdiffagent itself: the

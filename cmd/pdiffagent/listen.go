@@ -7,8 +7,10 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/signal"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/pdiffagent/pdiffagent/agent"
@@ -66,7 +68,7 @@ allowed, on QUIC (UDP) and TLS 1.3 over TCP on the same port (ADDR, default
 	f.StringVar(&opts.Root, "root", "", "directory served (required)")
 	f.StringArrayVar(&opts.Allow, "allow", nil, "fingerprint of a client allowed to push and pull (repeatable)")
 	f.StringArrayVar(&opts.AllowReadOnly, "allow-read-only", nil, "fingerprint of a client allowed only to pull (repeatable)")
-	f.StringVar(&opts.AllowFile, "allow-file", "", "file of allowed fingerprints, one per line, each optionally followed by read-only (# comments)")
+	f.StringVar(&opts.AllowFile, "allow-file", "", "file of allowed fingerprints, one per line, each optionally followed by read-only (# comments); read again on SIGHUP, ending the sessions of clients removed")
 	f.BoolVar(&opts.AllowOwner, "allow-owner", false, "apply the owner and group a pushing client sends (--owner; the server must run as root)")
 	f.BoolVar(&opts.ReadOnly, "read-only", false, "refuse every push")
 	f.BoolVar(&opts.AllowDevices, "allow-devices", false, "serve block devices beneath the root")
@@ -95,14 +97,9 @@ func runListen(ctx context.Context, opts *listenOptions, addr string) error {
 	if opts.LogFormat != "text" && opts.LogFormat != "json" {
 		return usageErrorf("--log-format %q: want text or json", opts.LogFormat)
 	}
-	allow := append([]string(nil), opts.Allow...)
-	readOnly := append([]string(nil), opts.AllowReadOnly...)
-	if opts.AllowFile != "" {
-		more, ro, err := readAllowFile(opts.AllowFile)
-		if err != nil {
-			return err
-		}
-		allow, readOnly = append(allow, more...), append(readOnly, ro...)
+	allow, readOnly, err := opts.allowList()
+	if err != nil {
+		return err
 	}
 	if len(allow)+len(readOnly) == 0 {
 		return usageErrorf("no client allowed: pass --allow sha256:… (run `pdiffagent id` on each client) or --allow-file")
@@ -137,6 +134,19 @@ func runListen(ctx context.Context, opts *listenOptions, addr string) error {
 	if err != nil {
 		return err
 	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for {
+			select {
+			case <-hup:
+				opts.reload(srv, log)
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
 	err = srv.Serve(ctx)
 	srv.Close()
 	if ctx.Err() != nil {
@@ -144,6 +154,39 @@ func runListen(ctx context.Context, opts *listenOptions, addr string) error {
 		return nil
 	}
 	return err
+}
+
+// allowList is --allow and --allow-read-only with the fingerprints of
+// --allow-file added.
+func (o *listenOptions) allowList() (allow, readOnly []string, err error) {
+	allow = append([]string(nil), o.Allow...)
+	readOnly = append([]string(nil), o.AllowReadOnly...)
+	if o.AllowFile != "" {
+		more, ro, err := readAllowFile(o.AllowFile)
+		if err != nil {
+			return nil, nil, err
+		}
+		allow, readOnly = append(allow, more...), append(readOnly, ro...)
+	}
+	return allow, readOnly, nil
+}
+
+// reload reads --allow-file again (on SIGHUP) and gives srv the new lists,
+// logging who was added and removed; the sessions of the removed end. A
+// file that cannot be read, or leaves no client, keeps the old lists.
+func (o *listenOptions) reload(srv *agent.Server, log *slog.Logger) {
+	allow, readOnly, err := o.allowList()
+	if err == nil {
+		var added, removed []string
+		if added, removed, err = srv.SetAllow(allow, readOnly); err == nil {
+			log.Info("allow list reloaded", "file", o.AllowFile, "clients", len(allow)+len(readOnly), "added", added, "removed", removed)
+			for _, fp := range removed {
+				log.Info("client removed: its sessions end", "client", fp)
+			}
+			return
+		}
+	}
+	log.Warn("allow list not reloaded: the old one stays", "file", o.AllowFile, "err", err)
 }
 
 // readAllowFile reads an allow file: one fingerprint per line, optionally

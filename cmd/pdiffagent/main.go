@@ -77,6 +77,7 @@ changed); 130 interrupted (SIGINT).`,
 		newPullCommand(&remoteOptions{}),
 		newGenCommand(),
 		newVersionCommand(),
+		newManCommand(),
 		newBenchCommand(&benchOptions{}),
 		newChecksumCommand(&checksumOptions{}), newRetrieveCommand(&retrieveOptions{}), newSaveCommand(&saveOptions{}),
 	)
