@@ -30,6 +30,7 @@ type benchOptions struct {
 	Seed        int64
 	gridOptions
 	workerOptions
+	readOptions
 	JSON  bool
 	CSV   bool
 	Save  string
@@ -56,6 +57,7 @@ func (o *benchOptions) AddFlags(f *pflag.FlagSet) {
 	f.Int64Var(&o.Seed, "seed", 1, "seed of the test data")
 	o.gridOptions.AddFlags(f)
 	o.workerOptions.AddFlags(f)
+	o.readOptions.AddFlags(f)
 	f.BoolVar(&o.JSON, "json", false, "print the report as JSON on stdout instead of tables")
 	f.BoolVar(&o.CSV, "csv", false, "print one CSV row per sync on stdout instead of tables")
 	f.StringVar(&o.Save, "save", "", "also write the JSON report to this file")
@@ -221,6 +223,7 @@ func runBench(ctx context.Context, opts *benchOptions, roundsSet bool) error {
 		return runErr
 	}
 	rep.Targets = bench.Evaluate(rep)
+	rep.ReadPath = opts.readOptions.String()
 	var err2 error
 	switch {
 	case opts.JSON:

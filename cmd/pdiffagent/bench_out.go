@@ -47,6 +47,9 @@ func benchSettings(rep *bench.Report) string {
 	}
 	s := fmt.Sprintf("%s blocks, %s; %s; times are the best of %d run(s) per tool and round; run took %.0f s",
 		formatSize(int64(rep.BlockSize)), strings.Join(rep.Patterns, "+")+" changes", cache, rep.Repeat, rep.Seconds)
+	if rep.ReadPath != "" {
+		s += "; pdiffagent reads with " + rep.ReadPath
+	}
 	if v := bench.RsyncVersion(); v != "" && rep.Skipped["rsync"] == "" && hasTool(rep, "rsync") {
 		s += "; " + v + " " + strings.Join(bench.RsyncArgs, " ")
 	}

@@ -29,6 +29,7 @@ import (
 type peerServeOptions struct {
 	Root, Identity, Allow string
 	HeapProfile           string
+	readOptions
 }
 
 func newPeerServeCommand() *cobra.Command {
@@ -46,6 +47,7 @@ func newPeerServeCommand() *cobra.Command {
 	cmd.Flags().StringVar(&o.Identity, "identity", "", "identity directory (created if missing)")
 	cmd.Flags().StringVar(&o.Allow, "allow", "", "fingerprint of the one client allowed")
 	cmd.Flags().StringVar(&o.HeapProfile, "heap-profile", "", "write a heap profile (live objects) here when stopped")
+	o.readOptions.AddFlags(cmd.Flags())
 	return cmd
 }
 
@@ -54,7 +56,8 @@ func runPeerServe(ctx context.Context, o *peerServeOptions) error {
 	if err != nil {
 		return err
 	}
-	srv, err := agent.Listen(ctx, "127.0.0.1:0", agent.ServerConfig{Root: o.Root, Allow: []string{o.Allow}, Identity: id})
+	srv, err := agent.Listen(ctx, "127.0.0.1:0", agent.ServerConfig{Root: o.Root, Allow: []string{o.Allow}, Identity: id,
+		ReadPath: engine.ReadPath(o.ReadPath), DirectRead: o.DirectRead})
 	if err != nil {
 		return err
 	}
@@ -80,6 +83,7 @@ type peerPushOptions struct {
 	Connections              int
 	gridOptions
 	workerOptions
+	readOptions
 }
 
 // peerResult is what `bench peer-push` and `bench peer-sync` print: the
@@ -114,6 +118,14 @@ func newPeerPushCommand() *cobra.Command {
 func (o *peerPushOptions) addEngineFlags(f *pflag.FlagSet) {
 	o.gridOptions.AddFlags(f)
 	o.workerOptions.AddFlags(f)
+	o.readOptions.AddFlags(f)
+}
+
+// engineOptions are the engine.Options the read flags give.
+func (o *peerPushOptions) engineOptions() engine.Options {
+	var eo engine.Options
+	o.readOptions.apply(&eo)
+	return eo
 }
 
 func (o *peerPushOptions) params() engine.Params {
@@ -132,7 +144,7 @@ func newPeerSyncCommand() *cobra.Command {
 		Args:   exactArgs(2, "SRC and DST"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			start := time.Now()
-			st, err := engine.SyncLocal(cmd.Context(), args[0], args[1], o.params(), engine.Options{})
+			st, err := engine.SyncLocal(cmd.Context(), args[0], args[1], o.params(), o.engineOptions())
 			res := peerResult{Stats: st, Seconds: time.Since(start).Seconds(), PeakRSS: bench.SelfPeakRSS()}
 			if err != nil {
 				return err
@@ -154,7 +166,7 @@ func runPeerPush(ctx context.Context, o *peerPushOptions, src, remote string) er
 	}
 	cfg := agent.ClientConfig{Identity: id, Pin: o.Pin, Transport: o.Transport, Connections: o.Connections}
 	start := time.Now()
-	out, err := agent.Push(ctx, cfg, src, remote, o.params(), engine.Options{})
+	out, err := agent.Push(ctx, cfg, src, remote, o.params(), o.engineOptions())
 	res := peerResult{Stats: out.Stats, Seconds: time.Since(start).Seconds(), PeakRSS: bench.SelfPeakRSS()}
 	if err != nil {
 		return err

@@ -37,6 +37,7 @@ func benchTools(opts *benchOptions, work string) ([]bench.Tool, error) {
 	}
 	common := []string{"-b", formatSize(int64(opts.BlockSize)), "-c", strconv.Itoa(opts.Concurrency),
 		"-m", engine.StrongHash(opts.Hash).String()}
+	common = append(common, opts.readOptions.args()...)
 	var tools []bench.Tool
 	for _, name := range opts.Tools {
 		switch name {
@@ -45,7 +46,7 @@ func benchTools(opts *benchOptions, work string) ([]bench.Tool, error) {
 				return localChild(ctx, exe, common, src, dst)
 			}})
 		case "tcp", "quic":
-			n := peerNet{exe: exe, transport: name, common: common, connections: opts.Connections,
+			n := peerNet{exe: exe, transport: name, common: common, read: opts.readOptions.args(), connections: opts.Connections,
 				srvDir: srvDir, cliDir: cliDir, srvFP: srvID.Fingerprint(), cliFP: cliID.Fingerprint()}
 			tools = append(tools, bench.Tool{Name: name, Sync: n.sync})
 		default:
@@ -87,6 +88,7 @@ func selfOr(self, rusage int64) int64 {
 type peerNet struct {
 	exe, transport string
 	common         []string
+	read           []string // the server's read flags
 	connections    int
 	srvDir, cliDir string
 	srvFP, cliFP   string
@@ -94,7 +96,7 @@ type peerNet struct {
 
 func (n peerNet) sync(ctx context.Context, src, dst string) (bench.Outcome, error) {
 	var res bench.Outcome
-	d, addr, err := startPeer(ctx, n.exe, "peer-serve", "--root", filepath.Dir(dst), "--identity", n.srvDir, "--allow", n.cliFP)
+	d, addr, err := startPeer(ctx, n.exe, "peer-serve", append([]string{"--root", filepath.Dir(dst), "--identity", n.srvDir, "--allow", n.cliFP}, n.read...)...)
 	if err != nil {
 		return res, err
 	}

@@ -27,6 +27,23 @@ func (o *readOptions) apply(eo *engine.Options) {
 	}
 }
 
+// args are the flags that give a child process the same read options.
+func (o *readOptions) args() []string {
+	a := []string{"--read-path", engine.ReadPath(o.ReadPath).String()}
+	if o.DirectRead {
+		a = append(a, "--direct-read")
+	}
+	return a
+}
+
+// String says how files are read, for a report.
+func (o *readOptions) String() string {
+	if o.DirectRead {
+		return "O_DIRECT pread" // no mapping bypasses the cache
+	}
+	return engine.ReadPath(o.ReadPath).String()
+}
+
 // readPathValue is --read-path.
 type readPathValue engine.ReadPath
 

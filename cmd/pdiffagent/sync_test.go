@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/pdiffagent/pdiffagent/bench"
+	"github.com/pdiffagent/pdiffagent/engine"
+	"github.com/spf13/pflag"
 )
 
 // captureStdout runs fn with os.Stdout redirected to a file and returns
@@ -105,5 +107,18 @@ func TestSyncReadFlags(t *testing.T) {
 	}
 	if code, _ := execute(t, "sync", "--read-path", "mapped", src, dst); code != exitUsage {
 		t.Errorf("--read-path mapped: exit %d, want %d", code, exitUsage)
+	}
+}
+
+// TestReadOptionsArgs checks that the read flags a bench passes to its
+// child processes give them the same options.
+func TestReadOptionsArgs(t *testing.T) {
+	for _, o := range []readOptions{{}, {ReadPath: readPathValue(engine.ReadMmap)}, {DirectRead: true}} {
+		var got readOptions
+		f := pflag.NewFlagSet("x", pflag.ContinueOnError)
+		got.AddFlags(f)
+		if err := f.Parse(o.args()); err != nil || got != o {
+			t.Errorf("%+v: args %q gave %+v, %v", o, o.args(), got, err)
+		}
 	}
 }
