@@ -17,7 +17,7 @@ type Report struct {
 	Patterns  []string  `json:"patterns"`
 	Cold      bool      `json:"cold"`
 	ReadPath  string    `json:"read_path,omitempty"` // how pdiffagent read the files, as its flags said
-	Repeat    int       `json:"repeat"` // runs per tool and round; the fastest is reported
+	Repeat    int       `json:"repeat"`              // runs per tool and round; the fastest is reported
 	// Skipped maps a tool that did not run to the reason.
 	Skipped map[string]string `json:"skipped,omitempty"`
 	Net     []NetFloor        `json:"net_floors,omitempty"`
