@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"sync/atomic"
 
 	"github.com/pdiffagent/pdiffagent/wire"
 )
@@ -233,4 +234,24 @@ func writeFrames(bw *bufio.Writer, ms ...wire.Message) error {
 		}
 	}
 	return nil
+}
+
+// byteCounter counts the bytes that pass through a pipe-mode stream, for
+// Stats.BytesWire. The input side is read from a goroutine of its own.
+type byteCounter struct {
+	r io.Reader
+	w io.Writer
+	n atomic.Int64
+}
+
+func (c *byteCounter) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+func (c *byteCounter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n.Add(int64(n))
+	return n, err
 }

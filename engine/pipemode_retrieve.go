@@ -21,6 +21,8 @@ import (
 // stops is a *TruncatedError.
 func Retrieve(ctx context.Context, src *Source, r io.Reader, w io.Writer, p Params, opt Options) (st Stats, err error) {
 	start := time.Now()
+	cin, cout := &byteCounter{r: r}, &byteCounter{w: w}
+	r, w = cin, cout
 	bw := bufio.NewWriterSize(w, pipeWriteBuf)
 	defer func() {
 		if err != nil {
@@ -77,7 +79,9 @@ func Retrieve(ctx context.Context, src *Source, r io.Reader, w io.Writer, p Para
 	if err := writeFrames(bw, end); err != nil {
 		return st, err
 	}
-	return st, bw.Flush()
+	err = bw.Flush()
+	st.BytesWire = cin.n.Load() + cout.n.Load() // the checksum stream read, the data stream written
+	return st, err
 }
 
 // retriever is Retrieve's state. The dispatcher of ordered owns next,

@@ -24,7 +24,8 @@ import (
 // then partly updated, and rerunning the pipeline repairs it.
 func Save(ctx context.Context, dst *sysio.File, r io.Reader, p Params, opt Options) (st Stats, err error) {
 	start := time.Now()
-	rd := wire.NewReader(r)
+	cin := &byteCounter{r: r}
+	rd := wire.NewReader(cin)
 	var bs int
 	in := startInput(rd, func(m wire.Message) {
 		if h, ok := m.(*wire.RetrieveHeader); ok { // before any Data is read
@@ -63,6 +64,7 @@ func Save(ctx context.Context, dst *sysio.File, r io.Reader, p Params, opt Optio
 	}
 	st.finish(sp, time.Since(start).Seconds())
 	st.Verified = err == nil
+	st.BytesWire = cin.n.Load() // the data stream read
 	return st, err
 }
 

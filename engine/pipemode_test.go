@@ -19,6 +19,19 @@ import (
 type pipeRun struct {
 	sumErr, retErr, saveErr error
 	ret, save               Stats
+	sumBytes, dataBytes     int64 // what crossed each pipe
+}
+
+// countWriter counts what it passes on.
+type countWriter struct {
+	w io.Writer
+	n *int64
+}
+
+func (c countWriter) Write(b []byte) (int, error) {
+	n, err := c.w.Write(b)
+	*c.n += int64(n)
+	return n, err
 }
 
 // cutWriter passes on the first left bytes, then closes the pipe: a
@@ -74,6 +87,7 @@ func runPipe(t *testing.T, src, dst string, p Params, opt Options, cutSums, cutD
 	if cutData > 0 {
 		dataOut = &cutWriter{w: dataW, left: cutData}
 	}
+	sumOut, dataOut = countWriter{sumOut, &run.sumBytes}, countWriter{dataOut, &run.dataBytes}
 	var wg sync.WaitGroup
 	wg.Add(3)
 	go func() {
@@ -124,6 +138,10 @@ func TestPipeCases(t *testing.T) {
 					t.Fatalf("checksum: %v; retrieve: %v; save: %v", run.sumErr, run.retErr, run.saveErr)
 				}
 				checkSame(t, dst, c.src)
+				if run.ret.BytesWire != run.sumBytes+run.dataBytes || run.save.BytesWire != run.dataBytes || run.dataBytes == 0 {
+					t.Errorf("bytes_wire: retrieve %d, save %d; the pipes carried %d and %d",
+						run.ret.BytesWire, run.save.BytesWire, run.sumBytes, run.dataBytes)
+				}
 				st, want := run.save, c.changed
 				if len(c.dst) > len(c.src) && len(c.src)%testBS != 0 {
 					// Checksum cannot know where the source ends: the source's

@@ -21,7 +21,8 @@ type Stats struct {
 	// hashes, verdicts, payloads and frame headers, as encoded on the wire
 	// (for a local sync, what would cross a network stream). The handshake
 	// before the engine starts (Hello, Open) and TLS/QUIC overhead are not
-	// counted.
+	// counted. In pipe mode, Retrieve counts the checksum stream it reads
+	// and the data stream it writes; Save the data stream it reads.
 	BytesWire       int64   `json:"bytes_wire"`
 	BlocksTotal     int64   `json:"blocks_total"`     // blocks of the source
 	BlocksChanged   int64   `json:"blocks_changed"`   // blocks that differed (sent, or would be in a dry run)
