@@ -86,9 +86,11 @@ func lookupCache(s *cache.Store, f *sysio.File, p Params, resume bool) *fileCach
 		return c
 	}
 	if resume && st != cache.Off {
-		if res, _ := s.OpenJournal(f, p.Size, p.BlockSize, uint8(p.Strong)); res != nil {
+		if res, _ := s.OpenJournal(f, p.Size, p.BlockSize, uint8(p.Strong)); res != nil && res.Blocks > 0 {
 			c.known, c.resumed = journalHashes{res}, true
 			c.closers = append(c.closers, res.Close)
+		} else if res != nil {
+			res.Close()
 		}
 	}
 	return c
@@ -97,7 +99,7 @@ func lookupCache(s *cache.Store, f *sysio.File, p Params, resume bool) *fileCach
 // startWriting is called before the session's first write to f: it
 // durably invalidates f's record, starts the record of a whole-file sync
 // and the journal.
-func (c *fileCache) startWriting(p Params) error {
+func (c *fileCache) startWriting(p Params, journal bool) error {
 	if c == nil {
 		return nil
 	}
@@ -107,7 +109,9 @@ func (c *fileCache) startWriting(p Params) error {
 	if !p.Partial() {
 		c.w, _ = c.store.Create(c.f, p.Size, p.BlockSize, uint8(p.Strong))
 	}
-	c.j, _ = c.store.StartJournal(c.f, p.Size, p.BlockSize, uint8(p.Strong))
+	if journal {
+		c.j, _ = c.store.StartJournal(c.f, p.Size, p.BlockSize, uint8(p.Strong))
+	}
 	if c.j != nil {
 		c.stop = make(chan struct{})
 		c.wg.Add(1)

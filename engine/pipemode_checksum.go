@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/pdiffagent/pdiffagent/engine/cache"
 	"github.com/pdiffagent/pdiffagent/sysio"
 	"github.com/pdiffagent/pdiffagent/wire"
 )
@@ -45,6 +46,23 @@ func Checksum(ctx context.Context, dst *sysio.File, p Params, w io.Writer, opt O
 	}
 	br := &blockReader{f: dst, bs: p.BlockSize, stop: stop, zero: newZeroHashes(opt.weak(ctx), p.Strong)}
 	weak := opt.weak(ctx)
+	// A target whose record is valid gives its hashes without a read; one
+	// hashed whole here gets a record (the same as a receiver's).
+	cp := p
+	cp.Size, cp.Start, cp.End = size, 0, size
+	fc := lookupCache(opt.Cache, dst, cp, false)
+	if p.Start == 0 && stop == size && dst != nil && !dst.IsDevice() {
+		// Not a device: save writes it at the same time, and a device's
+		// identity would not show that.
+		fc.startSourceRecord(cp)
+	}
+	defer func() {
+		if err != nil {
+			fc.abort()
+		} else {
+			fc.commit()
+		}
+	}()
 	work := func(ctx context.Context, s span) (*wire.HashBatch, error) {
 		strong, err := newStrongHasher(p.Strong)
 		if err != nil {
@@ -52,11 +70,16 @@ func Checksum(ctx context.Context, dst *sysio.File, p Params, w io.Writer, opt O
 		}
 		hb := &wire.HashBatch{First: uint64(s.first), Sums: make([]wire.BlockSum, s.n)}
 		holes := newHoleScanner(dst)
+		known, have := fc.lookupKnown(s.first, int(s.n))
 		for k := range hb.Sums {
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
 			i := s.first + int64(k)
+			if have != nil && have[k] {
+				hb.Sums[k] = wire.BlockSum{Weak: known[k].Weak, Strong: known[k].Strong}
+				continue
+			}
 			buf, n, err := br.read(holes, i)
 			if err != nil {
 				return nil, err
@@ -70,6 +93,13 @@ func Checksum(ctx context.Context, dst *sysio.File, p Params, w io.Writer, opt O
 			if opt.Progress != nil {
 				opt.Progress.Compared.Add(int64(n))
 			}
+		}
+		if fc.recording() {
+			es := make([]cache.Entry, len(hb.Sums))
+			for k, sum := range hb.Sums {
+				es[k] = cache.Entry{Weak: sum.Weak, Strong: sum.Strong}
+			}
+			fc.put(s.first, es)
 		}
 		return hb, nil
 	}

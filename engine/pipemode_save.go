@@ -45,7 +45,12 @@ func Save(ctx context.Context, dst *sysio.File, r io.Reader, p Params, opt Optio
 	if sp, err = sp.Bind(h.Size); err != nil {
 		return st, err
 	}
-	rc := &receiver{dst: dst, p: sp, opt: opt, weak: opt.weak(ctx)}
+	rc := &receiver{dst: dst, p: sp, opt: opt, weak: opt.weak(ctx), noJournal: true}
+	defer func() { // the target's record was invalidated; save writes none
+		if rc.cache != nil {
+			rc.cache.abort()
+		}
+	}()
 	var got int64 // Data blocks received
 	var end *wire.RetrieveEnd
 	if err = rc.prepare(); err == nil {

@@ -25,6 +25,7 @@ type receiver struct {
 	zerosOnce sync.Once
 	tailKept  int64 // bytes of a larger target device past the source's end
 	cache     *fileCache
+	noJournal bool  // pipe mode's save: no journal (it cannot resume)
 	read0     int64 // dst.BytesRead() when the session began
 	peer      *wire.Report
 	dig       sharedDigest
@@ -98,7 +99,7 @@ func (r *receiver) prepare() error {
 	if r.p.DryRun {
 		return nil
 	}
-	if err := r.cache.startWriting(r.p); err != nil {
+	if err := r.cache.startWriting(r.p, !r.noJournal); err != nil {
 		return err
 	}
 	if r.p.Owner && !r.dst.IsDevice() && !sysio.CanChown() {

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 
+	"github.com/pdiffagent/pdiffagent/agent"
 	"github.com/pdiffagent/pdiffagent/engine"
 	"github.com/pdiffagent/pdiffagent/sysio"
 	"github.com/spf13/cobra"
@@ -18,6 +19,8 @@ type checksumOptions struct {
 	gridOptions
 	rangeOptions
 	pipeOptions
+	cacheOptions
+	NoCache bool
 }
 
 func newChecksumCommand(opts *checksumOptions) *cobra.Command {
@@ -40,6 +43,8 @@ its strong hash to stdout, for ` + "`pdiffagent retrieve`" + `.
 	opts.gridOptions.AddFlags(f)
 	opts.rangeOptions.AddFlags(f)
 	opts.pipeOptions.AddFlags(f)
+	opts.cacheOptions.AddFlags(f)
+	f.BoolVar(&opts.NoCache, "no-cache", false, "read and hash DST even if its block-hash record is valid (a fresh record is still kept)")
 	return cmd
 }
 
@@ -51,7 +56,7 @@ func (o *checksumOptions) params() (engine.Params, error) {
 	if err := o.rangeOptions.check(int64(o.BlockSize), true); err != nil {
 		return engine.Params{}, err
 	}
-	var s engine.Session
+	s := engine.Session{NoCache: o.NoCache}
 	o.gridOptions.apply(&s)
 	o.workerOptions.apply(&s)
 	return engine.Params{Session: s, File: o.rangeOptions.file()}, nil
@@ -82,7 +87,11 @@ func runChecksum(ctx context.Context, opts *checksumOptions, dst string) error {
 		}
 		fmt.Fprintf(os.Stderr, "checksum %s (%s): blocks of %s, %d workers, %s\n", dst, what, formatSize(int64(p.BlockSize)), p.Workers, p.Strong)
 	}
-	if err := engine.Checksum(ctx, f, p, os.Stdout, engine.Options{}); err != nil {
+	store, err := opts.cacheOptions.open(agent.DefaultIdentityDir())
+	if err != nil {
+		return err
+	}
+	if err := engine.Checksum(ctx, f, p, os.Stdout, engine.Options{Cache: store}); err != nil {
 		return fmt.Errorf("checksum %s: %w", dst, err)
 	}
 	return nil

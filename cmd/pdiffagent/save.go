@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/pdiffagent/pdiffagent/agent"
 	"github.com/pdiffagent/pdiffagent/engine"
 	"github.com/spf13/cobra"
 )
@@ -13,6 +14,7 @@ type saveOptions struct {
 	JSON bool
 	metaOptions
 	pipeOptions
+	cacheOptions
 }
 
 func newSaveCommand(opts *saveOptions) *cobra.Command {
@@ -35,6 +37,7 @@ source over the range; anything else, that it may be partly updated.
 	f.BoolVar(&opts.JSON, "json", false, "print the result as one JSON object on stdout")
 	opts.metaOptions.AddFlags(f)
 	opts.pipeOptions.AddFlags(f)
+	opts.cacheOptions.AddFlags(f)
 	return cmd
 }
 
@@ -55,7 +58,11 @@ func runSave(ctx context.Context, opts *saveOptions, dst string) error {
 	var p engine.Params
 	opts.workerOptions.apply(&p.Session)
 	opts.metaOptions.apply(&p.Session)
-	st, err := engine.Save(ctx, t.File, os.Stdin, p, engine.Options{})
+	store, err := opts.cacheOptions.open(agent.DefaultIdentityDir()) // to invalidate DST's record before writing it
+	if err != nil {
+		return err
+	}
+	st, err := engine.Save(ctx, t.File, os.Stdin, p, engine.Options{Cache: store})
 	// A target created for nothing that arrived is removed.
 	if cerr := t.Close(err, st); err == nil && cerr != nil {
 		err = cerr
