@@ -38,6 +38,11 @@ type ClientConfig struct {
 	// Pin is the server's fingerprint ("sha256:…", see ParseFingerprint).
 	// Required: a client never connects without one.
 	Pin string
+	// PinVerified, when set, is called after a server's certificate
+	// matched Pin in a TLS handshake (possibly more than once: once per
+	// connection). A caller that remembers pins saves a new one here, not
+	// before: a mistyped pin never replaces a good one.
+	PinVerified func()
 	// Transport is TransportTCP ("tcp", the default when empty) or
 	// TransportQUIC ("quic").
 	Transport string

@@ -28,7 +28,7 @@ type runFunc func(ctx context.Context, p engine.Params, streams []engine.Stream)
 // runClient opens a session (control stream, Open, OpenReply), attaches the
 // worker streams, runs the engine and closes everything.
 func runClient(ctx context.Context, cfg ClientConfig, hostport string, open *wire.Open, p engine.Params, run runFunc) (Outcome, error) {
-	c := &clientConn{cfg: cfg, hostport: hostport, tlsConf: clientTLSConfig(cfg.Identity, cfg.Pin)}
+	c := &clientConn{cfg: cfg, hostport: hostport, tlsConf: clientTLSConfig(cfg.Identity, cfg.Pin, cfg.PinVerified)}
 	if cfg.Transport == TransportQUIC {
 		c.quic = make([]lazyConn, cfg.Connections)
 	}

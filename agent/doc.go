@@ -12,7 +12,10 @@
 // client checks the server's fingerprint against its pin, and the server
 // checks the client's against its allow list, both in VerifyConnection
 // (which also runs on resumed sessions). A peer with our own fingerprint is
-// refused. A client never connects without a pin; KnownHosts remembers pins.
+// refused. A client never connects without a pin; KnownHosts remembers pins,
+// which the command line saves only after a handshake verified them
+// (ClientConfig.PinVerified). An identity directory writable by group or
+// others is refused.
 // A refused client gets nothing but a TLS alert, and the server logs its
 // fingerprint and address, rate-limited (ratelog.go).
 //
@@ -33,7 +36,9 @@
 // because quic-go runs one connection on one core. Dead peers are found by
 // keepalives (TCP keepalive and TCP_USER_TIMEOUT; QUIC idle timeout), and
 // stopped ones, whose kernel still acknowledges TCP, by a session watchdog
-// (watchdog.go).
+// (watchdog.go). A QUIC connection that carries no stream for the
+// handshake timeout is closed (a TCP connection is one stream, bounded by
+// the same timeout until its Open or Attach).
 //
 // # Session protocol
 //

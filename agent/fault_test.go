@@ -322,6 +322,10 @@ func TestDiskFull(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "small/big") || !strings.Contains(err.Error(), "no space left on device") {
 		t.Errorf("in place: err = %v; want the file's name and ENOSPC", err)
 	}
+	// The space comes back once the server has closed the file.
+	if !waitFor(time.Minute, func() bool { return ts.activeSessions() == 0 }) {
+		t.Fatal("session still running")
+	}
 	os.Remove(filepath.Join(small, "big"))
 
 	old := randomBytes(60, 5<<20)

@@ -193,7 +193,7 @@ func hostileRound(ctx context.Context, cfg ClientConfig, addr string, g, i int) 
 	if err != nil {
 		return err
 	}
-	c := &clientConn{cfg: pc, hostport: addr, tlsConf: clientTLSConfig(pc.Identity, pc.Pin)}
+	c := &clientConn{cfg: pc, hostport: addr, tlsConf: clientTLSConfig(pc.Identity, pc.Pin, nil)}
 	if cfg.Transport == TransportQUIC {
 		c.quic = make([]lazyConn, 2)
 	}

@@ -68,6 +68,12 @@ func LoadOrCreateIdentity(dir string) (*Identity, error) {
 	if err := os.MkdirAll(dir, identityDirMode); err != nil {
 		return nil, fmt.Errorf("agent: identity directory: %w", err)
 	}
+	if fi, err := os.Stat(dir); err != nil {
+		return nil, fmt.Errorf("agent: identity directory: %w", err)
+	} else if perm := fi.Mode().Perm(); perm&0o022 != 0 {
+		// Whoever may write there may replace the key or known_hosts.
+		return nil, fmt.Errorf("agent: identity directory %s is writable by group or others (mode %#o): chmod 700 it", dir, perm)
+	}
 	key, err := loadOrCreateKey(filepath.Join(dir, KeyFile))
 	if err != nil {
 		return nil, err

@@ -63,7 +63,7 @@ func checkALPN(cs tls.ConnectionState) error {
 
 // verifyServer is the client's VerifyConnection: the server's certificate
 // must have the pinned fingerprint, and not be our own.
-func verifyServer(self, pin string) func(tls.ConnectionState) error {
+func verifyServer(self, pin string, verified func()) func(tls.ConnectionState) error {
 	return func(cs tls.ConnectionState) error {
 		fp, err := peerFingerprint(cs)
 		if err != nil {
@@ -75,7 +75,13 @@ func verifyServer(self, pin string) func(tls.ConnectionState) error {
 		if fp != pin {
 			return fmt.Errorf("%w: server presented %s, pinned %s (wrong --pin, or the server's identity changed)", ErrPinMismatch, fp, pin)
 		}
-		return checkALPN(cs)
+		if err := checkALPN(cs); err != nil {
+			return err
+		}
+		if verified != nil {
+			verified()
+		}
+		return nil
 	}
 }
 

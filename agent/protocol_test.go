@@ -20,7 +20,7 @@ func rawStream(t *testing.T, ts *testServer, tr string) *netStream {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &clientConn{cfg: cfg, hostport: ts.Addr(), tlsConf: clientTLSConfig(cfg.Identity, cfg.Pin)}
+	c := &clientConn{cfg: cfg, hostport: ts.Addr(), tlsConf: clientTLSConfig(cfg.Identity, cfg.Pin, nil)}
 	if tr == TransportQUIC {
 		c.quic = make([]lazyConn, 1)
 	}
@@ -72,7 +72,7 @@ func TestWrongVersion(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bs, err := dialTCP(context.Background(), ts.Addr(), clientTLSConfig(cfg.Identity, cfg.Pin), 5*time.Second, time.Minute)
+	bs, err := dialTCP(context.Background(), ts.Addr(), clientTLSConfig(cfg.Identity, cfg.Pin, nil), 5*time.Second, time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -121,10 +121,15 @@ func (s *netStream) recv() (wire.Message, error) {
 		if err := s.abortErr(); err != nil {
 			return nil, err
 		}
+		before := s.lastRead.Load()
 		m, err := s.r.ReadMessage()
 		if err != nil {
 			var unknown *wire.UnknownTypeError
 			if errors.As(err, &unknown) {
+				// Skipped, and no progress: the watchdog must not count
+				// it, or frames of unknown types would keep a session
+				// (and its file's lock) alive forever.
+				s.lastRead.Store(before)
 				continue
 			}
 			if a := s.abortErr(); a != nil {

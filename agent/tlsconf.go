@@ -14,12 +14,12 @@ const alpn = "pdiffagent/1"
 // clientTLSConfig pins the server: chain verification is off because every
 // certificate is self-signed; VerifyConnection checks the fingerprint
 // instead (it also runs on resumed sessions).
-func clientTLSConfig(id *Identity, pin string) *tls.Config {
+func clientTLSConfig(id *Identity, pin string, verified func()) *tls.Config {
 	return &tls.Config{
 		MinVersion:         tls.VersionTLS13,
 		Certificates:       []tls.Certificate{id.cert},
 		InsecureSkipVerify: true, // the pin is checked in VerifyConnection
-		VerifyConnection:   verifyServer(id.fp, pin),
+		VerifyConnection:   verifyServer(id.fp, pin, verified),
 		NextProtos:         []string{alpn},
 		ServerName:         "pdiffagent",
 	}

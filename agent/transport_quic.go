@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"io"
+	"sync"
 	"time"
 
 	"github.com/quic-go/quic-go"
@@ -19,8 +20,12 @@ const (
 	quicStreamAborted quic.StreamErrorCode = 1
 )
 
-// quicStream is one worker's QUIC stream.
-type quicStream struct{ s *quic.Stream }
+// quicStream is one worker's QUIC stream. onRelease, when set, is called
+// once the stream is released (the server counts its connection's streams).
+type quicStream struct {
+	s         *quic.Stream
+	onRelease func()
+}
 
 func (q *quicStream) Read(p []byte) (int, error)        { return q.s.Read(p) }
 func (q *quicStream) Write(p []byte) (int, error)       { return q.s.Write(p) }
@@ -43,6 +48,9 @@ func (q *quicStream) release(linger time.Duration) {
 	q.s.SetReadDeadline(time.Now().Add(linger))
 	io.Copy(io.Discard, q.s)
 	q.s.CancelRead(quicStreamAborted) // no-op once the FIN was read
+	if q.onRelease != nil {
+		q.onRelease()
+	}
 }
 
 // quicConfig is shared by both sides. A worker needs one stream, plus the
@@ -103,6 +111,12 @@ func (s *Server) handleQUICConn(ctx context.Context, c *quic.Conn) {
 		c.CloseWithError(quicCodeCanceled, "refused")
 		return
 	}
+	cs := &connStreams{idleSince: time.Now()}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.closeIdleConn(c, cs, peer)
+	}()
 	for {
 		st, err := c.AcceptStream(ctx)
 		if err != nil {
@@ -112,10 +126,65 @@ func (s *Server) handleQUICConn(ctx context.Context, c *quic.Conn) {
 			c.CloseWithError(quicCodeDone, "")
 			return
 		}
+		cs.add()
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
-			s.handleStream(ctx, &quicStream{s: st}, peer, "quic")
+			s.handleStream(ctx, &quicStream{s: st, onRelease: cs.done}, peer, "quic")
 		}()
+	}
+}
+
+// connStreams counts the streams of a QUIC connection not yet released.
+type connStreams struct {
+	mu        sync.Mutex
+	active    int
+	idleSince time.Time // when active last became 0
+}
+
+func (cs *connStreams) add() {
+	cs.mu.Lock()
+	cs.active++
+	cs.mu.Unlock()
+}
+
+func (cs *connStreams) done() {
+	cs.mu.Lock()
+	if cs.active--; cs.active == 0 {
+		cs.idleSince = time.Now()
+	}
+	cs.mu.Unlock()
+}
+
+// idleFor is how long the connection has carried no stream (0 if it does).
+func (cs *connStreams) idleFor(now time.Time) time.Duration {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if cs.active > 0 {
+		return 0
+	}
+	return now.Sub(cs.idleSince)
+}
+
+// closeIdleConn closes c once it has carried no stream for the handshake
+// timeout: an authenticated connection that opens no session does not stay
+// up on keepalives.
+func (s *Server) closeIdleConn(c *quic.Conn, cs *connStreams, peer peerIdentity) {
+	hs := s.cfg.HandshakeTimeout
+	t := time.NewTimer(hs)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.Context().Done():
+			return
+		case now := <-t.C:
+			d := cs.idleFor(now)
+			if d >= hs {
+				s.log.Debug("closed a QUIC connection that carried no session", "client", peer.fp, "addr", peer.addr, "idle", d)
+				c.CloseWithError(quicCodeCanceled, "no session within the handshake timeout")
+				return
+			}
+			t.Reset(hs - d)
+		}
 	}
 }

@@ -33,7 +33,8 @@ import (
 // The watchdog gives up on a session when the engine is waiting for the
 // peer (a Recv is in progress on some stream) and not a byte has arrived on
 // any stream for the idle timeout (a large block on a slow link is
-// progress, byte by byte). It does not fire while only our own
+// progress, byte by byte; a frame of an unknown type, which is skipped, is
+// not: netStream.recv takes its bytes back off the clock). It does not fire while only our own
 // side is busy (no Recv in progress: hashing, a final fsync), and a
 // stream waiting quietly for a slower stripe does not trip it as long as
 // another stream makes progress. The peer must therefore never keep the

@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/pdiffagent/pdiffagent/agent"
@@ -18,6 +20,7 @@ type remoteOptions struct {
 	syncOptions
 	identityOptions
 	Pin         string
+	ReplacePin  bool
 	Transport   transportValue
 	Connections int
 	IdleTimeout time.Duration
@@ -28,6 +31,7 @@ func (o *remoteOptions) addFlags(cmd *cobra.Command) {
 	o.syncOptions.AddFlags(f)
 	o.identityOptions.AddFlags(f)
 	f.StringVar(&o.Pin, "pin", "", "the server's fingerprint `sha256:HEX` (what pdiffagent id prints on the server); remembered for the host")
+	f.BoolVar(&o.ReplacePin, "replace-pin", false, "let --pin replace a different pin remembered for the host (after the server's identity changed on purpose)")
 	o.Transport = agent.TransportTCP
 	f.Var(&o.Transport, "transport", "tcp (TLS 1.3, one connection per worker) or quic")
 	f.IntVar(&o.Connections, "connections", 1, "QUIC connections to spread the workers over (TCP always uses one per worker)")
@@ -105,10 +109,12 @@ func runRemote(ctx context.Context, opts *remoteOptions, push bool, local, remot
 	if err != nil {
 		return err
 	}
-	pin, err := opts.pin(hostport)
+	pin, save, err := opts.pin(hostport)
 	if err != nil {
 		return err
 	}
+	var saveOnce sync.Once
+	var saveErr error
 	level := slog.LevelWarn
 	if opts.Verbose > 1 {
 		level = slog.LevelDebug
@@ -116,7 +122,8 @@ func runRemote(ctx context.Context, opts *remoteOptions, push bool, local, remot
 	cfg := agent.ClientConfig{
 		Identity: id, Pin: pin, Transport: string(opts.Transport), Connections: opts.Connections,
 		IdleTimeout: opts.IdleTimeout, Atomic: opts.Atomic,
-		Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})),
+		PinVerified: func() { saveOnce.Do(func() { saveErr = save() }) },
+		Log:         slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})),
 	}
 	var total int64
 	if push {
@@ -141,29 +148,42 @@ func runRemote(ctx context.Context, opts *remoteOptions, push bool, local, remot
 		}
 		return err
 	})
+	if saveErr != nil {
+		fmt.Fprintf(os.Stderr, "pdiffagent: warning: the pin was verified but could not be remembered: %v\n", saveErr)
+	}
+	if errors.Is(err, agent.ErrPinMismatch) && opts.Pin == "" {
+		err = fmt.Errorf("%w (the pin for %s comes from %s; if the server's identity changed on purpose, pass --pin NEW --replace-pin)",
+			err, hostport, agent.OpenKnownHosts(opts.identityOptions.dir()).Path())
+	}
 	if opts.Verbose > 0 && err == nil {
 		fmt.Fprintf(os.Stderr, "%s over %s: %d workers on %d connection(s)\n", hostport, out.Transport, out.Workers, out.Connections)
 	}
 	return rep.finish(ctx, result{Stats: out.Stats, Transport: out.Transport, Connections: out.Connections}, opts.atomicHint(err))
 }
 
-// pin is --pin, remembered for hostport, or the pin remembered before.
-func (o *remoteOptions) pin(hostport string) (string, error) {
+// pin is --pin, or the pin remembered for hostport. save remembers a new
+// --pin; call it only once a handshake verified it (ClientConfig.
+// PinVerified), so that a mistyped pin never replaces a good one. A --pin
+// that differs from a remembered one needs --replace-pin.
+func (o *remoteOptions) pin(hostport string) (fp string, save func() error, err error) {
 	kh := agent.OpenKnownHosts(o.identityOptions.dir())
+	none := func() error { return nil }
+	old, known := kh.Lookup(hostport)
 	if o.Pin == "" {
-		if fp, ok := kh.Lookup(hostport); ok {
-			return fp, nil
+		if known {
+			return old, none, nil
 		}
-		return "", usageErrorf("no pin for %s: run `pdiffagent id` on the server and pass --pin sha256:…", hostport)
+		return "", nil, usageErrorf("no pin for %s: run `pdiffagent id` on the server and pass --pin sha256:…", hostport)
 	}
-	fp, err := agent.ParseFingerprint(o.Pin)
-	if err != nil {
-		return "", usageErrorf("--pin: %v", err)
+	if fp, err = agent.ParseFingerprint(o.Pin); err != nil {
+		return "", nil, usageErrorf("--pin: %v", err)
 	}
-	if old, ok := kh.Lookup(hostport); !ok || old != fp {
-		if err := kh.Add(hostport, fp); err != nil {
-			return "", err
-		}
+	switch {
+	case known && old == fp:
+		return fp, none, nil
+	case known && !o.ReplacePin:
+		return "", nil, usageErrorf("--pin %s differs from the pin remembered for %s in %s (%s): check it, or pass --replace-pin if the server's identity changed on purpose",
+			fp, hostport, kh.Path(), old)
 	}
-	return fp, nil
+	return fp, func() error { return kh.Add(hostport, fp) }, nil
 }
