@@ -36,7 +36,8 @@
 // because quic-go runs one connection on one core. Dead peers are found by
 // keepalives (TCP keepalive and TCP_USER_TIMEOUT; QUIC idle timeout), and
 // stopped ones, whose kernel still acknowledges TCP, by a session watchdog
-// (watchdog.go). A QUIC connection that carries no stream for the
+// (watchdog.go). TLS-over-TCP handshakes in progress are capped in total
+// and per source address (handshakes.go). A QUIC connection that carries no stream for the
 // handshake timeout is closed (a TCP connection is one stream, bounded by
 // the same timeout until its Open or Attach).
 //

@@ -62,6 +62,13 @@ type ServerConfig struct {
 	// MinFreePercent is the reserve as a percentage (0..100) of the
 	// filesystem, when MinFree is zero. Zero means DefaultMinFreePercent (1).
 	MinFreePercent int
+	// MaxHandshakes bounds the TLS-over-TCP handshakes in progress
+	// (handshakes.go). Zero means a quarter of the descriptor limit, from
+	// 64 to 1024.
+	MaxHandshakes int
+	// MaxHandshakesPerAddr bounds them per source address. Zero means
+	// DefaultMaxHandshakesPerAddr (64); at most MaxHandshakes.
+	MaxHandshakesPerAddr int
 	// MaxMemory bounds the bytes of block buffers of all sessions at once
 	// (budget.go). Zero means DefaultMaxMemory (512 MiB).
 	MaxMemory int64
@@ -134,6 +141,13 @@ func (c ServerConfig) populate() (ServerConfig, error) {
 		c.MaxWorkers = DefaultMaxWorkers
 	}
 	c.MaxWorkers = min(c.MaxWorkers, wire.MaxWorkers)
+	if c.MaxHandshakes <= 0 {
+		c.MaxHandshakes = defaultMaxHandshakes()
+	}
+	if c.MaxHandshakesPerAddr <= 0 {
+		c.MaxHandshakesPerAddr = DefaultMaxHandshakesPerAddr
+	}
+	c.MaxHandshakesPerAddr = min(c.MaxHandshakesPerAddr, c.MaxHandshakes)
 	if c.MaxMemory <= 0 {
 		c.MaxMemory = DefaultMaxMemory
 	}
@@ -162,6 +176,8 @@ type Server struct {
 	ctx      context.Context // ends at Close
 	cancel   context.CancelFunc
 	closing  atomic.Bool
+	dropped  atomic.Int64 // connections closed before their handshake (handshakes.go)
+	dropLog  *logLimiter
 	stopOnce sync.Once
 	closed   chan struct{}  // closed when Close is done
 	wg       sync.WaitGroup // every goroutine serving a connection or stream
@@ -173,7 +189,8 @@ type Server struct {
 	clients  map[string]*clientConns
 	locks    lockTable
 	mem      *memBudget
-	refusals *logLimiter // paces the WARN line per refused client
+	hs       *handshakeGate // TLS-over-TCP handshakes in progress
+	refusals *logLimiter    // paces the WARN line per refused client
 }
 
 // Listen binds addr ("host:port"; port 0 picks one) for TCP and UDP on the
@@ -206,10 +223,11 @@ func Listen(ctx context.Context, addr string, cfg ServerConfig) (*Server, error)
 		byClient: make(map[string]int),
 		mem:      newMemBudget(cfg.MaxMemory),
 		clients:  make(map[string]*clientConns),
+		hs:       newHandshakeGate(cfg.MaxHandshakes, cfg.MaxHandshakesPerAddr),
 		closed:   make(chan struct{}),
 	}
 	s.allow.Store(&allow)
-	s.refusals = newLogLimiter()
+	s.refusals, s.dropLog = newLogLimiter(), newLogLimiter()
 	s.tlsConf = serverTLSConfig(cfg.Identity, s.allowList, cfg.Log, s.refusals)
 	if s.tcpLn, s.udp, err = bindSamePort(ctx, addr, cfg.IdleTimeout); err != nil {
 		j.close()

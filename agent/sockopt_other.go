@@ -17,3 +17,6 @@ func setUserTimeout(c *net.TCPConn, d time.Duration) {}
 func isTemporary(err error) bool {
 	return errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) || errors.Is(err, syscall.ECONNABORTED)
 }
+
+// fdLimit is unknown here.
+func fdLimit() int { return 0 }

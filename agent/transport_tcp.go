@@ -93,21 +93,32 @@ func (s *Server) serveTCP(ctx context.Context) error {
 			return fmt.Errorf("agent: accept: %w", err)
 		}
 		delay = 0
+		p, ok := s.hs.admit(c)
+		if !ok {
+			s.dropped.Add(1)
+			if ok, n := s.dropLog.allow(); ok {
+				s.log.Warn("closed a connection: too many TLS handshakes in progress from its address, or in all",
+					"addr", c.RemoteAddr().String(), "pending", s.hs.pending(), "suppressed", n)
+			}
+			c.Close()
+			continue
+		}
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
-			s.handleTCP(ctx, c.(*net.TCPConn))
+			s.handleTCP(ctx, c.(*net.TCPConn), p)
 		}()
 	}
 }
 
 // handleTCP authenticates a connection and serves its stream.
-func (s *Server) handleTCP(ctx context.Context, raw *net.TCPConn) {
+func (s *Server) handleTCP(ctx context.Context, raw *net.TCPConn, p *pendingHandshake) {
 	setUserTimeout(raw, s.cfg.IdleTimeout)
 	tc := tls.Server(raw, s.tlsConf)
 	hctx, cancel := context.WithTimeout(ctx, s.cfg.HandshakeTimeout)
 	err := tc.HandshakeContext(hctx)
 	cancel()
+	s.hs.done(p)
 	if err != nil {
 		// Refusals by VerifyConnection are logged there, with the fingerprint.
 		s.log.Debug("TLS handshake failed", "addr", raw.RemoteAddr().String(), "err", err)
