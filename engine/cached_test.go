@@ -270,3 +270,32 @@ func TestCacheResumeAfterLostLink(t *testing.T) {
 	}
 	wantCache(t, g.sync(false), "hit", 0)
 }
+
+// TestScrub: verify's scrub re-reads the file and lists exactly the
+// blocks written behind pdiffagent's back; a file without a record is an
+// error.
+func TestScrub(t *testing.T) {
+	g := newCacheRig(t)
+	g.sync(false)
+	f, err := sysio.Open(g.dst, sysio.ReadWrite, sysio.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	res, err := Scrub(context.Background(), f, g.store, Options{})
+	if err != nil || res.Differ != 0 || !res.Current || res.Blocks != cacheBlocks || res.BytesRead != int64(len(g.data)) {
+		t.Fatalf("clean scrub: %v %+v", err, res)
+	}
+	f.WriteAt([]byte("rot"), 12*testBS+5)
+	f.WriteAt([]byte("rot"), 50*testBS)
+	res, err = Scrub(context.Background(), f, g.store, Options{})
+	if err != nil || res.Differ != 2 || res.Current || len(res.Bad) != 2 || res.Bad[0] != 12 || res.Bad[1] != 50 {
+		t.Fatalf("scrub after two writes: %v %+v", err, res)
+	}
+	sf, _ := sysio.Open(g.src, sysio.ReadOnly, sysio.Options{})
+	defer sf.Close()
+	os.Remove(recordFile(t, g.store, g.src))
+	if _, err := Scrub(context.Background(), sf, g.store, Options{}); !errors.Is(err, ErrNoRecord) {
+		t.Fatalf("scrub without a record: %v", err)
+	}
+}

@@ -80,6 +80,7 @@ changed); 130 interrupted (SIGINT).`,
 		newManCommand(),
 		newBenchCommand(&benchOptions{}),
 		newChecksumCommand(&checksumOptions{}), newRetrieveCommand(&retrieveOptions{}), newSaveCommand(&saveOptions{}),
+		newVerifyCommand(&verifyOptions{}),
 	)
 	registerCompletions(cmd)
 	return cmd

@@ -310,3 +310,34 @@ func (s *Store) RecordPath(f *sysio.File) (string, error) {
 	}
 	return s.path(key(id)), nil
 }
+
+// Inspect opens f's record, whatever its block size and whether or not f
+// still has the identity it records (current reports whether it does). It
+// is for scrubbing (engine.Scrub): the caller re-reads f and compares, and
+// never uses the hashes in place of reading. A missing, torn or corrupt
+// header is (nil, false, nil).
+func (s *Store) Inspect(f *sysio.File) (*Record, bool, error) {
+	id, err := f.Identity()
+	if err != nil {
+		return nil, false, err
+	}
+	p := s.path(key(id))
+	rf, err := os.Open(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	b := make([]byte, headerSize)
+	if _, err := io.ReadFull(rf, b); err != nil {
+		rf.Close()
+		return nil, false, nil
+	}
+	h, err := decodeHeader(b)
+	if err != nil {
+		rf.Close()
+		return nil, false, nil
+	}
+	return &Record{Header: h, f: rf, path: p}, h.Identity == id, nil
+}

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/pdiffagent/pdiffagent/agent"
+	"github.com/pdiffagent/pdiffagent/engine"
+	"github.com/pdiffagent/pdiffagent/sysio"
+	"github.com/spf13/cobra"
+)
+
+// verifyOptions are the flags of verify.
+type verifyOptions struct {
+	cacheOptions
+	JSON bool
+}
+
+func newVerifyCommand(opts *verifyOptions) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "verify [flags] FILE",
+		Short: "Re-read a file and compare it with its block-hash record (scrub)",
+		Long: `verify re-reads FILE whole and compares every block with the record of its
+block hashes that its last verified sync left in the cache directory. A
+block that no longer matches was changed behind pdiffagent's back or has
+rotted. Exit status 0: every block matches; 1: some differ (listed with
+--json as "bad_blocks"), or FILE has no record.`,
+		Example: `  pdiffagent verify /srv/images/vm.img
+  pdiffagent verify --json --cache-dir /var/cache/pdiffagent /dev/vg0/lv0`,
+		Args: exactArgs(1, "FILE"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runVerify(cmd.Context(), opts, args[0])
+		},
+	}
+	f := cmd.Flags()
+	opts.cacheOptions.AddFlags(f)
+	f.BoolVar(&opts.JSON, "json", false, "print the result as one JSON object on stdout")
+	return cmd
+}
+
+func runVerify(ctx context.Context, opts *verifyOptions, path string) error {
+	f, err := sysio.Open(path, sysio.ReadOnly, sysio.Options{})
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	store, err := opts.cacheOptions.open(agent.DefaultIdentityDir())
+	if err != nil {
+		return err
+	}
+	if store == nil {
+		return fmt.Errorf("%s: %w (no cache directory)", path, engine.ErrNoRecord)
+	}
+	res, err := engine.Scrub(ctx, f, store, engine.Options{})
+	if err != nil {
+		return err
+	}
+	if opts.JSON {
+		printJSONTo(os.Stdout, struct {
+			File string `json:"file"`
+			engine.ScrubResult
+		}{path, res})
+	} else {
+		fmt.Printf("%s: %d of %d blocks of %s differ from the record%s\n", path, res.Differ, res.Blocks,
+			formatSize(int64(res.BlockSize)), map[bool]string{true: "", false: " (the file was changed since it was recorded)"}[res.Current])
+	}
+	if res.Differ > 0 {
+		err := fmt.Errorf("%w: %s: %d blocks differ from the record", engine.ErrVerify, path, res.Differ)
+		if opts.JSON {
+			return &resultError{err: err} // the object is printed
+		}
+		return err
+	}
+	return nil
+}

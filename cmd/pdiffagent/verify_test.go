@@ -1,0 +1,40 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestVerifyCommand: verify passes a file as its sync left it, fails
+// (exit 1, "verify") once a block is written behind pdiffagent's back, and
+// fails for a file without a record.
+func TestVerifyCommand(t *testing.T) {
+	dir := t.TempDir()
+	cache := filepath.Join(dir, "cache")
+	src, dst := filepath.Join(dir, "src"), filepath.Join(dir, "dst")
+	data := make([]byte, 300<<10)
+	for i := range data {
+		data[i] = byte(i * 7)
+	}
+	os.WriteFile(src, data, 0o644)
+	if code, msg := execute(t, "sync", "-q", "-b", "64K", "--cache-dir", cache, src, dst); code != exitOK {
+		t.Fatalf("sync: %d %s", code, msg)
+	}
+	if code, msg := execute(t, "verify", "--cache-dir", cache, dst); code != exitOK {
+		t.Fatalf("verify of a synced file: %d %s", code, msg)
+	}
+	f, _ := os.OpenFile(dst, os.O_WRONLY, 0)
+	f.WriteAt([]byte{0xff}, 130<<10)
+	f.Close()
+	code, msg := execute(t, "verify", "--cache-dir", cache, dst)
+	if code != exitError || !strings.Contains(msg, "1 blocks differ") {
+		t.Fatalf("verify after a write: %d %q", code, msg)
+	}
+	other := filepath.Join(dir, "other")
+	os.WriteFile(other, data, 0o644)
+	if code, msg := execute(t, "verify", "--cache-dir", cache, other); code != exitError || !strings.Contains(msg, "no block-hash record") {
+		t.Fatalf("verify without a record: %d %q", code, msg)
+	}
+}

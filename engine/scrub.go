@@ -1,0 +1,92 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/pdiffagent/pdiffagent/engine/cache"
+	"github.com/pdiffagent/pdiffagent/sysio"
+)
+
+// maxScrubList bounds the block numbers a Scrub lists; it counts them all.
+const maxScrubList = 1 << 20
+
+// ErrNoRecord means a file has no block-hash record to scrub against.
+var ErrNoRecord = errors.New("engine: no block-hash record for this file")
+
+// ScrubResult is what Scrub found.
+type ScrubResult struct {
+	BlockSize int     `json:"block_size"`
+	Blocks    int64   `json:"blocks"`     // blocks of the record
+	Current   bool    `json:"current"`    // the file still had the record's identity
+	Differ    int64   `json:"differ"`     // blocks whose content no longer matches the record
+	Bad       []int64 `json:"bad_blocks"` // the first maxScrubList of them
+	BytesRead int64   `json:"bytes_read"`
+}
+
+// Scrub re-reads f whole and compares every block with f's record in s
+// (its tier-1 and tier-2 hash): a block that differs was changed behind
+// pdiffagent's back or rotted. It never uses the record in place of
+// reading. A file whose size differs from the record's counts every block
+// past the shorter end as different.
+func Scrub(ctx context.Context, f *sysio.File, s *cache.Store, opt Options) (res ScrubResult, err error) {
+	rec, current, err := s.Inspect(f)
+	if err != nil {
+		return res, err
+	}
+	if rec == nil {
+		return res, fmt.Errorf("%s: %w", f.Name(), ErrNoRecord)
+	}
+	defer rec.Close()
+	res.BlockSize, res.Blocks, res.Current = rec.BlockSize, int64(rec.Blocks), current
+	strong, err := newStrongHasher(StrongHash(rec.Method))
+	if err != nil {
+		return res, err
+	}
+	size, err := f.Size()
+	if err != nil {
+		return res, err
+	}
+	read0 := f.BytesRead()
+	defer func() { res.BytesRead = f.BytesRead() - read0 }()
+	weak := opt.weak(ctx)
+	bs := int64(rec.BlockSize)
+	buf := getBuf(rec.BlockSize, rec.BlockSize)
+	defer putBuf(rec.BlockSize, buf)
+	bad := func(i int64) {
+		res.Differ++
+		if len(res.Bad) < maxScrubList {
+			res.Bad = append(res.Bad, i)
+		}
+	}
+	err = rec.Range(0, rec.Blocks, func(first uint64, es []cache.Entry) error {
+		for k := range es {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			i := int64(first) + int64(k)
+			n := min(bs, rec.Identity.Size-i*bs)
+			if i*bs+n > size {
+				bad(i)
+				continue
+			}
+			b := buf[:n]
+			if _, err := f.ReadAt(b, i*bs); err != nil && !errors.Is(err, io.EOF) {
+				return fmt.Errorf("read %s: %w", f.Name(), err)
+			}
+			if weak(b) != es[k].Weak || strong.sum(b) != es[k].Strong {
+				bad(i)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return res, err
+	}
+	for i := int64(rec.Blocks); i*bs < size; i++ { // a file grown past its record
+		bad(i)
+	}
+	return res, nil
+}
