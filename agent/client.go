@@ -73,6 +73,9 @@ type ClientConfig struct {
 	// missing), and its filesystem needs room for both copies unless it has
 	// reflinks. A dry run ignores it.
 	Atomic bool
+	// Link, when not nil, caps the bytes the session's streams carry, both
+	// ways, all workers together (--bwlimit; engine.ThrottleStream).
+	Link *engine.Rate
 }
 
 func (c ClientConfig) populate(hostport string) (ClientConfig, error) {

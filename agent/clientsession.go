@@ -106,7 +106,7 @@ func (c *clientConn) start(ctx context.Context, ctl *netStream, open *wire.Open,
 	es := make([]engine.Stream, len(streams))
 	for i, ns := range streams {
 		ns.setBlockSize(p.BlockSize)
-		es[i] = wd.wrap(ns)
+		es[i] = engine.ThrottleStream(wd.wrap(ns), c.cfg.Link)
 	}
 	st, err := run(ctx, *p, es)
 	if werr := wd.Stop(); werr != nil && err != nil {

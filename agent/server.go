@@ -115,6 +115,10 @@ type ServerConfig struct {
 	// server's page cache; where a filesystem refuses O_DIRECT, the pages
 	// read are dropped from the cache instead.
 	DirectRead bool
+	// Link, when not nil, caps the bytes all sessions carry together, both
+	// ways (listen --bwlimit); ReadLimit the rate at which their hashing
+	// passes read served files (listen --io-limit). nil: no limit.
+	Link, ReadLimit *engine.Rate
 }
 
 func (c ServerConfig) populate() (ServerConfig, error) {

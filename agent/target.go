@@ -104,7 +104,7 @@ func (t *target) run(ctx context.Context, streams []*netStream) (st engine.Stats
 	}()
 	es := make([]engine.Stream, len(streams))
 	for i, ns := range streams {
-		es[i] = wd.wrap(ns)
+		es[i] = engine.ThrottleStream(wd.wrap(ns), t.eopt.Link)
 	}
 	if t.op == wire.OpPull {
 		return engine.Send(ctx, t.src, t.p, es, t.eopt)
@@ -140,7 +140,7 @@ func (t *target) close(err error, st engine.Stats, log *slog.Logger) {
 
 // engineOptions are the engine.Options of the server's side of a session.
 func (c *ServerConfig) engineOptions() engine.Options {
-	o := engine.Options{ReadPath: c.ReadPath, Cache: c.Cache}
+	o := engine.Options{ReadPath: c.ReadPath, Cache: c.Cache, Link: c.Link, ReadLimit: c.ReadLimit}
 	if c.DirectRead {
 		o.Direct = sysio.DirectOn
 	}

@@ -109,4 +109,14 @@
 // last writes have moved ctime, so a write by anyone else since cannot be
 // told from them. Each side's bytes read and cache use travel to the other
 // in a wire.Report before Final and FinalAck, for both sides' Stats.
+//
+// # Rates
+//
+// A Rate (throttle.go, golang.org/x/time/rate) paces bytes: ThrottleStream
+// counts every message a stream carries, both ways, against one Rate that
+// all workers share (--bwlimit; the agent wraps its network streams, a
+// local sync its sender's pipes, so each byte counts once), and
+// Options.ReadLimit paces the hashing passes through the tier-1 hash, which
+// every block read passes once (--io-limit). The bucket holds one block at
+// most, so nothing passes in a larger burst, and a late waiter is credited.
 package engine

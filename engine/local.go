@@ -67,6 +67,7 @@ func runLocal(ctx context.Context, source *Source, dst *sysio.File, p Params, op
 	sendSide, recvSide := make([]Stream, p.Workers), make([]Stream, p.Workers)
 	for i := range sendSide {
 		sendSide[i], recvSide[i] = Pipe()
+		sendSide[i] = ThrottleStream(sendSide[i], opt.Link) // one side: each byte counted once
 	}
 	// Both sides update the one opt.Progress: the sender Compared and
 	// Sent, the receiver Written (atomics, never the same field).

@@ -87,6 +87,11 @@ type Options struct {
 	// Cache is the block-hash cache of this side (engine/cache); nil means
 	// none: the file is read and hashed whole and no record is kept.
 	Cache *cache.Store
+	// ReadLimit, when not nil, caps the rate at which this side's hashing
+	// passes read its file (--io-limit; throttle.go). Link, when not nil,
+	// caps the bytes a local sync's streams carry (--bwlimit; the agent
+	// wraps its network streams with ThrottleStream itself).
+	ReadLimit, Link *Rate
 }
 
 // weak is the tier-1 hash of a sync run under ctx.
@@ -95,6 +100,7 @@ func (o Options) weak(ctx context.Context) WeakFunc {
 	if w == nil {
 		w = DefaultWeak
 	}
+	w = throttleWeak(ctx, w, o.ReadLimit)
 	if TestHookWeak != nil {
 		w = TestHookWeak(ctx, w, o.Progress)
 	}

@@ -91,7 +91,10 @@ func runChecksum(ctx context.Context, opts *checksumOptions, dst string) error {
 	if err != nil {
 		return err
 	}
-	if err := engine.Checksum(ctx, f, p, os.Stdout, engine.Options{Cache: store}); err != nil {
+	eopt := opts.engineOptions()
+	eopt.Cache = store
+	_, out := opts.throttleIO(ctx, nil, os.Stdout)
+	if err := engine.Checksum(ctx, f, p, out, eopt); err != nil {
 		return fmt.Errorf("checksum %s: %w", dst, err)
 	}
 	return nil

@@ -14,6 +14,7 @@ import (
 
 	"github.com/pdiffagent/pdiffagent/agent"
 	"github.com/pdiffagent/pdiffagent/bench"
+	"github.com/pdiffagent/pdiffagent/engine"
 )
 
 // testListen runs an in-process server on 127.0.0.1:0 serving root, with
@@ -241,5 +242,56 @@ func TestManPages(t *testing.T) {
 		if err != nil || !strings.Contains(string(b), ".SH NAME") {
 			t.Errorf("no man page for %s: %v", c.Name(), err)
 		}
+	}
+}
+
+// TestParseRate: rsync's --bwlimit units.
+func TestParseRate(t *testing.T) {
+	for s, want := range map[string]int64{"100": 100 << 10, "50M": 50 << 20, "50m": 50 << 20, "1.5M": 3 << 19, "2G": 2 << 30,
+		"512K": 512 << 10, "10MiB": 10 << 20, "5MB": 5e6, "0": 0, "1000B": 1000} {
+		if got, err := parseRate(s); err != nil || got != want {
+			t.Errorf("%q: %d, %v; want %d", s, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "fast", "-1M", "10X", "100B"} {
+		if _, err := parseRate(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
+
+// TestBWLimit: push, pull and sync under --bwlimit and --io-limit give
+// identical results; a limit under which one block would outlast the idle
+// timeout is a usage error.
+func TestBWLimit(t *testing.T) {
+	dir := t.TempDir()
+	root := filepath.Join(dir, "root")
+	if err := os.Mkdir(root, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	src := filepath.Join(dir, "src")
+	if err := bench.GenerateRandom(src, 2<<20, 7); err != nil {
+		t.Fatal(err)
+	}
+	addr, pin, cdir := testListen(t, root, func(c *agent.ServerConfig) { c.Link = engine.NewRate(1<<30, 64<<10) })
+	lim := []string{"-q", "-b", "64K", "--bwlimit", "1G", "--io-limit", "1G"}
+	remote := append([]string{"--identity", cdir, "--pin", pin}, lim...)
+	for _, args := range [][]string{
+		append([]string{"push", src, addr + "/t.img"}, remote...),
+		append([]string{"pull", addr + "/t.img", filepath.Join(dir, "pulled")}, remote...),
+		append([]string{"sync", src, filepath.Join(dir, "local")}, lim...),
+	} {
+		if code, msg := execute(t, args...); code != exitOK {
+			t.Fatalf("%q: exit %d: %s", args, code, msg)
+		}
+	}
+	for _, f := range []string{filepath.Join(root, "t.img"), filepath.Join(dir, "pulled"), filepath.Join(dir, "local")} {
+		if eq, err := bench.Compare(src, f); err != nil || !eq {
+			t.Errorf("%s differs from the source (%v)", f, err)
+		}
+	}
+	code, msg := execute(t, append([]string{"push", "-b", "64M", "--bwlimit", "1K", src, addr + "/u.img"}, remote[:4]...)...)
+	if code != exitUsage || !strings.Contains(msg, "idle timeout") {
+		t.Errorf("--bwlimit 1K -b 64M: exit %d, %s; want a usage error", code, msg)
 	}
 }

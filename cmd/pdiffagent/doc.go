@@ -32,6 +32,11 @@
 // errors print one object as well. --retries (retry.go) runs a sync again
 // for the codes retryable names.
 //
+// --bwlimit and --io-limit (limits.go) parse rsync's units and become
+// engine.Rates: one per session for push and pull (agent.ClientConfig.Link),
+// one for all of listen's sessions, one per pipe stage pacing its stdin
+// and stdout.
+//
 // listen reads --allow-file again on SIGHUP (agent.Server.SetAllow). The
 // hidden `man DIR` command (make man) writes the man pages with cobra/doc.
 //

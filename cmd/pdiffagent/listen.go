@@ -41,6 +41,7 @@ type listenOptions struct {
 	IdleTimeout      time.Duration
 	Verbose          int
 	LogFormat        string
+	limitOptions
 	readOptions
 }
 
@@ -86,6 +87,8 @@ allowed, on QUIC (UDP) and TLS 1.3 over TCP on the same port (ADDR, default
 	opts.cacheOptions.AddFlags(f)
 	f.BoolVar(&opts.NoCache, "no-cache", false, "keep no block-hash cache: read every file whole in every session")
 	f.CountVarP(&opts.Verbose, "verbose", "v", "log more")
+	f.Var(&opts.BWLimit, "bwlimit", "cap the bytes all sessions send and receive together at `RATE` per second (units as push's --bwlimit: 50M = 50 MiB/s); 0 = no limit")
+	f.Var(&opts.IOLimit, "io-limit", "cap the rate at which all sessions' hashing passes read served files, `RATE` per second; 0 = no limit")
 	f.StringVar(&opts.LogFormat, "log-format", "text", "log lines on stderr as text (key=value) or json (one object per line)")
 	return cmd
 }
@@ -129,7 +132,8 @@ func runListen(ctx context.Context, opts *listenOptions, addr string) error {
 		MaxMemory: int64(opts.MaxMemory),
 		Identity:  id, Log: log, MaxSessions: opts.MaxSessions, MaxSessionsPerClient: opts.MaxPerClient, MaxWorkers: opts.MaxWorkers,
 		HandshakeTimeout: opts.HandshakeTimeout, IdleTimeout: opts.IdleTimeout,
-		ReadPath: engine.ReadPath(opts.ReadPath), DirectRead: opts.DirectRead, Cache: store,
+		ReadPath: engine.ReadPath(opts.ReadPath), DirectRead: opts.DirectRead,
+		Link: opts.link(engine.DefaultBlockSize), ReadLimit: opts.IOLimit.rate(engine.DefaultBlockSize), Cache: store,
 	})
 	if err != nil {
 		return err

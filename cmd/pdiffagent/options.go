@@ -23,6 +23,7 @@ type syncOptions struct {
 	readOptions
 	outputOptions
 	retryOptions
+	limitOptions
 	cacheOptions
 	NoCache   bool
 	WholeFile bool
@@ -47,6 +48,7 @@ func (o *syncOptions) AddFlags(f *pflag.FlagSet) {
 	o.readOptions.AddFlags(f)
 	o.outputOptions.AddFlags(f)
 	o.retryOptions.AddFlags(f)
+	o.limitOptions.AddFlags(f)
 }
 
 // addTimeoutFlags registers push's and pull's --idle-timeout.

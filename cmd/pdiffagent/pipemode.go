@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/pdiffagent/pdiffagent/engine"
 	"github.com/spf13/pflag"
 )
 
@@ -26,12 +27,20 @@ updated: save says so, and running the pipeline again repairs it.`
 type pipeOptions struct {
 	workerOptions
 	verbosityOptions
+	limitOptions
 }
 
-// AddFlags registers -c, -v and -q.
+// AddFlags registers -c, -v, -q, --bwlimit (the stage's stdin and stdout)
+// and --io-limit.
 func (o *pipeOptions) AddFlags(f *pflag.FlagSet) {
 	o.workerOptions.AddFlags(f)
 	o.verbosityOptions.AddFlags(f)
+	o.limitOptions.AddFlags(f)
+}
+
+// engineOptions are the stage's --io-limit.
+func (o *pipeOptions) engineOptions() engine.Options {
+	return engine.Options{ReadLimit: o.IOLimit.rate(pipeChunk)}
 }
 
 func (o *pipeOptions) check() error {

@@ -100,6 +100,9 @@ func runRemote(ctx context.Context, opts *remoteOptions, push bool, local, remot
 	if opts.IdleTimeout <= 0 {
 		return usageErrorf("--idle-timeout %v: must be positive", opts.IdleTimeout)
 	}
+	if err := opts.limitOptions.checkBlock(p.BlockSize, opts.IdleTimeout); err != nil {
+		return err
+	}
 	if !push {
 		if err := opts.checkAtomicTarget(local); err != nil {
 			return err
@@ -139,6 +142,8 @@ func runRemote(ctx context.Context, opts *remoteOptions, push bool, local, remot
 	}
 	eopt := engine.Options{Progress: rep.Progress(), Cache: store}
 	opts.readOptions.apply(&eopt)
+	opts.limitOptions.apply(&eopt, p.BlockSize)
+	cfg.Link, eopt.Link = eopt.Link, nil // the agent paces its streams
 	var out agent.Outcome
 	err = opts.retryOptions.do(ctx, os.Stderr, rep.reset, func() (err error) {
 		if push {

@@ -53,7 +53,8 @@ func runRetrieve(ctx context.Context, opts *retrieveOptions, src string) error {
 	var p engine.Params
 	opts.workerOptions.apply(&p.Session)
 	opts.compressOptions.apply(&p.Session)
-	st, err := engine.Retrieve(ctx, source, os.Stdin, os.Stdout, p, engine.Options{})
+	in, out := opts.throttleIO(ctx, os.Stdin, os.Stdout)
+	st, err := engine.Retrieve(ctx, source, in, out, p, opts.engineOptions())
 	if err != nil {
 		err = fmt.Errorf("retrieve %s: %w", src, err)
 	}

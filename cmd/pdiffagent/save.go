@@ -62,7 +62,10 @@ func runSave(ctx context.Context, opts *saveOptions, dst string) error {
 	if err != nil {
 		return err
 	}
-	st, err := engine.Save(ctx, t.File, os.Stdin, p, engine.Options{Cache: store})
+	eopt := opts.engineOptions()
+	eopt.Cache = store
+	in, _ := opts.throttleIO(ctx, os.Stdin, nil)
+	st, err := engine.Save(ctx, t.File, in, p, eopt)
 	// A target created for nothing that arrived is removed.
 	if cerr := t.Close(err, st); err == nil && cerr != nil {
 		err = cerr

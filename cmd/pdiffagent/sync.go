@@ -69,6 +69,7 @@ func runSync(ctx context.Context, opts *syncOptions, src, dst string) error {
 	}
 	eopt := engine.Options{Progress: rep.Progress(), Cache: store}
 	opts.readOptions.apply(&eopt)
+	opts.limitOptions.apply(&eopt, p.BlockSize)
 	var st engine.Stats
 	err = opts.retryOptions.do(ctx, os.Stderr, rep.reset, func() (err error) {
 		st, err = syncLocal(ctx, src, dst, p, eopt)
