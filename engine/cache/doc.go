@@ -72,6 +72,14 @@
 // A ctime more than 3 s ahead of the clock (the clock was set back) makes
 // no record.
 //
+// A side that only reads a file (a sender, pipe mode's checksum) takes
+// its identity, racy window waited out, before its first read and commits
+// the record only if the file still has exactly that identity at the end
+// (Writer.Expect): a write made while it read cannot leave a record of
+// what was read before. Inspect opens a record whatever the file's
+// identity, for scrubbing (engine.Scrub, `pdiffagent verify`): its hashes
+// are compared with a fresh read, never used in place of one.
+//
 // # Resume
 //
 // During a sync the receiver keeps a journal (journal.go) of the target's
