@@ -91,6 +91,7 @@ func (c *clientConn) start(ctx context.Context, ctl *netStream, open *wire.Open,
 		return engine.Stats{}, fmt.Errorf("server accepted %d workers, asked for %d", reply.Workers, p.Workers)
 	}
 	p.Workers = int(reply.Workers)
+	p.Caps = ctl.caps // the server's Hello came before its OpenReply
 	if open.Op == wire.OpPull {
 		var err error
 		if *p, err = p.Bind(reply.Size); err != nil {

@@ -43,17 +43,24 @@
 //
 // # Session protocol
 //
-// Every stream starts with a Hello each way (the version is checked). The
-// client's first stream is the control stream, which is also worker 0:
+// Every stream starts with a Hello each way: the version is checked, and
+// the session's capabilities are those both Hellos of the control stream
+// announce (wire.Hello.Common), handed to the engine as Session.Caps: a
+// peer without a capability gets the behaviour from before it (wire/doc.go,
+// "How the protocol grows"). Keepalive frames are skipped on every stream;
+// their bytes count as progress for the watchdog. The client's first
+// stream is the control stream, which is also worker 0:
 //
 //	client: Hello, Open{op, session id, path, params}
 //	server: Hello, OpenReply{size of a pulled source, workers accepted} | Error
 //	client, on each further stream w = 1..workers-1: Hello, Attach{session id, w}
 //
 // The server validates the Open (path inside the root, read-only, params,
-// workers capped at ServerConfig.MaxWorkers), opens and locks the file,
-// then waits — bounded by HandshakeTimeout, and watching the control
-// stream for a client that gives up — until every worker has attached.
+// workers capped at ServerConfig.MaxWorkers), opens and locks the file
+// through its opener (opener.go: the engine's target lifecycle, beneath
+// the root), then waits — bounded by HandshakeTimeout, and watching the
+// control stream for a client that gives up — until every worker has
+// attached.
 // Then both sides run the engine over the streams in worker order: the
 // sender is the client for a push and the server for a pull. The client
 // does not wait for the server's Hello on worker streams: their first

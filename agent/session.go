@@ -127,6 +127,7 @@ func (s *Server) serveSession(ctx context.Context, ctl *netStream, peer peerIden
 		ctl.release()
 		return
 	}
+	tf.p.Caps = ctl.caps // from the client's Hello, read before its Open
 	// Before collect's prefetch reads from ctl: no Data frame on any stream
 	// may be larger than the session's block size.
 	ctl.setBlockSize(tf.p.BlockSize)
@@ -150,7 +151,7 @@ func (s *Server) serveSession(ctx context.Context, ctl *netStream, peer peerIden
 		for _, ns := range streams {
 			ns.holdClose = true
 		}
-		log.Info("session started", "workers", tf.p.Workers, "bytes", tf.p.Size, "block_size", tf.p.BlockSize)
+		log.Info("session started", "workers", tf.p.Workers, "bytes", tf.p.Size, "block_size", tf.p.BlockSize, "caps", tf.p.Caps)
 		st, err = s.runEngine(ctx, tf, streams)
 	}
 	s.unregister(o.SessionID, ss)

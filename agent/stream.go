@@ -47,6 +47,9 @@ type netStream struct {
 	// starts the engine on worker streams without waiting for the
 	// server's Hello; the first Recv consumes and checks it.
 	helloPending bool
+	// caps are the capabilities this agent and the peer share, from the
+	// peer's Hello (wire.Hello.Common); zero until it has been read.
+	caps wire.Caps
 
 	// pre, when not nil, is a prefetch in flight or done: the next Recv
 	// waits for it and returns preMsg, preErr.
@@ -123,6 +126,9 @@ func (s *netStream) recv() (wire.Message, error) {
 		}
 		before := s.lastRead.Load()
 		m, err := s.r.ReadMessage()
+		if _, ok := m.(*wire.Keepalive); ok {
+			continue // its bytes were progress for the watchdog (readMarker); nothing else
+		}
 		if err != nil {
 			var unknown *wire.UnknownTypeError
 			if errors.As(err, &unknown) {
@@ -149,6 +155,7 @@ func (s *netStream) recv() (wire.Message, error) {
 			if err := wire.CheckHello(*h); err != nil {
 				return nil, err
 			}
+			s.caps = h.Common()
 		case *wire.Error:
 			return m, nil
 		default:

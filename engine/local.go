@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/pdiffagent/pdiffagent/sysio"
+	"github.com/pdiffagent/pdiffagent/wire"
 )
 
 // SyncLocal brings the file or block device dst up to date with src, both
@@ -41,6 +42,7 @@ func syncLocal(ctx context.Context, src, dst string, p Params, opt Options, atom
 	if p, err = p.Bind(source.Size); err != nil {
 		return Stats{}, err
 	}
+	p.Caps = wire.AgentCaps // both sides are this agent
 	if err := notSameFile(source.File, src, dst); err != nil {
 		return Stats{}, err
 	}

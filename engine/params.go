@@ -54,6 +54,13 @@ type Session struct {
 	// a block-hash record or journal (engine/cache); each still writes a
 	// fresh record at the end.
 	NoCache bool
+	// Caps are the capabilities both sides share: the AND of the two
+	// Hellos (wire.Hello.Common), set by the agent once the session is
+	// open, and wire.AgentCaps for a local sync (both sides are this
+	// agent). Pipe mode, one-way, has none. A feature that changes what
+	// crosses the wire runs only when its bit is here; without it the
+	// session behaves as before the feature.
+	Caps wire.Caps
 
 	normalized bool // set by Normalize
 }

@@ -15,30 +15,32 @@
 // against its Max… constant. Unknown message types are skipped (Reader
 // reports them as *UnknownTypeError) so that later versions can add messages;
 // the Hello that opens every stream carries the protocol version, which both
-// sides check with CheckHello. A payload must hold exactly one message:
-// trailing bytes are an error.
+// sides check with CheckHello, and the sender's capabilities (Caps). A
+// payload must hold exactly one message: trailing bytes are an error.
 //
 // # Messages
 //
 // Messages are passed as pointers: *Hello, *Open, *OpenReply, *Attach,
-// *Error, *WeakBatch, *Verdict, *Data, *StripeEnd, *Final, *Report and
-// *FinalAck implement Message, and ReadMessage and Decode return them. *Error is also
-// an error ("peer: <message> (code N)"). Each message type has a Validate
-// method; WriteFrame refuses a message that fails it and decoding returns
-// only messages that pass it. Pipe mode's one-way streams add
-// *ChecksumHeader, *HashBatch, *ChecksumEnd, *RetrieveHeader and
-// *RetrieveEnd (types 0x20-0x24; see pipe.go for their order and layout).
+// *Error, *Keepalive, *WeakBatch, *Verdict, *Data, *StripeEnd, *Final,
+// *Report and *FinalAck implement Message, and ReadMessage and Decode
+// return them. *Error is also an error ("peer: <message> (code N)"). Each
+// message type has a Validate method; WriteFrame refuses a message that
+// fails it and decoding returns only messages that pass it. Pipe mode's
+// one-way streams add *ChecksumHeader, *HashBatch, *ChecksumEnd,
+// *RetrieveHeader and *RetrieveEnd (types 0x20-0x24; see pipe.go for their
+// order and layout).
 //
 // Payloads are sequences of fixed-width big-endian integers, byte arrays,
 // and strings (a u16 byte count, then the bytes):
 //
-//	Hello      "PDFA", Version u16
+//	Hello      "PDFA", Version u16, Caps u64 (version 1: no Caps)
 //	Open       Op u8, SessionID [16], Size i64, ModTime i64, Mode u32,
 //	           BlockSize u32, Workers u16, Strong u8, Codec u8, Flags u32,
 //	           Start i64, End i64, Path string (<= MaxPathLen)
 //	OpenReply  Size i64, ModTime i64, Mode u32, Workers u16
 //	Attach     SessionID [16], Worker u16
 //	Error      Code u16, Message string (<= MaxErrorLen)
+//	Keepalive  Done u64
 //	WeakBatch  First u64, Count u32 (<= MaxBatch), Count × u64
 //	Verdict    First u64, Count u32 (<= MaxBatch), bitmap ceil(Count/8) bytes,
 //	           StrongSize bytes per clear bit
@@ -61,4 +63,51 @@
 // Errors name the message type and wrap a sentinel (ErrTruncated,
 // ErrTooLarge, ErrBadMagic, ErrVersion, ErrTrailing, ErrInvalid) through
 // *FormatError, e.g. "wire: Data: raw length 99999999 exceeds maximum 67108864".
+//
+// # How the protocol grows
+//
+// The features ahead (a hash cache, sub-block refinement, a search for
+// moved data, directory trees, ssh multiplexing) each change what crosses
+// the wire. They land as capabilities, not as flag days across a fleet:
+//
+//   - Capabilities. Every Hello carries Caps, one bit per capability
+//     (CapKeepalive, …). A session uses the AND of the two Hellos
+//     (Hello.Common; the agent hands it to the engine as Session.Caps), so
+//     a feature runs only when both peers have it, and a peer without the
+//     bit gets the behaviour from before the feature: nothing it does not
+//     know is ever sent to it. A new bit is added with the code that uses
+//     it; bits are never reused. Pipe mode is one-way: its stages announce
+//     their Caps but use none.
+//   - Versions. ProtocolVersion changes only for what a capability cannot
+//     express: a change to the framing or to Hello itself. Version 2 is
+//     the one that introduced Caps; a version-1 Hello (no Caps) is still
+//     decoded so that its sender is told to upgrade. Peers of different
+//     versions do not talk (CheckHello).
+//   - New messages take new type numbers. Unknown types are skipped, but a
+//     message that matters is only sent to a peer with its capability; an
+//     unknown type is never relied upon to be harmless.
+//   - Messages that name their file. Today a session carries one file, and
+//     Open names it. For a session that carries a tree (a capability), Open
+//     names the session's root and each file becomes a work unit with an
+//     id (u32) that the client assigns in a FileOpen (path, size, mode,
+//     times, range) and the server answers in a FileReply; every per-file
+//     message (WeakBatch, Verdict, Data, StripeEnd, Final, FinalAck) then
+//     carries that id in front of its fields. The engine's split of its
+//     parameters into Session (agreed once) and File (one file) is the
+//     same cut.
+//   - Verdicts that can grow. A Verdict says, per block, one bit: needed,
+//     or confirm by the tier-2 hash that follows. Its successor (a
+//     capability) carries a kind per block, two bits or a byte: need,
+//     confirm (tier-2 hash follows), refine (the block splits into
+//     sub-blocks, each with its own sums: sub-block refinement), copy-from
+//     (the receiver already holds the data at another offset: a search for
+//     moved data), with room for more; a kind the sender does not know is
+//     an error, which the capability rules out.
+//   - Keepalive. A side in a phase that sends nothing for a while (an
+//     atomic push's copy of the old target before OpenReply, a search)
+//     sends Keepalive frames to a peer with CapKeepalive, at most one per
+//     second; the receiver skips them, and their bytes count as progress
+//     for its idle watchdog, so a silent phase need not be bounded by
+//     guessing its length from a rate. Done is the phase's own progress
+//     counter, for display.
 package wire

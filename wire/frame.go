@@ -31,6 +31,8 @@ func Decode(t Type, payload []byte) (Message, error) {
 		m, n, err = parseAttach(payload)
 	case TypeError:
 		m, n, err = parseError(payload)
+	case TypeKeepalive:
+		m, n, err = parseKeepalive(payload)
 	case TypeWeakBatch:
 		m, n, err = parseWeakBatch(payload)
 	case TypeVerdict:

@@ -205,7 +205,7 @@ func TestReadMessageMalformed(t *testing.T) {
 		{"data trailing", long, ErrTrailing},
 		{"data short frame", append(frameHeader(TypeData, 4+DataHeaderLen-1), dataFrame[FrameHeaderLen:len(dataFrame)-1]...), ErrTruncated},
 		{"data tiny frame", append(frameHeader(TypeData, 3), 1, 2, 3), ErrTruncated},
-		{"bad magic", append(frameHeader(TypeHello, uint64(helloLen)), "PDFX\x00\x01"...), ErrBadMagic},
+		{"bad magic", append(frameHeader(TypeHello, uint64(helloLen)), "PDFX\x00\x02\x00\x00\x00\x00\x00\x00\x00\x01"...), ErrBadMagic},
 	}
 	for _, tt := range tests {
 		_, err := NewReader(bytes.NewReader(tt.in)).ReadMessage()

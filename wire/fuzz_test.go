@@ -65,6 +65,8 @@ func FuzzReadMessage(f *testing.F) {
 		f.Add(AppendFrame(nil, m))
 	}
 	f.Add(append(frameHeader(0x7e, 3), 1, 2, 3, 0, 0, 0, 6, byte(TypeHello), 'P', 'D', 'F', 'A', 0, 1))
+	f.Add(append(AppendFrame(nil, NewHello()), AppendFrame(nil, &Keepalive{Done: 7})...))
+	f.Add(append(frameHeader(TypeHello, uint64(helloLen)), 'P', 'D', 'F', 'A', 0, 2, 0, 0)) // caps cut short
 	f.Add(frameHeader(TypeData, 1<<31))
 	f.Add(all[:len(all)-1])
 	maxBuf := maxNonDataPayload()

@@ -3,44 +3,117 @@ package wire
 import (
 	"encoding/binary"
 	"fmt"
+	"strings"
 )
 
-// Hello layout: Magic, Version u16.
+// Hello layout: Magic, Version u16, then from version 2 on Caps u64. A
+// version-1 Hello ends after Version; it is decoded (with no capabilities)
+// so that CheckHello can tell its sender to upgrade.
 const (
 	helloMagicOff   = 0
 	helloVersionOff = helloMagicOff + len(Magic)
-	helloLen        = helloVersionOff + sizeU16
+	helloCapsOff    = helloVersionOff + sizeU16
+	helloV1Len      = helloCapsOff
+	helloLen        = helloCapsOff + sizeU64
 )
 
-// NewHello returns the Hello this agent sends: the current ProtocolVersion.
-func NewHello() *Hello { return &Hello{Version: ProtocolVersion} }
+// Caps is a set of capabilities, one bit each, announced in Hello. A
+// session uses a capability only when both Hellos announce it
+// (Hello.Common); a peer without it gets the behaviour from before it.
+type Caps uint64
+
+// Capabilities.
+const (
+	// CapKeepalive: the peer skips Keepalive frames, which may then be sent
+	// during a phase silent on the wire (an atomic copy, a search).
+	CapKeepalive Caps = 1 << 0
+)
+
+// AgentCaps are the capabilities this agent has.
+const AgentCaps = CapKeepalive
+
+// capNames name the bits, for String.
+var capNames = []string{"keepalive"}
+
+// String lists the set's names, e.g. "keepalive", or "none"; an unknown bit
+// is written as bitN.
+func (c Caps) String() string {
+	var names []string
+	for i := range 64 {
+		if c&(1<<i) == 0 {
+			continue
+		}
+		if i < len(capNames) {
+			names = append(names, capNames[i])
+		} else {
+			names = append(names, fmt.Sprintf("bit%d", i))
+		}
+	}
+	if names == nil {
+		return "none"
+	}
+	return strings.Join(names, ",")
+}
+
+// Has reports whether every capability of want is in c.
+func (c Caps) Has(want Caps) bool { return c&want == want }
+
+// NewHello returns the Hello this agent sends: the current ProtocolVersion
+// and AgentCaps.
+func NewHello() *Hello { return &Hello{Version: ProtocolVersion, Caps: AgentCaps} }
+
+// Common is the capability set of a session between this agent and the
+// sender of peer: what both announce.
+func (peer *Hello) Common() Caps { return AgentCaps & peer.Caps }
 
 func (*Hello) Type() Type { return TypeHello }
 
-func (*Hello) Len() int { return helloLen }
+func (h *Hello) Len() int {
+	if h.Version < 2 {
+		return helloV1Len
+	}
+	return helloLen
+}
 
 func (h *Hello) Append(b []byte) []byte {
 	b = append(b, Magic...)
-	return binary.BigEndian.AppendUint16(b, h.Version)
+	b = binary.BigEndian.AppendUint16(b, h.Version)
+	if h.Version < 2 {
+		return b
+	}
+	return binary.BigEndian.AppendUint64(b, uint64(h.Caps))
 }
 
-// Validate reports whether h can be encoded. Any version can: CheckHello
-// decides whether it is acceptable.
-func (h *Hello) Validate() error { return nil }
+// Validate reports whether h can be encoded: any version can (CheckHello
+// decides whether it is acceptable), but a version-1 Hello has no Caps.
+func (h *Hello) Validate() error {
+	if h.Version < 2 && h.Caps != 0 {
+		return errInvalid(TypeHello, "version %d carries no capabilities", h.Version)
+	}
+	return nil
+}
 
 func parseHello(b []byte) (*Hello, int, error) {
-	if len(b) < helloLen {
-		return nil, 0, errTruncated(TypeHello, helloLen, len(b))
+	if len(b) < helloV1Len {
+		return nil, 0, errTruncated(TypeHello, helloV1Len, len(b))
 	}
 	if magic := b[helloMagicOff:helloVersionOff]; string(magic) != Magic {
 		return nil, 0, formatErr(TypeHello, ErrBadMagic, "bad magic %q, want %q", magic, Magic)
 	}
-	return &Hello{Version: binary.BigEndian.Uint16(b[helloVersionOff:])}, helloLen, nil
+	h := &Hello{Version: binary.BigEndian.Uint16(b[helloVersionOff:])}
+	if h.Version < 2 {
+		return h, helloV1Len, nil
+	}
+	if len(b) < helloLen {
+		return nil, 0, errTruncated(TypeHello, helloLen, len(b))
+	}
+	h.Caps = Caps(binary.BigEndian.Uint64(b[helloCapsOff:]))
+	return h, helloLen, nil
 }
 
 // CheckHello reports whether the peer's Hello announces a protocol version
-// this agent speaks. Versions are not negotiated: any other version is
-// rejected with a *VersionError, which wraps ErrVersion.
+// this agent speaks. Versions are not negotiated (capabilities are): any
+// other version is rejected with a *VersionError, which wraps ErrVersion.
 func CheckHello(h Hello) error {
 	if h.Version == ProtocolVersion {
 		return nil

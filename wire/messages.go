@@ -9,6 +9,7 @@ const (
 	TypeOpenReply Type = 0x03 // server -> client
 	TypeAttach    Type = 0x04 // client -> server, first frame after Hello on a worker stream
 	TypeError     Type = 0x05 // either way, ends the stream/session
+	TypeKeepalive Type = 0x06 // either way, to a peer with CapKeepalive: still working, nothing to say yet
 	TypeWeakBatch Type = 0x10 // sender -> receiver: tier-1 hashes of the sender's blocks
 	TypeVerdict   Type = 0x11 // receiver -> sender: per block, need-data or its tier-2 hash
 	TypeData      Type = 0x12 // sender -> receiver: one block's bytes
@@ -37,7 +38,7 @@ type Message interface {
 // Protocol constants.
 const (
 	Magic           = "PDFA" // first 4 bytes of Hello
-	ProtocolVersion = 1
+	ProtocolVersion = 2      // 2: Hello carries Caps
 
 	MinBlockSize = 4 << 10
 	MaxBlockSize = 64 << 20
@@ -84,7 +85,19 @@ const (
 // Hello is the first frame on every stream, in both directions.
 type Hello struct {
 	Version uint16
+	// Caps are the sender's capabilities (none in a version-1 Hello).
+	Caps Caps
 	// Magic is not stored: it is always written and checked.
+}
+
+// Keepalive tells the peer that this side is still at work in a phase that
+// sends nothing else for a while (an atomic push's copy of the old target,
+// a search for moved blocks). Only a peer with CapKeepalive is sent one;
+// it skips it, and its arrival counts as progress for the peer's idle
+// watchdog. Done is a progress counter of the phase (bytes copied, blocks
+// searched), for display only.
+type Keepalive struct {
+	Done uint64
 }
 
 // Open starts a session on the control stream.

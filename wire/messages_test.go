@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"reflect"
 	"runtime"
 	"strings"
@@ -218,8 +219,9 @@ func TestCheckHello(t *testing.T) {
 		}
 		t.Log(err)
 	}
-	err := CheckHello(Hello{Version: 2})
-	if want := "wire: Hello: peer speaks protocol version 2, this agent speaks version 1 (upgrade this side)"; err.Error() != want {
+	err := CheckHello(Hello{Version: ProtocolVersion + 1})
+	if want := fmt.Sprintf("wire: Hello: peer speaks protocol version %d, this agent speaks version %d (upgrade this side)",
+		ProtocolVersion+1, ProtocolVersion); err.Error() != want {
 		t.Errorf("got %q, want %q", err, want)
 	}
 }

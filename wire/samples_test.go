@@ -59,6 +59,10 @@ func samples() []Message {
 	return append([]Message{
 		NewHello(),
 		&Hello{Version: 0xfffe},
+		&Hello{Version: ProtocolVersion, Caps: 1<<64 - 1},
+		&Hello{Version: 1},
+		&Keepalive{},
+		&Keepalive{Done: 1<<64 - 1},
 		&Open{
 			Op: OpPush, SessionID: sessionID(1), Path: "dir/sub/file.img",
 			Size: 1 << 40, ModTime: -5, Mode: 0o644, BlockSize: 1 << 20,

@@ -38,6 +38,8 @@ func (t Type) String() string {
 		return "Attach"
 	case TypeError:
 		return "Error"
+	case TypeKeepalive:
+		return "Keepalive"
 	case TypeWeakBatch:
 		return "WeakBatch"
 	case TypeVerdict:
@@ -80,6 +82,8 @@ func maxPayloadLen(t Type) (n int, ok bool) {
 		return attachLen, true
 	case TypeError:
 		return errorMaxLen, true
+	case TypeKeepalive:
+		return keepaliveLen, true
 	case TypeWeakBatch:
 		return weakBatchMaxLen, true
 	case TypeVerdict:
