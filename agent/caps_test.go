@@ -11,20 +11,19 @@ import (
 )
 
 // helloStream opens a TCP stream to ts that announces hello instead of
-// this agent's own Hello.
+// this agent's own Hello; the server's Hello is the stream's first message.
 func helloStream(t *testing.T, ts *testServer, hello *wire.Hello) *netStream {
 	t.Helper()
 	cfg, err := ts.clientConfig(TransportTCP).populate(ts.Addr())
 	if err != nil {
 		t.Fatal(err)
 	}
-	bs, err := dialTCP(context.Background(), ts.Addr(), clientTLSConfig(cfg.Identity, cfg.Pin), 5*time.Second, time.Minute)
+	bs, err := dialTCP(context.Background(), ts.Addr(), clientTLSConfig(cfg.Identity, cfg.Pin, nil), 5*time.Second, time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ns := newNetStream(bs, 0, "test")
 	t.Cleanup(ns.release)
-	ns.helloPending = true
 	if err := ns.Send(hello); err != nil {
 		t.Fatal(err)
 	}
@@ -41,6 +40,7 @@ func TestCapsNegotiated(t *testing.T) {
 	writeFile(t, filepath.Join(ts.root, "f"), randomBytes(53, testBlock))
 	for i, announce := range []wire.Caps{wire.AgentCaps, 0} {
 		ns := helloStream(t, ts, &wire.Hello{Version: wire.ProtocolVersion, Caps: announce})
+		ns.helloPending = true // the first Recv checks the server's Hello and keeps the common caps
 		if err := ns.Send(&wire.Keepalive{Done: 1}); err != nil {
 			t.Fatal(err)
 		}

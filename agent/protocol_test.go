@@ -68,23 +68,11 @@ func TestProtocolErrors(t *testing.T) {
 func TestWrongVersion(t *testing.T) {
 	checkGoroutines(t)
 	ts := startServer(t, nil)
-	cfg, err := ts.clientConfig(TransportTCP).populate(ts.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	bs, err := dialTCP(context.Background(), ts.Addr(), clientTLSConfig(cfg.Identity, cfg.Pin, nil), 5*time.Second, time.Minute)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns := newNetStream(bs, 0, "test")
-	defer ns.release()
-	if err := ns.Send(&wire.Hello{Version: wire.ProtocolVersion + 1}); err != nil {
-		t.Fatal(err)
-	}
+	ns := helloStream(t, ts, &wire.Hello{Version: wire.ProtocolVersion + 1})
 	if _, err := expect[*wire.Hello](ns, time.Now().Add(5*time.Second)); err != nil {
 		t.Fatal(err)
 	}
-	_, err = expect[*wire.OpenReply](ns, time.Now().Add(5*time.Second))
+	_, err := expect[*wire.OpenReply](ns, time.Now().Add(5*time.Second))
 	want := fmt.Sprintf("the peer speaks protocol version %d and refuses version %d (upgrade the peer)",
 		wire.ProtocolVersion, wire.ProtocolVersion+1)
 	wantPeerError(t, err, wire.CodeBadRequest, want)
