@@ -36,7 +36,7 @@ type killScenario struct {
 
 var (
 	// Nearly identical copies: the run is all hashing and confirming.
-	scHashing = killScenario{"hashing", 64 << 20, "4K", 97, 0.5, false}
+	scHashing = killScenario{"hashing", 32 << 20, "4K", 97, 0.5, false}
 	// Different copies: the run is all transfer.
 	scTransfer = killScenario{"transfer", 32 << 20, "16K", 1, 0.5, false}
 	// The same, killed at the very end.
@@ -257,6 +257,7 @@ func killMatrix(t *testing.T, e *faultEnv, transport, idle string, cases []killC
 // command converges to an identical target. Each point is killed on one
 // side here; TestSoakKillNine kills both sides at every point.
 func TestKillNine(t *testing.T) {
+	t.Parallel() // each has its own processes, identities and files
 	killMatrix(t, newFaultEnv(t), "tcp", "5s", []killCase{
 		{"push", scHashing, "client"}, {"push", scTransfer, "server"}, {"push", scCommit, "server"},
 		{"pull", scHashing, "server"}, {"pull", scTransfer, "client"}, {"pull", scCommit, "client"},
@@ -296,6 +297,7 @@ func atomicKills(t *testing.T, e *faultEnv, op string, points []float64, rounds 
 // complete new file, never a mix; a rerun converges. TestSoakAtomicKill
 // kills at many more points, for several rounds.
 func TestAtomicKill(t *testing.T) {
+	t.Parallel() // each has its own processes, identities and files
 	e := newFaultEnv(t)
 	for _, op := range []string{"push", "pull"} {
 		atomicKills(t, e, op, []float64{0.5, -1}, 1)
@@ -309,6 +311,7 @@ func TestAtomicKill(t *testing.T) {
 // cause, exit 1; --atomic leaves the old file and no temporary file; the
 // server serves other clients on.
 func TestDiskFull(t *testing.T) {
+	t.Parallel() // each has its own processes, identities and files
 	e := newFaultEnv(t)
 	root := t.TempDir()
 	small := filepath.Join(root, "small")
@@ -454,6 +457,7 @@ func stopPeer(t *testing.T, e *faultEnv, c stopCase) {
 // longer takes (TCP, zero window), QUIC's idle timeout (the stopped process
 // sends no acknowledgements). TestSoakStoppedPeer covers every combination.
 func TestStoppedPeer(t *testing.T) {
+	t.Parallel() // each has its own processes, identities and files
 	e := newFaultEnv(t)
 	for _, c := range []stopCase{{"tcp", "pull", "server"}, {"tcp", "push", "client"}, {"quic", "push", "server"}} {
 		stopPeer(t, e, c)
@@ -465,6 +469,7 @@ func TestStoppedPeer(t *testing.T) {
 // changed", exit 1, never a silently mixed result reported as a sync; with
 // --atomic the target stays the old file.
 func TestSourceChanges(t *testing.T) {
+	t.Parallel() // each has its own processes, identities and files
 	e := newFaultEnv(t)
 	for _, c := range []struct {
 		op, change string
@@ -526,6 +531,7 @@ func TestSourceChanges(t *testing.T) {
 // server ends the session and goes idle; with --atomic the target is
 // unchanged and no temporary file is left.
 func TestInterrupt(t *testing.T) {
+	t.Parallel() // each has its own processes, identities and files
 	e := newFaultEnv(t)
 	for _, c := range []struct {
 		op     string
@@ -603,6 +609,7 @@ func TestInterrupt(t *testing.T) {
 // the QUIC idle timeout. With the link back, the server serves on and a
 // rerun converges. Needs root, unshare, nsenter and ip; skipped otherwise.
 func TestLinkDown(t *testing.T) {
+	t.Parallel() // each has its own processes, identities and files
 	if os.Geteuid() != 0 {
 		t.Skip("not root: cannot make a network namespace")
 	}
