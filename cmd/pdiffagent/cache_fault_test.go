@@ -1,0 +1,92 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// TestCacheAfterKills: real processes, with their default caches. A push
+// to a replica that has a valid record, cut by kill -9 of the server (the
+// receiver) half way, is rerun against a restarted server: the record was
+// invalidated before the first write and the journal was never sealed, so
+// the rerun trusts neither ("miss") and reads the replica whole; the
+// result is identical. Cut instead by kill -9 of the client, the server
+// seals its journal and the rerun resumes from it ("resume"), reading
+// only what was not written.
+func TestCacheAfterKills(t *testing.T) {
+	e := newFaultEnv(t)
+	root, local := t.TempDir(), t.TempDir()
+	src, dst := filepath.Join(local, "f"), filepath.Join(root, "f")
+	const size, bs = 8 << 20, 64 << 10
+	writeBytes(t, src, fastRandom(31, size))
+	writeBytes(t, dst, fastRandom(32, size))
+	args := []string{"push", "--json", "-b", "64K", "-c", "2", src, "f"}
+	push := func(s *server) *proc {
+		a := append([]string(nil), args...)
+		a[len(a)-1] = s.remote("f")
+		return e.mustRun(a...)
+	}
+	word := func(p *proc) (string, int64) {
+		var out struct {
+			TargetCache string `json:"target_cache"`
+			TargetRead  int64  `json:"target_bytes_read"`
+		}
+		if err := json.Unmarshal([]byte(p.stdout.String()), &out); err != nil {
+			t.Fatalf("push --json: %v: %s", err, p.stdout.String())
+		}
+		return out.TargetCache, out.TargetRead
+	}
+	srv := e.startServer(root)
+	push(srv)
+	if w, _ := word(push(srv)); w != "hit" {
+		t.Fatalf("second push: target cache %s, want hit", w)
+	}
+	for i, victim := range []string{"server", "client"} {
+		writeBytes(t, src, fastRandom(uint64(40+i), size)) // every block changes
+		a := append([]string(nil), args...)
+		a[len(a)-1] = srv.remote("f")
+		c := e.clientHeld(size/bs/2, a...)
+		c.waitHeld(t)
+		if victim == "server" {
+			srv.kill()
+			c.release()
+			c.wait(time.Minute)
+			srv = e.startServer(root)
+		} else {
+			// Kill the client once the server has written a block, so that
+			// its journal has something to resume from.
+			first := fastRandom(uint64(40+i), bs)
+			if _, ok := waitUntil(func() bool {
+				b := make([]byte, bs)
+				f, err := os.Open(dst)
+				if err != nil {
+					return false
+				}
+				defer f.Close()
+				f.ReadAt(b, 0)
+				return bytes.Equal(b, first)
+			}, time.Minute); !ok {
+				t.Fatal("the server wrote nothing while the client held")
+			}
+			ended := srv.sessionsEnded()
+			c.kill()
+			if _, ok := waitUntil(func() bool { return srv.sessionsEnded() > ended }, time.Minute); !ok {
+				t.Fatalf("the server did not end the session of the killed client:\n%s", srv.stderr.String())
+			}
+		}
+		p := push(srv)
+		w, read := word(p)
+		want := map[string]string{"server": "miss", "client": "resume"}[victim]
+		if w != want || (victim == "server" && read != size) || (victim == "client" && read >= size) {
+			t.Fatalf("rerun after kill -9 of the %s: target cache %s, read %d of %d; want %s", victim, w, read, size, want)
+		}
+		if fileSum(t, dst) != fileSum(t, src) {
+			t.Fatalf("rerun after kill -9 of the %s: the replica differs", victim)
+		}
+		t.Logf("kill -9 of the %s: the rerun's target cache %s, read %d of %d bytes", victim, w, read, size)
+	}
+}
