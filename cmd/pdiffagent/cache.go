@@ -10,6 +10,10 @@ import (
 	"github.com/spf13/pflag"
 )
 
+// cacheOff as --cache-dir keeps no cache on this side: nothing is
+// recorded, nothing trusted.
+const cacheOff = "off"
+
 // cacheOptions select a side's block-hash cache (engine/cache): where its
 // records live and whether a block device may have one.
 type cacheOptions struct {
@@ -19,7 +23,7 @@ type cacheOptions struct {
 
 // AddFlags registers --cache-dir and --trust-cache.
 func (o *cacheOptions) AddFlags(f *pflag.FlagSet) {
-	f.StringVar(&o.CacheDir, "cache-dir", "", "block-hash cache directory, mode 0700 (default: \"cache\" inside the identity directory)")
+	f.StringVar(&o.CacheDir, "cache-dir", "", "block-hash cache directory, mode 0700 (default: \"cache\" inside the identity directory; \"off\": keep no cache on this side)")
 	f.BoolVar(&o.TrustCache, "trust-cache", false, "keep block-hash records for block devices too: only for devices nothing but pdiffagent writes (a device's ctime does not move on writes)")
 }
 
@@ -27,6 +31,9 @@ func (o *cacheOptions) AddFlags(f *pflag.FlagSet) {
 // costs the cache (a warning); a named one is an error.
 func (o *cacheOptions) open(identityDir string) (*cache.Store, error) {
 	dir := o.CacheDir
+	if dir == cacheOff {
+		return nil, nil
+	}
 	if dir == "" {
 		dir = cache.DefaultDir(identityDir)
 	}
