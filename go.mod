@@ -4,6 +4,7 @@ go 1.26.8
 
 require (
 	github.com/cespare/xxhash/v2 v2.3.0
+	github.com/hashicorp/yamux v0.1.2
 	github.com/pierrec/lz4/v4 v4.1.33
 	github.com/quic-go/quic-go v0.65.0
 	github.com/spf13/cobra v1.10.2

@@ -76,9 +76,19 @@ type ClientConfig struct {
 	// Link, when not nil, caps the bytes the session's streams carry, both
 	// ways, all workers together (--bwlimit; engine.ThrottleStream).
 	Link *engine.Rate
+	// Tunnel, when not nil, carries the session instead of TLS or QUIC: a
+	// byte pipe to `pdiffagent serve --stdio` (ssh's stdin and stdout),
+	// its streams multiplexed by yamux (transport_tunnel.go). The remote
+	// of Push and Pull is then only the path; Identity and Pin are not
+	// used (ssh authenticated both ends). The caller closes it.
+	Tunnel io.ReadWriteCloser
 }
 
 func (c ClientConfig) populate(hostport string) (ClientConfig, error) {
+	if c.Tunnel != nil {
+		c.Transport = TransportSSH
+		return c.defaults(), nil
+	}
 	if c.Identity == nil {
 		return c, errors.New("agent: client has no identity")
 	}
@@ -98,6 +108,11 @@ func (c ClientConfig) populate(hostport string) (ClientConfig, error) {
 	default:
 		return c, fmt.Errorf("transport %q: want tcp or quic", c.Transport)
 	}
+	return c.defaults(), nil
+}
+
+// defaults fills the zero fields that have defaults.
+func (c ClientConfig) defaults() ClientConfig {
 	if c.Connections <= 0 {
 		c.Connections = 1
 	}
@@ -110,7 +125,7 @@ func (c ClientConfig) populate(hostport string) (ClientConfig, error) {
 	if c.IdleTimeout <= 0 {
 		c.IdleTimeout = DefaultIdleTimeout
 	}
-	return c, nil
+	return c
 }
 
 // Outcome is the result of Push or Pull: the engine's Stats and how the
@@ -125,7 +140,7 @@ type Outcome struct {
 // Push brings the server's file remote ("host:port/path") up to date with
 // the local file local. An empty remote path means local's base name.
 func Push(ctx context.Context, cfg ClientConfig, local, remote string, p engine.Params, opt engine.Options) (Outcome, error) {
-	hostport, rpath, err := ParseRemote(remote)
+	hostport, rpath, err := cfg.parseRemote(remote)
 	if err != nil {
 		return Outcome{}, err
 	}
@@ -158,7 +173,7 @@ func Push(ctx context.Context, cfg ClientConfig, local, remote string, p engine.
 // p.DryRun; if the session then fails before anything was written, it is
 // removed again.
 func Pull(ctx context.Context, cfg ClientConfig, remote, local string, p engine.Params, opt engine.Options) (Outcome, error) {
-	hostport, rpath, err := ParseRemote(remote)
+	hostport, rpath, err := cfg.parseRemote(remote)
 	if err != nil {
 		return Outcome{}, err
 	}
@@ -235,4 +250,12 @@ func ParseRemote(s string) (hostport, path string, err error) {
 		return "", "", fmt.Errorf("remote %q: port %q is not a number from 1 to 65535", s, port)
 	}
 	return net.JoinHostPort(host, port), path, nil
+}
+
+// parseRemote is ParseRemote, or, over a tunnel, remote as the path.
+func (c ClientConfig) parseRemote(remote string) (hostport, path string, err error) {
+	if c.Tunnel != nil {
+		return TransportSSH, remote, nil
+	}
+	return ParseRemote(remote)
 }

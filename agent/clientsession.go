@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/hashicorp/yamux"
 	"github.com/pdiffagent/pdiffagent/engine"
 	"github.com/pdiffagent/pdiffagent/wire"
 	"github.com/quic-go/quic-go"
@@ -28,7 +29,10 @@ type runFunc func(ctx context.Context, p engine.Params, streams []engine.Stream)
 // runClient opens a session (control stream, Open, OpenReply), attaches the
 // worker streams, runs the engine and closes everything.
 func runClient(ctx context.Context, cfg ClientConfig, hostport string, open *wire.Open, p engine.Params, run runFunc) (Outcome, error) {
-	c := &clientConn{cfg: cfg, hostport: hostport, tlsConf: clientTLSConfig(cfg.Identity, cfg.Pin, cfg.PinVerified)}
+	c := &clientConn{cfg: cfg, hostport: hostport}
+	if cfg.Tunnel == nil {
+		c.tlsConf = clientTLSConfig(cfg.Identity, cfg.Pin, cfg.PinVerified)
+	}
 	if cfg.Transport == TransportQUIC {
 		c.quic = make([]lazyConn, cfg.Connections)
 	}
@@ -154,10 +158,11 @@ type clientConn struct {
 	quic     []lazyConn // QUIC only: Connections connections, dialed on first use
 
 	mu      sync.Mutex
-	streams []*netStream // every stream opened, by worker
-	conns   []*quic.Conn // every QUIC connection dialed
-	tcp     int          // TCP connections dialed
-	aborted error        // set by abort: no more streams
+	streams []*netStream   // every stream opened, by worker
+	conns   []*quic.Conn   // every QUIC connection dialed
+	tcp     int            // TCP connections dialed
+	mux     *yamux.Session // the tunnel's multiplexer (ClientConfig.Tunnel)
+	aborted error          // set by abort: no more streams
 }
 
 type lazyConn struct {
@@ -173,7 +178,13 @@ func (c *clientConn) openStream(ctx context.Context, w int) (*netStream, error) 
 		bs   byteStream
 		what string
 	)
-	if c.quic == nil {
+	if c.cfg.Tunnel != nil {
+		t, err := c.openTunnelStream(ctx)
+		if err != nil {
+			return nil, err
+		}
+		bs, what = t, fmt.Sprintf("worker %d (%s)", w, c.hostport)
+	} else if c.quic == nil {
 		t, err := dialTCP(ctx, c.hostport, c.tlsConf, c.cfg.DialTimeout, c.cfg.IdleTimeout)
 		if err != nil {
 			return nil, err
@@ -282,7 +293,10 @@ func (c *clientConn) abort(err error) {
 func (c *clientConn) connections() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.quic != nil {
+	switch {
+	case c.mux != nil:
+		return 1
+	case c.quic != nil:
 		return len(c.conns)
 	}
 	return c.tcp
@@ -311,6 +325,12 @@ func (c *clientConn) close(ctx context.Context, err error) {
 	}
 	for _, qc := range conns {
 		qc.CloseWithError(code, msg)
+	}
+	c.mu.Lock()
+	mux := c.mux
+	c.mu.Unlock()
+	if mux != nil {
+		mux.Close() // the caller closes the tunnel itself
 	}
 }
 

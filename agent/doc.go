@@ -41,6 +41,12 @@
 // handshake timeout is closed (a TCP connection is one stream, bounded by
 // the same timeout until its Open or Attach).
 //
+// A tunnel (ClientConfig.Tunnel, ServeTunnel; transport_tunnel.go) carries a
+// session over one byte pipe, ssh's stdin and stdout to serve --stdio: the
+// worker streams are yamux streams (a flow-control window each, 16 MiB),
+// authenticated by ssh, so no TLS, pin or allow list; the server applies
+// its policy (root, read-only, devices, limits) as for TCP.
+//
 // # Session protocol
 //
 // Every stream starts with a Hello each way: the version is checked, and

@@ -17,7 +17,7 @@ import (
 
 func TestLimitDefaults(t *testing.T) {
 	sid, cid, _ := ids()
-	c, err := ServerConfig{Root: "/", Identity: sid, Allow: []string{cid.Fingerprint()}}.populate()
+	c, err := ServerConfig{Root: "/", Identity: sid, Allow: []string{cid.Fingerprint()}}.populate(false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -25,7 +25,7 @@ func TestLimitDefaults(t *testing.T) {
 		c.MaxWorkers != DefaultMaxWorkers || c.HandshakeTimeout != DefaultHandshakeTimeout || c.IdleTimeout != DefaultIdleTimeout {
 		t.Errorf("defaults: %+v", c)
 	}
-	c, _ = ServerConfig{Root: "/", Identity: sid, Allow: []string{cid.Fingerprint()}, MaxSessions: 3, MaxWorkers: 1 << 20}.populate()
+	c, _ = ServerConfig{Root: "/", Identity: sid, Allow: []string{cid.Fingerprint()}, MaxSessions: 3, MaxWorkers: 1 << 20}.populate(false)
 	if c.MaxSessionsPerClient != 3 || c.MaxWorkers != wire.MaxWorkers {
 		t.Errorf("bounds: %d sessions per client, %d workers", c.MaxSessionsPerClient, c.MaxWorkers)
 	}

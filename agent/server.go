@@ -121,14 +121,16 @@ type ServerConfig struct {
 	Link, ReadLimit *engine.Rate
 }
 
-func (c ServerConfig) populate() (ServerConfig, error) {
-	if c.Identity == nil {
+// populate checks c and fills its defaults. A tunnel server (ServeTunnel:
+// ssh authenticated the client) needs no identity and no allow list.
+func (c ServerConfig) populate(tunnel bool) (ServerConfig, error) {
+	if c.Identity == nil && !tunnel {
 		return c, errors.New("agent: server has no identity")
 	}
 	if c.Root == "" {
 		return c, errors.New("agent: server has no root directory")
 	}
-	if len(c.Allow)+len(c.AllowReadOnly) == 0 {
+	if len(c.Allow)+len(c.AllowReadOnly) == 0 && !tunnel {
 		return c, errors.New("agent: no client is allowed: pass the fingerprints of the clients (`pdiffagent id` on each) with --allow sha256:…")
 	}
 	if c.Log == nil {
@@ -202,7 +204,31 @@ type Server struct {
 // TCP port is chosen first and UDP is bound to the same number; if that
 // UDP port is taken, both are tried again a few times.
 func Listen(ctx context.Context, addr string, cfg ServerConfig) (*Server, error) {
-	cfg, err := cfg.populate()
+	s, err := newServer(ctx, cfg, false)
+	if err != nil {
+		return nil, err
+	}
+	cfg, j := s.cfg, s.jail
+	s.tlsConf = serverTLSConfig(cfg.Identity, s.allowList, cfg.Log, s.refusals)
+	if s.tcpLn, s.udp, err = bindSamePort(ctx, addr, cfg.IdleTimeout); err != nil {
+		j.close()
+		return nil, err
+	}
+	s.qtr = &quic.Transport{Conn: s.udp}
+	s.quicLn, err = s.qtr.Listen(s.tlsConf, quicConfig(cfg.HandshakeTimeout, cfg.IdleTimeout, cfg.MaxWorkers+1))
+	if err != nil {
+		s.tcpLn.Close()
+		s.udp.Close()
+		j.close()
+		return nil, fmt.Errorf("agent: QUIC listen: %w", err)
+	}
+	return s, nil
+}
+
+// newServer checks cfg, opens the root and makes a server with no
+// listener yet.
+func newServer(ctx context.Context, cfg ServerConfig, tunnel bool) (*Server, error) {
+	cfg, err := cfg.populate(tunnel)
 	if err != nil {
 		return nil, err
 	}
@@ -232,19 +258,6 @@ func Listen(ctx context.Context, addr string, cfg ServerConfig) (*Server, error)
 	}
 	s.allow.Store(&allow)
 	s.refusals, s.dropLog = newLogLimiter(), newLogLimiter()
-	s.tlsConf = serverTLSConfig(cfg.Identity, s.allowList, cfg.Log, s.refusals)
-	if s.tcpLn, s.udp, err = bindSamePort(ctx, addr, cfg.IdleTimeout); err != nil {
-		j.close()
-		return nil, err
-	}
-	s.qtr = &quic.Transport{Conn: s.udp}
-	s.quicLn, err = s.qtr.Listen(s.tlsConf, quicConfig(cfg.HandshakeTimeout, cfg.IdleTimeout, cfg.MaxWorkers+1))
-	if err != nil {
-		s.tcpLn.Close()
-		s.udp.Close()
-		j.close()
-		return nil, fmt.Errorf("agent: QUIC listen: %w", err)
-	}
 	s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	return s, nil
 }

@@ -37,6 +37,11 @@
 // one for all of listen's sessions, one per pipe stage pacing its stdin
 // and stdout.
 //
+// push and pull with a [user@]host:path remote (ssh.go, parseSSHRemote)
+// start `serve --stdio` (serve.go) on the far side through -e/--rsh and
+// hand its pipe to the agent as ClientConfig.Tunnel; each run of --retries
+// starts a new one.
+//
 // listen reads --allow-file again on SIGHUP (agent.Server.SetAllow). The
 // hidden `man DIR` command (make man) writes the man pages with cobra/doc.
 //

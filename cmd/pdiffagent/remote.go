@@ -19,6 +19,7 @@ import (
 type remoteOptions struct {
 	syncOptions
 	identityOptions
+	sshOptions
 	Pin         string
 	ReplacePin  bool
 	Transport   transportValue
@@ -30,6 +31,7 @@ func (o *remoteOptions) addFlags(cmd *cobra.Command) {
 	f := cmd.Flags()
 	o.syncOptions.AddFlags(f)
 	o.identityOptions.AddFlags(f)
+	o.sshOptions.AddFlags(f)
 	f.StringVar(&o.Pin, "pin", "", "the server's fingerprint `sha256:HEX` (what pdiffagent id prints on the server); remembered for the host")
 	f.BoolVar(&o.ReplacePin, "replace-pin", false, "let --pin replace a different pin remembered for the host (after the server's identity changed on purpose)")
 	o.Transport = agent.TransportTCP
@@ -40,7 +42,7 @@ func (o *remoteOptions) addFlags(cmd *cobra.Command) {
 
 func newPushCommand(opts *remoteOptions) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "push [flags] LOCAL HOST:PORT[/PATH]",
+		Use:   "push [flags] LOCAL HOST:PORT[/PATH] | [USER@]HOST:PATH",
 		Short: "Bring a file on a server up to date with a local one",
 		Long: `push makes the server's file PATH (relative to its --root; default: LOCAL's
 base name) identical to LOCAL by a delta transfer. The server must allow this
@@ -49,7 +51,13 @@ in the identity directory's known_hosts).
 
 Exit status: 0 when the target is identical to the source; 3 when a dry run
 found differences; 1 on error; 2 on a usage error; 75 on a failure worth
-retrying (network lost, server busy, source changed); 130 when interrupted.`,
+retrying (network lost, server busy, source changed); 130 when interrupted.
+
+A remote written [USER@]HOST:PATH (a colon not followed by a port) is
+reached through ssh instead: pdiffagent serve --stdio runs on the far side
+(-e/--rsh, --remote-path) and the session runs over ssh's pipe, without
+pins; an absolute PATH is taken beneath the far side's root (/), a
+relative one beneath the login directory.`,
 		Example: `  pdiffagent push --pin sha256:3f1c… vm.img backup1:9443/vms/vm.img
   pdiffagent push --transport quic --connections 4 db.ibd [fd00::2]:9443`,
 		Args: exactArgs(2, "LOCAL and HOST:PORT[/PATH]"),
@@ -63,14 +71,20 @@ retrying (network lost, server busy, source changed); 130 when interrupted.`,
 
 func newPullCommand(opts *remoteOptions) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "pull [flags] HOST:PORT/PATH LOCAL",
+		Use:   "pull [flags] HOST:PORT/PATH | [USER@]HOST:PATH LOCAL",
 		Short: "Bring a local file up to date with one on a server",
 		Long: `pull makes LOCAL identical to the server's file PATH (relative to its --root)
 by a delta transfer. A missing LOCAL is created.
 
 Exit status: 0 when the target is identical to the source; 3 when a dry run
 found differences; 1 on error; 2 on a usage error; 75 on a failure worth
-retrying (network lost, server busy, source changed); 130 when interrupted.`,
+retrying (network lost, server busy, source changed); 130 when interrupted.
+
+A remote written [USER@]HOST:PATH (a colon not followed by a port) is
+reached through ssh instead: pdiffagent serve --stdio runs on the far side
+(-e/--rsh, --remote-path) and the session runs over ssh's pipe, without
+pins; an absolute PATH is taken beneath the far side's root (/), a
+relative one beneath the login directory.`,
 		Example: `  pdiffagent pull --pin sha256:3f1c… primary:9443/db/main.ibd /var/lib/db/main.ibd`,
 		Args:    exactArgs(2, "HOST:PORT/PATH and LOCAL"),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -86,6 +100,10 @@ func runRemote(ctx context.Context, opts *remoteOptions, push bool, local, remot
 	p, err := opts.params()
 	if err != nil {
 		return err
+	}
+	dest, spath, viaSSH := parseSSHRemote(remote)
+	if viaSSH {
+		return runRemoteSSH(ctx, opts, p, push, local, dest, spath)
 	}
 	hostport, rpath, err := agent.ParseRemote(remote)
 	if err != nil {

@@ -1,0 +1,118 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+
+	"github.com/pdiffagent/pdiffagent/agent"
+	"github.com/pdiffagent/pdiffagent/engine"
+	"github.com/pdiffagent/pdiffagent/engine/cache"
+	"github.com/spf13/cobra"
+)
+
+// serveOptions are serve's flags: listen's policy, without the network.
+type serveOptions struct {
+	identityOptions
+	limitOptions
+	Stdio          bool
+	Root           string
+	ReadOnly       bool
+	AllowDevices   bool
+	AllowHardlinks bool
+	AllowOwner     bool
+	MinFree        reserveValue
+	MaxFileSize    sizeValue
+	MaxWorkers     int
+	NoCache        bool
+	Verbose        int
+	LogFormat      string
+	cacheOptions
+}
+
+func newServeCommand(opts *serveOptions) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "serve --stdio [--root DIR] [policy flags]",
+		Short: "Serve push and pull over stdin and stdout (what push and pull run through ssh)",
+		Long: `serve --stdio serves the sessions of one client over its stdin and stdout:
+push SRC [user@]host:/path and pull [user@]host:/path DST run it on the far
+side through ssh (-e/--rsh, --remote-path), with the workers' streams
+multiplexed over the one pipe. ssh authenticates the client, so there are no
+pins; the far side takes listen's policy flags, so that it can be pinned in
+authorized_keys as a forced command, the way rrsync restricts rsync:
+
+  command="pdiffagent serve --stdio --root /srv/images --read-only",restrict ssh-ed25519 AAAA…
+
+A forced command's --root wins: the client's absolute paths are then taken
+beneath it. Log lines go to stderr, which ssh shows the client.`,
+		Args: exactArgs(0, "no arguments"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runServe(cmd.Context(), opts)
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVar(&opts.Stdio, "stdio", false, "serve over stdin and stdout (required)")
+	f.StringVar(&opts.Root, "root", "/", "directory the client's paths are taken beneath")
+	f.BoolVar(&opts.ReadOnly, "read-only", false, "refuse every push")
+	f.BoolVar(&opts.AllowDevices, "allow-devices", false, "serve block devices beneath the root")
+	f.BoolVar(&opts.AllowHardlinks, "allow-hardlinks", false, "serve and write in place files with more than one hard link")
+	f.BoolVar(&opts.AllowOwner, "allow-owner", false, "apply the owner and group a pushing client sends (--owner; run as root)")
+	opts.MinFree = reserveValue{percent: agent.DefaultMinFreePercent}
+	f.Var(&opts.MinFree, "min-free", "room a push must leave on the root's filesystem: a size (10G) or a percentage (1%); 0 for none")
+	f.Var(&opts.MaxFileSize, "max-file-size", "refuse pushes of sources larger than this (0: no limit)")
+	f.IntVar(&opts.MaxWorkers, "max-workers", agent.DefaultMaxWorkers, "workers (streams) per session")
+	opts.identityOptions.AddFlags(f)
+	opts.cacheOptions.AddFlags(f)
+	f.BoolVar(&opts.NoCache, "no-cache", false, "keep no block-hash cache")
+	f.Var(&opts.BWLimit, "bwlimit", "cap the bytes served at `RATE` per second (units as push's --bwlimit); 0 = no limit")
+	f.Var(&opts.IOLimit, "io-limit", "cap the rate at which served files are read to hash them, `RATE` per second; 0 = no limit")
+	f.CountVarP(&opts.Verbose, "verbose", "v", "log more (warnings only by default)")
+	f.StringVar(&opts.LogFormat, "log-format", "text", "log lines on stderr as text or json")
+	return cmd
+}
+
+func runServe(ctx context.Context, opts *serveOptions) error {
+	if !opts.Stdio {
+		return usageErrorf("serve needs --stdio (listen serves the network)")
+	}
+	if opts.LogFormat != "text" && opts.LogFormat != "json" {
+		return usageErrorf("--log-format %q: want text or json", opts.LogFormat)
+	}
+	if checkPipes("push", "") != nil {
+		return usageErrorf("serve --stdio speaks to a pdiffagent client on its stdin, not to a terminal: run push or pull with a [user@]host:/path remote")
+	}
+	level := slog.LevelWarn
+	if opts.Verbose > 0 {
+		level = slog.LevelInfo
+	}
+	if opts.Verbose > 1 {
+		level = slog.LevelDebug
+	}
+	log := newLogger(os.Stderr, opts.LogFormat, level)
+	var store *cache.Store
+	if !opts.NoCache {
+		s, err := opts.cacheOptions.open(opts.identityOptions.dir())
+		if err != nil {
+			log.Warn("no block-hash cache", "err", err)
+		} else {
+			store = s
+		}
+	}
+	client := "ssh"
+	if c := os.Getenv("SSH_CLIENT"); c != "" {
+		client = "ssh " + c
+	}
+	return agent.ServeTunnel(ctx, agent.ServerConfig{
+		Root: opts.Root, ReadOnly: opts.ReadOnly, AllowDevices: opts.AllowDevices, AllowHardlinks: opts.AllowHardlinks,
+		AllowOwner: opts.AllowOwner, MinFree: opts.MinFree.bytes, MinFreePercent: opts.MinFree.percent,
+		MaxFileSize: int64(opts.MaxFileSize), MaxWorkers: opts.MaxWorkers, Log: log, Cache: store,
+		Link: opts.link(engine.DefaultBlockSize), ReadLimit: opts.IOLimit.rate(engine.DefaultBlockSize),
+	}, stdio{}, client)
+}
+
+// stdio is the process's stdin and stdout as one pipe.
+type stdio struct{}
+
+func (stdio) Read(p []byte) (int, error)  { return os.Stdin.Read(p) }
+func (stdio) Write(p []byte) (int, error) { return os.Stdout.Write(p) }
+func (stdio) Close() error                { return os.Stdout.Close() }

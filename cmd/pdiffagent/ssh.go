@@ -1,0 +1,199 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pdiffagent/pdiffagent/agent"
+	"github.com/pdiffagent/pdiffagent/engine"
+	"github.com/spf13/pflag"
+)
+
+// sshOptions are push's and pull's flags for [user@]host:/path remotes.
+type sshOptions struct {
+	Rsh        string
+	RemotePath string
+}
+
+// AddFlags registers -e/--rsh and --remote-path.
+func (o *sshOptions) AddFlags(f *pflag.FlagSet) {
+	f.StringVarP(&o.Rsh, "rsh", "e", "ssh", "for a [user@]host:/path remote: the `COMMAND` that runs pdiffagent serve --stdio on the far side (split at spaces, e.g. \"ssh -p 2222 -i key\"), as rsync's -e")
+	f.StringVar(&o.RemotePath, "remote-path", "pdiffagent", "for a [user@]host:/path remote: the far side's pdiffagent `PROGRAM`, read by its shell (\"sudo pdiffagent\" works)")
+}
+
+// parseSSHRemote recognises scp's and rsync's [user@]host:path, a colon
+// not followed by a port number: dest is [user@]host and path the rest.
+// host:port/path and [v6]:port/path are not ssh remotes.
+func parseSSHRemote(remote string) (dest, path string, ok bool) {
+	if strings.HasPrefix(remote, "[") {
+		if i := strings.Index(remote, "]"); i >= 0 && strings.HasPrefix(remote[i+1:], ":") {
+			rest := remote[i+2:]
+			if isPort(rest) {
+				return "", "", false
+			}
+			return remote[1:i], rest, true
+		}
+		return "", "", false
+	}
+	i := strings.IndexByte(remote, ':')
+	if i <= 0 {
+		return "", "", false
+	}
+	dest, path = remote[:i], remote[i+1:]
+	if strings.Contains(dest, "/") || (!strings.Contains(dest, "@") && isPort(path)) {
+		return "", "", false
+	}
+	return dest, path, true
+}
+
+// isPort reports whether s starts with a port number: digits, then "/" or
+// the end.
+func isPort(s string) bool {
+	n := strings.IndexByte(s, '/')
+	if n < 0 {
+		n = len(s)
+	}
+	if n == 0 {
+		return false
+	}
+	for _, r := range s[:n] {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// sshTunnel is the pipe to `pdiffagent serve --stdio` run through ssh.
+type sshTunnel struct {
+	io.Reader // the far side's stdout
+	io.WriteCloser
+	cmd  *exec.Cmd
+	path string // the path to send in Open, relative to the far side's root
+	once sync.Once
+	err  error
+}
+
+// startTunnel runs the far side for a session on path (as the user wrote
+// it): an absolute path is served beneath the root / (or the forced
+// command's --root), a relative one beneath the login directory.
+func (o *sshOptions) startTunnel(ctx context.Context, dest, path, fallback string) (*sshTunnel, error) {
+	rsh := strings.Fields(o.Rsh)
+	if len(rsh) == 0 {
+		return nil, usageErrorf("--rsh: empty command")
+	}
+	remote := []string{o.RemotePath, "serve", "--stdio"} // the far shell reads RemotePath, as rsync's --rsync-path
+	switch {
+	case strings.HasPrefix(path, "/"):
+		path = strings.TrimLeft(path, "/")
+	default:
+		remote = append(remote, "--root", ".")
+	}
+	if path == "" || strings.HasSuffix(path, "/") {
+		path += fallback
+	}
+	argv := append(rsh[1:], dest, strings.Join(remote, " "))
+	cmd := exec.CommandContext(ctx, rsh[0], argv...)
+	cmd.Stderr = os.Stderr // ssh's and the far side's messages
+	cmd.WaitDelay = 5 * time.Second
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("--rsh %q: %w", o.Rsh, err)
+	}
+	return &sshTunnel{Reader: out, WriteCloser: in, cmd: cmd, path: path}, nil
+}
+
+// Close ends the far side's input and waits for it to exit, once (the
+// multiplexer closes it too).
+func (t *sshTunnel) Close() error {
+	t.once.Do(func() {
+		t.WriteCloser.Close()
+		t.err = t.cmd.Wait()
+		var exit *exec.ExitError
+		if errors.As(t.err, &exit) {
+			t.err = fmt.Errorf("%s: exit status %d", t.cmd.Path, exit.ExitCode())
+		}
+	})
+	return t.err
+}
+
+// runRemoteSSH is runRemote for a [user@]host:path remote: every run (and
+// every retry) starts `pdiffagent serve --stdio` on the far side through
+// --rsh and runs the session over its pipe.
+func runRemoteSSH(ctx context.Context, opts *remoteOptions, p engine.Params, push bool, local, dest, rpath string) error {
+	if !push && (rpath == "" || strings.HasSuffix(rpath, "/")) {
+		return usageErrorf("pull needs a file: [user@]host:/path/to/file")
+	}
+	if opts.IdleTimeout <= 0 {
+		return usageErrorf("--idle-timeout %v: must be positive", opts.IdleTimeout)
+	}
+	if err := opts.limitOptions.checkBlock(p.BlockSize, opts.IdleTimeout); err != nil {
+		return err
+	}
+	if !push {
+		if err := opts.checkAtomicTarget(local); err != nil {
+			return err
+		}
+	}
+	level := slog.LevelWarn
+	if opts.Verbose > 1 {
+		level = slog.LevelDebug
+	}
+	cfg := agent.ClientConfig{IdleTimeout: opts.IdleTimeout, Atomic: opts.Atomic,
+		Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))}
+	var total int64
+	if push {
+		var err error
+		if total, _, err = fileSize(local); err != nil {
+			return err
+		}
+	}
+	rep := opts.newReporter(total)
+	rep.atomic = opts.Atomic && !opts.DryRun
+	store, err := opts.cacheOptions.open(opts.identityOptions.dir())
+	if err != nil {
+		return err
+	}
+	eopt := engine.Options{Progress: rep.Progress(), Cache: store}
+	opts.readOptions.apply(&eopt)
+	opts.limitOptions.apply(&eopt, p.BlockSize)
+	cfg.Link, eopt.Link = eopt.Link, nil // the agent paces its streams
+	var out agent.Outcome
+	err = opts.retryOptions.do(ctx, os.Stderr, rep.reset, func() error {
+		tun, err := opts.startTunnel(ctx, dest, rpath, filepath.Base(local))
+		if err != nil {
+			return err
+		}
+		c := cfg
+		c.Tunnel = tun
+		if push {
+			out, err = agent.Push(ctx, c, local, tun.path, p, eopt)
+		} else {
+			out, err = agent.Pull(ctx, c, tun.path, local, p, eopt)
+		}
+		if cerr := tun.Close(); err == nil && cerr != nil && ctx.Err() == nil {
+			err = cerr
+		}
+		return err
+	})
+	if opts.Verbose > 0 && err == nil {
+		fmt.Fprintf(os.Stderr, "%s over ssh (%s): %d workers on one pipe\n", dest, opts.Rsh, out.Workers)
+	}
+	return rep.finish(ctx, result{Stats: out.Stats, Transport: out.Transport, Connections: out.Connections}, opts.atomicHint(err))
+}

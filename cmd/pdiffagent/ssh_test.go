@@ -1,0 +1,185 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pdiffagent/pdiffagent/bench"
+)
+
+func TestParseSSHRemote(t *testing.T) {
+	for in, want := range map[string]string{
+		"host:/tmp/x":           "host|/tmp/x",
+		"root@127.0.0.1:/a/b":   "root@127.0.0.1|/a/b",
+		"host:rel/f":            "host|rel/f",
+		"u@host:":               "u@host|",
+		"u@host:9443":           "u@host|9443",
+		"[::1]:/x":              "::1|/x",
+		"host:9443/vms/vm.img":  "",
+		"host:9443":             "",
+		"[fd00::2]:9443/x":      "",
+		"./dir/with:colon":      "",
+		"/abs/with:colon/x.img": "",
+	} {
+		dest, path, ok := parseSSHRemote(in)
+		got := ""
+		if ok {
+			got = dest + "|" + path
+		}
+		if got != want {
+			t.Errorf("%q: %q, want %q", in, got, want)
+		}
+	}
+}
+
+// sshd is an OpenSSH server for one test: key-only, bound to 127.0.0.1 on
+// a free port, started by the test and stopped after it.
+type sshd struct {
+	port, key string
+}
+
+// startSSHD starts sshd, installing openssh-server with apt-get when it is
+// missing and the test runs as root (as CI does); it skips the test, and
+// says why, only when sshd cannot be had.
+func startSSHD(t *testing.T) *sshd {
+	t.Helper()
+	const bin = "/usr/sbin/sshd"
+	if _, err := os.Stat(bin); err != nil {
+		if os.Getuid() != 0 {
+			t.Skip("sshd is not installed and the test is not root: cannot install openssh-server")
+		}
+		out, err := exec.Command("apt-get", "install", "-y", "openssh-server").CombinedOutput()
+		if err != nil {
+			out2, _ := exec.Command("apt-get", "update").CombinedOutput()
+			out3, err3 := exec.Command("apt-get", "install", "-y", "openssh-server").CombinedOutput()
+			if err3 != nil {
+				t.Skipf("sshd missing and openssh-server could not be installed: %v\n%s%s%s", err3, out, out2, out3)
+			}
+		}
+	}
+	if _, err := exec.LookPath("ssh"); err != nil {
+		t.Skip("no ssh client")
+	}
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"host", "client"} {
+		if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", filepath.Join(dir, k)).CombinedOutput(); err != nil {
+			t.Fatalf("ssh-keygen: %v: %s", err, out)
+		}
+	}
+	pub, err := os.ReadFile(filepath.Join(dir, "client.pub"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "authorized_keys"), pub, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	ln.Close()
+	conf := fmt.Sprintf(`Port %s
+ListenAddress 127.0.0.1
+HostKey %s
+AuthorizedKeysFile %s
+PidFile %s
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+PermitRootLogin prohibit-password
+`, port, filepath.Join(dir, "host"), filepath.Join(dir, "authorized_keys"), filepath.Join(dir, "sshd.pid"))
+	cfg := filepath.Join(dir, "sshd_config")
+	if err := os.WriteFile(cfg, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	os.MkdirAll("/run/sshd", 0o755) // privilege separation directory
+	cmd := exec.Command(bin, "-D", "-e", "-f", cfg)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	ready := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		var lines []string
+		for sc.Scan() {
+			lines = append(lines, sc.Text())
+			if strings.Contains(sc.Text(), "Server listening on 127.0.0.1") {
+				ready <- ""
+				break
+			}
+		}
+		ready <- strings.Join(lines, "\n")
+		for sc.Scan() { // drain: sshd logs each connection
+		}
+	}()
+	select {
+	case msg := <-ready:
+		if msg != "" {
+			t.Fatalf("sshd did not start: %s", msg)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("sshd did not say it listens")
+	}
+	return &sshd{port: port, key: filepath.Join(dir, "client")}
+}
+
+// rsh is the -e for this server.
+func (s *sshd) rsh() string {
+	return fmt.Sprintf("ssh -p %s -i %s -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR", s.port, s.key)
+}
+
+// TestSSHTransport: push and pull [user@]host:/path through a real sshd,
+// the far side being this test binary as pdiffagent serve --stdio.
+func TestSSHTransport(t *testing.T) {
+	s := startSSHD(t)
+	dir := t.TempDir()
+	src := filepath.Join(dir, "src")
+	if err := bench.GenerateRandom(src, 3<<20+5, 11); err != nil {
+		t.Fatal(err)
+	}
+	remotePath := asCLIEnv + "=1 " + selfBinary(t)
+	user := "root"
+	if u := os.Getenv("USER"); u != "" {
+		user = u
+	}
+	common := []string{"-q", "-b", "64K", "-c", "3", "--no-cache", "-e", s.rsh(), "--remote-path", "env " + remotePath}
+	dst := filepath.Join(dir, "far", "dst.img")
+	if err := os.Mkdir(filepath.Dir(dst), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		append([]string{"push", src, user + "@127.0.0.1:" + dst}, common...),
+		append([]string{"pull", user + "@127.0.0.1:" + dst, filepath.Join(dir, "back.img")}, common...),
+	} {
+		if code, msg := execute(t, args...); code != exitOK {
+			t.Fatalf("%q: exit %d: %s", args[:3], code, msg)
+		}
+	}
+	for _, f := range []string{dst, filepath.Join(dir, "back.img")} {
+		if eq, err := bench.Compare(src, f); err != nil || !eq {
+			t.Errorf("%s differs from the source (%v)", f, err)
+		}
+	}
+	code, o := runJSON(t, append([]string{"pull", "--json", user + "@127.0.0.1:" + filepath.Join(dir, "nosuch"), filepath.Join(dir, "x")}, common...)...)
+	if code != exitError || o.ErrorCode != codeNotFound {
+		t.Errorf("pull of a missing file over ssh: exit %d, %+v", code, o)
+	}
+}
