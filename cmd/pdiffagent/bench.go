@@ -118,6 +118,9 @@ func benchConfig(opts *benchOptions, roundsSet bool) (bench.Config, error) {
 	if opts.Repeat < 1 || opts.Repeat > 100 {
 		return cfg, usageErrorf("repeat %d: want 1 to 100", opts.Repeat)
 	}
+	if opts.Size <= 0 && len(opts.Sizes) == 0 {
+		return cfg, usageErrorf("--size %d: want a positive size", opts.Size)
+	}
 	var err error
 	switch {
 	case len(opts.Changed) > 0 && roundsSet:

@@ -1,7 +1,10 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 
 	"github.com/pdiffagent/pdiffagent/bench"
 	"github.com/pdiffagent/pdiffagent/engine"
@@ -112,6 +115,16 @@ func newGenCopyCommand() *cobra.Command {
 		Short: "Copy a file in large parallel chunks",
 		Args:  exactArgs(2, "SRC and DST"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkLocalKind(args[0]); err != nil {
+				return err
+			}
+			if err := checkLocalKind(args[1]); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return err
+			}
+			si, _ := os.Stat(args[0])
+			if di, err := os.Stat(args[1]); err == nil && os.SameFile(si, di) {
+				return fmt.Errorf("%s and %s are the same file", args[0], args[1])
+			}
 			return bench.CopyFile(args[0], args[1])
 		},
 	}

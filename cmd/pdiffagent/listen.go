@@ -97,6 +97,20 @@ func runListen(ctx context.Context, opts *listenOptions, addr string) error {
 	if opts.Root == "" {
 		return usageErrorf("--root is required")
 	}
+	for _, l := range []struct {
+		flag string
+		n    int
+	}{{"--max-sessions", opts.MaxSessions}, {"--max-sessions-per-client", opts.MaxPerClient}, {"--max-workers", opts.MaxWorkers}} {
+		if l.n <= 0 {
+			return usageErrorf("%s %d: must be positive", l.flag, l.n)
+		}
+	}
+	if opts.HandshakeTimeout <= 0 || opts.IdleTimeout <= 0 {
+		return usageErrorf("--handshake-timeout %v, --idle-timeout %v: must be positive", opts.HandshakeTimeout, opts.IdleTimeout)
+	}
+	if opts.MaxMemory <= 0 {
+		return usageErrorf("--max-memory %d: must be positive", opts.MaxMemory)
+	}
 	if opts.LogFormat != "text" && opts.LogFormat != "json" {
 		return usageErrorf("--log-format %q: want text or json", opts.LogFormat)
 	}

@@ -69,6 +69,7 @@ changed); 130 interrupted (SIGINT).`,
 	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &usageError{err}
 	})
+	cmd.SetHelpCommand(newHelpCommand())
 	cmd.AddCommand(
 		newSyncCommand(&syncOptions{}),
 		newIDCommand(&identityOptions{}),
@@ -186,4 +187,21 @@ func run(args []string) int {
 
 func main() {
 	os.Exit(run(os.Args[1:]))
+}
+
+// newHelpCommand is cobra's help, except that an unknown topic is a usage
+// error (exit 2), not a message and exit 0.
+func newHelpCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "help [command]",
+		Short: "Help about any command",
+		RunE: func(c *cobra.Command, args []string) error {
+			root := c.Root()
+			target, rest, err := root.Find(args)
+			if err != nil || target == nil || len(rest) > 0 {
+				return usageErrorf("unknown help topic %q: run 'pdiffagent help' for the commands", strings.Join(args, " "))
+			}
+			return target.Help()
+		},
+	}
 }

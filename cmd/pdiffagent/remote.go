@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"sync"
@@ -122,6 +123,9 @@ func runRemote(ctx context.Context, opts *remoteOptions, push bool, local, remot
 		return err
 	}
 	if !push {
+		if err := checkLocalKind(local); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
 		if err := opts.checkAtomicTarget(local); err != nil {
 			return err
 		}

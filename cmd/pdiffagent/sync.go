@@ -81,6 +81,9 @@ func runSync(ctx context.Context, opts *syncOptions, src, dst string) error {
 // fileSize is the size of a file or block device (stat says 0 for a
 // device, so seek to its end).
 func fileSize(path string) (size int64, device bool, err error) {
+	if err := checkLocalKind(path); err != nil {
+		return 0, false, err
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return 0, false, err
@@ -108,4 +111,33 @@ func sizeNote(dst string, srcSize int64) (string, error) {
 		return "", nil
 	}
 	return fmt.Sprintf("the target was %s, the source is %s", formatBytes(size), formatBytes(srcSize)), nil
+}
+
+// checkLocalKind refuses, before anything is opened or created, what a
+// sync cannot use as its source or target: only regular files and block
+// devices can be synced. (A FIFO would hang the open, a character device
+// such as /dev/zero reads as empty, and a directory left a junk target.)
+// A missing path is the caller's to judge (fs.ErrNotExist).
+func checkLocalKind(path string) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	m := fi.Mode()
+	what := ""
+	switch {
+	case m.IsRegular(), m&fs.ModeDevice != 0 && m&fs.ModeCharDevice == 0:
+		return nil
+	case m.IsDir():
+		what = "a directory (directory trees are not synced yet)"
+	case m&fs.ModeNamedPipe != 0:
+		what = "a FIFO"
+	case m&fs.ModeCharDevice != 0:
+		what = "a character device"
+	case m&fs.ModeSocket != 0:
+		what = "a socket"
+	default:
+		what = "not a regular file"
+	}
+	return fmt.Errorf("%s is %s: only regular files and block devices can be synced", path, what)
 }
