@@ -90,7 +90,9 @@
 // The server's root is a jail: see jail.go. Two transfers never touch one
 // file at once: a push holds an exclusive lock on the file (device and
 // inode), pulls and dry runs a shared one; a conflicting session fails at
-// once with wire.CodeBusy. A file with more than one hard link is refused
+// once with wire.CodeBusy. The server also takes flock on the file (shared
+// or exclusive) for cooperating processes on its machine; a file they hold
+// is busy too. A file with more than one hard link is refused
 // unless the server allows it (guard.go). A push must fit in the free space
 // above a reserve, and a failed one that wrote nothing leaves the target as
 // it was (space.go). A dry-run push to a missing file runs the

@@ -138,6 +138,18 @@ func (o *serverOpener) lock(rel string, f *os.File, key fileKey, write bool) (*s
 		f.Close()
 		return nil, err
 	}
+	// An advisory lock too, for cooperating processes on the server's
+	// machine (released when the file is closed).
+	switch err := sysio.Lock(f, write, false); {
+	case errors.Is(err, sysio.ErrLocked):
+		f.Close()
+		o.unlock()
+		return nil, codeErrorf(wire.CodeBusy, "%s is locked by another process on the server (flock)", rel)
+	case err != nil && !errors.Is(err, sysio.ErrNotSupported):
+		f.Close()
+		o.unlock()
+		return nil, codeErrorf(wire.CodeIO, "%s: %v", rel, err)
+	}
 	sf, err := sysio.FromOS(f, sysio.Options{Direct: o.direct})
 	if err != nil {
 		f.Close()

@@ -191,13 +191,37 @@ type LocalOpener struct {
 
 func (o LocalOpener) opts() sysio.Options { return sysio.Options{Direct: o.Direct} }
 
-// Open opens path read-only, or read-write.
+// Open opens path read-only, or read-write, and takes an advisory lock on
+// it (flock: shared, or exclusive for writing) that lasts until it is
+// closed, so that cooperating writers wait for the sync. A writer that
+// ignores the lock can still change the file under a sync.
 func (o LocalOpener) Open(path string, write bool) (*sysio.File, error) {
 	mode := sysio.ReadOnly
 	if write {
 		mode = sysio.ReadWrite
 	}
-	return sysio.Open(path, mode, o.opts())
+	f, err := sysio.Open(path, mode, o.opts())
+	if err != nil {
+		return nil, err
+	}
+	if err := lockFile(f, path, write); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// lockFile takes flock on f without waiting; a filesystem without flock
+// is synced unlocked.
+func lockFile(f *sysio.File, path string, write bool) error {
+	err := sysio.Lock(f.OS(), write, false)
+	switch {
+	case errors.Is(err, sysio.ErrLocked):
+		return fmt.Errorf("%s is locked by another process (flock): wait for it, or stop it", path)
+	case errors.Is(err, sysio.ErrNotSupported):
+		return nil
+	}
+	return err
 }
 
 // CheckParent checks that path's directory exists.
@@ -212,9 +236,17 @@ func (o LocalOpener) CheckParent(path string) error {
 	return nil
 }
 
-// Create creates path.
+// Create creates path, locked as Open locks it.
 func (o LocalOpener) Create(path string) (*sysio.File, error) {
-	return sysio.Open(path, sysio.Create, o.opts())
+	f, err := sysio.Open(path, sysio.Create, o.opts())
+	if err != nil {
+		return nil, err
+	}
+	if err := lockFile(f, path, true); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
 }
 
 // Replace starts path's atomic replacement (sysio.Replace), to be filled.
