@@ -116,19 +116,8 @@ func runRemote(ctx context.Context, opts *remoteOptions, push bool, local, remot
 	if opts.Connections < 1 {
 		return usageErrorf("--connections %d: must be at least 1", opts.Connections)
 	}
-	if opts.IdleTimeout <= 0 {
-		return usageErrorf("--idle-timeout %v: must be positive", opts.IdleTimeout)
-	}
-	if err := opts.limitOptions.checkBlock(p.BlockSize, opts.IdleTimeout); err != nil {
+	if err := opts.check(p, push, local); err != nil {
 		return err
-	}
-	if !push {
-		if err := checkLocalKind(local); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return err
-		}
-		if err := opts.checkAtomicTarget(local); err != nil {
-			return err
-		}
 	}
 	id, err := opts.load()
 	if err != nil {
@@ -150,22 +139,10 @@ func runRemote(ctx context.Context, opts *remoteOptions, push bool, local, remot
 		PinVerified: func() { saveOnce.Do(func() { saveErr = save() }) },
 		Log:         slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})),
 	}
-	var total int64
-	if push {
-		if total, _, err = fileSize(local); err != nil {
-			return err
-		}
-	}
-	rep := opts.newReporter(total)
-	rep.atomic = opts.Atomic && !opts.DryRun
-	store, err := opts.cacheOptions.open(opts.identityOptions.dir())
+	rep, eopt, err := opts.prepare(&cfg, p, push, local)
 	if err != nil {
 		return err
 	}
-	eopt := engine.Options{Progress: rep.Progress(), Cache: store}
-	opts.readOptions.apply(&eopt)
-	opts.limitOptions.apply(&eopt, p.BlockSize)
-	cfg.Link, eopt.Link = eopt.Link, nil // the agent paces its streams
 	var out agent.Outcome
 	err = opts.retryOptions.do(ctx, os.Stderr, rep.reset, func() (err error) {
 		if push {
@@ -213,4 +190,45 @@ func (o *remoteOptions) pin(hostport string) (fp string, save func() error, err 
 			fp, hostport, kh.Path(), old)
 	}
 	return fp, func() error { return kh.Add(hostport, fp) }, nil
+}
+
+// prepare makes what a push or pull of local reports and runs with, over
+// any transport: the reporter (for push, of the local file's size), the
+// engine options (cache, read path, --io-limit) and cfg's --bwlimit.
+func (o *remoteOptions) prepare(cfg *agent.ClientConfig, p engine.Params, push bool, local string) (*syncReporter, engine.Options, error) {
+	var total int64
+	if push {
+		var err error
+		if total, _, err = fileSize(local); err != nil {
+			return nil, engine.Options{}, err
+		}
+	}
+	store, err := o.cacheOptions.open(o.identityOptions.dir())
+	if err != nil {
+		return nil, engine.Options{}, err
+	}
+	rep := o.newReporter(total)
+	rep.atomic = o.Atomic && !o.DryRun
+	eopt := engine.Options{Progress: rep.Progress(), Cache: store}
+	o.readOptions.apply(&eopt)
+	o.limitOptions.apply(&eopt, p.BlockSize)
+	cfg.Link, eopt.Link = eopt.Link, nil // the agent paces its streams
+	return rep, eopt, nil
+}
+
+// check applies what every push and pull checks before connecting.
+func (o *remoteOptions) check(p engine.Params, push bool, local string) error {
+	if o.IdleTimeout <= 0 {
+		return usageErrorf("--idle-timeout %v: must be positive", o.IdleTimeout)
+	}
+	if err := o.limitOptions.checkBlock(p.BlockSize, o.IdleTimeout); err != nil {
+		return err
+	}
+	if !push {
+		if err := checkLocalKind(local); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		return o.checkAtomicTarget(local)
+	}
+	return nil
 }

@@ -140,16 +140,8 @@ func runRemoteSSH(ctx context.Context, opts *remoteOptions, p engine.Params, pus
 	if !push && (rpath == "" || strings.HasSuffix(rpath, "/")) {
 		return usageErrorf("pull needs a file: [user@]host:/path/to/file")
 	}
-	if opts.IdleTimeout <= 0 {
-		return usageErrorf("--idle-timeout %v: must be positive", opts.IdleTimeout)
-	}
-	if err := opts.limitOptions.checkBlock(p.BlockSize, opts.IdleTimeout); err != nil {
+	if err := opts.check(p, push, local); err != nil {
 		return err
-	}
-	if !push {
-		if err := opts.checkAtomicTarget(local); err != nil {
-			return err
-		}
 	}
 	level := slog.LevelWarn
 	if opts.Verbose > 1 {
@@ -157,23 +149,10 @@ func runRemoteSSH(ctx context.Context, opts *remoteOptions, p engine.Params, pus
 	}
 	cfg := agent.ClientConfig{IdleTimeout: opts.IdleTimeout, Atomic: opts.Atomic,
 		Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))}
-	var total int64
-	if push {
-		var err error
-		if total, _, err = fileSize(local); err != nil {
-			return err
-		}
-	}
-	rep := opts.newReporter(total)
-	rep.atomic = opts.Atomic && !opts.DryRun
-	store, err := opts.cacheOptions.open(opts.identityOptions.dir())
+	rep, eopt, err := opts.prepare(&cfg, p, push, local)
 	if err != nil {
 		return err
 	}
-	eopt := engine.Options{Progress: rep.Progress(), Cache: store}
-	opts.readOptions.apply(&eopt)
-	opts.limitOptions.apply(&eopt, p.BlockSize)
-	cfg.Link, eopt.Link = eopt.Link, nil // the agent paces its streams
 	var out agent.Outcome
 	err = opts.retryOptions.do(ctx, os.Stderr, rep.reset, func() error {
 		tun, err := opts.startTunnel(ctx, dest, rpath, filepath.Base(local))
