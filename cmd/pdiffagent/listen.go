@@ -22,21 +22,14 @@ import (
 type listenOptions struct {
 	identityOptions
 	cacheOptions
+	policyOptions
 	NoCache          bool
-	Root             string
 	Allow            []string
 	AllowFile        string
 	AllowReadOnly    []string
-	AllowOwner       bool
-	ReadOnly         bool
-	AllowDevices     bool
-	AllowHardlinks   bool
-	MinFree          reserveValue
-	MaxFileSize      sizeValue
 	MaxMemory        sizeValue
 	MaxSessions      int
 	MaxPerClient     int
-	MaxWorkers       int
 	HandshakeTimeout time.Duration
 	IdleTimeout      time.Duration
 	Verbose          int
@@ -66,22 +59,14 @@ allowed, on QUIC (UDP) and TLS 1.3 over TCP on the same port (ADDR, default
 	f := cmd.Flags()
 	opts.identityOptions.AddFlags(f)
 	opts.readOptions.AddFlags(f)
-	f.StringVar(&opts.Root, "root", "", "directory served (required)")
+	opts.policyOptions.AddFlags(f, "", "directory served (required)")
 	f.StringArrayVar(&opts.Allow, "allow", nil, "fingerprint of a client allowed to push and pull (repeatable)")
 	f.StringArrayVar(&opts.AllowReadOnly, "allow-read-only", nil, "fingerprint of a client allowed only to pull (repeatable)")
 	f.StringVar(&opts.AllowFile, "allow-file", "", "file of allowed fingerprints, one per line, each optionally followed by read-only (# comments); read again on SIGHUP, ending the sessions of clients removed")
-	f.BoolVar(&opts.AllowOwner, "allow-owner", false, "apply the owner and group a pushing client sends (--owner; the server must run as root)")
-	f.BoolVar(&opts.ReadOnly, "read-only", false, "refuse every push")
-	f.BoolVar(&opts.AllowDevices, "allow-devices", false, "serve block devices beneath the root")
-	f.BoolVar(&opts.AllowHardlinks, "allow-hardlinks", false, "serve and write in place files with more than one hard link")
-	opts.MinFree = reserveValue{percent: agent.DefaultMinFreePercent}
-	f.Var(&opts.MinFree, "min-free", "room a push must leave on the root's filesystem: a size (10G) or a percentage (1%); 0 for none")
 	opts.MaxMemory = agent.DefaultMaxMemory
 	f.Var(&opts.MaxMemory, "max-memory", "budget of block buffers for all sessions at once; sessions get fewer workers, or wait, to fit")
-	f.Var(&opts.MaxFileSize, "max-file-size", "refuse pushes of sources larger than this (0: no limit)")
 	f.IntVar(&opts.MaxSessions, "max-sessions", agent.DefaultMaxSessions, "sessions at once")
 	f.IntVar(&opts.MaxPerClient, "max-sessions-per-client", agent.DefaultMaxSessionsPerClient, "sessions at once from one client")
-	f.IntVar(&opts.MaxWorkers, "max-workers", agent.DefaultMaxWorkers, "workers (streams) per session")
 	f.DurationVar(&opts.HandshakeTimeout, "handshake-timeout", agent.DefaultHandshakeTimeout, "time allowed for a connection's handshake")
 	f.DurationVar(&opts.IdleTimeout, "idle-timeout", agent.DefaultIdleTimeout, "a silent peer is dropped after this long")
 	opts.cacheOptions.AddFlags(f)
@@ -139,16 +124,15 @@ func runListen(ctx context.Context, opts *listenOptions, addr string) error {
 		level = slog.LevelDebug
 	}
 	log := newLogger(os.Stderr, opts.LogFormat, level)
-	srv, err := agent.Listen(ctx, addr, agent.ServerConfig{
-		Root: opts.Root, Allow: allow, AllowReadOnly: readOnly, AllowOwner: opts.AllowOwner, ReadOnly: opts.ReadOnly, AllowDevices: opts.AllowDevices,
-		AllowHardlinks: opts.AllowHardlinks,
-		MinFree:        opts.MinFree.bytes, MinFreePercent: opts.MinFree.percent, MaxFileSize: int64(opts.MaxFileSize),
-		MaxMemory: int64(opts.MaxMemory),
-		Identity:  id, Log: log, MaxSessions: opts.MaxSessions, MaxSessionsPerClient: opts.MaxPerClient, MaxWorkers: opts.MaxWorkers,
+	cfg := agent.ServerConfig{
+		Allow: allow, AllowReadOnly: readOnly, MaxMemory: int64(opts.MaxMemory),
+		Identity: id, Log: log, MaxSessions: opts.MaxSessions, MaxSessionsPerClient: opts.MaxPerClient,
 		HandshakeTimeout: opts.HandshakeTimeout, IdleTimeout: opts.IdleTimeout,
 		ReadPath: engine.ReadPath(opts.ReadPath), DirectRead: opts.DirectRead,
 		Link: opts.link(engine.DefaultBlockSize), ReadLimit: opts.IOLimit.rate(engine.DefaultBlockSize), Cache: store,
-	})
+	}
+	opts.policyOptions.apply(&cfg)
+	srv, err := agent.Listen(ctx, addr, cfg)
 	if err != nil {
 		return err
 	}

@@ -15,18 +15,11 @@ import (
 type serveOptions struct {
 	identityOptions
 	limitOptions
-	Stdio          bool
-	Root           string
-	ReadOnly       bool
-	AllowDevices   bool
-	AllowHardlinks bool
-	AllowOwner     bool
-	MinFree        reserveValue
-	MaxFileSize    sizeValue
-	MaxWorkers     int
-	NoCache        bool
-	Verbose        int
-	LogFormat      string
+	policyOptions
+	Stdio     bool
+	NoCache   bool
+	Verbose   int
+	LogFormat string
 	cacheOptions
 }
 
@@ -52,15 +45,7 @@ beneath it. Log lines go to stderr, which ssh shows the client.`,
 	}
 	f := cmd.Flags()
 	f.BoolVar(&opts.Stdio, "stdio", false, "serve over stdin and stdout (required)")
-	f.StringVar(&opts.Root, "root", "/", "directory the client's paths are taken beneath")
-	f.BoolVar(&opts.ReadOnly, "read-only", false, "refuse every push")
-	f.BoolVar(&opts.AllowDevices, "allow-devices", false, "serve block devices beneath the root")
-	f.BoolVar(&opts.AllowHardlinks, "allow-hardlinks", false, "serve and write in place files with more than one hard link")
-	f.BoolVar(&opts.AllowOwner, "allow-owner", false, "apply the owner and group a pushing client sends (--owner; run as root)")
-	opts.MinFree = reserveValue{percent: agent.DefaultMinFreePercent}
-	f.Var(&opts.MinFree, "min-free", "room a push must leave on the root's filesystem: a size (10G) or a percentage (1%); 0 for none")
-	f.Var(&opts.MaxFileSize, "max-file-size", "refuse pushes of sources larger than this (0: no limit)")
-	f.IntVar(&opts.MaxWorkers, "max-workers", agent.DefaultMaxWorkers, "workers (streams) per session")
+	opts.policyOptions.AddFlags(f, "/", "directory the client's paths are taken beneath")
 	opts.identityOptions.AddFlags(f)
 	opts.cacheOptions.AddFlags(f)
 	f.BoolVar(&opts.NoCache, "no-cache", false, "keep no block-hash cache")
@@ -102,12 +87,10 @@ func runServe(ctx context.Context, opts *serveOptions) error {
 	if c := os.Getenv("SSH_CLIENT"); c != "" {
 		client = "ssh " + c
 	}
-	return agent.ServeTunnel(ctx, agent.ServerConfig{
-		Root: opts.Root, ReadOnly: opts.ReadOnly, AllowDevices: opts.AllowDevices, AllowHardlinks: opts.AllowHardlinks,
-		AllowOwner: opts.AllowOwner, MinFree: opts.MinFree.bytes, MinFreePercent: opts.MinFree.percent,
-		MaxFileSize: int64(opts.MaxFileSize), MaxWorkers: opts.MaxWorkers, Log: log, Cache: store,
-		Link: opts.link(engine.DefaultBlockSize), ReadLimit: opts.IOLimit.rate(engine.DefaultBlockSize),
-	}, stdio{}, client)
+	cfg := agent.ServerConfig{Log: log, Cache: store,
+		Link: opts.link(engine.DefaultBlockSize), ReadLimit: opts.IOLimit.rate(engine.DefaultBlockSize)}
+	opts.policyOptions.apply(&cfg)
+	return agent.ServeTunnel(ctx, cfg, stdio{}, client)
 }
 
 // stdio is the process's stdin and stdout as one pipe.
