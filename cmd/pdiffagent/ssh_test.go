@@ -43,12 +43,13 @@ func TestParseSSHRemote(t *testing.T) {
 // a free port, started by the test and stopped after it.
 type sshd struct {
 	port, key string
+	forcedKey string // a key whose login runs forced, whatever the client asks
 }
 
 // startSSHD starts sshd, installing openssh-server with apt-get when it is
 // missing and the test runs as root (as CI does); it skips the test, and
 // says why, only when sshd cannot be had.
-func startSSHD(t *testing.T) *sshd {
+func startSSHD(t *testing.T, forced string) *sshd {
 	t.Helper()
 	const bin = "/usr/sbin/sshd"
 	if _, err := os.Stat(bin); err != nil {
@@ -71,7 +72,7 @@ func startSSHD(t *testing.T) *sshd {
 	if err := os.Chmod(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range []string{"host", "client"} {
+	for _, k := range []string{"host", "client", "forced"} {
 		if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", filepath.Join(dir, k)).CombinedOutput(); err != nil {
 			t.Fatalf("ssh-keygen: %v: %s", err, out)
 		}
@@ -80,6 +81,11 @@ func startSSHD(t *testing.T) *sshd {
 	if err != nil {
 		t.Fatal(err)
 	}
+	fpub, err := os.ReadFile(filepath.Join(dir, "forced.pub"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub = append(pub, fmt.Sprintf("command=%q,restrict %s", forced, fpub)...)
 	if err := os.WriteFile(filepath.Join(dir, "authorized_keys"), pub, 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -138,19 +144,23 @@ PermitRootLogin prohibit-password
 	case <-time.After(time.Minute):
 		t.Fatal("sshd did not say it listens")
 	}
-	return &sshd{port: port, key: filepath.Join(dir, "client")}
+	return &sshd{port: port, key: filepath.Join(dir, "client"), forcedKey: filepath.Join(dir, "forced")}
 }
 
-// rsh is the -e for this server.
-func (s *sshd) rsh() string {
-	return fmt.Sprintf("ssh -p %s -i %s -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR", s.port, s.key)
+// rsh is the -e for this server, logging in with key.
+func (s *sshd) rsh(key string) string {
+	return fmt.Sprintf("ssh -p %s -i %s -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR", s.port, key)
 }
 
 // TestSSHTransport: push and pull [user@]host:/path through a real sshd,
 // the far side being this test binary as pdiffagent serve --stdio.
 func TestSSHTransport(t *testing.T) {
-	s := startSSHD(t)
 	dir := t.TempDir()
+	jail := filepath.Join(dir, "jail")
+	if err := os.Mkdir(jail, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	s := startSSHD(t, fmt.Sprintf("env %s=1 %s serve --stdio --root %s --read-only", asCLIEnv, selfBinary(t), jail))
 	src := filepath.Join(dir, "src")
 	if err := bench.GenerateRandom(src, 3<<20+5, 11); err != nil {
 		t.Fatal(err)
@@ -160,7 +170,7 @@ func TestSSHTransport(t *testing.T) {
 	if u := os.Getenv("USER"); u != "" {
 		user = u
 	}
-	common := []string{"-q", "-b", "64K", "-c", "3", "--no-cache", "-e", s.rsh(), "--remote-path", "env " + remotePath}
+	common := []string{"-q", "-b", "64K", "-c", "3", "--no-cache", "-e", s.rsh(s.key), "--remote-path", "env " + remotePath}
 	dst := filepath.Join(dir, "far", "dst.img")
 	if err := os.Mkdir(filepath.Dir(dst), 0o755); err != nil {
 		t.Fatal(err)
@@ -181,5 +191,17 @@ func TestSSHTransport(t *testing.T) {
 	code, o := runJSON(t, append([]string{"pull", "--json", user + "@127.0.0.1:" + filepath.Join(dir, "nosuch"), filepath.Join(dir, "x")}, common...)...)
 	if code != exitError || o.ErrorCode != codeNotFound {
 		t.Errorf("pull of a missing file over ssh: exit %d, %+v", code, o)
+	}
+	// The forced command's policy wins: its root, and read-only.
+	forced := []string{"--json", "-b", "64K", "--no-cache", "-e", s.rsh(s.forcedKey)}
+	code, o = runJSON(t, append([]string{"push", src, user + "@127.0.0.1:" + dst}, forced...)...)
+	if code != exitError || o.ErrorCode != codeRefused || !strings.Contains(o.Error, "read-only") {
+		t.Errorf("push through a read-only forced command: exit %d, %+v", code, o)
+	}
+	if err := os.WriteFile(filepath.Join(jail, "in.img"), []byte("inside the jail"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, o = runJSON(t, append([]string{"pull", user + "@127.0.0.1:/in.img", filepath.Join(dir, "in.img")}, forced...)...); code != exitOK {
+		t.Errorf("pull beneath the forced root: exit %d, %+v", code, o)
 	}
 }
