@@ -20,7 +20,7 @@ FUZZ_TIME ?= 60s
 RACE_PKGS := ./engine/... ./agent/... ./sysio/... ./bench/...
 
 .NOTPARALLEL:
-.PHONY: build man test fmt-check vet unit race fuzz-smoke fuzz demo bench bench-scale bench-rsync soak clean
+.PHONY: build man test test-sshd fmt-check vet unit race fuzz-smoke fuzz demo bench bench-scale bench-rsync soak clean
 
 # The go command stamps the commit into the binary (pdiffagent version) when
 # it can; COMMIT covers the builds it cannot (git worktrees, GOFLAGS with
@@ -37,7 +37,22 @@ man: build
 	$(BIN) man $(MANDIR)
 	@ls $(MANDIR)
 
-test: fmt-check vet unit race fuzz-smoke
+test: fmt-check vet test-sshd unit race fuzz-smoke
+
+# cmd's TestSSHTransport runs push and pull through a real sshd (127.0.0.1,
+# key-only, started and stopped by the test): install openssh-server with
+# apt-get when it is missing and we are root (as CI is); otherwise the test
+# installs it itself or says why it skips.
+test-sshd:
+	@test -x /usr/sbin/sshd || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "== installing openssh-server: apt-get install -y openssh-server"; \
+			apt-get install -y openssh-server >/dev/null 2>&1 || \
+			{ apt-get update >/dev/null 2>&1 && apt-get install -y openssh-server >/dev/null 2>&1; } || \
+			echo "== openssh-server could not be installed; TestSSHTransport will say why it skips"; \
+		else \
+			echo "== sshd is missing (install openssh-server, or run make test as root); TestSSHTransport will skip"; \
+		fi; }
 
 fmt-check:
 	@out=$$(gofmt -l $$($(GO) list -f '{{.Dir}}' ./...)); \

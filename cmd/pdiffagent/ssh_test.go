@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	osuser "os/user"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -166,10 +167,11 @@ func TestSSHTransport(t *testing.T) {
 		t.Fatal(err)
 	}
 	remotePath := asCLIEnv + "=1 " + selfBinary(t)
-	user := "root"
-	if u := os.Getenv("USER"); u != "" {
-		user = u
+	me, err := osuser.Current()
+	if err != nil {
+		t.Fatal(err)
 	}
+	user := me.Username
 	common := []string{"-q", "-b", "64K", "-c", "3", "--no-cache", "-e", s.rsh(s.key), "--remote-path", "env " + remotePath}
 	dst := filepath.Join(dir, "far", "dst.img")
 	if err := os.Mkdir(filepath.Dir(dst), 0o755); err != nil {
