@@ -202,8 +202,9 @@ type Final struct {
 
 // Report is what one side read of its own copy and how it used its
 // block-hash cache, for the other side's account of the session. Each
-// side sends it on stream 0 just before its Final or FinalAck; a peer that
-// does not know the type skips it.
+// side sends it on stream 0 just before its Final or FinalAck. It (and
+// Open's FlagNoCache) predates Caps: every version-2 peer knows both, so
+// neither has a capability bit.
 type Report struct {
 	Read  uint64 // bytes read of the side's copy
 	Cache uint8  // CacheOff … CacheResume; CacheUnknown if the side did not say
