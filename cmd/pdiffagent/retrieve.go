@@ -57,12 +57,17 @@ func runRetrieve(ctx context.Context, opts *retrieveOptions, src string) error {
 	st, err := engine.Retrieve(ctx, source, in, out, p, opts.engineOptions())
 	if err != nil {
 		err = fmt.Errorf("retrieve %s: %w", src, err)
+	} else if !st.DryRun {
+		// The sender's part is verified when every block was confirmed
+		// against the target's strong hash or sent; save checks the
+		// result's digest (a pipe has no way back to tell retrieve).
+		st.Verified = st.BlocksConfirmed+st.BlocksChanged == st.BlocksTotal
 	}
 	switch {
 	case err != nil:
 		return &resultError{res: &result{Stats: st}, to: os.Stderr, err: err}
 	case opts.JSON:
-		printJSONTo(os.Stderr, result{Stats: st})
+		printJSONTo(os.Stderr, result{Stats: st, Identical: st.Verified})
 	case opts.Verbose > 0:
 		fmt.Fprintf(os.Stderr, "retrieve %s: %d of %d blocks differ, sent %s of block data in %.2f s; %d confirmed by strong hash, %d weak-hash collisions\n",
 			src, st.BlocksChanged, st.BlocksTotal, formatBytes(st.BytesSent), st.Seconds, st.BlocksConfirmed, st.WeakCollisions)
