@@ -369,6 +369,9 @@ func TestDiskFull(t *testing.T) {
 	p = e.startProc(e.cliHome, "sync", "--progress=never", "-b", "64K", big, dst)
 	p.wait(30 * time.Second)
 	check("sync", p, dst, enospc)
+	if !strings.Contains(p.stderr.String(), "partly updated") {
+		t.Errorf("sync into a full disk: stderr %q does not say the target is partly updated", p.stderr.String())
+	}
 	os.Remove(dst)
 	p = e.startProc(e.cliHome, "sync", "--progress=never", "--atomic", "-b", "64K", big, filepath.Join(small, "old"))
 	p.wait(30 * time.Second)

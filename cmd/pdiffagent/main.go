@@ -174,6 +174,14 @@ type interruptedError struct {
 func (e *interruptedError) Error() string { return e.done + ": " + e.err.Error() }
 func (e *interruptedError) Unwrap() error { return e.err }
 
+// partlyUpdatedError is a sync that failed after writing to its target.
+type partlyUpdatedError struct{ err error }
+
+func (e *partlyUpdatedError) Error() string {
+	return e.err.Error() + "; the target is partly updated: run the same command again to complete it"
+}
+func (e *partlyUpdatedError) Unwrap() error { return e.err }
+
 func run(args []string) int {
 	ctx, stop := signalContext()
 	defer stop()

@@ -76,6 +76,9 @@ func (r *syncReporter) finish(ctx context.Context, res result, err error) error 
 	if err != nil {
 		if ctx.Err() != nil {
 			err = &interruptedError{done: r.done(), err: err}
+		} else if !r.atomic && (r.prog.Written.Load() > 0 || r.prog.Sent.Load() > 0) {
+			// A failure after writes (ENOSPC, a lost peer): say so.
+			err = &partlyUpdatedError{err}
 		}
 		return &resultError{res: &res, err: err}
 	}
