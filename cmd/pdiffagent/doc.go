@@ -42,7 +42,19 @@
 // hand its pipe to the agent as ClientConfig.Tunnel; each run of --retries
 // starts a new one.
 //
-// listen reads --allow-file again on SIGHUP (agent.Server.SetAllow). The
+// Bad input is refused before anything is opened or created:
+// checkLocalKind (sync.go) takes only regular files and block devices as a
+// local source or target (a FIFO would hang the open); gen copy refuses
+// the same file; limits that must be positive and unknown help topics are
+// usage errors (exit 2). push and pull save a --pin to known_hosts only
+// from ClientConfig.PinVerified, after a handshake verified it; a --pin
+// that differs from the remembered one needs --replace-pin (remote.go).
+//
+// listen reads --allow-file again on SIGHUP (agent.Server.SetAllow); each
+// line is a fingerprint, optionally followed by read-only, and any other
+// word is an error (readAllowFile). Its hardening flags (--allow-hardlinks,
+// --allow-owner, --min-free, --max-file-size, --max-memory) map one to one
+// onto agent.ServerConfig, whose fields document them. The
 // hidden `man DIR` command (make man) writes the man pages with cobra/doc.
 //
 // The work itself belongs to the engine (engine.SyncLocal and, across the
