@@ -165,7 +165,15 @@ func runHostileSoak(t *testing.T, d time.Duration) {
 	peak, _ := strconv.ParseInt(strings.TrimSpace(line), 10, 64)
 	t.Logf("%d legitimate pushes, %d hostile sessions (%d refused busy, %d cut off); server: budget %d MiB, at most %.1f MiB of it reserved, peak RSS %.1f MiB (%.1f MiB above the peak reservation)",
 		rounds, attacks.Load(), busy.Load(), cut.Load(), hostileBudget>>20, float64(peak)/(1<<20), float64(hwm)/(1<<20), float64(hwm-peak)/(1<<20))
-	if hwm > hostileBudget+hostileSlack {
+	if peak > hostileBudget {
+		t.Errorf("server reserved %.1f MiB: more than its budget %d MiB", float64(peak)/(1<<20), hostileBudget>>20)
+	}
+	if raceEnabled {
+		// The server is this test binary, built with -race: its shadow memory
+		// inflates RSS several times over, so the RSS bound is checked by the
+		// run without the race detector (make test runs both), not here.
+		t.Logf("race detector on: peak RSS %.1f MiB not checked against the budget", float64(hwm)/(1<<20))
+	} else if hwm > hostileBudget+hostileSlack {
 		t.Errorf("server peak RSS %.1f MiB: more than its budget %d MiB + slack %d MiB", float64(hwm)/(1<<20), hostileBudget>>20, hostileSlack>>20)
 	}
 }
