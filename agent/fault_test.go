@@ -328,6 +328,14 @@ func TestDiskFull(t *testing.T) {
 		t.Fatalf("server did not log the failure:\n%s", ts.log.String())
 	}
 	os.Remove(filepath.Join(small, "big"))
+	// Its blocks are freed when the last descriptor to it closes, which
+	// may come a moment after the log line: wait for the room itself.
+	if !waitFor(time.Minute, func() bool {
+		var st syscall.Statfs_t
+		return syscall.Statfs(small, &st) == nil && int64(st.Bavail)*int64(st.Bsize) >= 7<<20
+	}) {
+		t.Fatal("the removed target's space was not freed")
+	}
 
 	old := randomBytes(60, 5<<20)
 	writeFile(t, filepath.Join(small, "old"), old)
