@@ -37,7 +37,7 @@ func TestRangeTouchesOnlyItsBlocks(t *testing.T) {
 	if !bytes.Equal(got, want) {
 		t.Fatal("range sync touched bytes outside [start, end) or missed some inside")
 	}
-	if st.BlocksTotal != 4 || st.BlocksChanged != 2 || st.BytesTotal != 4*testBS {
+	if st.BlocksTotal != 4 || st.BlocksChanged != 2 || st.BytesRange != 4*testBS || st.BytesTotal != int64(len(src)) {
 		t.Errorf("stats %+v", st)
 	}
 	// A range reaching the end of a file whose size is not block-aligned.

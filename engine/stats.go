@@ -14,7 +14,10 @@ import (
 // Stats is the outcome of one sync, the same on both sides once the
 // session has ended.
 type Stats struct {
-	BytesTotal   int64 `json:"bytes_total"`
+	BytesTotal int64 `json:"bytes_total"` // the source's size
+	// BytesRange is what the sync covered: BytesTotal, or less with
+	// --start/--end. Rates are computed over it.
+	BytesRange   int64 `json:"bytes_range"`
 	BytesWritten int64 `json:"bytes_written"` // to the target; 0 in a dry run
 	BytesSent    int64 `json:"bytes_sent"`    // block payload bytes that crossed the link
 	// BytesWire is everything the session's streams carried, both ways:
@@ -24,7 +27,7 @@ type Stats struct {
 	// counted. In pipe mode, Retrieve counts the checksum stream it reads
 	// and the data stream it writes; Save the data stream it reads.
 	BytesWire       int64   `json:"bytes_wire"`
-	BlocksTotal     int64   `json:"blocks_total"`     // blocks of the source
+	BlocksTotal     int64   `json:"blocks_total"`     // blocks of the range (of the source without --start/--end)
 	BlocksChanged   int64   `json:"blocks_changed"`   // blocks that differed (sent, or would be in a dry run)
 	BlocksConfirmed int64   `json:"blocks_confirmed"` // blocks tier-2 confirmed equal
 	WeakCollisions  int64   `json:"weak_collisions"`  // blocks whose weak hash matched but whose strong hash did not
@@ -53,7 +56,8 @@ type Stats struct {
 }
 
 func (s *Stats) finish(p Params, seconds float64) {
-	s.BytesTotal = p.End - p.Start
+	s.BytesTotal = p.Size
+	s.BytesRange = p.End - p.Start
 	s.BlocksTotal = p.Blocks()
 	s.Seconds = seconds
 	s.DryRun = p.DryRun

@@ -141,7 +141,7 @@ func TestExitCodes(t *testing.T) {
 }
 
 func TestSummary(t *testing.T) {
-	r := result{Stats: engine.Stats{BytesTotal: 2 << 30, BytesWritten: 205 << 20, BlocksTotal: 2048,
+	r := result{Stats: engine.Stats{BytesTotal: 2 << 30, BytesRange: 2 << 30, BytesWritten: 205 << 20, BlocksTotal: 2048,
 		BlocksChanged: 205, BlocksConfirmed: 1843, Similarity: 0.9, Seconds: 1.25, Verified: true, BytesWire: 206 << 20}}
 	got := summary(r)
 	want := "synced 2.0 GiB: 205 of 2048 blocks changed (10.0%), wrote 205.0 MiB (206.0 MiB on the wire) in 1.25 s (1.6 GiB/s), similarity 0.900, verified"

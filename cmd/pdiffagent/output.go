@@ -210,22 +210,22 @@ func summary(r result) string {
 	}
 	rate := ""
 	if r.Seconds > 0 {
-		rate = fmt.Sprintf(" (%s/s)", formatBytes(int64(float64(r.BytesTotal)/r.Seconds)))
+		rate = fmt.Sprintf(" (%s/s)", formatBytes(int64(float64(r.BytesRange)/r.Seconds)))
 	}
 	switch {
 	case r.DryRun && r.Identical:
 		return fmt.Sprintf("identical: %s, all %d blocks confirmed in %.2f s%s",
-			formatBytes(r.BytesTotal), r.BlocksTotal, r.Seconds, rate)
+			formatBytes(r.BytesRange), r.BlocksTotal, r.Seconds, rate)
 	case r.DryRun:
 		return fmt.Sprintf("dry run, %s compared: %d of %d blocks differ (%.1f%%) in %.2f s%s, similarity %.3f",
-			formatBytes(r.BytesTotal), r.BlocksChanged, r.BlocksTotal, pct, r.Seconds, rate, r.Similarity)
+			formatBytes(r.BytesRange), r.BlocksChanged, r.BlocksTotal, pct, r.Seconds, rate, r.Similarity)
 	}
 	verified := "NOT verified"
 	if r.Verified {
 		verified = "verified"
 	}
 	return fmt.Sprintf("synced %s: %d of %d blocks changed (%.1f%%), wrote %s (%s on the wire) in %.2f s%s, similarity %.3f, %s%s",
-		formatBytes(r.BytesTotal), r.BlocksChanged, r.BlocksTotal, pct, formatBytes(r.BytesWritten), formatBytes(r.BytesWire),
+		formatBytes(r.BytesRange), r.BlocksChanged, r.BlocksTotal, pct, formatBytes(r.BytesWritten), formatBytes(r.BytesWire),
 		r.Seconds, rate, r.Similarity, verified, readSummary(r))
 }
 
