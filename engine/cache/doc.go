@@ -6,7 +6,8 @@
 // # Records
 //
 // A record holds, for one file, the tier-1 (xxhash64) and tier-2 hashes of
-// every block for one block size and tier-2 method, and the file's identity
+// every block for one block size and tier-2 method (the tier-2 hash may be
+// unknown: see "Lazy tier 2" below), and the file's identity
 // when the record was made (sysio.Identity: device, inode, size, mtime and
 // ctime in nanoseconds, filesystem type). A record is trusted only when
 // every identity field equals the file's current one. ctime is the field
@@ -80,6 +81,18 @@
 // identity, for scrubbing (engine.Scrub, `pdiffagent verify`): its hashes
 // are compared with a fresh read, never used in place of one.
 //
+// Lazy tier 2. An Entry whose Strong is all zero bytes (NoStrong;
+// Entry.HasStrong) holds the tier-1 hash only: the tier-2 hash is
+// unknown. The engine records the blocks a session sent or wrote that way,
+// so that the bulk path of a changed sync pays no tier-2 hash; the next
+// session that needs a tier-2 hash for such a block reads the block and
+// hashes it, as it would without a cache, and records it. A real tier-2
+// digest of all zeros is not met in practice (2^-256), and a record is
+// local and checksummed, so the marker is unambiguous. A record with any
+// such entry has Header.Lazy set (header byte 31), so that a side that
+// only reads its file (a sender on a hit) knows to record it again once
+// it has hashed those blocks. Journals hold such entries too.
+//
 // # Resume
 //
 // During a sync the receiver keeps a journal (journal.go) of the target's
@@ -104,7 +117,9 @@
 // the sealed one, nothing has written it since the seal, every logged
 // block is durable and as logged, and the rerun uses the logged hashes for
 // those blocks exactly as it would use a record's (the sender still
-// confirms each with its own tier-2 hash; blocks not logged are read). A
+// confirms each with its own tier-2 hash; blocks not logged are read; a
+// logged block, written, has no tier-2 hash in the journal, so a rerun
+// reads it to offer one, but does not receive it again). A
 // journal that is unsealed (the receiver itself was killed or lost power),
 // has frames after its seal, or whose sealed identity does not match is
 // ignored, and the rerun reads the whole target: it cannot be made safe,

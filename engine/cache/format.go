@@ -12,11 +12,22 @@ import (
 // StrongSize is the size of a tier-2 hash (wire.StrongSize).
 const StrongSize = 32
 
-// Entry is one block's hashes: tier 1 (xxhash64) and tier 2.
+// Entry is one block's hashes: tier 1 (xxhash64) and tier 2. A Strong of
+// all zero bytes (NoStrong) means the tier-2 hash is unknown: a block a
+// session sent or wrote is recorded with its tier-1 hash only, so that the
+// bulk path pays no tier-2 hash; the next run that needs it reads the
+// block and hashes it. A real digest of all zeros cannot be met in
+// practice, and a record is local and checksummed.
 type Entry struct {
 	Weak   uint64
 	Strong [StrongSize]byte
 }
+
+// NoStrong is the Strong of an Entry whose tier-2 hash is unknown.
+var NoStrong [StrongSize]byte
+
+// HasStrong reports whether e holds its block's tier-2 hash.
+func (e Entry) HasStrong() bool { return e.Strong != NoStrong }
 
 // Errors. A record or journal that fails any check is ignored, never
 // trusted; the caller reads the file instead.
@@ -39,7 +50,7 @@ var (
 //	28  method      1  tier-2 hash id (engine.StrongHash)
 //	29  weak        1  tier-1 hash id (1 = xxhash64)
 //	30  device      1  1 for a block device
-//	31  (zero)      1
+//	31  lazy        1  1 when some entries hold no tier-2 hash (NoStrong)
 //	32  dev         8
 //	40  ino         8
 //	48  size        8
@@ -51,7 +62,8 @@ var (
 //	120 crc32c      4  of bytes [0, 120)
 //
 // A chunk: first (8), count (4), crc32c (4) of nonce||first||count||entries,
-// then count entries of entrySize bytes (weak 8, strong 32). Every chunk
+// then count entries of entrySize bytes (weak 8, strong 32; a strong of all
+// zeros is NoStrong: unknown). Every chunk
 // but the last holds exactly chunkBlocks entries, so chunk i is found by
 // arithmetic and a range is read without touching the rest.
 const (
@@ -78,7 +90,11 @@ type Header struct {
 	Identity    sysio.Identity
 	Blocks      uint64
 	Fingerprint [fpSize]byte // devices only
-	nonce       [nonceSize]byte
+	// Lazy is set when some entries hold no tier-2 hash (NoStrong): a
+	// session that uses the record and hashes those blocks records them
+	// again, with it.
+	Lazy  bool
+	nonce [nonceSize]byte
 }
 
 // BlocksFor is the number of blocks of a file of size bytes.
@@ -111,6 +127,9 @@ func (h *Header) encode() []byte {
 	if h.Identity.Device {
 		b[30] = 1
 	}
+	if h.Lazy {
+		b[31] = 1
+	}
 	id := h.Identity
 	for i, v := range []uint64{id.Dev, id.Ino, uint64(id.Size), uint64(id.Mtime), uint64(id.Ctime), id.FSType, h.Blocks} {
 		le.PutUint64(b[32+8*i:], v)
@@ -126,7 +145,7 @@ func decodeHeader(b []byte) (Header, error) {
 		return h, fmt.Errorf("%w: bad header", ErrCorrupt)
 	}
 	le := binary.LittleEndian
-	if le.Uint32(b[headerCRCAt:]) != crc32.Checksum(b[:headerCRCAt], castagnoli) || b[29] != WeakXXH64 || b[30] > 1 {
+	if le.Uint32(b[headerCRCAt:]) != crc32.Checksum(b[:headerCRCAt], castagnoli) || b[29] != WeakXXH64 || b[30] > 1 || b[31] > 1 {
 		return h, fmt.Errorf("%w: header checksum", ErrCorrupt)
 	}
 	copy(h.nonce[:], b[8:])
@@ -136,6 +155,7 @@ func decodeHeader(b []byte) (Header, error) {
 	h.Identity = sysio.Identity{Dev: u(0), Ino: u(1), Size: int64(u(2)), Mtime: int64(u(3)),
 		Ctime: int64(u(4)), FSType: u(5), Device: b[30] == 1}
 	h.Blocks = u(6)
+	h.Lazy = b[31] == 1
 	copy(h.Fingerprint[:], b[88:])
 	if h.BlockSize <= 0 || h.Identity.Size < 0 || h.Blocks != BlocksFor(h.Identity.Size, h.BlockSize) {
 		return h, fmt.Errorf("%w: header fields", ErrCorrupt)

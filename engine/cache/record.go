@@ -49,8 +49,9 @@ type pendingChunk struct {
 	n    int
 }
 
-// Put records the hashes of blocks [first, first+len(es)). A block given
-// twice, or beyond the end, is an error.
+// Put records the hashes of blocks [first, first+len(es)); an entry may
+// hold NoStrong (the record is then Lazy). A block given twice, or beyond
+// the end, is an error.
 func (w *Writer) Put(first uint64, es []Entry) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -93,6 +94,9 @@ func (w *Writer) putChunk(c uint64, at int, es []Entry) error {
 			return fmt.Errorf("cache: block %d recorded twice", c*chunkBlocks+uint64(at+i))
 		}
 		p.have[at+i] = true
+		if !es[i].HasStrong() {
+			w.hdr.Lazy = true
+		}
 		putEntry(p.buf[chunkHead+(at+i)*entrySize:], &es[i])
 	}
 	p.n += len(es)
