@@ -189,3 +189,40 @@ func heap() uint64 {
 	runtime.ReadMemStats(&m)
 	return m.HeapInuse
 }
+
+// TestRecordLazy: a record with an entry that holds no tier-2 hash
+// (NoStrong) is Lazy, and gives that entry back without one; a record of
+// full entries is not Lazy.
+func TestRecordLazy(t *testing.T) {
+	s := newStore(t, Options{})
+	f := newFile(t, 10*testBlock, 3)
+	record(t, s, f)
+	if r, st := lookup(t, s, f); st != Hit || r.Lazy {
+		t.Fatalf("full record: %v, lazy %v", st, r != nil && r.Lazy)
+	}
+	w, err := s.Create(f, 10*testBlock, testBlock, 1)
+	if err != nil || w == nil {
+		t.Fatalf("Create: %v %v", w, err)
+	}
+	es := entries(0, 10)
+	es[4].Strong = NoStrong
+	if err := w.Put(0, es); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Commit(f); err != nil {
+		t.Fatal(err)
+	}
+	r, st := lookup(t, s, f)
+	if st != Hit || !r.Lazy {
+		t.Fatalf("lazy record: %v, lazy %v", st, r != nil && r.Lazy)
+	}
+	got := make([]Entry, 10)
+	if err := r.Read(0, got); err != nil {
+		t.Fatal(err)
+	}
+	for i, e := range got {
+		if e.HasStrong() != (i != 4) || e.Weak != es[i].Weak {
+			t.Fatalf("block %d: %+v", i, e)
+		}
+	}
+}
