@@ -47,16 +47,22 @@ func push(t *testing.T, ts *testServer, local, name string, p engine.Params, opt
 	return Push(context.Background(), ts.clientConfig(TransportTCP), local, ts.remote(name), p, opt)
 }
 
-// TestCachedPushReadsNoTargetBlock: the second push to an unchanged
-// replica reads none of it on the server (counted by sysio), whatever
-// changed at the source; the result is byte-identical and verified.
+// TestCachedPushReadsNoTargetBlock: a push to an unchanged replica reads
+// on the server (counted by sysio) only the blocks the last push wrote,
+// which are recorded by their tier-1 hash alone, to confirm them with
+// tier 2, and none whose tier-1 hash now differs, whatever changed at the
+// source; the push after that reads none. The result is byte-identical
+// and verified.
 func TestCachedPushReadsNoTargetBlock(t *testing.T) {
 	checkGoroutines(t)
 	ts, _ := cachedServer(t)
 	src := filepath.Join(t.TempDir(), "src")
 	data := randomBytes(20, 200*testBlock+11)
 	writeFile(t, src, data)
-	for round, want := range []string{"miss", "hit", "hit"} {
+	size := int64(len(data))
+	for round, want := range []string{"miss", "hit", "hit", "hit"} {
+		// The first push wrote every block; the second, block 77.
+		wantRead := map[int]int64{1: size - testBlock, 2: testBlock}[round]
 		if round == 1 {
 			data[77*testBlock] ^= 1
 			writeFile(t, src, data)
@@ -69,7 +75,7 @@ func TestCachedPushReadsNoTargetBlock(t *testing.T) {
 			t.Fatalf("push %d: replica differs", round)
 		}
 		_, read, word := lastSession(t, ts)
-		if word != want || (want == "hit" && read != 0) {
+		if word != want || (want == "hit" && read != wantRead) {
 			t.Fatalf("push %d: server cache=%s read=%d, want %s", round, word, read, want)
 		}
 		if out.Stats.TargetCache != word || out.Stats.TargetRead != read { // the server's Report
@@ -141,8 +147,10 @@ func TestCachedPushTornRecord(t *testing.T) {
 }
 
 // TestCachedPushResumes: a 100%-changed push cancelled by the client part
-// way leaves the server a sealed journal; the rerun reads only what the
-// first push did not write, and the result is identical.
+// way leaves the server a sealed journal; the rerun sends only what the
+// first push did not write, and the result is identical. (It reads the
+// whole replica: the journal logs written blocks by their tier-1 hash
+// only, so the logged ones are read to be confirmed with tier 2.)
 func TestCachedPushResumes(t *testing.T) {
 	checkGoroutines(t)
 	ts, _ := cachedServer(t)
@@ -177,7 +185,7 @@ func TestCachedPushResumes(t *testing.T) {
 	_, read, word := lastSession(t, ts)
 	size := int64(len(data))
 	t.Logf("first push wrote %d of %d bytes; the rerun read %d and sent %d", written, size, read, out.Stats.BytesSent)
-	if word != "resume" || read > size-written || out.Stats.BytesSent > size-written {
+	if word != "resume" || read != size || out.Stats.BytesSent > size-written {
 		t.Fatalf("rerun after %d of %d bytes written: server cache=%s read=%d; sent %d", written, size, word, read, out.Stats.BytesSent)
 	}
 	if !bytes.Equal(readFile(t, filepath.Join(ts.root, "replica")), data) {

@@ -54,6 +54,7 @@ type fileCache struct {
 	f       *sysio.File
 	status  cache.Status
 	resumed bool
+	lazy    bool // a Hit's record lacks some tier-2 hashes: a reading side records the file again
 	known   knownHashes
 	hitID   sysio.Identity // the identity a Hit's record was made with
 	closers []func() error
@@ -81,7 +82,7 @@ func lookupCache(s *cache.Store, f *sysio.File, p Params, resume bool) *fileCach
 	}
 	c.status = st
 	if st == cache.Hit {
-		c.known, c.hitID = recordHashes{rec}, rec.Identity
+		c.known, c.hitID, c.lazy = recordHashes{rec}, rec.Identity, rec.Lazy
 		c.closers = append(c.closers, rec.Close)
 		return c
 	}
@@ -121,11 +122,13 @@ func (c *fileCache) startWriting(p Params, journal bool) error {
 }
 
 // startSourceRecord starts the record of a source read whole by this
-// session (not on a hit: that record stays valid). The identity is taken
+// session (not on a hit: that record stays valid, unless it is Lazy: then
+// the session, which reads and tier-2 hashes the blocks the record lacks a
+// tier-2 hash for, records the file again with them). The identity is taken
 // before the first read, once its racy window has passed; the record is
 // committed only if the source still has it at the end.
 func (c *fileCache) startSourceRecord(p Params) {
-	if c == nil || c.status == cache.Hit || p.Partial() {
+	if c == nil || (c.status == cache.Hit && !c.lazy) || p.Partial() {
 		return
 	}
 	id, err := cache.Settle(c.f)

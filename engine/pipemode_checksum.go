@@ -76,7 +76,7 @@ func Checksum(ctx context.Context, dst *sysio.File, p Params, w io.Writer, opt O
 				return nil, err
 			}
 			i := s.first + int64(k)
-			if have != nil && have[k] {
+			if have != nil && have[k] && known[k].HasStrong() { // else read: the stream needs real tier-2 hashes
 				hb.Sums[k] = wire.BlockSum{Weak: known[k].Weak, Strong: known[k].Strong}
 				continue
 			}

@@ -380,7 +380,9 @@ func (r *receiver) hashStripe(ctx context.Context, ss *stripeState, weak <-chan 
 
 // hashBatch fills v, the Verdict for wb, taking the target's hashes from
 // known where have says the cache knows them, and otherwise reading its
-// blocks from view when it is mapped and into buf when not.
+// blocks from view when it is mapped and into buf when not. A known block
+// recorded without its tier-2 hash (cache.NoStrong) is needed without a
+// read when its tier-1 hash differs, and read and hashed when it matches.
 func (r *receiver) hashBatch(ctx context.Context, ss *stripeState, wb *wire.WeakBatch, v *wire.Verdict,
 	view *blockView, strong *strongHasher, buf []byte, holes *holeScanner, known []cache.Entry, have []bool) error {
 	var put []int64 // offered blocks, recorded as they are
@@ -403,12 +405,13 @@ func (r *receiver) hashBatch(ctx context.Context, ss *stripeState, wb *wire.Weak
 			continue
 		}
 		var sum [wire.StrongSize]byte
-		if have != nil && have[i] {
-			if known[i].Weak != h {
-				v.Need[i] = true
-				ss.need++
-				continue
-			}
+		useKnown := have != nil && have[i]
+		if useKnown && known[i].Weak != h { // a certain difference, tier-2 hash known or not
+			v.Need[i] = true
+			ss.need++
+			continue
+		}
+		if useKnown && known[i].HasStrong() {
 			sum = known[i].Strong
 		} else if holes.hole(off, ln) {
 			var w uint64

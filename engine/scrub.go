@@ -22,13 +22,18 @@ type ScrubResult struct {
 	Blocks    int64   `json:"blocks"`     // blocks of the record
 	Current   bool    `json:"current"`    // the file still had the record's identity
 	Differ    int64   `json:"differ"`     // blocks whose content no longer matches the record
+	WeakOnly  int64   `json:"weak_only"`  // blocks recorded without a tier-2 hash: compared by tier 1 only
 	Bad       []int64 `json:"bad_blocks"` // the first maxScrubList of them
 	BytesRead int64   `json:"bytes_read"`
 }
 
 // Scrub re-reads f whole and compares every block with f's record in s
 // (its tier-1 and tier-2 hash): a block that differs was changed behind
-// pdiffagent's back or rotted. It never uses the record in place of
+// pdiffagent's back or rotted. A block recorded without its tier-2 hash
+// (one the last session sent or wrote: cache.NoStrong) is compared by its
+// tier-1 hash (xxhash64) only, and counted in WeakOnly: a change that
+// keeps a 64-bit non-cryptographic hash is not seen there. It never uses
+// the record in place of
 // reading. A file whose size differs from the record's counts every block
 // past the shorter end as different.
 func Scrub(ctx context.Context, f *sysio.File, s *cache.Store, opt Options) (res ScrubResult, err error) {
@@ -76,7 +81,10 @@ func Scrub(ctx context.Context, f *sysio.File, s *cache.Store, opt Options) (res
 			if _, err := f.ReadAt(b, i*bs); err != nil && !errors.Is(err, io.EOF) {
 				return fmt.Errorf("read %s: %w", f.Name(), err)
 			}
-			if weak(b) != es[k].Weak || strong.sum(b) != es[k].Strong {
+			if !es[k].HasStrong() {
+				res.WeakOnly++
+			}
+			if weak(b) != es[k].Weak || (es[k].HasStrong() && strong.sum(b) != es[k].Strong) {
 				bad(i)
 			}
 		}

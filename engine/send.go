@@ -301,8 +301,16 @@ func (s *sender) decide(st *lockedStream, b *pendingBatch, strong *strongHasher,
 			if k >= len(v.Strong) {
 				return sent, confirmed, protocolErrorf("verdict for block %d lacks strong hashes", b.first)
 			}
-			if known {
+			if known && b.known[i].HasStrong() {
 				sum = b.known[i].Strong
+			} else if known {
+				// Recorded without its tier-2 hash (sent by an earlier
+				// session): read it and hash it, as without a cache.
+				if buf, err = s.readBlock(blk); err != nil {
+					return sent, confirmed, err
+				}
+				b.bufs[i], known = buf, false
+				sum = strong.sum(buf)
 			} else if buf == nil {
 				_, sum = s.zero.get(s.p.BlockLen(blk))
 			} else if err := sysio.Guard(func() { sum = strong.sum(buf) }); err != nil {
@@ -326,8 +334,11 @@ func (s *sender) decide(st *lockedStream, b *pendingBatch, strong *strongHasher,
 		}
 		if rec {
 			puts[i] = cache.Entry{Weak: b.weak[i], Strong: sum}
-			if need {
-				puts[i].Strong = s.strongOf(strong, buf, s.p.BlockLen(blk), b.view != nil)
+			if need { // sent: tier 1 only (NoStrong), but for a hole, whose hash is free
+				puts[i].Strong = cache.NoStrong
+				if buf == nil {
+					_, puts[i].Strong = s.zero.get(s.p.BlockLen(blk))
+				}
 			}
 		}
 		if need {
@@ -357,22 +368,6 @@ func (s *sender) decide(st *lockedStream, b *pendingBatch, strong *strongHasher,
 	s.tot.changed.Add(sent)
 	s.tot.confirmed.Add(confirmed)
 	return sent, confirmed, nil
-}
-
-// strongOf is the tier-2 hash of a block about to be sent, for the
-// source's record: buf, or zeros when buf is nil (a hole).
-func (s *sender) strongOf(strong *strongHasher, buf []byte, n int, mapped bool) (sum [wire.StrongSize]byte) {
-	if buf == nil {
-		_, sum = s.zero.get(n)
-		return sum
-	}
-	if !mapped {
-		return strong.sum(buf)
-	}
-	if sysio.Guard(func() { sum = strong.sum(buf) }) != nil {
-		s.cache.writeFailed() // the mapping faulted: no record (the send fails too)
-	}
-	return sum
 }
 
 // wholeStripe sends every block of [first, end) without hashing.

@@ -27,18 +27,16 @@ type pendingWrite struct {
 // first error it only returns buffers to the pool, and the session fails
 // with that error.
 type blockWriter struct {
-	r      *receiver
-	strong *strongHasher // for the cache's record of written blocks; nil when not recording
-	ss     *stripeState
-	q      chan pendingWrite
-	done   chan error
+	r    *receiver
+	rec  bool // written blocks go to the cache's record and journal
+	ss   *stripeState
+	q    chan pendingWrite
+	done chan error
 }
 
 func (r *receiver) startWriter(ss *stripeState) *blockWriter {
 	bw := &blockWriter{r: r, ss: ss, q: make(chan pendingWrite, writeQueue), done: make(chan error, 1)}
-	if r.cache.recording() {
-		bw.strong, _ = newStrongHasher(r.p.Strong) // Strong was validated with the session
-	}
+	bw.rec = r.cache.recording()
 	go bw.run()
 	return bw
 }
@@ -61,7 +59,9 @@ func (bw *blockWriter) run() {
 }
 
 // put adds a block to the stripe's digest and writes it; once written, the
-// block's hashes go to the cache's record and journal. A failed write
+// block's hashes go to the cache's record and journal: its tier-1 hash
+// only (cache.NoStrong), so that the bulk path computes no tier-2 hash;
+// a zero block's known constant hashes both. A failed write
 // leaves the block unknown, so the journal may not be sealed.
 func (bw *blockWriter) put(pw pendingWrite) error {
 	r := bw.r
@@ -81,11 +81,8 @@ func (bw *blockWriter) put(pw pendingWrite) error {
 			return fmt.Errorf("write %s: %w", r.dst.Name(), err)
 		}
 		r.countWritten(len(pw.buf))
-		if bw.strong != nil {
-			e.Strong = bw.strong.sum(pw.buf)
-		}
 	}
-	if bw.strong != nil {
+	if bw.rec {
 		r.cache.put(pw.block, []cache.Entry{e})
 	}
 	return nil
