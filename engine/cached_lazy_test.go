@@ -5,8 +5,6 @@ import (
 	"context"
 	"os"
 	"testing"
-
-	"github.com/pdiffagent/pdiffagent/sysio"
 )
 
 // TestCacheLazyStrongFullyChanged: a fully changed sync records the blocks
@@ -41,20 +39,7 @@ func TestCacheLazyStrongChecksum(t *testing.T) {
 	size := int64(len(g.data))
 	os.WriteFile(g.dst, randBytes(8, len(g.data)), 0o644)
 	g.sync(false)
-	p := Params{Session: Session{BlockSize: testBS, Workers: 2}}
-	sum := func(opt Options) ([]byte, int64) {
-		t.Helper()
-		f, err := sysio.Open(g.dst, sysio.ReadOnly, sysio.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer f.Close()
-		var out bytes.Buffer
-		if err := Checksum(context.Background(), f, p, &out, opt); err != nil {
-			t.Fatal(err)
-		}
-		return out.Bytes(), f.BytesRead()
-	}
+	sum := g.checksum
 	plain, _ := sum(Options{})
 	cached, read := sum(Options{Cache: g.store})
 	if !bytes.Equal(plain, cached) || read != size {

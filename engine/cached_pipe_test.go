@@ -15,20 +15,8 @@ import (
 // the record before it writes, and the pipeline stays correct.
 func TestCacheChecksum(t *testing.T) {
 	g := newCacheRig(t)
-	p := Params{Session: Session{BlockSize: testBS, Workers: 2}}
-	sum := func() ([]byte, int64) {
-		t.Helper()
-		f, err := sysio.Open(g.dst, sysio.ReadOnly, sysio.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer f.Close()
-		var out bytes.Buffer
-		if err := Checksum(context.Background(), f, p, &out, Options{Cache: g.store}); err != nil {
-			t.Fatal(err)
-		}
-		return out.Bytes(), f.BytesRead()
-	}
+	p := g.checksumParams()
+	sum := func() ([]byte, int64) { t.Helper(); return g.checksum(Options{Cache: g.store}) }
 	first, read := sum()
 	if size, _ := os.Stat(g.dst); read != size.Size() {
 		t.Fatalf("first checksum read %d of %d bytes", read, size.Size())
@@ -50,4 +38,24 @@ func TestCacheChecksum(t *testing.T) {
 	if _, read := sum(); read == 0 {
 		t.Fatal("checksum after save trusted a record")
 	}
+}
+
+func (g *cacheRig) checksumParams() Params {
+	return Params{Session: Session{BlockSize: testBS, Workers: 2}}
+}
+
+// checksum runs pipe mode's checksum of the rig's target with opt: the
+// stream and the bytes read.
+func (g *cacheRig) checksum(opt Options) ([]byte, int64) {
+	g.t.Helper()
+	f, err := sysio.Open(g.dst, sysio.ReadOnly, sysio.Options{})
+	if err != nil {
+		g.t.Fatal(err)
+	}
+	defer f.Close()
+	var out bytes.Buffer
+	if err := Checksum(context.Background(), f, g.checksumParams(), &out, opt); err != nil {
+		g.t.Fatal(err)
+	}
+	return out.Bytes(), f.BytesRead()
 }
