@@ -6,6 +6,10 @@ import "sync/atomic"
 type counters struct {
 	changed, confirmed, collisions, zero atomic.Int64 // blocks
 	sentBytes, written                   atomic.Int64 // bytes
+	// landed counts blocks the receiver has written (data or zeros) as
+	// they land, before their stripe's end confirms them in changed: a
+	// session that fails mid-stripe reports what it wrote.
+	landed atomic.Int64
 }
 
 func (c *counters) stats() Stats {

@@ -75,6 +75,9 @@ func Receive(ctx context.Context, dst *sysio.File, p Params, streams []Stream, o
 	st.TargetCache, st.TargetRead = r.report()
 	st.SourceCache, st.SourceRead = peerReport(r.peer)
 	if err != nil {
+		// Stripes count their changed blocks when they end; a failed one
+		// still wrote what landed.
+		st.BlocksChanged = max(st.BlocksChanged, r.tot.landed.Load())
 		return st, err
 	}
 	st.Verified = !p.DryRun && st.BlocksConfirmed+st.BlocksChanged == st.BlocksTotal

@@ -49,6 +49,8 @@ func (bw *blockWriter) run() {
 			err = bw.put(pw)
 			if err != nil {
 				r.sess.fail(err)
+			} else {
+				r.tot.landed.Add(1)
 			}
 		}
 		if pw.buf != nil {
