@@ -47,6 +47,10 @@ func Decode(t Type, payload []byte) (Message, error) {
 		m, n, err = parseFinalAck(payload)
 	case TypeReport:
 		m, n, err = parseReport(payload)
+	case TypeRefine:
+		m, n, err = parseRefine(payload)
+	case TypeSubData:
+		m, n, err = parseSubData(payload)
 	case TypeChecksumHeader:
 		m, n, err = parseChecksumHeader(payload)
 	case TypeHashBatch:

@@ -27,13 +27,17 @@ const (
 	// CapKeepalive: the peer skips Keepalive frames, which may then be sent
 	// during a phase silent on the wire (an atomic copy, a search).
 	CapKeepalive Caps = 1 << 0
+	// CapRefine: the peer takes part in sub-block refinement (a receiver
+	// follows every Verdict with a Refine; a sender answers refined blocks
+	// with SubData).
+	CapRefine Caps = 1 << 1
 )
 
 // AgentCaps are the capabilities this agent has.
-const AgentCaps = CapKeepalive
+const AgentCaps = CapKeepalive | CapRefine
 
 // capNames name the bits, for String.
-var capNames = []string{"keepalive"}
+var capNames = []string{"keepalive", "refine"}
 
 // String lists the set's names, e.g. "keepalive", or "none"; an unknown bit
 // is written as bitN.

@@ -15,6 +15,7 @@ func TestHelloCaps(t *testing.T) {
 		{0, 0},
 		{^Caps(0), AgentCaps}, // bits this agent lacks are never used
 		{CapKeepalive, CapKeepalive & AgentCaps},
+		{CapRefine, CapRefine},
 	} {
 		h := &Hello{Version: ProtocolVersion, Caps: c.peer}
 		m, err := Decode(TypeHello, h.Append(nil))

@@ -17,6 +17,8 @@ const (
 	TypeFinal     Type = 0x14 // sender -> receiver on stream 0: all stripes sent, source unchanged
 	TypeFinalAck  Type = 0x15 // receiver -> sender on stream 0: target committed, with its counts
 	TypeReport    Type = 0x16 // either way on stream 0, before Final or FinalAck: what the side read
+	TypeRefine    Type = 0x17 // receiver -> sender with CapRefine, after every Verdict: sub-block sums of refined blocks
+	TypeSubData   Type = 0x18 // sender -> receiver with CapRefine: one sub-block's bytes
 )
 
 // Type identifies a message on the wire.
@@ -208,6 +210,30 @@ type Final struct {
 type Report struct {
 	Read  uint64 // bytes read of the side's copy
 	Cache uint8  // CacheOff … CacheResume; CacheUnknown if the side did not say
+}
+
+// Refine follows every Verdict in a session with CapRefine. Each of its
+// Blocks is a block of the verdict's batch (First is the batch's first
+// block) that the Verdict marked needed and that the receiver splits into
+// sub-blocks of SubSize bytes, with each sub-block's tier-1 and tier-2
+// hash. The sender confirms a sub-block whose two hashes equal its own and
+// sends each other one as SubData; it may instead send the block whole as
+// Data. A batch with no refined block is followed by a Refine without
+// Blocks.
+type Refine struct {
+	First   uint64
+	SubSize uint32
+	Blocks  []RefineBlock // increasing Index, each below MaxBatch
+}
+
+// SubData is the part of a refined block at Offset within Block: RawLen
+// bytes, compressed or not as in Data.
+type SubData struct {
+	Block   uint64
+	Offset  uint32
+	Codec   Codec
+	RawLen  uint32
+	Payload []byte
 }
 
 // FinalAck is the receiver's result after commit (truncate, fsync, metadata).

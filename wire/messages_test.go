@@ -130,6 +130,23 @@ func TestInvalid(t *testing.T) {
 		{&Data{Codec: CodecLZ4, RawLen: MaxBlockSize + 1, Payload: []byte{1}}, ErrTooLarge},
 		{&Final{Size: -1}, ErrInvalid},
 		{&Report{Cache: CacheResume + 1}, ErrInvalid},
+		{&Refine{SubSize: MinBlockSize - 1}, ErrInvalid},
+		{&Refine{SubSize: 3 * MinBlockSize}, ErrInvalid},
+		{&Refine{SubSize: MaxBlockSize}, ErrInvalid},
+		{&Refine{SubSize: MinBlockSize, Blocks: make([]RefineBlock, MaxBatch+1)}, ErrTooLarge},
+		{&Refine{SubSize: MinBlockSize, Blocks: []RefineBlock{refineBlock(MaxBatch, 2)}}, ErrTooLarge},
+		{&Refine{SubSize: MinBlockSize, Blocks: []RefineBlock{refineBlock(2, 2), refineBlock(2, 2)}}, ErrInvalid},
+		{&Refine{SubSize: MinBlockSize, Blocks: []RefineBlock{refineBlock(3, 2), refineBlock(1, 2)}}, ErrInvalid},
+		{&Refine{SubSize: MinBlockSize, Blocks: []RefineBlock{refineBlock(0, 1)}}, ErrInvalid},
+		{&Refine{SubSize: MinBlockSize, Blocks: []RefineBlock{refineBlock(0, MaxSubBlocks+1)}}, ErrInvalid},
+		{&Refine{SubSize: MinBlockSize, Blocks: []RefineBlock{refineBlock(0, MaxSubBlocks), refineBlock(1, 2)}}, ErrTooLarge},
+		{&Refine{First: 1<<64 - 1, SubSize: MinBlockSize, Blocks: []RefineBlock{refineBlock(1, 2)}}, ErrInvalid},
+		{&SubData{Offset: 1, Codec: CodecNone, RawLen: 1, Payload: []byte{1}}, ErrInvalid},
+		{&SubData{Offset: MaxBlockSize, Codec: CodecZero, RawLen: 1}, ErrInvalid},
+		{&SubData{Offset: MaxBlockSize - MinBlockSize, Codec: CodecZero, RawLen: MinBlockSize + 1}, ErrInvalid},
+		{&SubData{Codec: CodecZero, RawLen: MaxBlockSize/2 + 1}, ErrTooLarge},
+		{&SubData{Codec: CodecNone, RawLen: 2, Payload: []byte{1}}, ErrInvalid},
+		{&SubData{Codec: 7, RawLen: 1, Payload: []byte{1}}, ErrInvalid},
 	}
 	for i, tt := range tests {
 		err := tt.m.(validator).Validate()

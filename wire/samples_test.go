@@ -54,6 +54,11 @@ func verdict(first uint64, count int, need func(int) bool) *Verdict {
 	return v
 }
 
+// refineBlock is a RefineBlock of n sub-blocks.
+func refineBlock(index uint32, n int) RefineBlock {
+	return RefineBlock{Index: index, Weak: hashes(n), Strong: strongs(n)}
+}
+
 // samples returns valid messages of every type, covering edge values.
 func samples() []Message {
 	return append([]Message{
@@ -102,6 +107,13 @@ func samples() []Message {
 		&FinalAck{},
 		&Report{},
 		&Report{Read: 1<<64 - 1, Cache: CacheResume},
+		&Refine{First: 3, SubSize: MinBlockSize},
+		&Refine{First: 8, SubSize: MinBlockSize, Blocks: []RefineBlock{refineBlock(0, 2), refineBlock(5, 256)}},
+		&Refine{First: 1<<64 - MaxBatch, SubSize: MaxBlockSize / 2, Blocks: []RefineBlock{refineBlock(MaxBatch-1, 2)}},
+		&Refine{SubSize: MinBlockSize, Blocks: []RefineBlock{refineBlock(1, MaxSubBlocks-2), refineBlock(2, 2)}},
+		&SubData{Block: 9, Offset: 0, Codec: CodecNone, RawLen: MinBlockSize, Payload: seq(MinBlockSize, 4)},
+		&SubData{Block: 1<<64 - 1, Offset: MaxBlockSize - MinBlockSize, Codec: CodecLZ4, RawLen: MinBlockSize, Payload: seq(9, 5)},
+		&SubData{Block: 2, Offset: 8192, Codec: CodecZero, RawLen: 1},
 	}, pipeSamples()...)
 }
 

@@ -54,6 +54,10 @@ func (t Type) String() string {
 		return "FinalAck"
 	case TypeReport:
 		return "Report"
+	case TypeRefine:
+		return "Refine"
+	case TypeSubData:
+		return "SubData"
 	case TypeChecksumHeader:
 		return "ChecksumHeader"
 	case TypeHashBatch:
@@ -98,6 +102,10 @@ func maxPayloadLen(t Type) (n int, ok bool) {
 		return finalAckLen, true
 	case TypeReport:
 		return reportLen, true
+	case TypeRefine:
+		return refineMaxLen, true
+	case TypeSubData:
+		return subDataMaxLen, true
 	case TypeChecksumHeader:
 		return checksumHeaderLen, true
 	case TypeHashBatch:

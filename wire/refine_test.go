@@ -1,0 +1,36 @@
+package wire
+
+import (
+	"errors"
+	"runtime"
+	"testing"
+)
+
+// TestRefineStrongMissing: a Refine whose block lacks strong hashes is
+// refused by Validate (its encoding, with zeros in their place, is a
+// different, valid message).
+func TestRefineStrongMissing(t *testing.T) {
+	r := &Refine{SubSize: MinBlockSize, Blocks: []RefineBlock{{Weak: hashes(2), Strong: strongs(1)}}}
+	if err := r.Validate(); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("Validate: %v", err)
+	}
+	if r.Len() != len(r.Append(nil)) {
+		t.Fatalf("Len %d, encoded %d", r.Len(), len(r.Append(nil)))
+	}
+}
+
+// TestRefineCountBeforeAlloc: a Refine announcing more sub-blocks than its
+// payload holds fails before its hash slices are made.
+func TestRefineCountBeforeAlloc(t *testing.T) {
+	b := (&Refine{SubSize: MinBlockSize, Blocks: []RefineBlock{refineBlock(0, 2)}}).Append(nil)
+	b[refineEntriesOff+sizeU32+sizeU32-2] = 0x3f // subs = 16130, payload holds 2
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	if _, err := Decode(TypeRefine, b); !errors.Is(err, ErrTruncated) {
+		t.Fatalf("Decode: %v", err)
+	}
+	runtime.ReadMemStats(&after)
+	if n := after.TotalAlloc - before.TotalAlloc; n > 4<<10 { // the error only; the slices would be 640 KiB
+		t.Fatalf("%d bytes allocated to refuse it", n)
+	}
+}
