@@ -15,7 +15,11 @@ import (
 // written on a device, under NoSparse, or where holes cannot be punched.
 // Only zeros actually written count as bytes written.
 func (r *receiver) writeZero(i int64, n int) error {
-	off := i * int64(r.p.BlockSize)
+	return r.writeZeroAt(i*int64(r.p.BlockSize), n)
+}
+
+// writeZeroAt makes the n bytes at off zeros, as writeZero does a block.
+func (r *receiver) writeZeroAt(off int64, n int) error {
 	if !r.dst.IsDevice() && off >= r.oldSize {
 		return nil
 	}

@@ -6,6 +6,7 @@ import "sync/atomic"
 type counters struct {
 	changed, confirmed, collisions, zero atomic.Int64 // blocks
 	sentBytes, written                   atomic.Int64 // bytes
+	refined, subs                        atomic.Int64 // blocks refined, sub-blocks sent
 	// landed counts blocks the receiver has written (data or zeros) as
 	// they land, before their stripe's end confirms them in changed: a
 	// session that fails mid-stripe reports what it wrote.
@@ -20,5 +21,7 @@ func (c *counters) stats() Stats {
 		BlocksZero:      c.zero.Load(),
 		BytesSent:       c.sentBytes.Load(),
 		BytesWritten:    c.written.Load(),
+		BlocksRefined:   c.refined.Load(),
+		SubBlocksSent:   c.subs.Load(),
 	}
 }

@@ -14,7 +14,10 @@ import (
 // receiver offered contributes its strong hash (which the sender checked
 // against its own); a block that was sent contributes the xxhash of its
 // data, computed by the sender before sending and by the receiver on what
-// it writes (a weak collision's block contributes both). The sum does not
+// it writes (a weak collision's block contributes both). A refined block
+// (refine.go) contributes per sub-block instead: the strong hash of each
+// the sender confirmed (which the receiver adds for each it offered and
+// did not receive), the xxhash of each sent. The sum does not
 // depend on order, so each side adds blocks as its workers meet them and
 // holds nothing per block; both sides must arrive at the same value.
 //
@@ -28,9 +31,31 @@ type digest struct {
 }
 
 const (
-	digestOffered byte = 's'
-	digestSent    byte = 'w'
+	digestOffered    byte = 's'
+	digestSent       byte = 'w'
+	digestSubOffered byte = 'S' // a sub-block of a refined block, confirmed
+	digestSubSent    byte = 'W' // a sub-block of a refined block, sent
 )
+
+// addSubOffered adds the sub-block at off of refined block i, confirmed by
+// strong. The receiver adds every sub-block it offered and did not
+// receive, so a sub-block the sender neither sent nor confirmed breaks the
+// digest.
+func (d *digest) addSubOffered(i int64, off int, strong [wire.StrongSize]byte) {
+	var in [4 + wire.StrongSize]byte
+	binary.BigEndian.PutUint32(in[:], uint32(off))
+	copy(in[4:], strong[:])
+	d.add(i, digestSubOffered, in[:])
+}
+
+// addSubSent adds the sub-block at off of refined block i, sent with the
+// given tier-1 hash of its data.
+func (d *digest) addSubSent(i int64, off int, weak uint64) {
+	var in [4 + 8]byte
+	binary.BigEndian.PutUint32(in[:], uint32(off))
+	binary.BigEndian.PutUint64(in[4:], weak)
+	d.add(i, digestSubSent, in[:])
+}
 
 func (d *digest) addOffered(i int64, strong [wire.StrongSize]byte) {
 	d.add(i, digestOffered, strong[:])
@@ -43,7 +68,7 @@ func (d *digest) addSent(i int64, weak uint64) {
 }
 
 func (d *digest) add(i int64, kind byte, h []byte) {
-	var in [8 + 1 + wire.StrongSize]byte
+	var in [8 + 1 + 4 + wire.StrongSize]byte
 	binary.BigEndian.PutUint64(in[:], uint64(i))
 	in[8] = kind
 	n := copy(in[9:], h)

@@ -7,7 +7,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/pdiffagent/pdiffagent/engine/cache"
 	"github.com/pdiffagent/pdiffagent/sysio"
 	"github.com/pdiffagent/pdiffagent/wire"
 )
@@ -188,6 +187,9 @@ type stripeState struct {
 	hashed     digest       // the hasher's part of the digest: offered blocks
 	written    digest       // the reader's part: blocks received
 	received   int64        // the reader's: next block a Data may name (the sender sends each block once, in order)
+	refine     refineQueue  // blocks offered in sub-blocks, not yet settled
+	settled    digest       // the reader's: sub-blocks of refined blocks confirmed by the sender
+	settledN   int64        // the reader's: refined blocks settled
 	done       chan error
 }
 
@@ -266,12 +268,18 @@ func (r *receiver) worker(ctx context.Context, w int, st *lockedStream) (err err
 				return err
 			}
 			got++
+		case *wire.SubData:
+			if err := r.writeSub(ss, bw, m); err != nil {
+				return err
+			}
 		case *wire.StripeEnd:
 			closeWeak()
 			waited = true
 			if err := <-ss.done; err != nil {
 				return err
 			}
+			r.settleBefore(ss, bw, end)
+			got += ss.settledN
 			if err := waitWriter(); err != nil {
 				return err
 			}
@@ -301,6 +309,7 @@ func (r *receiver) endStripe(ss *stripeState, m *wire.StripeEnd, got, next int64
 	r.tot.collisions.Add(ss.strong - confirmed)
 	r.dig.merge(&ss.hashed)
 	r.dig.merge(&ss.written)
+	r.dig.merge(&ss.settled)
 	return nil
 }
 
@@ -314,147 +323,48 @@ func (r *receiver) writeBlock(ss *stripeState, bw *blockWriter, d *wire.Data) er
 	if i < ss.received {
 		return protocolErrorf("Data for block %d again, or out of order (after block %d): each block is sent once, in order", i, ss.received-1)
 	}
+	if err := r.takeData(ss, bw, i); err != nil {
+		return err
+	}
 	ss.received = i + 1
 	n := r.p.BlockLen(i)
 	if int(d.RawLen) != n {
 		return protocolErrorf("Data for block %d holds %d bytes, want %d", i, d.RawLen, n)
 	}
-	buf := d.Payload
-	switch d.Codec {
-	case wire.CodecNone:
-		if len(buf) != n {
-			return protocolErrorf("Data for block %d carries %d bytes, want %d", i, len(buf), n)
-		}
-	case wire.CodecZero:
+	if d.Codec == wire.CodecZero {
 		r.tot.zero.Add(1)
 		bw.writeZeros(i, n)
 		return nil
-	case wire.CodecLZ4:
-		buf = getBuf(r.p.BlockSize, n)
-		err := decompress(d.Payload, buf)
-		putBuf(r.p.BlockSize, d.Payload)
-		if err != nil {
-			putBuf(r.p.BlockSize, buf)
-			return fmt.Errorf("block %d: %w", i, err)
-		}
-	default:
-		return protocolErrorf("Data for block %d: unknown codec %d", i, d.Codec)
+	}
+	buf, err := r.unpack(d.Type(), i, 0, d.Codec, d.Payload, n)
+	if err != nil {
+		return err
 	}
 	r.tot.sentBytes.Add(int64(len(d.Payload)))
 	bw.write(i, buf[:n])
 	return nil
 }
 
-// hashStripe answers WeakBatches in order: a block the target lacks, or
-// whose weak hash differs, is needed; any other is offered with its strong
-// hash for the sender to confirm.
-func (r *receiver) hashStripe(ctx context.Context, ss *stripeState, weak <-chan *wire.WeakBatch, st *lockedStream) error {
-	strong, err := newStrongHasher(r.p.Strong)
-	if err != nil {
-		return err
-	}
-	buf := getBuf(r.p.BlockSize, r.p.BlockSize)
-	defer putBuf(r.p.BlockSize, buf)
-	holes := newHoleScanner(r.dst)
-	bs := int64(r.p.BlockSize)
-	if r.cache == nil || r.cache.known == nil { // hashes the cache knows need no read-ahead
-		adviseStripe(r.dst, ss.first*bs, min(ss.end*bs, r.oldSize))
-	}
-	for wb := range weak {
-		n := len(wb.Hashes)
-		v := &wire.Verdict{First: wb.First, Count: uint32(n), Need: make([]bool, n)}
-		var view *blockView
-		known, have := r.cache.lookupKnown(int64(wb.First), n)
-		if r.dst != nil && known == nil { // partly known: pread just the rest
-			view = mapBlocks(r.dst, r.p, r.opt, r.oldSize, int64(wb.First), int64(n))
+// unpack returns the n bytes that a Data or SubData (t) for block i (at
+// off) carries with a payload: payload itself, or a pooled buffer it was
+// decompressed into (payload then goes back to the pool).
+func (r *receiver) unpack(t wire.Type, i int64, off int, codec wire.Codec, payload []byte, n int) ([]byte, error) {
+	what := func() string { return fmt.Sprintf("%v for block %d at offset %d", t, i, off) }
+	switch codec {
+	case wire.CodecNone:
+		if len(payload) != n {
+			return nil, protocolErrorf("%s carries %d bytes, want %d", what(), len(payload), n)
 		}
-		err := r.hashBatch(ctx, ss, wb, v, view, strong, buf, holes, known, have)
-		view.close()
+		return payload, nil
+	case wire.CodecLZ4:
+		buf := getBuf(r.p.BlockSize, n)
+		err := decompress(payload, buf)
+		putBuf(r.p.BlockSize, payload)
 		if err != nil {
-			return err
+			putBuf(r.p.BlockSize, buf)
+			return nil, fmt.Errorf("%s: %w", what(), err)
 		}
-		ss.decided.Store(int64(wb.First) + int64(n))
-		if err := st.Send(v); err != nil {
-			return wrapStream(err)
-		}
+		return buf, nil
 	}
-	return nil
-}
-
-// hashBatch fills v, the Verdict for wb, taking the target's hashes from
-// known where have says the cache knows them, and otherwise reading its
-// blocks from view when it is mapped and into buf when not. A known block
-// recorded without its tier-2 hash (cache.NoStrong) is needed without a
-// read when its tier-1 hash differs, and read and hashed when it matches.
-func (r *receiver) hashBatch(ctx context.Context, ss *stripeState, wb *wire.WeakBatch, v *wire.Verdict,
-	view *blockView, strong *strongHasher, buf []byte, holes *holeScanner, known []cache.Entry, have []bool) error {
-	var put []int64 // offered blocks, recorded as they are
-	var puts []cache.Entry
-	defer func() {
-		if len(put) > 0 {
-			r.cache.putRuns(put, puts)
-		}
-	}()
-	recording := r.cache.recording()
-	for i, h := range wb.Hashes {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		blk := int64(wb.First) + int64(i)
-		off, ln := blk*int64(r.p.BlockSize), r.p.BlockLen(blk)
-		if r.dst == nil || off+int64(ln) > r.oldSize {
-			v.Need[i] = true
-			ss.need++
-			continue
-		}
-		var sum [wire.StrongSize]byte
-		useKnown := have != nil && have[i]
-		if useKnown && known[i].Weak != h { // a certain difference, tier-2 hash known or not
-			v.Need[i] = true
-			ss.need++
-			continue
-		}
-		if useKnown && known[i].HasStrong() {
-			sum = known[i].Strong
-		} else if holes.hole(off, ln) {
-			var w uint64
-			if w, sum = r.zero.get(ln); w != h {
-				v.Need[i] = true
-				ss.need++
-				continue
-			}
-		} else {
-			var b []byte
-			if view != nil {
-				b = view.block(blk, ln)
-			} else {
-				b = buf[:ln]
-				if _, err := r.dst.ReadAt(b, off); err != nil {
-					return fmt.Errorf("read %s: %w", r.dst.Name(), err)
-				}
-			}
-			same := false
-			err := sysio.Guard(func() {
-				if same = r.weak(b) == h; same {
-					sum = strong.sum(b)
-				}
-			})
-			if err != nil {
-				return guardErr(err, r.dst, errTargetChanged)
-			}
-			if !same {
-				v.Need[i] = true
-				ss.need++
-				continue
-			}
-		}
-		v.Strong = append(v.Strong, sum)
-		if recording {
-			put = append(put, blk)
-			puts = append(puts, cache.Entry{Weak: h, Strong: sum})
-		}
-		ss.hashed.addOffered(blk, sum)
-		ss.strong++
-	}
-	return nil
+	return nil, protocolErrorf("%s: unknown codec %d", what(), codec)
 }

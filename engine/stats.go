@@ -26,14 +26,19 @@ type Stats struct {
 	// before the engine starts (Hello, Open) and TLS/QUIC overhead are not
 	// counted. In pipe mode, Retrieve counts the checksum stream it reads
 	// and the data stream it writes; Save the data stream it reads.
-	BytesWire       int64   `json:"bytes_wire"`
-	BlocksTotal     int64   `json:"blocks_total"`     // blocks of the range (of the source without --start/--end)
-	BlocksChanged   int64   `json:"blocks_changed"`   // blocks that differed (sent, or would be in a dry run)
-	BlocksConfirmed int64   `json:"blocks_confirmed"` // blocks tier-2 confirmed equal
-	WeakCollisions  int64   `json:"weak_collisions"`  // blocks whose weak hash matched but whose strong hash did not
-	BlocksZero      int64   `json:"blocks_zero"`      // changed blocks that were all zeros: sent without payload, holes where possible
-	Similarity      float64 `json:"similarity"`       // BlocksConfirmed / BlocksTotal (1 for an empty source)
-	Seconds         float64 `json:"seconds"`
+	BytesWire       int64 `json:"bytes_wire"`
+	BlocksTotal     int64 `json:"blocks_total"`     // blocks of the range (of the source without --start/--end)
+	BlocksChanged   int64 `json:"blocks_changed"`   // blocks that differed (sent, or would be in a dry run)
+	BlocksConfirmed int64 `json:"blocks_confirmed"` // blocks tier-2 confirmed equal
+	WeakCollisions  int64 `json:"weak_collisions"`  // blocks whose weak hash matched but whose strong hash did not
+	BlocksZero      int64 `json:"blocks_zero"`      // changed blocks that were all zeros: sent without payload, holes where possible
+	// BlocksRefined are changed blocks narrowed down to sub-blocks
+	// (CapRefine), of which SubBlocksSent sub-blocks were sent (or would
+	// be, in a dry run); the rest of each was strong-hash confirmed.
+	BlocksRefined int64   `json:"blocks_refined"`
+	SubBlocksSent int64   `json:"sub_blocks_sent"`
+	Similarity    float64 `json:"similarity"` // BlocksConfirmed / BlocksTotal (1 for an empty source)
+	Seconds       float64 `json:"seconds"`
 	// Verified is true only when every block of the result was strong-hash
 	// confirmed or freshly written, and the sizes agree.
 	Verified bool `json:"verified"`

@@ -17,9 +17,12 @@ const writeQueue = 2
 // its bytes and goes back to the pool once written; a nil buf is a block of
 // n zeros (CodecZero).
 type pendingWrite struct {
-	block int64
-	buf   []byte
-	n     int
+	block  int64
+	buf    []byte
+	n      int
+	off    int  // sub: the sub-block's offset within the block
+	sub    bool // a sub-block of a refined block
+	record bool // a refined block, settled: read it back for the record (buf is nil)
 }
 
 // blockWriter writes one worker's received blocks in its own goroutine, in
@@ -67,6 +70,12 @@ func (bw *blockWriter) run() {
 // leaves the block unknown, so the journal may not be sealed.
 func (bw *blockWriter) put(pw pendingWrite) error {
 	r := bw.r
+	switch {
+	case pw.sub:
+		return bw.putSub(pw)
+	case pw.record:
+		return bw.putRefined(pw)
+	}
 	var e cache.Entry
 	if pw.buf == nil {
 		e.Weak, e.Strong = r.zero.get(pw.n)

@@ -60,6 +60,9 @@ func TestReaderAllocBound(t *testing.T) {
 		if typ == TypeData {
 			declared = DataHeaderLen + maxBlock
 		}
+		if typ == TypeSubData {
+			declared = subDataHeaderLen + maxBlock/2
+		}
 		for _, n := range []uint64{uint64(declared) + 1, MaxFrameLen, MaxFrameLen + 1, 1<<32 - 1} {
 			err, alloc := readAlloc(frameHeader(typ, n), maxBlock)
 			if !errors.Is(err, ErrTooLarge) {

@@ -22,7 +22,7 @@
 //
 // Messages are passed as pointers: *Hello, *Open, *OpenReply, *Attach,
 // *Error, *Keepalive, *WeakBatch, *Verdict, *Data, *StripeEnd, *Final,
-// *Report and *FinalAck implement Message, and ReadMessage and Decode
+// *Report, *Refine, *SubData and *FinalAck implement Message, and ReadMessage and Decode
 // return them. *Error is also an error ("peer: <message> (code N)"). Each
 // message type has a Validate method; WriteFrame refuses a message that
 // fails it and decoding returns only messages that pass it. Pipe mode's
@@ -50,6 +50,11 @@
 //	Final      Size i64, ModTime i64, Mode u32, Uid u32, Gid u32,
 //	           Digest [DigestSize]
 //	Report     Read u64, Cache u8 (<= CacheResume)
+//	Refine     First u64, SubSize u32, Count u32 (<= MaxBatch),
+//	           Count × (Index u32, Subs u32), then Σ Subs × (Weak u64,
+//	           Strong [StrongSize]) (<= MaxSubBlocks in all)
+//	SubData    Block u64, Offset u32, Codec u8, RawLen u32 (<= MaxBlockSize/2),
+//	           payload length u32, payload
 //	FinalAck   Written u64, Confirmed u64, Bytes u64, Digest [DigestSize]
 //
 // # Reading and writing
@@ -102,7 +107,11 @@
 //     sub-blocks, each with its own sums: sub-block refinement), copy-from
 //     (the receiver already holds the data at another offset: a search for
 //     moved data), with room for more; a kind the sender does not know is
-//     an error, which the capability rules out.
+//     an error, which the capability rules out. Refinement needed no new
+//     kind: with CapRefine every Verdict is followed by a Refine that
+//     lists the needed blocks the receiver split, with the sums of their
+//     sub-blocks, and the sender answers with SubData (engine/doc.go); a
+//     copy-from kind still needs the successor.
 //   - Keepalive. A side in a phase that sends nothing for a while (an
 //     atomic push's copy of the old target before OpenReply, a search)
 //     sends Keepalive frames to a peer with CapKeepalive, at most one per

@@ -94,6 +94,9 @@ func (r *Reader) readMessage() (Message, error) {
 	if t == TypeData {
 		return r.readData(int(n))
 	}
+	if t == TypeSubData { // a sub-block is smaller than the session's block
+		max = min(max, subDataHeaderLen+int(r.maxBlock)/2)
+	}
 	if uint64(n) > uint64(max) {
 		return nil, errTooLarge(t, "payload length", uint64(n), uint64(max))
 	}

@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"bytes"
 	"errors"
 	"runtime"
 	"testing"
@@ -32,5 +33,25 @@ func TestRefineCountBeforeAlloc(t *testing.T) {
 	runtime.ReadMemStats(&after)
 	if n := after.TotalAlloc - before.TotalAlloc; n > 4<<10 { // the error only; the slices would be 640 KiB
 		t.Fatalf("%d bytes allocated to refuse it", n)
+	}
+}
+
+// TestReaderSubDataMaxBlock: a SubData frame larger than half the
+// session's block is refused before its payload is read.
+func TestReaderSubDataMaxBlock(t *testing.T) {
+	var buf bytes.Buffer
+	d := &SubData{Block: 1, Codec: CodecNone, RawLen: 16 << 10, Payload: seq(16<<10, 1)}
+	if err := WriteFrame(&buf, d); err != nil {
+		t.Fatal(err)
+	}
+	r := NewReader(bytes.NewReader(buf.Bytes()))
+	r.SetMaxBlockSize(16 << 10)
+	if _, err := r.ReadMessage(); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("ReadMessage: %v", err)
+	}
+	r = NewReader(bytes.NewReader(buf.Bytes()))
+	r.SetMaxBlockSize(32 << 10)
+	if m, err := r.ReadMessage(); err != nil || !bytes.Equal(m.(*SubData).Payload, d.Payload) {
+		t.Fatalf("ReadMessage: %v", err)
 	}
 }

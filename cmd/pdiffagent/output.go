@@ -103,6 +103,9 @@ func (r *syncReporter) finish(ctx context.Context, res result, err error) error 
 		}
 		fmt.Fprintf(r.stderr, "sent %s of block data, %s on the wire both ways; %d blocks confirmed by strong hash; %d weak-hash collisions; %d zero blocks\n",
 			formatBytes(res.BytesSent), formatBytes(res.BytesWire), res.BlocksConfirmed, res.WeakCollisions, res.BlocksZero)
+		if res.BlocksRefined > 0 {
+			fmt.Fprintf(r.stderr, "%d changed blocks refined: %d sub-blocks sent, the rest confirmed by strong hash\n", res.BlocksRefined, res.SubBlocksSent)
+		}
 	}
 	if !res.Identical {
 		return errDiffers

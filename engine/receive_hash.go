@@ -1,0 +1,149 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/pdiffagent/pdiffagent/engine/cache"
+	"github.com/pdiffagent/pdiffagent/sysio"
+	"github.com/pdiffagent/pdiffagent/wire"
+)
+
+// hashStripe answers WeakBatches in order: a block the target lacks, or
+// whose weak hash differs, is needed; any other is offered with its strong
+// hash for the sender to confirm.
+func (r *receiver) hashStripe(ctx context.Context, ss *stripeState, weak <-chan *wire.WeakBatch, st *lockedStream) error {
+	strong, err := newStrongHasher(r.p.Strong)
+	if err != nil {
+		return err
+	}
+	buf := getBuf(r.p.BlockSize, r.p.BlockSize)
+	defer putBuf(r.p.BlockSize, buf)
+	holes := newHoleScanner(r.dst)
+	bs := int64(r.p.BlockSize)
+	if r.cache == nil || r.cache.known == nil { // hashes the cache knows need no read-ahead
+		adviseStripe(r.dst, ss.first*bs, min(ss.end*bs, r.oldSize))
+	}
+	for wb := range weak {
+		n := len(wb.Hashes)
+		v := &wire.Verdict{First: wb.First, Count: uint32(n), Need: make([]bool, n)}
+		var view *blockView
+		known, have := r.cache.lookupKnown(int64(wb.First), n)
+		if r.dst != nil && known == nil { // partly known: pread just the rest
+			view = mapBlocks(r.dst, r.p, r.opt, r.oldSize, int64(wb.First), int64(n))
+		}
+		var rf *refineBatch
+		if r.p.refining() {
+			rf = &refineBatch{ref: &wire.Refine{First: wb.First, SubSize: refineSub}, weak: r.opt.subWeak()}
+		}
+		err := r.hashBatch(ctx, ss, wb, v, view, strong, buf, holes, known, have, rf)
+		view.close()
+		if err != nil {
+			return err
+		}
+		if rf != nil {
+			ss.refine.push(rf.q) // before decided moves past them
+		}
+		ss.decided.Store(int64(wb.First) + int64(n))
+		if err := st.Send(v); err != nil {
+			return wrapStream(err)
+		}
+		if rf != nil {
+			if err := st.Send(rf.ref); err != nil {
+				return wrapStream(err)
+			}
+		}
+	}
+	return nil
+}
+
+// hashBatch fills v, the Verdict for wb, taking the target's hashes from
+// known where have says the cache knows them, and otherwise reading its
+// blocks from view when it is mapped and into buf when not. A known block
+// recorded without its tier-2 hash (cache.NoStrong) is needed without a
+// read when its tier-1 hash differs, and read and hashed when it matches.
+func (r *receiver) hashBatch(ctx context.Context, ss *stripeState, wb *wire.WeakBatch, v *wire.Verdict,
+	view *blockView, strong *strongHasher, buf []byte, holes *holeScanner, known []cache.Entry, have []bool, rf *refineBatch) error {
+	var put []int64 // offered blocks, recorded as they are
+	var puts []cache.Entry
+	defer func() {
+		if len(put) > 0 {
+			r.cache.putRuns(put, puts)
+		}
+	}()
+	recording := r.cache.recording()
+	for i, h := range wb.Hashes {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		blk := int64(wb.First) + int64(i)
+		off, ln := blk*int64(r.p.BlockSize), r.p.BlockLen(blk)
+		if r.dst == nil || off+int64(ln) > r.oldSize {
+			v.Need[i] = true
+			ss.need++
+			continue
+		}
+		var sum [wire.StrongSize]byte
+		useKnown := have != nil && have[i]
+		if useKnown && known[i].Weak != h { // a certain difference, tier-2 hash known or not
+			v.Need[i] = true
+			ss.need++
+			if rf.want(ss) { // the record's hashes spared the read: read it now
+				if _, err := r.dst.ReadAt(buf[:ln], off); err != nil {
+					return fmt.Errorf("read %s: %w", r.dst.Name(), err)
+				}
+				if err := r.refineNeeded(ss, rf, blk, buf[:ln], strong); err != nil {
+					return err
+				}
+			}
+			continue
+		}
+		if useKnown && known[i].HasStrong() {
+			sum = known[i].Strong
+		} else if holes.hole(off, ln) {
+			var w uint64
+			if w, sum = r.zero.get(ln); w != h {
+				v.Need[i] = true
+				ss.need++
+				continue
+			}
+		} else {
+			var b []byte
+			if view != nil {
+				b = view.block(blk, ln)
+			} else {
+				b = buf[:ln]
+				if _, err := r.dst.ReadAt(b, off); err != nil {
+					return fmt.Errorf("read %s: %w", r.dst.Name(), err)
+				}
+			}
+			same := false
+			err := sysio.Guard(func() {
+				if same = r.weak(b) == h; same {
+					sum = strong.sum(b)
+				}
+			})
+			if err != nil {
+				return guardErr(err, r.dst, errTargetChanged)
+			}
+			if !same {
+				v.Need[i] = true
+				ss.need++
+				if rf.want(ss) {
+					if err := r.refineNeeded(ss, rf, blk, b, strong); err != nil {
+						return err
+					}
+				}
+				continue
+			}
+		}
+		v.Strong = append(v.Strong, sum)
+		if recording {
+			put = append(put, blk)
+			puts = append(puts, cache.Entry{Weak: h, Strong: sum})
+		}
+		ss.hashed.addOffered(blk, sum)
+		ss.strong++
+	}
+	return nil
+}

@@ -1,0 +1,277 @@
+package engine
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/pdiffagent/pdiffagent/engine/cache"
+	"github.com/pdiffagent/pdiffagent/sysio"
+	"github.com/pdiffagent/pdiffagent/wire"
+)
+
+// Sub-block refinement (doc.go has the design). The receiver cuts a block
+// whose tier-1 hash differs into sub-blocks of refineSub bytes and offers
+// each with its tier-1 and tier-2 hash in the Refine after the batch's
+// Verdict; the sender confirms the sub-blocks whose two hashes equal its
+// own and sends the others as SubData.
+const (
+	// refineSub is the sub-block size: the smallest block.
+	refineSub = wire.MinBlockSize
+	// refineStreak refined blocks in a row that sent most of their
+	// sub-blocks make a receiver worker stop refining; it then refines one
+	// block in refineProbe of those it needs, and refines again from the
+	// first such probe that sends less than half of its sub-blocks.
+	refineStreak = 8
+	refineProbe  = 64
+)
+
+// refining reports whether the session refines blocks.
+func (p Params) refining() bool {
+	return p.Caps.Has(wire.CapRefine) && !p.WholeFile && p.BlockSize > refineSub
+}
+
+// subWeak is the tier-1 hash of sub-blocks: Options.Weak, without the
+// read pacing (the block's bytes were counted when it was read).
+func (o Options) subWeak() WeakFunc {
+	if o.Weak != nil {
+		return o.Weak
+	}
+	return DefaultWeak
+}
+
+// refinedBlock is a block the receiver offered in sub-blocks, waiting in
+// its stripe's queue for its SubData: the reader settles it when the
+// stream moves past it.
+type refinedBlock struct {
+	block  int64
+	n      int                     // the block's length
+	strong [][wire.StrongSize]byte // offered, per sub-block
+	got    []bool                  // sub-blocks received
+	last   int                     // index of the last sub-block received, -1 for none
+}
+
+// refineQueue is a stripe's refined blocks in block order. The hasher
+// pushes a batch's before its Verdict goes out (and before decided moves
+// past them); the reader pops them.
+type refineQueue struct {
+	mu     sync.Mutex
+	q      []*refinedBlock
+	streak atomic.Int64 // refined blocks in a row that sent most of their sub-blocks
+	probe  int          // hasher's: needed blocks not refined since the last probe
+}
+
+func (rq *refineQueue) push(rbs []*refinedBlock) {
+	rq.mu.Lock()
+	rq.q = append(rq.q, rbs...)
+	rq.mu.Unlock()
+}
+
+// popBefore removes and returns the head if its block is below i.
+func (rq *refineQueue) popBefore(i int64) *refinedBlock {
+	rq.mu.Lock()
+	defer rq.mu.Unlock()
+	if len(rq.q) == 0 || rq.q[0].block >= i {
+		return nil
+	}
+	h := rq.q[0]
+	rq.q[0] = nil
+	rq.q = rq.q[1:]
+	return h
+}
+
+// head returns the head if it is block i.
+func (rq *refineQueue) head(i int64) *refinedBlock {
+	rq.mu.Lock()
+	defer rq.mu.Unlock()
+	if len(rq.q) == 0 || rq.q[0].block != i {
+		return nil
+	}
+	return rq.q[0]
+}
+
+// want decides, in the hasher, whether a needed block is refined.
+func (rq *refineQueue) want() bool {
+	if rq.streak.Load() < refineStreak {
+		return true
+	}
+	if rq.probe++; rq.probe >= refineProbe {
+		rq.probe = 0
+		return true
+	}
+	return false
+}
+
+// refineBatch is the Refine the hasher builds beside a batch's Verdict,
+// and the blocks it offers, to queue.
+type refineBatch struct {
+	ref  *wire.Refine
+	q    []*refinedBlock
+	weak WeakFunc
+}
+
+// want reports whether the hasher refines the needed block it is at (rf
+// is nil when the session does not refine).
+func (rf *refineBatch) want(ss *stripeState) bool {
+	return rf != nil && ss.refine.want()
+}
+
+// refineNeeded offers needed block blk, whose bytes are b, in sub-blocks.
+// In a dry run nothing is queued (no SubData follows): it counts as refined.
+func (r *receiver) refineNeeded(ss *stripeState, rf *refineBatch, blk int64, b []byte, strong *strongHasher) error {
+	rb, err := r.offerSubs(rf.ref, blk, b, strong, rf.weak)
+	if rb != nil && r.p.DryRun {
+		r.tot.refined.Add(1)
+	} else if rb != nil {
+		rf.q = append(rf.q, rb)
+	}
+	return err
+}
+
+// offerSubs adds block blk, whose bytes are b (possibly mapped), to ref in
+// sub-blocks, unless the Refine is full. It returns the block to queue, or
+// nil.
+func (r *receiver) offerSubs(ref *wire.Refine, blk int64, b []byte, strong *strongHasher, weak WeakFunc) (*refinedBlock, error) {
+	subs := (len(b) + refineSub - 1) / refineSub
+	have := 0
+	for k := range ref.Blocks {
+		have += len(ref.Blocks[k].Weak)
+	}
+	if subs < 2 || have+subs > wire.MaxSubBlocks {
+		return nil, nil
+	}
+	rb := wire.RefineBlock{Index: uint32(blk - int64(ref.First)), Weak: make([]uint64, subs), Strong: make([][wire.StrongSize]byte, subs)}
+	err := sysio.Guard(func() {
+		for j := range subs {
+			part := b[j*refineSub : min((j+1)*refineSub, len(b))]
+			rb.Weak[j], rb.Strong[j] = weak(part), strong.sum(part)
+		}
+	})
+	if err != nil {
+		return nil, guardErr(err, r.dst, errTargetChanged)
+	}
+	ref.Blocks = append(ref.Blocks, rb)
+	return &refinedBlock{block: blk, n: len(b), strong: rb.Strong, got: make([]bool, subs), last: -1}, nil
+}
+
+// settleBefore settles every refined block below i: each sub-block not
+// received was confirmed by the sender, and enters the digest with the
+// strong hash offered for it. Each settled block counts as received.
+func (r *receiver) settleBefore(ss *stripeState, bw *blockWriter, i int64) {
+	for rb := ss.refine.popBefore(i); rb != nil; rb = ss.refine.popBefore(i) {
+		sent := 0
+		for j, got := range rb.got {
+			if got {
+				sent++
+			} else {
+				ss.settled.addSubOffered(rb.block, j*refineSub, rb.strong[j])
+			}
+		}
+		if 2*sent > len(rb.got) {
+			ss.refine.streak.Add(1)
+		} else {
+			ss.refine.streak.Store(0)
+		}
+		r.tot.refined.Add(1)
+		bw.recordRefined(rb.block, rb.n)
+		ss.settledN++
+	}
+}
+
+// takeData settles the refined blocks before block i, which a Data names,
+// and takes i off the queue when it is refined: the sender declined to
+// refine it (a hole of its source) and sends it whole, which it may do
+// only before any of its sub-blocks.
+func (r *receiver) takeData(ss *stripeState, bw *blockWriter, i int64) error {
+	r.settleBefore(ss, bw, i)
+	rb := ss.refine.head(i)
+	if rb == nil {
+		return nil
+	}
+	if rb.last >= 0 {
+		return protocolErrorf("Data for block %d after some of its sub-blocks", i)
+	}
+	ss.refine.popBefore(i + 1)
+	return nil
+}
+
+// writeSub checks a SubData against the stripe's refined blocks and hands
+// it to the writer.
+func (r *receiver) writeSub(ss *stripeState, bw *blockWriter, d *wire.SubData) error {
+	i := int64(d.Block)
+	if r.p.DryRun || i < ss.first || i >= ss.decided.Load() || i < ss.received {
+		return protocolErrorf("SubData for block %d outside the undecided part of stripe [%d,%d), or after its Data", i, ss.first, ss.end)
+	}
+	r.settleBefore(ss, bw, i)
+	rb := ss.refine.head(i)
+	if rb == nil {
+		return protocolErrorf("SubData for block %d, which is not refined (or again)", i)
+	}
+	j := int(d.Offset) / refineSub
+	if int(d.Offset)%refineSub != 0 || j >= len(rb.got) || j <= rb.last {
+		return protocolErrorf("SubData for block %d at offset %d: not a sub-block after the last one sent", i, d.Offset)
+	}
+	n := min(refineSub, rb.n-int(d.Offset))
+	if int(d.RawLen) != n {
+		return protocolErrorf("SubData for block %d at offset %d holds %d bytes, want %d", i, d.Offset, d.RawLen, n)
+	}
+	rb.got[j], rb.last = true, j
+	var buf []byte // nil: zeros
+	if d.Codec != wire.CodecZero {
+		var err error
+		if buf, err = r.unpack(d.Type(), i, int(d.Offset), d.Codec, d.Payload, n); err != nil {
+			return err
+		}
+	}
+	r.tot.sentBytes.Add(int64(len(d.Payload)))
+	r.tot.subs.Add(1)
+	bw.q <- pendingWrite{block: i, off: int(d.Offset), buf: buf, n: n, sub: true}
+	return nil
+}
+
+// recordRefined queues a settled refined block for the cache's record:
+// when recording, the writer reads it back once its sub-blocks are
+// written and records its hashes.
+func (bw *blockWriter) recordRefined(block int64, n int) {
+	if bw != nil && bw.rec {
+		bw.q <- pendingWrite{block: block, n: n, record: true}
+	}
+}
+
+// putSub writes a received sub-block (zeros when buf is nil) and adds it
+// to the stripe's digest.
+func (bw *blockWriter) putSub(pw pendingWrite) error {
+	r := bw.r
+	off := pw.block*int64(r.p.BlockSize) + int64(pw.off)
+	var w uint64
+	if pw.buf == nil {
+		r.zerosOnce.Do(func() { r.zeros = sysio.AlignedBuffer(r.p.BlockSize) })
+		w = r.opt.subWeak()(r.zeros[:pw.n])
+		bw.ss.written.addSubSent(pw.block, pw.off, w)
+		if err := r.writeZeroAt(off, pw.n); err != nil {
+			r.cache.writeFailed()
+			return err
+		}
+		return nil
+	}
+	bw.ss.written.addSubSent(pw.block, pw.off, r.opt.subWeak()(pw.buf))
+	if _, err := r.dst.WriteAt(pw.buf, off); err != nil {
+		r.cache.writeFailed()
+		return fmt.Errorf("write %s: %w", r.dst.Name(), err)
+	}
+	r.countWritten(len(pw.buf))
+	return nil
+}
+
+// putRefined reads a settled refined block back and records its hashes.
+func (bw *blockWriter) putRefined(pw pendingWrite) error {
+	r := bw.r
+	buf := getBuf(r.p.BlockSize, pw.n)
+	defer putBuf(r.p.BlockSize, buf)
+	if _, err := r.dst.ReadAt(buf, pw.block*int64(r.p.BlockSize)); err != nil {
+		r.cache.writeFailed()
+		return fmt.Errorf("read back %s: %w", r.dst.Name(), err)
+	}
+	r.cache.put(pw.block, []cache.Entry{{Weak: r.weak(buf), Strong: cache.NoStrong}}) // tier 1 only, as written blocks
+	return nil
+}

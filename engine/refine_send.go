@@ -1,0 +1,104 @@
+package engine
+
+import (
+	"github.com/pdiffagent/pdiffagent/sysio"
+	"github.com/pdiffagent/pdiffagent/wire"
+)
+
+// recvRefine takes the Refine that follows the Verdict v for batch b in a
+// session that refines, and returns, per block of b, its sub-block sums
+// (nil for a block not refined), and the sub-block size.
+func (s *sender) recvRefine(st *lockedStream, b *pendingBatch, v *wire.Verdict) ([]*wire.RefineBlock, int, error) {
+	m, err := recvMsg(st)
+	if err != nil {
+		return nil, 0, err
+	}
+	ref, ok := m.(*wire.Refine)
+	if !ok {
+		return nil, 0, protocolErrorf("want Refine for block %d, got %T", b.first, m)
+	}
+	if int64(ref.First) != b.first || int(ref.SubSize) >= s.p.BlockSize {
+		return nil, 0, protocolErrorf("Refine for block %d in sub-blocks of %d, want block %d in sub-blocks smaller than %d",
+			ref.First, ref.SubSize, b.first, s.p.BlockSize)
+	}
+	if len(ref.Blocks) == 0 {
+		return nil, 0, nil
+	}
+	refs := make([]*wire.RefineBlock, len(b.bufs))
+	for k := range ref.Blocks {
+		rb := &ref.Blocks[k]
+		i := int(rb.Index)
+		if i >= len(refs) || !v.Need[i] {
+			return nil, 0, protocolErrorf("Refine of block %d, not a needed block of batch %d+%d", b.first+int64(i), b.first, len(refs))
+		}
+		subs := (s.p.BlockLen(b.first+int64(i)) + int(ref.SubSize) - 1) / int(ref.SubSize)
+		if len(rb.Weak) != subs {
+			return nil, 0, protocolErrorf("Refine of block %d in %d sub-blocks, want %d", b.first+int64(i), len(rb.Weak), subs)
+		}
+		refs[i] = rb
+	}
+	return refs, int(ref.SubSize), nil
+}
+
+// sendSubs sends the sub-blocks of block blk (its bytes buf, possibly
+// mapped), in sub-blocks of sub bytes, that do not match rb: a sub-block whose tier-1 and tier-2
+// hashes both equal the receiver's is confirmed, any other is sent (one
+// whose tier-1 hash alone matched is a collision, counted). Each enters
+// the digest as it went.
+func (s *sender) sendSubs(st *lockedStream, blk int64, buf []byte, rb *wire.RefineBlock, sub int, strong *strongHasher, dg *digest) error {
+	weak := s.opt.subWeak()
+	var sent int64
+	for j := range rb.Weak {
+		off := j * sub
+		var w uint64
+		var same bool
+		var out []byte
+		err := sysio.Guard(func() {
+			part := buf[off:min(off+sub, len(buf))]
+			w = weak(part)
+			same = w == rb.Weak[j] && strong.sum(part) == rb.Strong[j]
+			if !same { // the message takes a copy: buf stays the batch's
+				out = append([]byte(nil), part...)
+			}
+		})
+		if err != nil {
+			return guardErr(err, s.src.File, ErrSourceChanged)
+		}
+		if same {
+			dg.addSubOffered(blk, off, rb.Strong[j])
+			continue
+		}
+		if w == rb.Weak[j] {
+			s.tot.collisions.Add(1)
+		}
+		dg.addSubSent(blk, off, w)
+		sent++
+		if err := s.sendSub(st, blk, off, out); err != nil {
+			return err
+		}
+	}
+	s.tot.refined.Add(1)
+	s.tot.subs.Add(sent)
+	return nil
+}
+
+// sendSub sends one sub-block (compressed when that pays; no payload when
+// all zeros). In a dry run nothing is sent.
+func (s *sender) sendSub(st *lockedStream, blk int64, off int, buf []byte) error {
+	d := &wire.SubData{Block: uint64(blk), Offset: uint32(off), Codec: wire.CodecNone, RawLen: uint32(len(buf)), Payload: buf}
+	if isZero(buf) {
+		d.Codec, d.Payload = wire.CodecZero, nil
+	} else if s.p.Codec == wire.CodecLZ4 {
+		if c, ok := compress(buf); ok {
+			d.Codec, d.Payload = wire.CodecLZ4, c
+		}
+	}
+	if s.p.DryRun {
+		return nil
+	}
+	s.tot.sentBytes.Add(int64(len(d.Payload)))
+	if s.opt.Progress != nil {
+		s.opt.Progress.Sent.Add(int64(len(d.Payload)))
+	}
+	return wrapStream(st.Send(d))
+}

@@ -1,0 +1,235 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/pdiffagent/pdiffagent/engine/cache"
+	"github.com/pdiffagent/pdiffagent/sysio"
+	"github.com/pdiffagent/pdiffagent/wire"
+)
+
+// syncCaps is SyncLocal for sessions whose peers share caps; it returns
+// both sides' Stats.
+func syncCaps(t *testing.T, src, dst string, p Params, opt Options, caps wire.Caps) (sendSt, recvSt Stats) {
+	t.Helper()
+	ctx := context.Background()
+	op := LocalOpener{}
+	source, err := OpenSource(op, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer source.File.Close()
+	if p, err = p.Bind(source.Size); err != nil {
+		t.Fatal(err)
+	}
+	p.Caps = caps
+	tg, err := OpenTarget(ctx, op, dst, p.DryRun, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tg.Create(); err != nil {
+		t.Fatal(err)
+	}
+	sendSide, recvSide := make([]Stream, p.Workers), make([]Stream, p.Workers)
+	for i := range sendSide {
+		sendSide[i], recvSide[i] = Pipe()
+	}
+	var wg sync.WaitGroup
+	var sendErr error
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		sendSt, sendErr = Send(ctx, source, p, sendSide, opt)
+	}()
+	recvSt, err = Receive(ctx, tg.File, p, recvSide, opt)
+	wg.Wait()
+	if err == nil {
+		err = sendErr
+	}
+	if err == nil {
+		err = tg.Commit()
+	}
+	tg.Close(err, recvSt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sendSt, recvSt
+}
+
+const mib = 1 << 20
+
+// pagesCase is a 6 MiB + 5000-byte file whose copy differs in four 8 KiB
+// pages (two in one block) and in the last 904 bytes' sub-block of the
+// partial last block: 9 sub-blocks, 33,672 bytes, in 4 blocks.
+func pagesCase(t *testing.T) (src, dst string, want []byte) {
+	data := randBytes(40, 6*mib+5000)
+	old := append([]byte(nil), data...)
+	for _, off := range []int{8192, 2*mib + 64<<10, 3 * mib, 3*mib + 512<<10} {
+		copy(old[off:off+8192], randBytes(uint64(off), 8192))
+	}
+	old[6*mib+4500] ^= 1
+	src, dst = writeCase(t, syncCase{src: data, dst: old})
+	return src, dst, data
+}
+
+func checkFile(t *testing.T, path string, want []byte) {
+	t.Helper()
+	got, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatal("target differs from the source")
+	}
+}
+
+// TestRefinePages: 8 KiB changes inside 1 MiB blocks send their sub-blocks
+// only, in a session with CapRefine; without it, whole blocks.
+func TestRefinePages(t *testing.T) {
+	for _, w := range []int{1, 2} {
+		checkNoLeak(t)
+		src, dst, want := pagesCase(t)
+		p := Params{Session: Session{BlockSize: mib, Workers: w}}
+		sst, rst := syncCaps(t, src, dst, p, Options{}, wire.AgentCaps)
+		checkFile(t, dst, want)
+		for _, st := range []Stats{sst, rst} {
+			if st.BlocksRefined != 4 || st.SubBlocksSent != 9 || st.BytesSent != 4*8192+904 ||
+				st.BlocksChanged != 4 || st.BlocksConfirmed != 3 || st.WeakCollisions != 0 || !st.Verified {
+				t.Errorf("workers %d: %+v", w, st)
+			}
+		}
+		if sst.BytesWire > 200<<10 {
+			t.Errorf("bytes on the wire %d, want under 200 KiB", sst.BytesWire)
+		}
+
+		src, dst, want = pagesCase(t)
+		sst, rst = syncCaps(t, src, dst, p, Options{}, wire.AgentCaps&^wire.CapRefine)
+		checkFile(t, dst, want)
+		for _, st := range []Stats{sst, rst} {
+			if st.BlocksRefined != 0 || st.SubBlocksSent != 0 || st.BytesSent != 3*mib+5000 || st.BlocksChanged != 4 || !st.Verified {
+				t.Errorf("without CapRefine, workers %d: %+v", w, st)
+			}
+		}
+	}
+}
+
+// TestRefineWeakCollision: every sub-block's tier-1 hash collides; the
+// strong hash still tells the changed ones, which are sent.
+func TestRefineWeakCollision(t *testing.T) {
+	checkNoLeak(t)
+	src, dst, want := pagesCase(t)
+	weak := func(b []byte) uint64 {
+		if len(b) <= refineSub {
+			return 42
+		}
+		return DefaultWeak(b)
+	}
+	p := Params{Session: Session{BlockSize: mib, Workers: 2}}
+	sst, rst := syncCaps(t, src, dst, p, Options{Weak: weak}, wire.AgentCaps)
+	checkFile(t, dst, want)
+	if sst.BlocksRefined != 4 || sst.SubBlocksSent != 9 || sst.WeakCollisions != 9 || sst.BytesSent != 4*8192+904 || !sst.Verified {
+		t.Errorf("sender %+v", sst)
+	}
+	if rst.SubBlocksSent != 9 || !rst.Verified {
+		t.Errorf("receiver %+v", rst)
+	}
+}
+
+// TestRefineWholeBlocks: when every block changed, refinement sends every
+// sub-block of the blocks it refines, and the receiver soon stops refining.
+func TestRefineWholeBlocks(t *testing.T) {
+	checkNoLeak(t)
+	const blocks = 64
+	data := randBytes(41, blocks*mib-3000)
+	src, dst := writeCase(t, syncCase{src: data, dst: randBytes(42, blocks*mib)})
+	p := Params{Session: Session{BlockSize: mib, Workers: 1}}
+	sst, rst := syncCaps(t, src, dst, p, Options{}, wire.AgentCaps)
+	checkFile(t, dst, data)
+	if sst.BlocksChanged != blocks || sst.BytesSent != int64(len(data)) || !sst.Verified || !rst.Verified {
+		t.Errorf("sender %+v", sst)
+	}
+	t.Logf("%d of %d blocks refined, %d sub-blocks sent, %d bytes on the wire", sst.BlocksRefined, blocks, sst.SubBlocksSent, sst.BytesWire)
+	// refineStreak blocks, then at most the sender's window (about
+	// windowBatches+1 batches) already hashed, and a probe.
+	limit := int64(refineStreak + (windowBatches+3)*batchBlocks(mib) + 1)
+	if sst.BlocksRefined < refineStreak || sst.BlocksRefined > limit {
+		t.Errorf("%d blocks refined of %d, want %d to %d", sst.BlocksRefined, blocks, refineStreak, limit)
+	}
+	if sst.SubBlocksSent != sst.BlocksRefined*(mib/refineSub) && sst.BlocksRefined == rst.BlocksRefined {
+		t.Errorf("%d sub-blocks sent for %d refined blocks", sst.SubBlocksSent, sst.BlocksRefined)
+	}
+}
+
+// TestRefineDryRun: a dry run refines (the sender counts what it would
+// send) and writes nothing.
+func TestRefineDryRun(t *testing.T) {
+	checkNoLeak(t)
+	src, dst, _ := pagesCase(t)
+	old, _ := os.ReadFile(dst)
+	p := Params{Session: Session{BlockSize: mib, Workers: 2, DryRun: true}}
+	sst, rst := syncCaps(t, src, dst, p, Options{}, wire.AgentCaps)
+	checkFile(t, dst, old)
+	if sst.BlocksRefined != 4 || sst.SubBlocksSent != 9 || sst.BlocksChanged != 4 || sst.BytesSent != 0 {
+		t.Errorf("sender %+v", sst)
+	}
+	if rst.BlocksRefined != 4 || rst.BlocksChanged != 4 || rst.BytesWritten != 0 {
+		t.Errorf("receiver %+v", rst)
+	}
+}
+
+// TestRefineCacheRecord: a receiver that records reads each refined block
+// back once its sub-blocks are written, so the target's record holds its
+// real hashes (Scrub finds none differ); a receiver that then trusts the
+// record reads a changed block only to refine it.
+func TestRefineCacheRecord(t *testing.T) {
+	checkNoLeak(t)
+	store, err := cache.Open(cache.Options{Dir: filepath.Join(t.TempDir(), "cache")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, dst, want := pagesCase(t)
+	p := Params{Session: Session{BlockSize: mib, Workers: 2}}
+	opt := Options{Cache: store}
+	st, err := SyncLocal(context.Background(), src, dst, p, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkFile(t, dst, want)
+	if st.BlocksRefined != 4 || st.SubBlocksSent != 9 || !st.Verified {
+		t.Fatalf("%+v", st)
+	}
+	f, err := sysio.Open(dst, sysio.ReadOnly, sysio.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	res, err := Scrub(context.Background(), f, store, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Current || res.Blocks != 7 || res.Differ != 0 {
+		t.Fatalf("scrub of the target's record: %+v", res)
+	}
+	// Change two pages of the source: the receiver takes its hashes from
+	// the record and reads only the two blocks it refines, and reads them
+	// again, written, for its new record.
+	next := append([]byte(nil), want...)
+	copy(next[5*mib+8192:], randBytes(77, 8192))
+	copy(next[4096:], randBytes(78, 4096))
+	if err := os.WriteFile(src, next, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	st, err = SyncLocal(context.Background(), src, dst, p, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkFile(t, dst, next)
+	if st.TargetCache != "hit" || st.TargetRead != 4*mib || st.BlocksRefined != 2 || st.SubBlocksSent != 3 || !st.Verified {
+		t.Fatalf("second sync: %+v", st)
+	}
+}
