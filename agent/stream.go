@@ -102,8 +102,13 @@ func (s *netStream) Send(m wire.Message) error {
 	}
 	// Both transports have copied the payload out (TLS encrypts it, quic-go
 	// copies it into its frames) by the time Write returns: recycle it.
-	if d, ok := m.(*wire.Data); ok && s.blockSize > 0 {
-		engine.ReleaseBlockBuffer(s.blockSize, d.Payload)
+	if s.blockSize > 0 {
+		switch d := m.(type) {
+		case *wire.Data:
+			engine.ReleaseBlockBuffer(s.blockSize, d.Payload)
+		case *wire.SubData:
+			engine.ReleaseBlockBuffer(s.blockSize, d.Payload)
+		}
 	}
 	return nil
 }

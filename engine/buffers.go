@@ -54,13 +54,32 @@ func BlockBuffer(blockSize, n int) []byte {
 	if n > blockSize || blockSize > 1<<30 {
 		return make([]byte, n)
 	}
-	return getBuf(blockSize, n)
+	return getBuf(bufClass(blockSize, n), n)
 }
 
-// ReleaseBlockBuffer gives b back to the pool of blockSize buffers, if it
-// came from there. A Stream that has written a Data payload out may call
-// it: the payload is the stream's once sent.
-func ReleaseBlockBuffer(blockSize int, b []byte) { putBuf(blockSize, b) }
+// ReleaseBlockBuffer gives b back to the pool of blockSize buffers (or of
+// sub-blocks), if it came from there. A Stream that has written a Data or
+// SubData payload out may call it: the payload is the stream's once sent.
+func ReleaseBlockBuffer(blockSize int, b []byte) { releaseBuf(blockSize, b) }
+
+// bufClass is the pool for n bytes in a session of blockSize-byte blocks:
+// sub-blocks (refine.go) have one of their own, so that each does not
+// take a whole block.
+func bufClass(blockSize, n int) int {
+	if n <= refineSub && blockSize > refineSub {
+		return refineSub
+	}
+	return blockSize
+}
+
+// releaseBuf returns b to the pool bufClass took it from.
+func releaseBuf(blockSize int, b []byte) {
+	if cap(b) == refineSub && blockSize > refineSub {
+		putBuf(refineSub, b)
+		return
+	}
+	putBuf(blockSize, b)
+}
 
 // WorkerMemory is the most block-buffer memory one worker of a session
 // holds at once, for a server's memory budget (agent counts sessions

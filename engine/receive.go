@@ -357,11 +357,11 @@ func (r *receiver) unpack(t wire.Type, i int64, off int, codec wire.Codec, paylo
 		}
 		return payload, nil
 	case wire.CodecLZ4:
-		buf := getBuf(r.p.BlockSize, n)
+		buf := getBuf(bufClass(r.p.BlockSize, n), n)
 		err := decompress(payload, buf)
-		putBuf(r.p.BlockSize, payload)
+		releaseBuf(r.p.BlockSize, payload)
 		if err != nil {
-			putBuf(r.p.BlockSize, buf)
+			releaseBuf(r.p.BlockSize, buf)
 			return nil, fmt.Errorf("%s: %w", what(), err)
 		}
 		return buf, nil

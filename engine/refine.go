@@ -31,11 +31,13 @@ func (p Params) refining() bool {
 	return p.Caps.Has(wire.CapRefine) && !p.WholeFile && p.BlockSize > refineSub
 }
 
-// subWeak is the tier-1 hash of sub-blocks: Options.Weak, without the
-// read pacing (the block's bytes were counted when it was read).
+// subWeak is the tier-1 hash of sub-blocks: xxhash64, or the test hook
+// Options.testSubWeak. Options.Weak is left to blocks (tests gate on its
+// calls, one per block), and so is the read pacing (a block's bytes were
+// counted when it was read).
 func (o Options) subWeak() WeakFunc {
-	if o.Weak != nil {
-		return o.Weak
+	if o.testSubWeak != nil {
+		return o.testSubWeak
 	}
 	return DefaultWeak
 }

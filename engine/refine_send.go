@@ -57,11 +57,13 @@ func (s *sender) sendSubs(st *lockedStream, blk int64, buf []byte, rb *wire.Refi
 			part := buf[off:min(off+sub, len(buf))]
 			w = weak(part)
 			same = w == rb.Weak[j] && strong.sum(part) == rb.Strong[j]
-			if !same { // the message takes a copy: buf stays the batch's
-				out = append([]byte(nil), part...)
+			if !same { // the message takes a pooled copy: buf stays the batch's
+				out = getBuf(bufClass(s.p.BlockSize, len(part)), len(part))
+				copy(out, part)
 			}
 		})
 		if err != nil {
+			releaseBuf(s.p.BlockSize, out)
 			return guardErr(err, s.src.File, ErrSourceChanged)
 		}
 		if same {
@@ -83,7 +85,8 @@ func (s *sender) sendSubs(st *lockedStream, blk int64, buf []byte, rb *wire.Refi
 }
 
 // sendSub sends one sub-block (compressed when that pays; no payload when
-// all zeros). In a dry run nothing is sent.
+// all zeros), handing buf, a pooled buffer, over. In a dry run nothing is
+// sent.
 func (s *sender) sendSub(st *lockedStream, blk int64, off int, buf []byte) error {
 	d := &wire.SubData{Block: uint64(blk), Offset: uint32(off), Codec: wire.CodecNone, RawLen: uint32(len(buf)), Payload: buf}
 	if isZero(buf) {
@@ -92,6 +95,9 @@ func (s *sender) sendSub(st *lockedStream, blk int64, off int, buf []byte) error
 		if c, ok := compress(buf); ok {
 			d.Codec, d.Payload = wire.CodecLZ4, c
 		}
+	}
+	if d.Codec != wire.CodecNone || s.p.DryRun {
+		releaseBuf(s.p.BlockSize, buf)
 	}
 	if s.p.DryRun {
 		return nil

@@ -3,6 +3,7 @@ package engine
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"sync"
@@ -123,14 +124,9 @@ func TestRefinePages(t *testing.T) {
 func TestRefineWeakCollision(t *testing.T) {
 	checkNoLeak(t)
 	src, dst, want := pagesCase(t)
-	weak := func(b []byte) uint64 {
-		if len(b) <= refineSub {
-			return 42
-		}
-		return DefaultWeak(b)
-	}
+	weak := func([]byte) uint64 { return 42 }
 	p := Params{Session: Session{BlockSize: mib, Workers: 2}}
-	sst, rst := syncCaps(t, src, dst, p, Options{Weak: weak}, wire.AgentCaps)
+	sst, rst := syncCaps(t, src, dst, p, Options{testSubWeak: weak}, wire.AgentCaps)
 	checkFile(t, dst, want)
 	if sst.BlocksRefined != 4 || sst.SubBlocksSent != 9 || sst.WeakCollisions != 9 || sst.BytesSent != 4*8192+904 || !sst.Verified {
 		t.Errorf("sender %+v", sst)
@@ -231,5 +227,73 @@ func TestRefineCacheRecord(t *testing.T) {
 	checkFile(t, dst, next)
 	if st.TargetCache != "hit" || st.TargetRead != 4*mib || st.BlocksRefined != 2 || st.SubBlocksSent != 3 || !st.Verified {
 		t.Fatalf("second sync: %+v", st)
+	}
+}
+
+// TestRefineSkippedSubFails: a sender that neither sends nor confirms a
+// sub-block of a refined block, and signs off with the digest of what it
+// did, fails the sync: the receiver counts every sub-block it offered and
+// did not receive as confirmed.
+func TestRefineSkippedSubFails(t *testing.T) {
+	checkNoLeak(t)
+	data := randBytes(50, 2*mib)
+	old := append([]byte(nil), data...)
+	copy(old[8192:], randBytes(51, 8192))
+	copy(old[512<<10:], randBytes(52, 4096))
+	_, dst := writeCase(t, syncCase{src: data, dst: old})
+	f, err := sysio.Open(dst, sysio.ReadWrite, sysio.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	p, err := Params{Session: Session{BlockSize: mib, Workers: 1}}.Bind(int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Caps = wire.AgentCaps
+	snd, rcv := Pipe()
+	errc := make(chan error, 1)
+	go func() {
+		_, err := Receive(context.Background(), f, p, []Stream{rcv}, Options{})
+		errc <- err
+	}()
+	defer snd.Abort(context.Canceled)
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(snd.Send(&wire.WeakBatch{Hashes: []uint64{DefaultWeak(data[:mib]), DefaultWeak(data[mib:])}}))
+	m, err := snd.Recv()
+	must(err)
+	v := m.(*wire.Verdict)
+	m, err = snd.Recv()
+	must(err)
+	ref := m.(*wire.Refine)
+	if !v.Need[0] || v.Need[1] || len(ref.Blocks) != 1 || ref.Blocks[0].Index != 0 {
+		t.Fatalf("verdict %v, refine of %d blocks", v.Need, len(ref.Blocks))
+	}
+	strong, err := newStrongHasher(p.Strong)
+	must(err)
+	var dg digest
+	dg.addOffered(1, v.Strong[0])
+	rb, skipped := ref.Blocks[0], false
+	for j := range rb.Weak {
+		off := j * refineSub
+		part := data[off : off+refineSub]
+		if w := DefaultWeak(part); w == rb.Weak[j] && strong.sum(part) == rb.Strong[j] {
+			dg.addSubOffered(0, off, rb.Strong[j])
+		} else if !skipped {
+			skipped = true // neither sent nor confirmed
+		} else {
+			dg.addSubSent(0, off, w)
+			must(snd.Send(&wire.SubData{Offset: uint32(off), Codec: wire.CodecNone, RawLen: refineSub, Payload: append([]byte(nil), part...)}))
+		}
+	}
+	must(snd.Send(&wire.StripeEnd{Sent: 1, Confirmed: 1}))
+	must(snd.Send(&wire.Final{Size: int64(len(data)), Digest: dg.bytes()}))
+	if err := <-errc; !errors.Is(err, ErrVerify) {
+		t.Fatalf("receiver: %v, want ErrVerify", err)
 	}
 }

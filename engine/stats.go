@@ -101,6 +101,10 @@ type Options struct {
 	// caps the bytes a local sync's streams carry (--bwlimit; the agent
 	// wraps its network streams with ThrottleStream itself).
 	ReadLimit, Link *Rate
+
+	// testSubWeak, when not nil, is the tier-1 hash of sub-blocks
+	// (refine.go); a test hook, like Weak.
+	testSubWeak WeakFunc
 }
 
 // weak is the tier-1 hash of a sync run under ctx.

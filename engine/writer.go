@@ -57,7 +57,7 @@ func (bw *blockWriter) run() {
 			}
 		}
 		if pw.buf != nil {
-			putBuf(r.p.BlockSize, pw.buf)
+			releaseBuf(r.p.BlockSize, pw.buf)
 		}
 	}
 	bw.done <- err

@@ -13,7 +13,7 @@ type validator interface{ Validate() error }
 // Decode decodes and validates the payload of a frame of type t. The whole
 // payload must be consumed: trailing bytes are an error (ErrTrailing). An
 // unknown t yields *UnknownTypeError. The message does not alias payload,
-// except a *Data's Payload, which is a subslice of it.
+// except the Payload of a *Data or *SubData, which is a subslice of it.
 func Decode(t Type, payload []byte) (Message, error) {
 	var (
 		m   Message

@@ -22,8 +22,8 @@ const readerBufSize = 32 << 10
 // longer be trusted and every later call returns the same error.
 type Reader struct {
 	br       *bufio.Reader
-	hdr      [FrameHeaderLen + DataHeaderLen]byte
-	buf      []byte // payloads other than Data, reused
+	hdr      [FrameHeaderLen + subDataHeaderLen]byte // room for Data's fields or SubData's
+	buf      []byte                                  // payloads other than Data, reused
 	maxBlock uint32
 	alloc    func(n int) []byte
 	err      error
@@ -94,8 +94,8 @@ func (r *Reader) readMessage() (Message, error) {
 	if t == TypeData {
 		return r.readData(int(n))
 	}
-	if t == TypeSubData { // a sub-block is smaller than the session's block
-		max = min(max, subDataHeaderLen+int(r.maxBlock)/2)
+	if t == TypeSubData {
+		return r.readSubData(int(n))
 	}
 	if uint64(n) > uint64(max) {
 		return nil, errTooLarge(t, "payload length", uint64(n), uint64(max))
@@ -119,7 +119,7 @@ func (r *Reader) readData(n int) (Message, error) {
 	if limit := DataHeaderLen + int(r.maxBlock); n > limit {
 		return nil, errTooLarge(TypeData, "payload length", uint64(n), uint64(limit))
 	}
-	h := r.hdr[FrameHeaderLen:]
+	h := r.hdr[FrameHeaderLen : FrameHeaderLen+DataHeaderLen]
 	if got, err := io.ReadFull(r.br, h); err != nil {
 		return nil, readErr(TypeData, err, n, got)
 	}
@@ -147,6 +147,46 @@ func (r *Reader) readData(n int) (Message, error) {
 	}
 	if got, err := io.ReadFull(r.br, p); err != nil {
 		return nil, readErr(TypeData, err, n, DataHeaderLen+got)
+	}
+	d.Payload = p
+	return d, nil
+}
+
+// readSubData reads a SubData frame whose payload is n bytes as readData
+// reads a Data: its fields first, then the sub-block (smaller than half
+// the session's block) into a fresh buffer.
+func (r *Reader) readSubData(n int) (Message, error) {
+	if n < subDataHeaderLen {
+		return nil, errTruncated(TypeSubData, subDataHeaderLen, n)
+	}
+	if limit := subDataHeaderLen + int(r.maxBlock)/2; n > limit {
+		return nil, errTooLarge(TypeSubData, "payload length", uint64(n), uint64(limit))
+	}
+	h := r.hdr[FrameHeaderLen : FrameHeaderLen+subDataHeaderLen]
+	if got, err := io.ReadFull(r.br, h); err != nil {
+		return nil, readErr(TypeSubData, err, n, got)
+	}
+	d, plen, err := parseSubDataHeader(h)
+	if err != nil {
+		return nil, err
+	}
+	switch end := subDataHeaderLen + plen; {
+	case end > n:
+		return nil, errTruncated(TypeSubData, end, n)
+	case end < n:
+		return nil, formatErr(TypeSubData, ErrTrailing, "%d trailing bytes", n-end)
+	}
+	if plen == 0 {
+		return d, nil
+	}
+	var p []byte
+	if r.alloc != nil {
+		p = r.alloc(plen)[:plen]
+	} else {
+		p = make([]byte, plen)
+	}
+	if got, err := io.ReadFull(r.br, p); err != nil {
+		return nil, readErr(TypeSubData, err, n, subDataHeaderLen+got)
 	}
 	d.Payload = p
 	return d, nil

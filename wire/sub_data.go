@@ -2,7 +2,6 @@ package wire
 
 import (
 	"encoding/binary"
-	"math"
 	"slices"
 )
 
@@ -55,14 +54,12 @@ func checkSubData(off uint32, codec Codec, rawLen uint32, payloadLen uint64) err
 	return nil
 }
 
-// parseSubData decodes a SubData whose Payload is a copy: unlike a Data
-// frame's, its payload is not read into a buffer of its own.
-func parseSubData(b []byte) (*SubData, int, error) {
-	if len(b) < subDataHeaderLen {
-		return nil, 0, errTruncated(TypeSubData, subDataHeaderLen, len(b))
-	}
+// parseSubDataHeader decodes and validates the fields before the payload:
+// b holds at least subDataHeaderLen bytes. It returns d without Payload and
+// the payload's length.
+func parseSubDataHeader(b []byte) (d *SubData, payloadLen int, err error) {
 	h := b[subDataDataOff:]
-	d := &SubData{
+	d = &SubData{
 		Block:  binary.BigEndian.Uint64(b[subDataBlockOff:]),
 		Offset: binary.BigEndian.Uint32(b[subDataOffsetOff:]),
 		Codec:  Codec(h[0]),
@@ -72,12 +69,25 @@ func parseSubData(b []byte) (*SubData, int, error) {
 	if err := checkSubData(d.Offset, d.Codec, d.RawLen, uint64(n)); err != nil {
 		return nil, 0, err
 	}
-	if uint64(n) > math.MaxInt32 || len(b) < subDataHeaderLen+int(n) {
-		return nil, 0, errTruncated(TypeSubData, subDataHeaderLen+int(n), len(b))
+	return d, int(n), nil
+}
+
+// parseSubData decodes a SubData whose Payload aliases b, as a Data's
+// does (a Reader reads it into a buffer of its own).
+func parseSubData(b []byte) (*SubData, int, error) {
+	if len(b) < subDataHeaderLen {
+		return nil, 0, errTruncated(TypeSubData, subDataHeaderLen, len(b))
 	}
-	end := subDataHeaderLen + int(n)
+	d, n, err := parseSubDataHeader(b)
+	if err != nil {
+		return nil, 0, err
+	}
+	end := subDataHeaderLen + n
+	if len(b) < end {
+		return nil, 0, errTruncated(TypeSubData, end, len(b))
+	}
 	if n > 0 {
-		d.Payload = slices.Clone(b[subDataHeaderLen:end])
+		d.Payload = b[subDataHeaderLen:end:end]
 	}
 	return d, end, nil
 }
