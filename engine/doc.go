@@ -54,7 +54,8 @@
 // block in 64 after that. A dry run refines too: the sender counts the
 // sub-blocks it would send. The block-hash cache records whole blocks
 // only, never sub-block hashes: a recording receiver reads each refined
-// block back once its sub-blocks are written, for its record and journal.
+// block back once its sub-blocks are written and records its tier-1 hash
+// (cache.NoStrong, as for a written block) in its record and journal.
 // Pipe mode does not refine: its flow is one-way, so its checksum stage
 // would have to send sub-block hashes of every block, changed or not
 // (about 1% of the data at 4 KiB, and a strong hash of every sub-block);
