@@ -89,7 +89,11 @@ func TestCacheAfterKills(t *testing.T) {
 		p := push(srv)
 		w, read, sent := word(p)
 		want := map[string]string{"server": "miss", "client": "resume"}[victim]
-		if w != want || read != size || (victim == "client" && sent >= size) {
+		// The rerun reads the replica whole (it trusts nothing of it, or
+		// confirms the journal's blocks with tier 2), and may read a block
+		// again after writing it: a refined block's record entry is hashed
+		// from the whole block, read back (engine/doc.go, refinement).
+		if w != want || read < size || read > 2*size || (victim == "client" && sent >= size) {
 			t.Fatalf("rerun after kill -9 of the %s: target cache %s, read %d of %d, sent %d; want %s", victim, w, read, size, sent, want)
 		}
 		if fileSum(t, dst) != fileSum(t, src) {
