@@ -47,8 +47,8 @@ test-sshd:
 	@test -x /usr/sbin/sshd || { \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 			echo "== installing openssh-server: apt-get install -y openssh-server"; \
-			apt-get install -y openssh-server >/dev/null 2>&1 || \
-			{ apt-get update >/dev/null 2>&1 && apt-get install -y openssh-server >/dev/null 2>&1; } || \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y openssh-server >/dev/null 2>&1 || \
+			{ apt-get update >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y openssh-server >/dev/null 2>&1; } || \
 			echo "== openssh-server could not be installed; TestSSHTransport will say why it skips"; \
 		else \
 			echo "== sshd is missing (install openssh-server, or run make test as root); TestSSHTransport will skip"; \
