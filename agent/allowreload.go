@@ -24,6 +24,9 @@ func (e *removedError) Error() string {
 	return "this client was removed from the server's allow list"
 }
 
+// WireCode is the code the engine reports e with when it cancels a session.
+func (e *removedError) WireCode() uint16 { return wire.CodeDenied }
+
 // allowList is the allow list in force.
 func (s *Server) allowList() allowList { return *s.allow.Load() }
 

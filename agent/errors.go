@@ -22,6 +22,9 @@ type codeError struct {
 
 func (e *codeError) Error() string { return e.msg }
 
+// WireCode is the code the engine reports e with when e ends a session.
+func (e *codeError) WireCode() uint16 { return e.code }
+
 func codeErrorf(code uint16, format string, args ...any) error {
 	return &codeError{code: code, msg: fmt.Sprintf(format, args...)}
 }

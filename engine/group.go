@@ -189,7 +189,14 @@ func (s *session) abort(err error) {
 	}
 }
 
+// errorCode is the wire code err is reported with. An error that knows
+// its code (a cause the caller cancelled the session with, such as the
+// agent's "client removed") says it through WireCode.
 func errorCode(err error) uint16 {
+	var coded interface{ WireCode() uint16 }
+	if errors.As(err, &coded) {
+		return coded.WireCode()
+	}
 	switch {
 	case errors.Is(err, ErrSourceChanged):
 		return wire.CodeChanged
