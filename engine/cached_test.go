@@ -234,7 +234,10 @@ func recordFile(t *testing.T, s *cache.Store, file string) string {
 }
 
 // lossyStream fails Recv once the session has received limit Data
-// messages on all streams: a link lost mid-way.
+// messages on all streams: a link lost mid-way. The count is taken after
+// each receive, so streams racing past the first check cannot deliver
+// more than limit between them (under -race, with several streams, a
+// check before the receive alone let a 41st block through).
 type lossyStream struct {
 	Stream
 	got   *atomic.Int64
@@ -248,8 +251,8 @@ func (s *lossyStream) Recv() (wire.Message, error) {
 		return nil, errLinkLost
 	}
 	m, err := s.Stream.Recv()
-	if _, ok := m.(*wire.Data); ok {
-		s.got.Add(1)
+	if _, ok := m.(*wire.Data); ok && s.got.Add(1) > s.limit {
+		return nil, errLinkLost
 	}
 	return m, err
 }
