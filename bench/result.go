@@ -26,6 +26,11 @@ type Report struct {
 	Targets []Target `json:"targets,omitempty"`
 	Seconds float64  `json:"seconds"` // the whole run
 	Load    Load     `json:"load"`    // other work on the machine meanwhile
+	// Error and ErrorCode, filled in by the caller, say why a run that
+	// produced this report failed (the --json contract: a failure's one
+	// object has both).
+	Error     string `json:"error,omitempty"`
+	ErrorCode string `json:"error_code,omitempty"`
 }
 
 // Result is one tool's sync in one round.

@@ -227,10 +227,18 @@ func runBench(ctx context.Context, opts *benchOptions, roundsSet bool) error {
 	}
 	rep.Targets = bench.Evaluate(rep)
 	rep.ReadPath = opts.readOptions.String()
+	// A failure of the run is in the report, saved or printed; with --json
+	// the one object on stdout is the report with the error (printed last,
+	// so that a failure to save it is in it too).
+	setError := func(err error) {
+		if err != nil {
+			rep.Error, rep.ErrorCode = err.Error(), errorCode(ctx, err)
+		}
+	}
+	setError(runErr)
 	var err2 error
 	switch {
 	case opts.JSON:
-		err2 = bench.WriteJSON(os.Stdout, rep)
 	case opts.CSV:
 		err2 = bench.WriteCSV(os.Stdout, rep)
 	default:
@@ -243,8 +251,14 @@ func runBench(ctx context.Context, opts *benchOptions, roundsSet bool) error {
 		err2 = firstErr(err2, saveResults(opts.Out, rep, text.buf.Bytes()))
 	}
 	err = firstErr(runErr, err2)
-	if err != nil && opts.JSON {
-		err = &resultError{err: err} // the report was the one object
+	if opts.JSON {
+		setError(err)
+		if werr := bench.WriteJSON(os.Stdout, rep); err == nil {
+			err = werr
+		}
+		if err != nil {
+			err = &resultError{err: err} // the report, with the error, was the one object
+		}
 	}
 	return err
 }

@@ -84,3 +84,28 @@ func TestBenchUsage(t *testing.T) {
 		}
 	}
 }
+
+// TestBenchJSONFailure: a bench that fails after its report is made (here
+// the report cannot be saved) prints one JSON object, the report, with
+// error and error_code (the --json contract).
+func TestBenchJSONFailure(t *testing.T) {
+	t.Setenv(asCLIEnv, "1")
+	save := filepath.Join(t.TempDir(), "nosuch", "report.json")
+	var code int
+	out := captureStdout(t, func() {
+		code, _ = execute(t, "bench", "--json", "--size", "256K", "--changed", "10%", "-b", "64K", "--tools", "local",
+			"--floor-bytes", "256K", "--dir", t.TempDir(), "--save", save, "-q")
+	})
+	dec := json.NewDecoder(strings.NewReader(out))
+	var rep bench.Report
+	if err := dec.Decode(&rep); err != nil {
+		t.Fatalf("exit %d, stdout %q: %v", code, out, err)
+	}
+	if dec.More() {
+		t.Fatalf("stdout holds more than one object: %q", out)
+	}
+	if rep.ErrorCode != codeNotFound || !strings.Contains(rep.Error, "nosuch") || len(rep.Results) != 1 || code != exitError {
+		t.Errorf("exit %d, error %q, error_code %q, %d results; want exit %d, the save's error, %q, the report's one result",
+			code, rep.Error, rep.ErrorCode, len(rep.Results), exitError, codeNotFound)
+	}
+}

@@ -56,24 +56,28 @@ func runVerify(ctx context.Context, opts *verifyOptions, path string) error {
 	if err != nil {
 		return err
 	}
+	var differ error
+	if res.Differ > 0 {
+		differ = fmt.Errorf("%w: %s: %d blocks differ from the record", engine.ErrVerify, path, res.Differ)
+	}
 	if opts.JSON {
-		printJSONTo(os.Stdout, struct {
+		out := struct {
 			File string `json:"file"`
 			engine.ScrubResult
-		}{path, res})
-	} else {
-		fmt.Printf("%s: %d of %d blocks of %s differ from the record%s\n", path, res.Differ, res.Blocks,
-			formatSize(int64(res.BlockSize)), map[bool]string{true: "", false: " (the file was changed since it was recorded)"}[res.Current])
-		if res.WeakOnly > 0 {
-			fmt.Printf("%s: %d blocks were recorded without a tier-2 hash (sent or written by the last sync) and compared by their xxhash64 only\n", path, res.WeakOnly)
+			Error     string `json:"error,omitempty"`
+			ErrorCode string `json:"error_code,omitempty"`
+		}{File: path, ScrubResult: res}
+		if differ != nil {
+			out.Error, out.ErrorCode = differ.Error(), errorCode(ctx, differ)
+			differ = &resultError{err: differ} // the object is printed
 		}
+		printJSONTo(os.Stdout, out)
+		return differ
 	}
-	if res.Differ > 0 {
-		err := fmt.Errorf("%w: %s: %d blocks differ from the record", engine.ErrVerify, path, res.Differ)
-		if opts.JSON {
-			return &resultError{err: err} // the object is printed
-		}
-		return err
+	fmt.Printf("%s: %d of %d blocks of %s differ from the record%s\n", path, res.Differ, res.Blocks,
+		formatSize(int64(res.BlockSize)), map[bool]string{true: "", false: " (the file was changed since it was recorded)"}[res.Current])
+	if res.WeakOnly > 0 {
+		fmt.Printf("%s: %d blocks were recorded without a tier-2 hash (sent or written by the last sync) and compared by their xxhash64 only\n", path, res.WeakOnly)
 	}
-	return nil
+	return differ
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -31,6 +32,18 @@ func TestVerifyCommand(t *testing.T) {
 	code, msg := execute(t, "verify", "--cache-dir", cache, dst)
 	if code != exitError || !strings.Contains(msg, "1 blocks differ") {
 		t.Fatalf("verify after a write: %d %q", code, msg)
+	}
+	// --json: one object with the bad blocks, error and error_code.
+	var obj struct {
+		jsonOutcome
+		Bad []int64 `json:"bad_blocks"`
+	}
+	out := captureStdout(t, func() { code, _ = execute(t, "verify", "--json", "--cache-dir", cache, dst) })
+	if err := json.Unmarshal([]byte(out), &obj); err != nil || strings.Count(out, "\n") != 1 {
+		t.Fatalf("verify --json: %q: %v", out, err)
+	}
+	if code != exitError || obj.ErrorCode != codeVerify || obj.Error == "" || len(obj.Bad) != 1 || obj.Bad[0] != 2 {
+		t.Errorf("verify --json after a write: exit %d, %+v", code, obj)
 	}
 	other := filepath.Join(dir, "other")
 	os.WriteFile(other, data, 0o644)
