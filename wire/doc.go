@@ -22,7 +22,8 @@
 //
 // Messages are passed as pointers: *Hello, *Open, *OpenReply, *Attach,
 // *Error, *Keepalive, *WeakBatch, *Verdict, *Data, *StripeEnd, *Final,
-// *Report, *Refine, *SubData and *FinalAck implement Message, and ReadMessage and Decode
+// *Report, *Refine, *SubData, *RollSums, *CopyFrom, *Literal, *Refused,
+// *RollEnd and *FinalAck implement Message, and ReadMessage and Decode
 // return them. *Error is also an error ("peer: <message> (code N)"). Each
 // message type has a Validate method; WriteFrame refuses a message that
 // fails it and decoding returns only messages that pass it. Pipe mode's
@@ -56,6 +57,12 @@
 //	SubData    Block u64, Offset u32, Codec u8, RawLen u32 (<= MaxBlockSize/2),
 //	           payload length u32, payload
 //	FinalAck   Written u64, Confirmed u64, Bytes u64, Digest [DigestSize]
+//	RollSums   First u64, Count u32 (<= MaxBatch), bitmap ceil(Count/8) bytes,
+//	           per set bit Anchor u64, Weak u64, N u32 (1..MaxBlockSize)
+//	CopyFrom   Block u64, Offset u32, N u32, Src u64, Strong [StrongSize]
+//	Literal    Block u64, Offset u32, length u32 (<= MaxBlockSize), bytes
+//	Refused    Block u64
+//	RollEnd    Blocks u64, Bytes u64
 //
 // # Reading and writing
 //
@@ -110,8 +117,16 @@
 //     an error, which the capability rules out. Refinement needed no new
 //     kind: with CapRefine every Verdict is followed by a Refine that
 //     lists the needed blocks the receiver split, with the sums of their
-//     sub-blocks, and the sender answers with SubData (engine/doc.go); a
-//     copy-from kind still needs the successor.
+//     sub-blocks, and the sender answers with SubData (engine/doc.go); nor
+//     did the search for moved data (CapRolling, types 0x19-0x1D): the
+//     receiver follows every Verdict (and Refine) with RollSums, the sums
+//     of the blocks it may copy from, and the sender, not the receiver,
+//     decides where data moved: it describes such a block with CopyFrom
+//     and Literal pieces instead of Data. The receiver confirms each copy
+//     by its strong hash and answers one that fails with Refused, after
+//     which the block comes whole as Data; RollEnd closes a stripe's
+//     pieces both ways. Open's FlagNoRolling turns the search off for a
+//     session between peers that both have it.
 //   - Keepalive. A side in a phase that sends nothing for a while (an
 //     atomic push's copy of the old target before OpenReply, a search)
 //     sends Keepalive frames to a peer with CapKeepalive, at most one per

@@ -51,6 +51,16 @@ func Decode(t Type, payload []byte) (Message, error) {
 		m, n, err = parseRefine(payload)
 	case TypeSubData:
 		m, n, err = parseSubData(payload)
+	case TypeRollSums:
+		m, n, err = parseRollSums(payload)
+	case TypeCopyFrom:
+		m, n, err = parseCopyFrom(payload)
+	case TypeLiteral:
+		m, n, err = parseLiteral(payload)
+	case TypeRefused:
+		m, n, err = parseRefused(payload)
+	case TypeRollEnd:
+		m, n, err = parseRollEnd(payload)
 	case TypeChecksumHeader:
 		m, n, err = parseChecksumHeader(payload)
 	case TypeHashBatch:

@@ -37,7 +37,7 @@ const (
 const AgentCaps = CapKeepalive | CapRefine
 
 // capNames name the bits, for String.
-var capNames = []string{"keepalive", "refine"}
+var capNames = []string{"keepalive", "refine", "rolling"}
 
 // String lists the set's names, e.g. "keepalive", or "none"; an unknown bit
 // is written as bitN.

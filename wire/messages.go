@@ -73,6 +73,7 @@ const (
 	FlagAtomic    uint32 = 1 << 5 // replace the target only at the end
 	FlagOwner     uint32 = 1 << 6 // give the target the source's owner and group
 	FlagNoCache   uint32 = 1 << 7 // neither side trusts a block-hash record
+	FlagNoRolling uint32 = 1 << 8 // no search for moved data, even with CapRolling
 )
 
 // Codec of a Data payload.

@@ -104,7 +104,7 @@ func TestInvalid(t *testing.T) {
 		{mod(func(o *Open) { o.Workers = 0 }), ErrInvalid},
 		{mod(func(o *Open) { o.Workers = MaxWorkers + 1 }), ErrInvalid},
 		{mod(func(o *Open) { o.Codec = 2 }), ErrInvalid},
-		{mod(func(o *Open) { o.Flags = 1 << 8 }), ErrInvalid},
+		{mod(func(o *Open) { o.Flags = 1 << 9 }), ErrInvalid},
 		{mod(func(o *Open) { o.Path = strings.Repeat("p", MaxPathLen+1) }), ErrTooLarge},
 		{&OpenReply{Size: -1, Workers: 1}, ErrInvalid},
 		{&OpenReply{Workers: 0}, ErrInvalid},

@@ -58,6 +58,16 @@ func (t Type) String() string {
 		return "Refine"
 	case TypeSubData:
 		return "SubData"
+	case TypeRollSums:
+		return "RollSums"
+	case TypeCopyFrom:
+		return "CopyFrom"
+	case TypeLiteral:
+		return "Literal"
+	case TypeRefused:
+		return "Refused"
+	case TypeRollEnd:
+		return "RollEnd"
 	case TypeChecksumHeader:
 		return "ChecksumHeader"
 	case TypeHashBatch:
@@ -106,6 +116,16 @@ func maxPayloadLen(t Type) (n int, ok bool) {
 		return refineMaxLen, true
 	case TypeSubData:
 		return subDataMaxLen, true
+	case TypeRollSums:
+		return rollSumsMaxLen, true
+	case TypeCopyFrom:
+		return copyFromLen, true
+	case TypeLiteral:
+		return literalMaxLen, true
+	case TypeRefused:
+		return refusedLen, true
+	case TypeRollEnd:
+		return rollEndLen, true
 	case TypeChecksumHeader:
 		return checksumHeaderLen, true
 	case TypeHashBatch:
@@ -149,4 +169,4 @@ func (c Codec) String() string {
 func (c Codec) valid() bool { return c == CodecNone || c == CodecLZ4 || c == CodecZero }
 
 // knownFlags is every Open flag this version defines.
-const knownFlags = FlagDryRun | FlagWholeFile | FlagNoSparse | FlagNoTimes | FlagNoPerms | FlagAtomic | FlagOwner | FlagNoCache
+const knownFlags = FlagDryRun | FlagWholeFile | FlagNoSparse | FlagNoTimes | FlagNoPerms | FlagAtomic | FlagOwner | FlagNoCache | FlagNoRolling
