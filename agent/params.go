@@ -22,6 +22,7 @@ var paramFlags = []struct {
 	{wire.FlagNoPerms, func(s *engine.Session) *bool { return &s.NoPerms }},
 	{wire.FlagOwner, func(s *engine.Session) *bool { return &s.Owner }},
 	{wire.FlagNoCache, func(s *engine.Session) *bool { return &s.NoCache }},
+	{wire.FlagNoRolling, func(s *engine.Session) *bool { return &s.NoRolling }},
 }
 
 // openMessage is the Open for p. For a push the caller sets Size, ModTime

@@ -11,6 +11,10 @@ type counters struct {
 	// they land, before their stripe's end confirms them in changed: a
 	// session that fails mid-stripe reports what it wrote.
 	landed atomic.Int64
+	// moved and reused are the blocks assembled from pieces with a copy
+	// and the bytes copied (rolling*.go); searchWork the bytes the
+	// sender's search rolled over and tier-1 hashed.
+	moved, reused, searchWork atomic.Int64
 }
 
 func (c *counters) stats() Stats {
@@ -23,5 +27,8 @@ func (c *counters) stats() Stats {
 		BytesWritten:    c.written.Load(),
 		BlocksRefined:   c.refined.Load(),
 		SubBlocksSent:   c.subs.Load(),
+		BlocksMoved:     c.moved.Load(),
+		BytesReused:     c.reused.Load(),
+		searchWork:      c.searchWork.Load(),
 	}
 }

@@ -61,6 +61,74 @@
 // (about 1% of the data at 4 KiB, and a strong hash of every sub-block);
 // its stages have no capabilities to agree on.
 //
+// Rolling search (rolling*.go; wire.CapRolling). Fixed offsets come
+// first, then refinement, then a search for what is still unmatched, in
+// rsync's direction: the sender rolls a weak sum over its unmatched data
+// and looks it up among the receiver's block sums. With CapRolling on both
+// sides (and not --no-rolling, a dry run, --whole-file, or blocks larger
+// than rollMaxBlock, 4 MiB) the receiver follows every Verdict (and
+// Refine) with a RollSums: for each block of the batch it read, the
+// anchor sum (rolling.go: a Rabin-Karp sum mod 2^64 over a random table,
+// of the block's first rollWindow bytes, B/16 up to 1 KiB), its length and
+// its tier-1 hash, which it computed anyway. A block whose hashes came
+// from the cache (not read), a hole, a block whose anchor is all zeros
+// (zero regions are never searched) and one shorter than the anchor are
+// not offered; the old last block, shorter than the sender's, is read and
+// offered. For a needed block that refinement does not serve (fewer than
+// half of its sub-blocks match in place), the sender rolls the anchor over
+// the block, looks each offset up in a prefilter (a count per top 16 bits
+// of the sum, zsync's negative hash table) and, on a hit, checks at most
+// rollCandidates sources by the tier-1 hash of the bytes that follow
+// (the block and the next one are in hand). A match is a copy; the scan
+// then jumps past it, and a copy running past the block's end is carried
+// into the next block. A block with at least one copy goes as pieces
+// covering it in order: CopyFrom (its offset, length, the source offset
+// in the receiver's old file and the strong hash of the sender's bytes)
+// and Literal (bytes not found). The receiver assembles the block in a
+// buffer: a copy's bytes come from its kept old block (below), and are
+// used only if their strong hash equals the sender's, so a weak match
+// never places wrong data. The assembled block then goes to the writer as
+// a received block: the digest (the xxhash of what is written against the
+// sender's of its block), the record and journal (a move is recorded as a
+// write) and the counts are those of Data. A copy that fails its strong
+// hash makes the receiver refuse the block (Refused); the sender sends it
+// again whole as Data (the one Data allowed out of order) and turns the
+// search off for the stripe (a refusal is a collision, accidental or
+// crafted). A stripe's pieces end with RollEnd both ways: the receiver's
+// answers after every Refused, saying what it took (blocks_moved,
+// bytes_reused in Stats).
+//
+// In place, safely. The receiver never reads a copy's source from the
+// target after a write could have touched it: the hasher, which reads
+// each block before any write to it (a block is written only after its
+// Verdict), keeps a copy of every offered block it found needed (those
+// will be overwritten); an offered block it found equal is read from the
+// target at copy time, since nothing writes there (a weak collision there
+// is rewritten, but then the strong hash refuses the copy). So moves in
+// either direction, overlapping or crossing, never read a source after it
+// was overwritten, and --atomic needs nothing else.
+//
+// Bounds. Sources are the blocks of the same stripe from rollBackBatches
+// (2) batches behind the block the sender decides to the last the
+// receiver hashed: the sender evicts below that, and the receiver, which
+// knows the sender is at most windowBatches batches behind its hasher,
+// keeps windowBatches+1+rollBackBatches batches behind its hasher: at most
+// 7 batches of 4 MiB per worker in memory, and a sender index of as many
+// entries. Data moved farther, or across a stripe boundary (a shift of n
+// bytes loses about n bytes per boundary), and old data past the new
+// file's end (never hashed) are sent. Work per searched byte is one roll
+// and a prefilter look-up; a hit costs at most rollCandidates tier-1
+// checks, and a block at most rollFailBudget (8) failed checks before its
+// search stops. After rollStreak (8 MiB) of fruitless searches in a row a
+// worker searches one needed block after a gap of needed bytes that
+// doubles from 1 MiB to 64 MiB, until one finds something: replaced data
+// costs little search. Tests (rolling_sync_test.go) bound the work (bytes
+// rolled plus bytes tier-1 checked, weighted 1/8: xxhash64 measured 14
+// times faster than the roll) on one repeated block, on forced anchor
+// collisions and on forced tier-1 collisions by the file's size, which is
+// less than the sync's own per-byte work without the search. Pipe mode
+// does not search: its stream is one-way.
+//
 // Parameters (params.go). A Session holds what both sides agree on once
 // (block size, hash, workers, codec, flags), a File what belongs to one
 // file (the source's size and the range); Session.Normalize fills defaults

@@ -54,6 +54,9 @@ type Session struct {
 	// a block-hash record or journal (engine/cache); each still writes a
 	// fresh record at the end.
 	NoCache bool
+	// NoRolling turns the search for moved data off (--no-rolling), even
+	// when both sides have wire.CapRolling.
+	NoRolling bool
 	// Caps are the capabilities both sides share: the AND of the two
 	// Hellos (wire.Hello.Common), set by the agent once the session is
 	// open, and wire.AgentCaps for a local sync (both sides are this

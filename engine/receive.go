@@ -190,6 +190,7 @@ type stripeState struct {
 	refine     refineQueue  // blocks offered in sub-blocks, not yet settled
 	settled    digest       // the reader's: sub-blocks of refined blocks confirmed by the sender
 	settledN   int64        // the reader's: refined blocks settled
+	roll       *recvRoll    // the search's state (rolling_recv.go); nil without it
 	done       chan error
 }
 
@@ -201,6 +202,10 @@ func (r *receiver) worker(ctx context.Context, w int, st *lockedStream) (err err
 	first, end := r.p.Stripe(w)
 	ss := &stripeState{first: first, end: end, received: first, done: make(chan error, 1)}
 	ss.decided.Store(first)
+	if ss.roll, err = r.newRecvRoll(); err != nil {
+		return err
+	}
+	defer ss.roll.close() // runs after the hasher has stopped (deferred below)
 	var weak chan *wire.WeakBatch
 	if r.p.WholeFile {
 		ss.decided.Store(end)
@@ -272,7 +277,30 @@ func (r *receiver) worker(ctx context.Context, w int, st *lockedStream) (err err
 			if err := r.writeSub(ss, bw, m); err != nil {
 				return err
 			}
+		case *wire.CopyFrom:
+			took, err := ss.roll.piece(ss, bw, int64(m.Block), int(m.Offset), int(m.N), st, m)
+			if err != nil {
+				return err
+			}
+			if took {
+				got++
+			}
+		case *wire.Literal:
+			took, err := ss.roll.piece(ss, bw, int64(m.Block), int(m.Offset), len(m.Bytes), st, m)
+			if err != nil {
+				return err
+			}
+			if took {
+				got++
+			}
+		case *wire.RollEnd:
+			if err := ss.roll.end(m, st); err != nil {
+				return err
+			}
 		case *wire.StripeEnd:
+			if err := ss.roll.check(); err != nil {
+				return err
+			}
 			closeWeak()
 			waited = true
 			if err := <-ss.done; err != nil {
@@ -320,13 +348,15 @@ func (r *receiver) writeBlock(ss *stripeState, bw *blockWriter, d *wire.Data) er
 	if r.p.DryRun || i < ss.first || i >= ss.decided.Load() {
 		return protocolErrorf("Data for block %d outside the decided part of stripe [%d,%d)", i, ss.first, ss.end)
 	}
-	if i < ss.received {
-		return protocolErrorf("Data for block %d again, or out of order (after block %d): each block is sent once, in order", i, ss.received-1)
+	if !ss.roll.takeRefused(i) { // a refused block comes again out of order
+		if i < ss.received {
+			return protocolErrorf("Data for block %d again, or out of order (after block %d): each block is sent once, in order", i, ss.received-1)
+		}
+		if err := r.takeData(ss, bw, i); err != nil {
+			return err
+		}
+		ss.received = i + 1
 	}
-	if err := r.takeData(ss, bw, i); err != nil {
-		return err
-	}
-	ss.received = i + 1
 	n := r.p.BlockLen(i)
 	if int(d.RawLen) != n {
 		return protocolErrorf("Data for block %d holds %d bytes, want %d", i, d.RawLen, n)

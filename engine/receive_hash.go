@@ -36,6 +36,7 @@ func (r *receiver) hashStripe(ctx context.Context, ss *stripeState, weak <-chan 
 		if r.p.refining() {
 			rf = &refineBatch{ref: &wire.Refine{First: wb.First, SubSize: refineSub}, weak: r.opt.subWeak()}
 		}
+		ss.roll.begin(wb)
 		err := r.hashBatch(ctx, ss, wb, v, view, strong, buf, holes, known, have, rf)
 		view.close()
 		if err != nil {
@@ -45,14 +46,30 @@ func (r *receiver) hashStripe(ctx context.Context, ss *stripeState, weak <-chan 
 			ss.refine.push(rf.q) // before decided moves past them
 		}
 		ss.decided.Store(int64(wb.First) + int64(n))
-		if err := st.Send(v); err != nil {
+		if err := r.sendVerdict(ss, st, v, rf); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// sendVerdict sends a batch's Verdict, and its Refine and RollSums when
+// the session has them, as one run on the stream.
+func (r *receiver) sendVerdict(ss *stripeState, st *lockedStream, v *wire.Verdict, rf *refineBatch) error {
+	if ss.roll != nil {
+		ss.roll.sendMu.Lock()
+		defer ss.roll.sendMu.Unlock()
+	}
+	if err := st.Send(v); err != nil {
+		return wrapStream(err)
+	}
+	if rf != nil {
+		if err := st.Send(rf.ref); err != nil {
 			return wrapStream(err)
 		}
-		if rf != nil {
-			if err := st.Send(rf.ref); err != nil {
-				return wrapStream(err)
-			}
-		}
+	}
+	if ss.roll != nil {
+		return wrapStream(st.Send(ss.roll.sums))
 	}
 	return nil
 }
@@ -81,6 +98,9 @@ func (r *receiver) hashBatch(ctx context.Context, ss *stripeState, wb *wire.Weak
 		if r.dst == nil || off+int64(ln) > r.oldSize {
 			v.Need[i] = true
 			ss.need++
+			if err := ss.roll.offerTail(blk, off, buf); err != nil {
+				return err
+			}
 			continue
 		}
 		var sum [wire.StrongSize]byte
@@ -119,9 +139,11 @@ func (r *receiver) hashBatch(ctx context.Context, ss *stripeState, wb *wire.Weak
 			}
 			same := false
 			err := sysio.Guard(func() {
-				if same = r.weak(b) == h; same {
+				w := r.weak(b)
+				if same = w == h; same {
 					sum = strong.sum(b)
 				}
+				ss.roll.offer(blk, b, w, !same)
 			})
 			if err != nil {
 				return guardErr(err, r.dst, errTargetChanged)

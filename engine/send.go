@@ -155,19 +155,20 @@ func (s *sender) worker(ctx context.Context, w int, st *lockedStream) error {
 	var sent, confirmed int64
 	var dg digest
 	defer s.dig.merge(&dg)
+	rs := s.newSendRoll()
 	err := func() error {
 		strong, err := newStrongHasher(s.p.Strong)
 		if err != nil {
 			return err
 		}
 		for b := range pending {
-			n, c, err := s.decide(st, b, strong, &dg)
+			n, c, err := s.decide(st, b, strong, &dg, rs)
 			sent, confirmed = sent+n, confirmed+c
 			if err != nil {
 				return err
 			}
 		}
-		return nil
+		return rs.finish(st)
 	}()
 	if err != nil {
 		s.sess.fail(err) // stops the reader
@@ -273,9 +274,9 @@ func (s *sender) release(b *pendingBatch) {
 
 // decide takes the verdict for b and sends what differs. It returns how
 // many blocks were sent (or would be, in a dry run) and confirmed.
-func (s *sender) decide(st *lockedStream, b *pendingBatch, strong *strongHasher, dg *digest) (sent, confirmed int64, err error) {
+func (s *sender) decide(st *lockedStream, b *pendingBatch, strong *strongHasher, dg *digest, rs *sendRoll) (sent, confirmed int64, err error) {
 	defer s.release(b)
-	m, err := recvMsg(st)
+	m, err := rs.recv(st)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -290,6 +291,11 @@ func (s *sender) decide(st *lockedStream, b *pendingBatch, strong *strongHasher,
 	var sub int
 	if s.p.refining() {
 		if refs, sub, err = s.recvRefine(st, b, v); err != nil {
+			return 0, 0, err
+		}
+	}
+	if rs != nil {
+		if err := rs.recvSums(st, b); err != nil {
 			return 0, 0, err
 		}
 	}
@@ -348,9 +354,26 @@ func (s *sender) decide(st *lockedStream, b *pendingBatch, strong *strongHasher,
 				}
 			}
 		}
-		if need && refs != nil && refs[i] != nil && buf != nil { // a hole goes whole, as zeros
+		var ref *wire.RefineBlock
+		if refs != nil {
+			ref = refs[i]
+		}
+		if need {
+			pieced, err := rs.send(st, b, i, buf, ref, sub, strong, dg)
+			if pieced && known {
+				putBuf(s.p.BlockSize, buf) // read just now, not the batch's
+			}
+			if err != nil {
+				return sent, confirmed, err
+			}
+			if pieced {
+				sent++
+				need = false
+			}
+		}
+		if need && ref != nil && buf != nil { // a hole goes whole, as zeros
 			sent++
-			err := s.sendSubs(st, blk, buf, refs[i], sub, strong, dg)
+			err := s.sendSubs(st, blk, buf, ref, sub, strong, dg)
 			if known {
 				putBuf(s.p.BlockSize, buf) // read just now, not the batch's
 			}

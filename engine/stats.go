@@ -35,10 +35,15 @@ type Stats struct {
 	// BlocksRefined are changed blocks narrowed down to sub-blocks
 	// (CapRefine), of which SubBlocksSent sub-blocks were sent (or would
 	// be, in a dry run); the rest of each was strong-hash confirmed.
-	BlocksRefined int64   `json:"blocks_refined"`
-	SubBlocksSent int64   `json:"sub_blocks_sent"`
-	Similarity    float64 `json:"similarity"` // BlocksConfirmed / BlocksTotal (1 for an empty source)
-	Seconds       float64 `json:"seconds"`
+	BlocksRefined int64 `json:"blocks_refined"`
+	SubBlocksSent int64 `json:"sub_blocks_sent"`
+	// BlocksMoved are changed blocks the receiver assembled in part from
+	// its own old bytes found elsewhere in the file (CapRolling), copying
+	// BytesReused bytes instead of receiving them.
+	BlocksMoved int64   `json:"blocks_moved"`
+	BytesReused int64   `json:"bytes_reused"`
+	Similarity  float64 `json:"similarity"` // BlocksConfirmed / BlocksTotal (1 for an empty source)
+	Seconds     float64 `json:"seconds"`
 	// Verified is true only when every block of the result was strong-hash
 	// confirmed or freshly written, and the sizes agree.
 	Verified bool `json:"verified"`
@@ -58,6 +63,8 @@ type Stats struct {
 	TargetRead  int64  `json:"target_bytes_read"`
 	SourceCache string `json:"source_cache,omitempty"`
 	TargetCache string `json:"target_cache,omitempty"`
+
+	searchWork int64 // the sender's: bytes its search rolled over and tier-1 hashed
 }
 
 func (s *Stats) finish(p Params, seconds float64) {
@@ -105,6 +112,12 @@ type Options struct {
 	// testSubWeak, when not nil, is the tier-1 hash of sub-blocks
 	// (refine.go); a test hook, like Weak.
 	testSubWeak WeakFunc
+	// testRollCollide makes every anchor sum of the search equal (both
+	// sides must set it): a candidate at every offset.
+	testRollCollide bool
+	// testSearchHook, when not nil, is called before each block the
+	// sender searches.
+	testSearchHook func()
 }
 
 // weak is the tier-1 hash of a sync run under ctx.

@@ -1,0 +1,197 @@
+package engine
+
+// The sender's side of the search: the receiver's block sums it knows
+// (rollIndex) and the scan of one unmatched block against them (search).
+// doc.go ("Rolling search") has the design and the bounds.
+
+const (
+	// rollMaxBlock is the largest block size that searches: the receiver
+	// keeps a window of old blocks in memory (rollKeep).
+	rollMaxBlock = 4 << 20
+	// rollBackBatches is how far, in batches, behind the block being
+	// decided a source block may lie; the receiver keeps needed blocks
+	// from there to where its hasher is.
+	rollBackBatches = 2
+	// rollCandidates is the most sources kept per anchor sum (sources
+	// with equal anchor and tier-1 hash count once), so at most this many
+	// are checked at one offset.
+	rollCandidates = 4
+	// rollFailBudget is the most candidates of a block that may fail the
+	// tier-1 check before its search stops: the work per searched byte is
+	// thus one roll plus at most rollFailBudget tier-1 hashes per block.
+	rollFailBudget = 8
+	// rollStreak bytes of searched blocks in a row that found nothing make
+	// a sender worker search only now and then: one needed block after
+	// rollProbeGap bytes of needed blocks, a gap that doubles with each
+	// probe that finds nothing, up to rollProbeMax, until one finds
+	// something. Data replaced wholesale thus costs the search about
+	// rollStreak bytes per stripe and a sixty-fourth of the rest at most.
+	rollStreak   = 8 << 20
+	rollProbeGap = 1 << 20
+	rollProbeMax = 64 << 20
+	// rollVerifyWeight: a byte checked by the tier-1 hash (xxhash64) costs
+	// the work of 1/rollVerifyWeight byte rolled (measured 14 times
+	// faster on the 2-core development VM), for the work bound.
+	rollVerifyWeight = 8
+	// rollPreBits is the size of the prefilter (zsync's negative hash
+	// table): a count per value of the top rollPreBits bits of a sum, so
+	// most offsets cost one look-up in a 128 KiB table and no map access.
+	rollPreBits = 16
+)
+
+// rollSrc is a receiver block that may be the source of a copy.
+type rollSrc struct {
+	block int64
+	weak  uint64 // tier-1 hash of its n bytes
+	n     int
+}
+
+type rollEntry struct {
+	block  int64
+	anchor uint64
+}
+
+// rollIndex holds the sums of the receiver's blocks that a sender worker
+// may copy from: those of its stripe from rollBackBatches behind the block
+// it decides to the last the receiver sent. Entries arrive in block order
+// and leave in the same order (evictBefore).
+type rollIndex struct {
+	r     *roller
+	bs    int
+	pre   []uint16 // per top rollPreBits bits of an anchor: entries in m
+	m     map[uint64][]rollSrc
+	order []rollEntry // entries in m, in block order
+}
+
+func newRollIndex(r *roller, bs int) *rollIndex {
+	return &rollIndex{r: r, bs: bs, pre: make([]uint16, 1<<rollPreBits), m: make(map[uint64][]rollSrc)}
+}
+
+func preIndex(h uint64) uint64 { return h >> (64 - rollPreBits) }
+
+// add makes block (n bytes, with the given anchor and tier-1 sums) a
+// candidate source. A block equal by both sums to one already held
+// replaces it (it is newer, so stays longer); beyond rollCandidates per
+// anchor a block is dropped.
+func (x *rollIndex) add(block int64, anchor, weak uint64, n int) {
+	cs := x.m[anchor]
+	for k := range cs {
+		if cs[k].weak == weak && cs[k].n == n {
+			cs[k].block = block
+			x.order = append(x.order, rollEntry{block, anchor})
+			return
+		}
+	}
+	if len(cs) >= rollCandidates {
+		return
+	}
+	x.m[anchor] = append(cs, rollSrc{block: block, weak: weak, n: n})
+	x.pre[preIndex(anchor)]++
+	x.order = append(x.order, rollEntry{block, anchor})
+}
+
+// evictBefore drops every source below block lo.
+func (x *rollIndex) evictBefore(lo int64) {
+	k := 0
+	for ; k < len(x.order) && x.order[k].block < lo; k++ {
+		e := x.order[k]
+		cs := x.m[e.anchor]
+		for i := range cs {
+			if cs[i].block == e.block {
+				cs = append(cs[:i], cs[i+1:]...)
+				x.pre[preIndex(e.anchor)]--
+				break
+			}
+		}
+		if len(cs) == 0 {
+			delete(x.m, e.anchor)
+		} else {
+			x.m[e.anchor] = cs
+		}
+	}
+	x.order = append(x.order[:0], x.order[k:]...)
+}
+
+// piece is part of a block the sender describes to the receiver: bytes
+// [off, off+n) of the block are a copy of the receiver's old bytes at
+// src, or literal when src < 0.
+type piece struct {
+	off, n int
+	src    int64
+}
+
+// searchResult is what a search found in one block.
+type searchResult struct {
+	pieces []piece // covering [start, n) in order
+	copied int     // bytes of copies among pieces
+	carry  piece   // the rest of the last copy, past the block's end (n 0: none)
+	work   int64   // bytes rolled and tier-1 hashed, for the work bound
+}
+
+// search scans the block span[:n] from start for windows whose sum is the
+// anchor of a source and whose following bytes have the source's tier-1
+// hash. span holds the bytes after the block too (the next block, where
+// the source has them), so that a match may run past its end: the part
+// past n is returned as carry, for the next block to begin with.
+// Matches jump: after one, the scan resumes at its end without rolling.
+func (x *rollIndex) search(span []byte, n, start int, weak WeakFunc) searchResult {
+	var res searchResult
+	w := x.r.w
+	lit := start // start of the literal run not yet emitted
+	fails := 0
+	var h uint64
+	fresh := true // h must be computed afresh at o
+	for o := start; o < n && o+w <= len(span); {
+		if fresh {
+			h, fresh = x.r.sumRaw(span[o:]), false
+			res.work += int64(w)
+		}
+		if key := x.r.hook(h); x.pre[preIndex(key)] != 0 && h != x.r.zero {
+			if src, ok := x.verify(span, o, key, weak, &fails, &res.work); ok {
+				if lit < o {
+					res.pieces = append(res.pieces, piece{off: lit, n: o - lit, src: -1})
+				}
+				in := min(src.n, n-o)
+				res.pieces = append(res.pieces, piece{off: o, n: in, src: src.block * int64(x.bs)})
+				res.copied += in
+				if in < src.n {
+					res.carry = piece{off: 0, n: src.n - in, src: src.block*int64(x.bs) + int64(in)}
+				}
+				o += src.n
+				lit, fresh = min(o, n), true
+				continue
+			}
+			if fails >= rollFailBudget {
+				break
+			}
+		}
+		if o+w >= len(span) {
+			break
+		}
+		h = x.r.roll(h, span[o], span[o+w])
+		o++
+		res.work++
+	}
+	if lit < n {
+		res.pieces = append(res.pieces, piece{off: lit, n: n - lit, src: -1})
+	}
+	return res
+}
+
+// verify checks the candidates of the anchor key at offset o by their
+// tier-1 hash, counting failures and the bytes hashed.
+func (x *rollIndex) verify(span []byte, o int, key uint64, weak WeakFunc, fails *int, work *int64) (rollSrc, bool) {
+	for _, c := range x.m[key] {
+		if o+c.n > len(span) {
+			continue
+		}
+		*work += int64(c.n) / rollVerifyWeight
+		if weak(span[o:o+c.n]) == c.weak {
+			return c, true
+		}
+		if *fails++; *fails >= rollFailBudget {
+			break
+		}
+	}
+	return rollSrc{}, false
+}

@@ -1,0 +1,285 @@
+package engine
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/pdiffagent/pdiffagent/wire"
+)
+
+// recvRoll is a receiver worker's side of the search for its stripe
+// (doc.go, "Rolling search"). The hasher offers the blocks it reads
+// (offer, sums) and keeps the old bytes of the needed ones; the reader
+// assembles blocks sent in pieces (piece) from those and from literals.
+type recvRoll struct {
+	r      *receiver
+	ro     *roller
+	back   int64 // blocks kept behind the hasher's batch
+	strong *strongHasher
+
+	// mu guards src, which the hasher fills and evicts and the reader
+	// copies from. A block offered and needed maps to its old bytes (a
+	// pooled buffer); a block offered and not needed to nil: it is read
+	// from the target, which writes never touch there.
+	mu    sync.Mutex
+	src   map[int64]keptBlock
+	order []int64 // src's blocks, in order
+	// sendMu makes a batch's Verdict, Refine and RollSums one run on the
+	// stream, so that the reader's Refused never falls between them.
+	sendMu sync.Mutex
+	sums   *wire.RollSums // the hasher's batch being built
+
+	// The reader's: the block being assembled from pieces.
+	cur     int64
+	have    int    // bytes of cur assembled
+	buf     []byte // cur's bytes; nil when refused
+	copied  int    // bytes of cur copied
+	refused map[int64]bool
+	ended   bool  // the sender's RollEnd came
+	pieced  int64 // blocks begun in pieces
+	took    int64 // blocks assembled and written
+	reused  int64 // bytes copied for them
+}
+
+// keptBlock is a source block: n bytes, held in buf when it is needed.
+type keptBlock struct {
+	buf []byte
+	n   int
+}
+
+// newRecvRoll returns the search state of a stripe, or nil when the
+// session does not search.
+func (r *receiver) newRecvRoll() (*recvRoll, error) {
+	if !r.p.rolling() || r.dst == nil {
+		return nil, nil
+	}
+	strong, err := newStrongHasher(r.p.Strong)
+	if err != nil {
+		return nil, err
+	}
+	ro := newRoller(rollWindow(r.p.BlockSize))
+	ro.collide = r.opt.testRollCollide
+	per := int64(batchBlocks(r.p.BlockSize))
+	return &recvRoll{r: r, ro: ro, strong: strong, back: (windowBatches + 1 + rollBackBatches) * per,
+		src: map[int64]keptBlock{}, cur: -1, refused: map[int64]bool{}}, nil
+}
+
+// begin starts the RollSums of a batch and evicts the sources the sender
+// can no longer name: the sender decides a batch at most windowBatches
+// behind the one the hasher is at, and names sources at most
+// rollBackBatches behind the block it decides.
+func (rr *recvRoll) begin(wb *wire.WeakBatch) {
+	if rr == nil {
+		return
+	}
+	n := len(wb.Hashes)
+	rr.sums = &wire.RollSums{First: wb.First, Count: uint32(n), Offer: make([]bool, n)}
+	lo := int64(wb.First) - rr.back
+	rr.mu.Lock()
+	k := 0
+	for ; k < len(rr.order) && rr.order[k] < lo; k++ {
+		putBuf(rr.r.p.BlockSize, rr.src[rr.order[k]].buf)
+		delete(rr.src, rr.order[k])
+	}
+	rr.order = append(rr.order[:0], rr.order[k:]...)
+	rr.mu.Unlock()
+}
+
+// offerTail offers the target's old last block, shorter than the
+// sender's block blk at off: hashBatch needs it without reading it.
+func (rr *recvRoll) offerTail(blk, off int64, buf []byte) error {
+	if rr == nil || off >= rr.r.oldSize {
+		return nil
+	}
+	r := rr.r
+	b := buf[:r.oldSize-off]
+	if _, err := r.dst.ReadAt(b, off); err != nil {
+		return fmt.Errorf("read %s: %w", r.dst.Name(), err)
+	}
+	rr.offer(blk, b, r.weak(b), true)
+	return nil
+}
+
+// offer makes block blk, whose old bytes are b (possibly mapped: the
+// caller guards) and tier-1 hash weak, a source, keeping a copy of its
+// bytes if it is needed (it will be overwritten). A block shorter than
+// the anchor, or whose anchor is all zeros, is not offered.
+func (rr *recvRoll) offer(blk int64, b []byte, weak uint64, needed bool) {
+	if rr == nil || len(b) < rr.ro.w {
+		return
+	}
+	raw := rr.ro.sumRaw(b)
+	if raw == rr.ro.zero && isZero(b[:rr.ro.w]) {
+		return
+	}
+	var keep []byte
+	if needed {
+		keep = getBuf(rr.r.p.BlockSize, len(b))
+		copy(keep, b)
+	}
+	rr.mu.Lock()
+	if old, ok := rr.src[blk]; ok { // offered again: cannot happen, but keep the map exact
+		putBuf(rr.r.p.BlockSize, old.buf)
+	} else {
+		rr.order = append(rr.order, blk)
+	}
+	rr.src[blk] = keptBlock{buf: keep, n: len(b)}
+	rr.mu.Unlock()
+	i := blk - int64(rr.sums.First)
+	rr.sums.Offer[i] = true
+	rr.sums.Anchor = append(rr.sums.Anchor, rr.ro.hook(raw))
+	rr.sums.Weak = append(rr.sums.Weak, weak)
+	rr.sums.N = append(rr.sums.N, uint32(len(b)))
+}
+
+// piece takes one CopyFrom or Literal of a block sent in pieces. It
+// returns true when the piece completed a block it took (handed to the
+// writer).
+func (rr *recvRoll) piece(ss *stripeState, bw *blockWriter, blk int64, off, n int, st *lockedStream, m wire.Message) (bool, error) {
+	if rr == nil {
+		return false, protocolErrorf("%T in a session without the search", m)
+	}
+	r := rr.r
+	if rr.cur >= 0 { // within a block
+		if blk != rr.cur || off != rr.have {
+			return false, protocolErrorf("%T for block %d at %d, want block %d at %d", m, blk, off, rr.cur, rr.have)
+		}
+	} else {
+		if off != 0 || blk < ss.first || blk >= ss.decided.Load() || blk < ss.received {
+			return false, protocolErrorf("%T for block %d at %d: not the start of a decided block after block %d", m, blk, off, ss.received-1)
+		}
+		if err := r.takeData(ss, bw, blk); err != nil {
+			return false, err
+		}
+		ss.received = blk + 1
+		rr.cur, rr.have, rr.copied = blk, 0, 0
+		rr.buf = getBuf(r.p.BlockSize, r.p.BlockLen(blk))
+		rr.pieced++
+	}
+	if off+n > len(rr.buf) && rr.buf != nil || off+n > r.p.BlockLen(blk) {
+		return false, protocolErrorf("%T for block %d: %d+%d past its %d bytes", m, blk, off, n, r.p.BlockLen(blk))
+	}
+	switch m := m.(type) {
+	case *wire.CopyFrom:
+		if err := rr.copyFrom(m, st); err != nil {
+			return false, err
+		}
+	case *wire.Literal:
+		if rr.buf != nil {
+			copy(rr.buf[off:], m.Bytes)
+		}
+		r.tot.sentBytes.Add(int64(n))
+	}
+	rr.have += n
+	if rr.have < r.p.BlockLen(blk) {
+		return false, nil
+	}
+	rr.cur = -1
+	if rr.buf == nil {
+		return false, nil
+	}
+	bw.write(blk, rr.buf)
+	rr.buf = nil
+	rr.took++
+	rr.reused += int64(rr.copied)
+	return true, nil
+}
+
+// copyFrom copies a CopyFrom's source into the block being assembled and
+// checks its strong hash; on a mismatch the block is refused, and the
+// sender told so.
+func (rr *recvRoll) copyFrom(c *wire.CopyFrom, st *lockedStream) error {
+	r := rr.r
+	if rr.buf == nil {
+		return nil // refused already: the rest of its pieces are skipped
+	}
+	bs := int64(r.p.BlockSize)
+	j := int64(c.Src) / bs
+	at := int64(c.Src) - j*bs
+	n := int64(c.N)
+	dst := rr.buf[c.Offset : int64(c.Offset)+n]
+	rr.mu.Lock()
+	old, ok := rr.src[j]
+	ok = ok && at+n <= int64(old.n)
+	if ok && old.buf != nil {
+		copy(dst, old.buf[at:at+n])
+	}
+	rr.mu.Unlock()
+	switch {
+	case !ok:
+		return protocolErrorf("CopyFrom for block %d from %d+%d: not within a source block offered and kept", rr.cur, c.Src, c.N)
+	case old.buf == nil:
+		if _, err := r.dst.ReadAt(dst, int64(c.Src)); err != nil {
+			return fmt.Errorf("read %s: %w", r.dst.Name(), err)
+		}
+	}
+	if rr.strong.sum(dst) == c.Strong {
+		rr.copied += int(n)
+		return nil
+	}
+	putBuf(r.p.BlockSize, rr.buf)
+	rr.buf = nil
+	rr.refused[rr.cur] = true
+	r.tot.collisions.Add(1)
+	rr.sendMu.Lock()
+	defer rr.sendMu.Unlock()
+	return wrapStream(st.Send(&wire.Refused{Block: uint64(rr.cur)}))
+}
+
+// takeRefused reports whether a Data for block i is the sender's answer to
+// a refusal (it then comes out of order), and takes it off the list.
+func (rr *recvRoll) takeRefused(i int64) bool {
+	if rr == nil || !rr.refused[i] {
+		return false
+	}
+	delete(rr.refused, i)
+	return true
+}
+
+// end answers the sender's RollEnd, which follows all of the stripe's
+// pieces: every refusal is out by now.
+func (rr *recvRoll) end(m *wire.RollEnd, st *lockedStream) error {
+	if rr == nil {
+		return protocolErrorf("RollEnd in a session without the search")
+	}
+	if rr.ended || rr.cur >= 0 || int64(m.Blocks) != rr.pieced {
+		return protocolErrorf("RollEnd after %d blocks in pieces, we had %d (block %d incomplete: %t)", m.Blocks, rr.pieced, rr.cur, rr.cur >= 0)
+	}
+	rr.ended = true
+	rr.r.tot.moved.Add(rr.took)
+	rr.r.tot.reused.Add(rr.reused)
+	rr.sendMu.Lock()
+	defer rr.sendMu.Unlock()
+	return wrapStream(st.Send(&wire.RollEnd{Blocks: uint64(rr.took), Bytes: uint64(rr.reused)}))
+}
+
+// check tells, at StripeEnd, whether the stripe's pieces ended and every
+// refused block came again.
+func (rr *recvRoll) check() error {
+	switch {
+	case rr == nil:
+		return nil
+	case !rr.ended:
+		return protocolErrorf("StripeEnd without RollEnd")
+	case len(rr.refused) > 0:
+		return fmt.Errorf("%w: %d refused blocks never sent again", ErrVerify, len(rr.refused))
+	}
+	return nil
+}
+
+// close frees the kept blocks, once the hasher has stopped.
+func (rr *recvRoll) close() {
+	if rr == nil {
+		return
+	}
+	rr.mu.Lock()
+	for _, b := range rr.src {
+		putBuf(rr.r.p.BlockSize, b.buf)
+	}
+	rr.src = nil
+	rr.mu.Unlock()
+	if rr.buf != nil {
+		putBuf(rr.r.p.BlockSize, rr.buf)
+		rr.buf = nil
+	}
+}

@@ -1,0 +1,265 @@
+package engine
+
+import (
+	"fmt"
+
+	"github.com/pdiffagent/pdiffagent/sysio"
+	"github.com/pdiffagent/pdiffagent/wire"
+)
+
+// sendRoll is a sender worker's search state for its stripe (doc.go,
+// "Rolling search"). Only the worker's decide goroutine uses it.
+type sendRoll struct {
+	s       *sender
+	idx     *rollIndex
+	per     int64 // blocks per batch
+	carry   piece // the rest of the last copy, for block carryAt
+	carryAt int64
+	streak  int64          // bytes of searched blocks in a row that found nothing
+	skipped int64          // bytes of needed blocks not searched since the last probe
+	gap     int64          // skipped bytes before the next probe
+	off     bool           // a refusal turned the search off for the stripe
+	refused map[int64]bool // blocks the receiver refused, sent again as Data
+	span    []byte         // a block and the next one, contiguous
+	pieced  int64          // blocks sent in pieces
+	copied  int64          // bytes of those sent as copies
+}
+
+// newSendRoll returns the search state of a stripe, or nil when the
+// session does not search.
+func (s *sender) newSendRoll() *sendRoll {
+	if !s.p.rolling() {
+		return nil
+	}
+	ro := newRoller(rollWindow(s.p.BlockSize))
+	ro.collide = s.opt.testRollCollide
+	return &sendRoll{s: s, idx: newRollIndex(ro, s.p.BlockSize), per: int64(batchBlocks(s.p.BlockSize)), carryAt: -1, gap: rollProbeGap, refused: map[int64]bool{}}
+}
+
+// recv is recvMsg that also answers every Refused it meets by sending that
+// block again, whole. rs may be nil.
+func (rs *sendRoll) recv(st *lockedStream) (wire.Message, error) {
+	for {
+		m, err := recvMsg(st)
+		if err != nil || rs == nil {
+			return m, err
+		}
+		ref, ok := m.(*wire.Refused)
+		if !ok {
+			return m, nil
+		}
+		if err := rs.resend(st, int64(ref.Block)); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// resend sends block blk, whose pieces the receiver refused, as Data, and
+// stops the stripe's search: a refusal is a tier-1 collision, accidental
+// or crafted, and more search would only find more of them.
+func (rs *sendRoll) resend(st *lockedStream, blk int64) error {
+	if rs.refused[blk] {
+		return protocolErrorf("block %d refused twice", blk)
+	}
+	rs.refused[blk], rs.off = true, true
+	buf, err := rs.s.readBlock(blk)
+	if err != nil {
+		return err
+	}
+	return rs.s.sendBlock(st, blk, buf)
+}
+
+// recvSums takes the RollSums that follows batch b's Verdict (and Refine).
+func (rs *sendRoll) recvSums(st *lockedStream, b *pendingBatch) error {
+	m, err := rs.recv(st)
+	if err != nil {
+		return err
+	}
+	sums, ok := m.(*wire.RollSums)
+	if !ok {
+		return protocolErrorf("want RollSums for block %d, got %T", b.first, m)
+	}
+	if int64(sums.First) != b.first || int(sums.Count) != len(b.bufs) {
+		return protocolErrorf("RollSums for blocks %d+%d, want %d+%d", sums.First, sums.Count, b.first, len(b.bufs))
+	}
+	k := 0
+	for i, o := range sums.Offer {
+		if o {
+			blk := b.first + int64(i)
+			if int(sums.N[k]) > rs.s.p.BlockSize {
+				return protocolErrorf("RollSums offers block %d of %d bytes, more than a block", blk, sums.N[k])
+			}
+			rs.idx.add(blk, sums.Anchor[k], sums.Weak[k], int(sums.N[k]))
+			k++
+		}
+	}
+	return nil
+}
+
+// send describes needed block i of b (its bytes buf) in pieces if a copy
+// was carried into it or a search finds one, and reports whether it did;
+// if not, the caller sends the block as before. ref is the receiver's
+// refinement of the block, if any: when most of its sub-blocks match in
+// place, refinement serves it better and it is not searched.
+func (rs *sendRoll) send(st *lockedStream, b *pendingBatch, i int, buf []byte, ref *wire.RefineBlock, sub int, strong *strongHasher, dg *digest) (bool, error) {
+	if rs == nil || buf == nil {
+		return false, nil
+	}
+	s := rs.s
+	blk := b.first + int64(i)
+	n := len(buf)
+	carry := rs.carry
+	if rs.carryAt != blk {
+		carry = piece{}
+	}
+	rs.carry, rs.carryAt = piece{}, -1
+	search := rs.want(buf, ref, sub)
+	if !search {
+		rs.skipped += int64(n)
+	}
+	if carry.n == 0 && !search {
+		return false, nil
+	}
+	if err := s.sess.ctx.Err(); err != nil { // a search is work: stop it promptly
+		return false, err
+	}
+	rs.idx.evictBefore(blk - rollBackBatches*rs.per)
+	if err := rs.fill(b, i, buf); err != nil {
+		return false, err
+	}
+	res := searchResult{pieces: []piece{{off: 0, n: n, src: -1}}}
+	if search || carry.n > 0 {
+		if s.opt.testSearchHook != nil {
+			s.opt.testSearchHook()
+		}
+		res = rs.idx.search(rs.span, n, carry.n, s.weak)
+		s.tot.searchWork.Add(res.work)
+	}
+	if carry.n > 0 {
+		res.pieces = append([]piece{carry}, res.pieces...)
+		res.copied += carry.n
+	}
+	if search {
+		if res.copied > carry.n {
+			rs.streak, rs.gap = 0, 0
+		} else {
+			rs.streak += int64(n)
+			rs.gap = min(max(2*rs.gap, rollProbeGap), rollProbeMax)
+		}
+	}
+	if res.copied == 0 {
+		return false, nil
+	}
+	if res.carry.n > 0 {
+		rs.carry, rs.carryAt = res.carry, blk+1
+	}
+	for _, pc := range res.pieces {
+		part := rs.span[pc.off : pc.off+pc.n]
+		var m wire.Message
+		if pc.src >= 0 {
+			m = &wire.CopyFrom{Block: uint64(blk), Offset: uint32(pc.off), N: uint32(pc.n), Src: uint64(pc.src), Strong: strong.sum(part)}
+		} else {
+			m = &wire.Literal{Block: uint64(blk), Offset: uint32(pc.off), Bytes: append([]byte(nil), part...)}
+			s.tot.sentBytes.Add(int64(pc.n))
+			if s.opt.Progress != nil {
+				s.opt.Progress.Sent.Add(int64(pc.n))
+			}
+		}
+		if err := st.Send(m); err != nil {
+			return false, wrapStream(err)
+		}
+	}
+	dg.addSent(blk, b.weak[i])
+	rs.pieced++
+	rs.copied += int64(res.copied)
+	return true, nil
+}
+
+// want decides whether a needed block is searched: not when the search is
+// off, not a block of zeros, not one that refinement serves, and, after
+// rollStreak bytes of fruitless searches in a row, a probe whenever the
+// needed blocks skipped reach the gap (which doubles with each fruitless
+// probe, up to rollProbeMax).
+func (rs *sendRoll) want(buf []byte, ref *wire.RefineBlock, sub int) bool {
+	if rs.off || isZero(buf) {
+		return false
+	}
+	if ref != nil {
+		weak, match := rs.s.opt.subWeak(), 0
+		for j := range ref.Weak {
+			if weak(buf[j*sub:min((j+1)*sub, len(buf))]) == ref.Weak[j] {
+				match++
+			}
+		}
+		if 2*match >= len(ref.Weak) {
+			return false
+		}
+	}
+	if rs.streak < rollStreak || rs.skipped >= rs.gap {
+		rs.skipped = 0
+		return true
+	}
+	return false
+}
+
+// fill puts block i of b (buf, possibly mapped) and the next block of the
+// source into span.
+func (rs *sendRoll) fill(b *pendingBatch, i int, buf []byte) error {
+	s := rs.s
+	bs := s.p.BlockSize
+	if rs.span == nil {
+		rs.span = make([]byte, 2*bs)
+	}
+	blk := b.first + int64(i)
+	next := blk + 1
+	nn := 0
+	if next*int64(bs) < s.p.Size {
+		nn = s.p.BlockLen(next)
+	}
+	span := rs.span[:len(buf)+nn]
+	var nb []byte
+	if i+1 < len(b.bufs) {
+		nb = b.bufs[i+1]
+	}
+	err := sysio.Guard(func() {
+		copy(span, buf)
+		if nb != nil {
+			copy(span[len(buf):], nb)
+		}
+	})
+	if err != nil {
+		return guardErr(err, s.src.File, ErrSourceChanged)
+	}
+	if nb == nil && nn > 0 {
+		if _, err := s.src.File.ReadAt(span[len(buf):], next*int64(bs)); err != nil {
+			return fmt.Errorf("read %s: %w", s.src.File.Name(), err)
+		}
+	}
+	rs.span = span
+	return nil
+}
+
+// finish ends the stripe's pieces: it sends RollEnd, answers the
+// receiver's last refusals and takes its RollEnd, which says what it took.
+func (rs *sendRoll) finish(st *lockedStream) error {
+	if rs == nil {
+		return nil
+	}
+	if err := st.Send(&wire.RollEnd{Blocks: uint64(rs.pieced), Bytes: uint64(rs.copied)}); err != nil {
+		return wrapStream(err)
+	}
+	m, err := rs.recv(st)
+	if err != nil {
+		return err
+	}
+	end, ok := m.(*wire.RollEnd)
+	if !ok {
+		return protocolErrorf("want RollEnd, got %T", m)
+	}
+	if int64(end.Blocks)+int64(len(rs.refused)) != rs.pieced {
+		return fmt.Errorf("%w: receiver took %d of %d blocks sent in pieces, and refused %d", ErrVerify, end.Blocks, rs.pieced, len(rs.refused))
+	}
+	rs.s.tot.moved.Add(int64(end.Blocks))
+	rs.s.tot.reused.Add(int64(end.Bytes))
+	return nil
+}

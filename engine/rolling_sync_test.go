@@ -1,0 +1,251 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sync/atomic"
+	"testing"
+
+	"github.com/pdiffagent/pdiffagent/wire"
+)
+
+// rollCaps is a session's capabilities with the search.
+const rollCaps = wire.AgentCaps | wire.CapRolling
+
+// insertAt returns b with ins inserted at off.
+func insertAt(b []byte, off int, ins []byte) []byte {
+	out := append([]byte(nil), b[:off]...)
+	out = append(out, ins...)
+	return append(out, b[off:]...)
+}
+
+// deleteAt returns b without its n bytes at off.
+func deleteAt(b []byte, off, n int) []byte {
+	out := append([]byte(nil), b[:off]...)
+	return append(out, b[off+n:]...)
+}
+
+// rollSync syncs old to new with the search and checks the result byte
+// for byte; it returns the sender's and receiver's stats.
+func rollSync(t *testing.T, data, old []byte, p Params, opt Options, caps wire.Caps) (Stats, Stats) {
+	t.Helper()
+	src, dst := writeCase(t, syncCase{src: data, dst: old})
+	sst, rst := syncCaps(t, src, dst, p, opt, caps)
+	got, err := os.ReadFile(dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, data) {
+		t.Fatalf("target differs from source (%d and %d bytes)", len(got), len(data))
+	}
+	if !rst.Verified || !sst.Verified {
+		t.Fatalf("not verified: sender %+v receiver %+v", sst, rst)
+	}
+	return sst, rst
+}
+
+// rollParams are the sessions of the search tests: 64 KiB blocks, two
+// stripes.
+func rollParams() Params { return Params{Session: Session{BlockSize: 64 << 10, Workers: 2}} }
+
+// slack is what a sync may send beyond the changed bytes: the blocks
+// around each stripe boundary, where a match crosses into another
+// stripe, and one more. A shift of n bytes also loses n bytes at each
+// stripe boundary (their source is in the other stripe) and, for a
+// deletion, at the end (the receiver hashes only the new file's range).
+const slack = 3 * (64 << 10)
+
+// TestRollingInsertDelete: an insertion or deletion of 1 byte, 4 KiB and
+// 1 MiB+1 near the start, middle and end of a 6 MiB file sends about the
+// inserted bytes, and reuses the rest from the target.
+func TestRollingInsertDelete(t *testing.T) {
+	old := randBytes(10, 6*mib+333)
+	for _, n := range []int{1, 4096, mib + 1} {
+		for _, where := range []string{"start", "middle", "end"} {
+			off := map[string]int{"start": 100, "middle": len(old)/2 + 7, "end": len(old) - n - 50}[where]
+			t.Run(fmt.Sprintf("insert %d at %s", n, where), func(t *testing.T) {
+				checkNoLeak(t)
+				data := insertAt(old, off, randBytes(uint64(n), n))
+				sst, rst := rollSync(t, data, old, rollParams(), Options{}, rollCaps)
+				if sst.BytesSent > 2*int64(n)+slack || (where != "end" && rst.BlocksMoved == 0) {
+					t.Errorf("sent %d bytes for %d inserted, %d blocks moved", sst.BytesSent, n, rst.BlocksMoved)
+				}
+			})
+			t.Run(fmt.Sprintf("delete %d at %s", n, where), func(t *testing.T) {
+				checkNoLeak(t)
+				data := deleteAt(old, off, n)
+				sst, rst := rollSync(t, data, old, rollParams(), Options{}, rollCaps)
+				if sst.BytesSent > 2*int64(n)+slack || (where != "end" && rst.BlocksMoved == 0) {
+					t.Errorf("sent %d bytes for %d deleted, %d blocks moved", sst.BytesSent, n, rst.BlocksMoved)
+				}
+			})
+		}
+	}
+}
+
+// TestRollingManyInsertions: 20 insertions of 100 bytes spread through
+// the file send a small part of it.
+func TestRollingManyInsertions(t *testing.T) {
+	checkNoLeak(t)
+	old := randBytes(11, 8*mib)
+	data := old
+	for k := range 20 {
+		off := (k*397 + 13) * (len(old) / 8000)
+		data = insertAt(data, off, randBytes(uint64(100+k), 100))
+	}
+	sst, _ := rollSync(t, data, old, rollParams(), Options{}, rollCaps)
+	noRoll, _ := rollSync(t, data, old, rollParams(), Options{}, wire.AgentCaps)
+	t.Logf("sent %d bytes with the search, %d without", sst.BytesSent, noRoll.BytesSent)
+	if sst.BytesSent > int64(len(data))/4 {
+		t.Errorf("sent %d of %d bytes", sst.BytesSent, len(data))
+	}
+}
+
+// TestRollingMovesPastEachOther: in place, a region moved forward and
+// another moved backward past it are both copied from the target, each
+// read before anything overwrote it.
+func TestRollingMovesPastEachOther(t *testing.T) {
+	checkNoLeak(t)
+	const bs = 64 << 10
+	old := randBytes(12, 2*mib)
+	a, b := old[100<<10:100<<10+3*bs], old[900<<10:900<<10+3*bs] // unaligned, 3 blocks each
+	var data []byte
+	data = append(data, old[:100<<10]...)
+	data = append(data, b...) // b moves backward
+	data = append(data, old[100<<10+3*bs:900<<10]...)
+	data = append(data, a...) // a moves forward
+	data = append(data, old[900<<10+3*bs:]...)
+	p := rollParams()
+	p.Workers = 1
+	sst, rst := rollSync(t, data, old, p, Options{}, rollCaps)
+	if sst.BytesSent > 4*bs || rst.BytesReused < 4*bs {
+		t.Errorf("sent %d bytes, reused %d", sst.BytesSent, rst.BytesReused)
+	}
+}
+
+// TestRollingRepetitiveAndZero: data of a short period, all-zero data and
+// a file of one repeated block, each with an insertion, sync exactly; the
+// search stays bounded (its work at most twice the file).
+func TestRollingRepetitiveAndZero(t *testing.T) {
+	block := randBytes(13, 64<<10)
+	period := randBytes(14, 1000)
+	for _, c := range []struct {
+		name string
+		old  []byte
+	}{
+		{"period 1000", bytes.Repeat(period, 4*mib/1000)},
+		{"zeros", make([]byte, 4*mib)},
+		{"one repeated block", bytes.Repeat(block, 64)},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			checkNoLeak(t)
+			data := insertAt(c.old, mib+5, randBytes(15, 4096))
+			sst, rst := rollSync(t, data, c.old, rollParams(), Options{}, rollCaps)
+			t.Logf("sent %d, moved %d, reused %d, search work %d", sst.BytesSent, rst.BlocksMoved, rst.BytesReused, sst.searchWork)
+			if sst.searchWork > 2*int64(len(data)) {
+				t.Errorf("search work %d for %d bytes", sst.searchWork, len(data))
+			}
+		})
+	}
+}
+
+// TestRollingLastPartialBlock: an insertion before a partial last block
+// moves it; it is found and copied.
+func TestRollingLastPartialBlock(t *testing.T) {
+	checkNoLeak(t)
+	old := randBytes(16, 2*mib+40000)
+	data := insertAt(old, 2*mib-1000, randBytes(17, 333))
+	p := rollParams()
+	p.Workers = 1
+	sst, rst := rollSync(t, data, old, p, Options{}, rollCaps)
+	if sst.BytesSent > 2*(64<<10) || rst.BytesReused < 40000 {
+		t.Errorf("sent %d, reused %d", sst.BytesSent, rst.BytesReused)
+	}
+}
+
+// TestRollingForcedCollisions: with a tier-1 hash that always collides,
+// every candidate passes the tier-1 check; the receiver's strong hash
+// refuses the copies, the blocks come again whole, and the result is
+// exact. With every anchor sum forced equal, the search stays bounded.
+func TestRollingForcedCollisions(t *testing.T) {
+	old := randBytes(18, 4*mib)
+	data := insertAt(old, mib, randBytes(19, 4096))
+	t.Run("tier 1", func(t *testing.T) {
+		checkNoLeak(t)
+		opt := Options{Weak: func([]byte) uint64 { return 42 }}
+		sst, rst := rollSync(t, data, old, rollParams(), opt, rollCaps)
+		if rst.WeakCollisions == 0 {
+			t.Errorf("no collision refused: %+v", rst)
+		}
+		if sst.searchWork > 2*int64(len(data)) {
+			t.Errorf("search work %d for %d bytes", sst.searchWork, len(data))
+		}
+	})
+	t.Run("anchors", func(t *testing.T) {
+		checkNoLeak(t)
+		fresh := randBytes(20, len(data)) // nothing to find
+		sst, _ := rollSync(t, fresh, old, rollParams(), Options{testRollCollide: true}, rollCaps)
+		t.Logf("search work %d for %d bytes", sst.searchWork, len(fresh))
+		if sst.searchWork > 2*int64(len(fresh)) {
+			t.Errorf("search work %d for %d bytes", sst.searchWork, len(fresh))
+		}
+		sst, _ = rollSync(t, data, old, rollParams(), Options{testRollCollide: true}, rollCaps)
+		if sst.searchWork > 2*int64(len(data)) {
+			t.Errorf("insertion: search work %d for %d bytes", sst.searchWork, len(data))
+		}
+	})
+}
+
+// TestRollingCancelMidSearch: a sync cancelled from within its search
+// (the third block searched) stops with the context's error within a few
+// blocks, leaving no goroutine behind.
+func TestRollingCancelMidSearch(t *testing.T) {
+	checkNoLeak(t)
+	old := randBytes(21, 4*mib)
+	data := insertAt(old, 100, randBytes(22, 4096))
+	src, dst := writeCase(t, syncCase{src: data, dst: old})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var calls, after atomic.Int64
+	opt := Options{testSearchHook: func() {
+		switch n := calls.Add(1); {
+		case n == 3:
+			cancel()
+		case n > 3:
+			after.Add(1)
+		}
+	}}
+	err := rollRun(ctx, t, src, dst, rollParams(), opt)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+	if after.Load() > 2*int64(windowBatches) {
+		t.Errorf("%d blocks searched after the cancel", after.Load())
+	}
+}
+
+// rollRun runs a local sync with the search, as SyncLocal does, and
+// returns its error.
+func rollRun(ctx context.Context, t *testing.T, src, dst string, p Params, opt Options) error {
+	source, err := OpenSource(LocalOpener{}, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer source.File.Close()
+	if p, err = p.Bind(source.Size); err != nil {
+		t.Fatal(err)
+	}
+	p.Caps = rollCaps
+	tg, err := OpenTarget(ctx, LocalOpener{}, dst, false, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err = tg.Create(); err == nil {
+		_, err = runLocal(ctx, source, tg.File, p, opt)
+	}
+	tg.Close(err, Stats{})
+	return err
+}
