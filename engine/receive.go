@@ -277,16 +277,8 @@ func (r *receiver) worker(ctx context.Context, w int, st *lockedStream) (err err
 			if err := r.writeSub(ss, bw, m); err != nil {
 				return err
 			}
-		case *wire.CopyFrom:
-			took, err := ss.roll.piece(ss, bw, int64(m.Block), int(m.Offset), int(m.N), st, m)
-			if err != nil {
-				return err
-			}
-			if took {
-				got++
-			}
-		case *wire.Literal:
-			took, err := ss.roll.piece(ss, bw, int64(m.Block), int(m.Offset), len(m.Bytes), st, m)
+		case *wire.CopyFrom, *wire.Literal:
+			took, err := ss.roll.piece(ss, bw, st, m)
 			if err != nil {
 				return err
 			}

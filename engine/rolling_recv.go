@@ -135,9 +135,17 @@ func (rr *recvRoll) offer(blk int64, b []byte, weak uint64, needed bool) {
 // piece takes one CopyFrom or Literal of a block sent in pieces. It
 // returns true when the piece completed a block it took (handed to the
 // writer).
-func (rr *recvRoll) piece(ss *stripeState, bw *blockWriter, blk int64, off, n int, st *lockedStream, m wire.Message) (bool, error) {
+func (rr *recvRoll) piece(ss *stripeState, bw *blockWriter, st *lockedStream, m wire.Message) (bool, error) {
 	if rr == nil {
 		return false, protocolErrorf("%T in a session without the search", m)
+	}
+	var blk int64
+	var off, n int
+	switch m := m.(type) {
+	case *wire.CopyFrom:
+		blk, off, n = int64(m.Block), int(m.Offset), int(m.N)
+	case *wire.Literal:
+		blk, off, n = int64(m.Block), int(m.Offset), len(m.Bytes)
 	}
 	r := rr.r
 	if rr.cur >= 0 { // within a block

@@ -2,7 +2,6 @@ package wire
 
 import (
 	"encoding/binary"
-	"math/bits"
 	"slices"
 )
 
@@ -28,17 +27,7 @@ func (s *RollSums) Append(b []byte) []byte {
 	b = slices.Grow(b, s.Len())
 	b = binary.BigEndian.AppendUint64(b, s.First)
 	b = binary.BigEndian.AppendUint32(b, s.Count)
-	start := len(b)
-	b = append(b, make([]byte, bitmapLen(s.Count))...)
-	bitmap := b[start:]
-	for i, o := range s.Offer {
-		if uint64(i) >= uint64(s.Count) {
-			break
-		}
-		if o {
-			bitmap[i/bitsPerByte] |= 1 << (i % bitsPerByte)
-		}
-	}
+	b = appendBitmap(b, s.Offer, s.Count)
 	for i := range s.Anchor {
 		b = binary.BigEndian.AppendUint64(b, s.Anchor[i])
 		if i < len(s.Weak) && i < len(s.N) { // else invalid: Validate says so
@@ -89,26 +78,15 @@ func parseRollSums(b []byte) (*RollSums, int, error) {
 		return nil, 0, errTruncated(TypeRollSums, entriesOff, len(b))
 	}
 	bitmap := b[rollSumsBitmapOff:entriesOff]
-	if tail := count % bitsPerByte; tail != 0 {
-		if extra := bitmap[len(bitmap)-1] >> tail; extra != 0 {
-			return nil, 0, errInvalid(TypeRollSums, "bitmap bits set past count %d", count)
-		}
-	}
-	offered := 0
-	for _, c := range bitmap {
-		offered += bits.OnesCount8(c)
+	offered, err := bitmapSet(TypeRollSums, bitmap, count)
+	if err != nil {
+		return nil, 0, err
 	}
 	end := entriesOff + offered*rollSumsEntryLen
 	if len(b) < end {
 		return nil, 0, errTruncated(TypeRollSums, end, len(b))
 	}
-	s := &RollSums{First: first, Count: count}
-	if count > 0 {
-		s.Offer = make([]bool, count)
-	}
-	for i := range s.Offer {
-		s.Offer[i] = bitmap[i/bitsPerByte]&(1<<(i%bitsPerByte)) != 0
-	}
+	s := &RollSums{First: first, Count: count, Offer: bitmapFlags(bitmap, count)}
 	if offered > 0 {
 		s.Anchor, s.Weak, s.N = make([]uint64, offered), make([]uint64, offered), make([]uint32, offered)
 	}

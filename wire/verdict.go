@@ -23,6 +23,50 @@ const (
 // bitmapLen is the size of a bitmap of n bits.
 func bitmapLen(n uint32) int { return int((uint64(n) + bitsPerByte - 1) / bitsPerByte) }
 
+// appendBitmap appends the bitmap of the first count flags (bit i is bit
+// i%8 of byte i/8, least significant first; missing flags are clear).
+func appendBitmap(b []byte, flags []bool, count uint32) []byte {
+	start := len(b)
+	b = append(b, make([]byte, bitmapLen(count))...)
+	bitmap := b[start:]
+	for i, f := range flags {
+		if uint64(i) >= uint64(count) {
+			break
+		}
+		if f {
+			bitmap[i/bitsPerByte] |= 1 << (i % bitsPerByte)
+		}
+	}
+	return b
+}
+
+// bitmapSet checks that no bit past count is set in a message of type t
+// and returns how many are.
+func bitmapSet(t Type, bitmap []byte, count uint32) (int, error) {
+	if tail := count % bitsPerByte; tail != 0 {
+		if extra := bitmap[len(bitmap)-1] >> tail; extra != 0 {
+			return 0, errInvalid(t, "bitmap bits set past count %d", count)
+		}
+	}
+	set := 0
+	for _, c := range bitmap {
+		set += bits.OnesCount8(c)
+	}
+	return set, nil
+}
+
+// bitmapFlags returns the count flags of bitmap (nil for none).
+func bitmapFlags(bitmap []byte, count uint32) []bool {
+	if count == 0 {
+		return nil
+	}
+	f := make([]bool, count)
+	for i := range f {
+		f[i] = bitmap[i/bitsPerByte]&(1<<(i%bitsPerByte)) != 0
+	}
+	return f
+}
+
 func (*Verdict) Type() Type { return TypeVerdict }
 
 func (v *Verdict) Len() int {
@@ -36,17 +80,7 @@ func (v *Verdict) Append(b []byte) []byte {
 	b = slices.Grow(b, v.Len())
 	b = binary.BigEndian.AppendUint64(b, v.First)
 	b = binary.BigEndian.AppendUint32(b, v.Count)
-	start := len(b)
-	b = append(b, make([]byte, bitmapLen(v.Count))...)
-	bitmap := b[start:]
-	for i, need := range v.Need {
-		if uint64(i) >= uint64(v.Count) {
-			break
-		}
-		if need {
-			bitmap[i/bitsPerByte] |= 1 << (i % bitsPerByte)
-		}
-	}
+	b = appendBitmap(b, v.Need, v.Count)
 	for i := range v.Strong {
 		b = append(b, v.Strong[i][:]...)
 	}
@@ -87,30 +121,18 @@ func parseVerdict(b []byte) (*Verdict, int, error) {
 	if len(b) < strongOff {
 		return nil, 0, errTruncated(TypeVerdict, strongOff, len(b))
 	}
-	bitmap := b[verdictBitmapOff:strongOff]
-	if tail := count % bitsPerByte; tail != 0 {
-		if extra := bitmap[len(bitmap)-1] >> tail; extra != 0 {
-			return nil, 0, errInvalid(TypeVerdict, "bitmap bits set past count %d", count)
-		}
-	}
-	needed := 0
-	for _, c := range bitmap {
-		needed += bits.OnesCount8(c)
+	needed, err := bitmapSet(TypeVerdict, b[verdictBitmapOff:strongOff], count)
+	if err != nil {
+		return nil, 0, err
 	}
 	matched := int(count) - needed
 	end := strongOff + matched*StrongSize
 	if len(b) < end {
 		return nil, 0, errTruncated(TypeVerdict, end, len(b))
 	}
-	v := &Verdict{First: first, Count: count}
-	if count > 0 {
-		v.Need = make([]bool, count)
-	}
+	v := &Verdict{First: first, Count: count, Need: bitmapFlags(b[verdictBitmapOff:strongOff], count)}
 	if matched > 0 {
 		v.Strong = make([][StrongSize]byte, matched)
-	}
-	for i := range v.Need {
-		v.Need[i] = bitmap[i/bitsPerByte]&(1<<(i%bitsPerByte)) != 0
 	}
 	p := b[strongOff:end]
 	for i := range v.Strong {
