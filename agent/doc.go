@@ -99,6 +99,15 @@
 // receiver with no file (nothing is created); a push never creates
 // directories.
 //
+// # Scrub
+//
+// With ServerConfig.VerifyInterval and a cache, the server re-reads the
+// files beneath its root that have a record, in the background, one at a
+// time at the lowest priority, and logs blocks that no longer match
+// (scrub.go says how it keeps out of the sessions' way and out of
+// everything beyond the root). Each session that ends well puts its file's
+// path in the cache's path index, which is how the scrub finds them.
+//
 // # Memory
 //
 // Sessions reserve their workers' buffers in one server-wide budget

@@ -32,14 +32,24 @@ func ids() (server, client, stranger *Identity) {
 
 type testServer struct {
 	*Server
-	root string
-	log  *syncBuffer
-	done chan error
+	root    string
+	log     *syncBuffer
+	done    chan error
+	serving bool
 }
 
 // startServer runs a server on 127.0.0.1:0 whose root is a fresh temporary
 // directory; mod may change its config. It is closed at the end of the test.
 func startServer(t *testing.T, mod func(*ServerConfig)) *testServer {
+	t.Helper()
+	ts := listenServer(t, mod)
+	ts.serve()
+	return ts
+}
+
+// listenServer is startServer without Serve, for a test that sets hooks on
+// the server before it runs: it calls ts.serve.
+func listenServer(t *testing.T, mod func(*ServerConfig)) *testServer {
 	t.Helper()
 	sid, cid, _ := ids()
 	ts := &testServer{root: t.TempDir(), log: &syncBuffer{}, done: make(chan error, 1)}
@@ -58,9 +68,11 @@ func startServer(t *testing.T, mod func(*ServerConfig)) *testServer {
 		t.Fatal(err)
 	}
 	ts.Server = s
-	go func() { ts.done <- s.Serve(context.Background()) }()
 	t.Cleanup(func() {
 		s.Close()
+		if !ts.serving {
+			return
+		}
 		select {
 		case err := <-ts.done:
 			if err != nil {
@@ -74,6 +86,12 @@ func startServer(t *testing.T, mod func(*ServerConfig)) *testServer {
 		}
 	})
 	return ts
+}
+
+// serve runs the server until the test ends.
+func (ts *testServer) serve() {
+	ts.serving = true
+	go func() { ts.done <- ts.Serve(context.Background()) }()
 }
 
 // clientConfig pins ts with the test client identity.

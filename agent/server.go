@@ -80,6 +80,11 @@ type ServerConfig struct {
 	// again, and journals that let an interrupted push resume. nil: none.
 	// Its directory must not be inside Root.
 	Cache *cache.Store
+	// VerifyInterval, when positive and Cache is set, scrubs the files
+	// beneath Root that have a record every this long (scrub.go): each is
+	// re-read and compared with its record, and blocks that no longer
+	// match are logged (listen --verify-interval). Zero: never.
+	VerifyInterval time.Duration
 	// Identity is the server's key and certificate. Required.
 	Identity *Identity
 	// Log receives refusals and one line per session. nil discards.
@@ -197,6 +202,7 @@ type Server struct {
 	mem      *memBudget
 	hs       *handshakeGate // TLS-over-TCP handshakes in progress
 	refusals *logLimiter    // paces the WARN line per refused client
+	scrub    *scrubber      // VerifyInterval's background scrub (scrub.go)
 }
 
 // Listen binds addr ("host:port"; port 0 picks one) for TCP and UDP on the
@@ -255,6 +261,7 @@ func newServer(ctx context.Context, cfg ServerConfig, tunnel bool) (*Server, err
 		clients:  make(map[string]*clientConns),
 		hs:       newHandshakeGate(cfg.MaxHandshakes, cfg.MaxHandshakesPerAddr),
 		closed:   make(chan struct{}),
+		scrub:    newScrubber(cfg.Root),
 	}
 	s.allow.Store(&allow)
 	s.refusals, s.dropLog = newLogLimiter(), newLogLimiter()
@@ -310,6 +317,10 @@ func (s *Server) Serve(ctx context.Context) error {
 	s.wg.Add(2)
 	go func() { defer s.wg.Done(); errc <- s.serveTCP(ctx) }()
 	go func() { defer s.wg.Done(); errc <- s.serveQUIC(ctx) }()
+	if s.cfg.VerifyInterval > 0 && s.cfg.Cache != nil {
+		s.wg.Add(1)
+		go s.scrubLoop(ctx)
+	}
 	var first error
 	select {
 	case first = <-errc:

@@ -155,6 +155,9 @@ func (s *Server) serveSession(ctx context.Context, ctl *netStream, peer peerIden
 		st, err = s.runEngine(ctx, tf, streams)
 	}
 	s.unregister(o.SessionID, ss)
+	if err == nil {
+		s.notePath(tf) // for the scrub (scrub.go)
+	}
 	tf.close(err, st, log) // the file is closed (undone if nothing was written) and unlocked before the client hears the end
 	s.releaseSlot(peer.fp)
 	defer releaseAll(streams)

@@ -16,6 +16,7 @@ import (
 // (engine.OpenTarget, engine.OpenSource).
 type target struct {
 	op     wire.Op
+	rel    string // the file beneath the root
 	p      engine.Params
 	opener *serverOpener
 	tgt    *engine.Target // push; its File is nil for a dry run against a missing file
@@ -33,7 +34,7 @@ func (s *Server) openTarget(peer peerIdentity, o *wire.Open) (*target, error) {
 	}
 	p := paramsFromOpen(o, s.cfg.MaxWorkers)
 	eopt := s.cfg.engineOptions()
-	t := &target{op: o.Op, opener: &serverOpener{s: s, direct: eopt.Direct}, idle: s.cfg.IdleTimeout,
+	t := &target{op: o.Op, rel: rel, opener: &serverOpener{s: s, direct: eopt.Direct}, idle: s.cfg.IdleTimeout,
 		client: "client " + peer.addr, eopt: eopt}
 	switch o.Op {
 	case wire.OpPush:

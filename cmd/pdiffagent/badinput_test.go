@@ -57,6 +57,8 @@ func TestBadInputRefused(t *testing.T) {
 		{"listen", "--root", dir, "--allow", "sha256:" + strings.Repeat("0", 64), "--max-sessions", "0"},
 		{"listen", "--root", dir, "--allow", "sha256:" + strings.Repeat("0", 64), "--max-workers", "0"},
 		{"listen", "--root", dir, "--allow", "sha256:" + strings.Repeat("0", 64), "--handshake-timeout", "-1s"},
+		{"listen", "--root", dir, "--allow", "sha256:" + strings.Repeat("0", 64), "--verify-interval", "-1s"},
+		{"listen", "--root", dir, "--allow", "sha256:" + strings.Repeat("0", 64), "--verify-interval", "1h", "--no-cache"},
 	} {
 		if code, msg := execute(t, args...); code != exitUsage {
 			t.Errorf("%q: exit %d, %q; want %d", args, code, msg, exitUsage)

@@ -32,6 +32,7 @@ type listenOptions struct {
 	MaxPerClient     int
 	HandshakeTimeout time.Duration
 	IdleTimeout      time.Duration
+	VerifyInterval   time.Duration
 	Verbose          int
 	LogFormat        string
 	limitOptions
@@ -71,6 +72,7 @@ allowed, on QUIC (UDP) and TLS 1.3 over TCP on the same port (ADDR, default
 	f.DurationVar(&opts.IdleTimeout, "idle-timeout", agent.DefaultIdleTimeout, "a silent peer is dropped after this long")
 	opts.cacheOptions.AddFlags(f)
 	f.BoolVar(&opts.NoCache, "no-cache", false, "keep no block-hash cache: read every file whole in every session")
+	f.DurationVar(&opts.VerifyInterval, "verify-interval", 0, "every `DURATION` (e.g. 24h), re-read the files beneath the root that have a block-hash record, one at a time at low priority within --io-limit, and log blocks that no longer match (as verify does); 0: never")
 	f.CountVarP(&opts.Verbose, "verbose", "v", "log more")
 	f.Var(&opts.BWLimit, "bwlimit", "cap the bytes all sessions send and receive together at `RATE` per second (units as push's --bwlimit: 50M = 50 MiB/s); 0 = no limit")
 	f.Var(&opts.IOLimit, "io-limit", "cap the rate at which all sessions' hashing passes read served files, `RATE` per second; 0 = no limit")
@@ -99,6 +101,9 @@ func runListen(ctx context.Context, opts *listenOptions, addr string) error {
 	if opts.LogFormat != "text" && opts.LogFormat != "json" {
 		return usageErrorf("--log-format %q: want text or json", opts.LogFormat)
 	}
+	if opts.VerifyInterval < 0 || (opts.VerifyInterval > 0 && (opts.NoCache || opts.CacheDir == cacheOff)) {
+		return usageErrorf("--verify-interval %v: want a positive duration, with the block-hash cache on", opts.VerifyInterval)
+	}
 	allow, readOnly, err := opts.allowList()
 	if err != nil {
 		return err
@@ -124,12 +129,16 @@ func runListen(ctx context.Context, opts *listenOptions, addr string) error {
 		level = slog.LevelDebug
 	}
 	log := newLogger(os.Stderr, opts.LogFormat, level)
+	if opts.VerifyInterval > 0 && store == nil {
+		log.Warn("no scrub (--verify-interval): there is no block-hash cache")
+	}
 	cfg := agent.ServerConfig{
 		Allow: allow, AllowReadOnly: readOnly, MaxMemory: int64(opts.MaxMemory),
 		Identity: id, Log: log, MaxSessions: opts.MaxSessions, MaxSessionsPerClient: opts.MaxPerClient,
 		HandshakeTimeout: opts.HandshakeTimeout, IdleTimeout: opts.IdleTimeout,
 		ReadPath: engine.ReadPath(opts.ReadPath), DirectRead: opts.DirectRead,
 		Link: opts.link(engine.DefaultBlockSize), ReadLimit: opts.IOLimit.rate(engine.DefaultBlockSize), Cache: store,
+		VerifyInterval: opts.VerifyInterval,
 	}
 	opts.policyOptions.apply(&cfg)
 	srv, err := agent.Listen(ctx, addr, cfg)

@@ -93,6 +93,24 @@
 // only reads its file (a sender on a hit) knows to record it again once
 // it has hashed those blocks. Journals hold such entries too.
 //
+// # Path index
+//
+// A scrubber that walks the records of the files a server serves (listen
+// --verify-interval) must know where each record's file is, which its key
+// does not say. The path index (paths.go) holds, in a small file "p-KEY"
+// beside the record "KEY", the absolute path the server named the file by
+// (its root joined with the client's path) when a session last ended with
+// a record for it (Store.NotePath). It is a hint, never trusted: the
+// scrubber opens the path through the server's jail, checks that it names
+// the device and inode of the key (PathEntry.Names), and forgets the entry
+// when the file is gone, replaced or out of reach (ForgetPath); the record
+// itself stays for LRU eviction, as its file may live on under another
+// name. An entry is written without a sync (losing it only leaves the file
+// out of scrubs until its next session), has a crc32c (a torn one is
+// removed when read) and is removed with its record by eviction. Store.Paths
+// reads the directory a batch of names at a time: memory does not grow
+// with the number of records.
+//
 // # Resume
 //
 // During a sync the receiver keeps a journal (journal.go) of the target's

@@ -267,6 +267,8 @@ func (s *Store) evict(keep map[string]bool) {
 	}
 	var recs []rec
 	var total int64
+	have := map[string]bool{} // records kept, for their path index entries
+	var paths []string
 	for _, e := range ents {
 		fi, err := e.Info()
 		if err != nil || !fi.Mode().IsRegular() {
@@ -285,9 +287,12 @@ func (s *Store) evict(keep map[string]bool) {
 				continue
 			}
 		case strings.HasPrefix(n, "r-") || strings.HasPrefix(n, "d-"):
+			have[n] = true
 			if !keep[n] {
 				recs = append(recs, rec{n, fi.Size(), fi.ModTime()})
 			}
+		case strings.HasPrefix(n, pathPrefix):
+			paths = append(paths, n)
 		}
 		total += fi.Size()
 	}
@@ -298,6 +303,13 @@ func (s *Store) evict(keep map[string]bool) {
 		}
 		if os.Remove(s.path(r.name)) == nil {
 			total -= r.size
+			delete(have, r.name)
+		}
+	}
+	// A path index entry goes with its record (paths.go).
+	for _, n := range paths {
+		if !have[strings.TrimPrefix(n, pathPrefix)] {
+			os.Remove(s.path(n))
 		}
 	}
 }
