@@ -48,7 +48,7 @@ func (r *receiver) countWritten(n int) {
 }
 
 // commit makes the target final: its size (a whole-file sync truncates a
-// longer file), fsync, then the source's mode and mtime on a regular file.
+// longer file), fsync (unless Options.DeferSync), then the source's mode and mtime on a regular file.
 func (r *receiver) commit(f *wire.Final) error {
 	dev := r.dst.IsDevice()
 	if !dev && !r.p.Partial() && r.oldSize > r.p.Size {
@@ -56,8 +56,10 @@ func (r *receiver) commit(f *wire.Final) error {
 			return fmt.Errorf("truncate %s: %w", r.dst.Name(), err)
 		}
 	}
-	if err := r.dst.Sync(); err != nil {
-		return fmt.Errorf("fsync %s: %w", r.dst.Name(), err)
+	if !r.opt.DeferSync {
+		if err := r.dst.Sync(); err != nil {
+			return fmt.Errorf("fsync %s: %w", r.dst.Name(), err)
+		}
 	}
 	size, err := r.dst.Size()
 	if err != nil {

@@ -108,6 +108,11 @@ type Options struct {
 	// caps the bytes a local sync's streams carry (--bwlimit; the agent
 	// wraps its network streams with ThrottleStream itself).
 	ReadLimit, Link *Rate
+	// DeferSync leaves the receiver's target unsynced at the end (no
+	// fsync before FinalAck): the caller makes it durable itself, as a tree
+	// sync does for all its files with one syncfs (engine/tree). Never with
+	// Cache: a record must not outlive data that was not on stable storage.
+	DeferSync bool
 
 	// testSubWeak, when not nil, is the tier-1 hash of sub-blocks
 	// (refine.go); a test hook, like Weak.

@@ -37,7 +37,8 @@ func TestBadInputRefused(t *testing.T) {
 	}{
 		{fifo, filepath.Join(dir, "t1"), "is a FIFO"},
 		{"/dev/zero", filepath.Join(dir, "t2"), "is a character device"},
-		{sub, filepath.Join(dir, "t3"), "is a directory"},
+		{f, sub, "is a directory"},        // a file onto a directory
+		{sub + "/", f, "not a directory"}, // a tree onto a file
 		{f, fifo, "is a FIFO"},
 		{f, "/dev/null", "is a character device"},
 	} {
@@ -45,7 +46,7 @@ func TestBadInputRefused(t *testing.T) {
 		if code != exitError || !strings.Contains(msg, c.words) {
 			t.Errorf("sync %s %s: exit %d, %q; want an error saying it %s", c.src, c.dst, code, msg, c.words)
 		}
-		if strings.HasPrefix(c.dst, dir) && c.dst != fifo {
+		if strings.HasPrefix(c.dst, dir) && c.dst != fifo && c.dst != sub && c.dst != f {
 			if _, err := os.Lstat(c.dst); err == nil {
 				t.Errorf("sync %s %s created the target", c.src, c.dst)
 			}

@@ -25,11 +25,12 @@ type syncOptions struct {
 	retryOptions
 	limitOptions
 	cacheOptions
-	NoCache   bool
-	WholeFile bool
-	DryRun    bool
-	Owner     bool
-	Atomic    bool
+	treeOptions // registered by sync only, so far
+	NoCache     bool
+	WholeFile   bool
+	DryRun      bool
+	Owner       bool
+	Atomic      bool
 }
 
 // AddFlags registers the sync flags, including the output flags.

@@ -27,19 +27,26 @@ type progressBar struct {
 	every time.Duration // progressInterval or progressLineInterval
 	done  chan struct{}
 	wg    sync.WaitGroup
+	text  func() string // when set, the line instead of line() (a tree's)
 }
 
 // startProgress draws a bar for p on stderr if the options and the terminal
 // allow it. The returned function stops and clears it; call it before
 // printing anything else.
 func (o *outputOptions) startProgress(p *engine.Progress, total int64) (stop func()) {
+	return o.startProgressText(p, total, nil)
+}
+
+// startProgressText is startProgress with the line drawn by text (when
+// not nil).
+func (o *outputOptions) startProgressText(p *engine.Progress, total int64, text func() string) (stop func()) {
 	lines := o.Progress == progressLines
 	show := lines || o.Progress == progressAlways ||
 		(o.Progress != progressNever && o.Progress != progressLines && !o.Quiet && isTerminal(os.Stderr))
 	if !show {
 		return func() {}
 	}
-	b := &progressBar{w: os.Stderr, p: p, total: total, start: time.Now(), lines: lines, every: progressInterval, done: make(chan struct{})}
+	b := &progressBar{w: os.Stderr, p: p, total: total, start: time.Now(), lines: lines, every: progressInterval, done: make(chan struct{}), text: text}
 	if lines {
 		b.every = progressLineInterval
 	}
@@ -58,10 +65,14 @@ func (b *progressBar) loop() {
 	for {
 		select {
 		case <-t.C:
+			line := b.line
+			if b.text != nil {
+				line = b.text
+			}
 			if b.lines {
-				fmt.Fprintln(b.w, "progress: "+b.line())
+				fmt.Fprintln(b.w, "progress: "+line())
 			} else {
-				fmt.Fprint(b.w, "\r"+b.line()+"\x1b[K")
+				fmt.Fprint(b.w, "\r"+line()+"\x1b[K")
 			}
 		case <-b.done:
 			if !b.lines {

@@ -1,0 +1,179 @@
+package tree
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/pdiffagent/pdiffagent/engine"
+	"github.com/pdiffagent/pdiffagent/sysio"
+)
+
+// file plans a regular file: a hard link to a file already synced (with
+// HardLinks), skipped by the quick check (size and mtime equal, unless
+// ChecksumAll), or a job for the scheduler that runs the single-file
+// engine on it with as many workers as its size is worth.
+func (s *syncer) file(d *dirNode, se, de Entry, sp, dp, rel string) error {
+	s.count(func(st *Stats) { st.Files++; st.BytesTotal += se.Size })
+	pr := s.opt.Progress
+	pr.Files.Add(1)
+	pr.Bytes.Add(se.Size)
+	var group *linkGroup
+	if s.opt.HardLinks && se.Nlink > 1 {
+		var follow bool
+		if group, follow = s.links.see(se, dp, rel, d); follow {
+			pr.FilesDone.Add(1)
+			pr.BytesSkipped.Add(se.Size)
+			return nil
+		}
+	}
+	if de.Kind != KindFile {
+		if err := s.clear(de, dp, rel); err != nil {
+			s.fileDone(group, rel, se.Size, err)
+			return nil
+		}
+		de = Entry{}
+	}
+	if de.Kind == KindFile && de.Size == se.Size && de.ModTime == se.ModTime && !s.opt.ChecksumAll {
+		s.count(func(st *Stats) { st.FilesSkipped++ })
+		pr.BytesSkipped.Add(se.Size)
+		err := error(nil)
+		if !s.dryRun {
+			err = s.applyMeta(dp, de, se, true) // owner or mode may differ
+		}
+		s.fileDone(group, rel, se.Size, err)
+		return nil
+	}
+	p := engine.Params{Session: s.opt.Session}
+	p.Workers = s.sched.workersFor(se.Size, p.BlockSize)
+	d.acquire()
+	pr.start(rel, se.Size)
+	return s.sched.run(s.ctx, p.Workers, func() {
+		defer d.release()
+		err := s.syncFile(sp, dp, se, de, p)
+		s.fileDone(group, rel, se.Size, err)
+	})
+}
+
+// smallFile is the size under which files are written through the page
+// cache: O_DIRECT pays on large sequential writes, not on small files,
+// where its second descriptor doubles the opens.
+const smallFile = 1 << 20
+
+// syncFile runs the engine on one file.
+func (s *syncer) syncFile(sp, dp string, se, de Entry, p engine.Params) error {
+	opt := s.opt.Engine
+	opt.Cache, opt.DeferSync, opt.Progress = nil, true, &s.opt.Progress.Engine
+	if opt.Direct == sysio.DirectAuto && se.Size < smallFile {
+		opt.Direct = sysio.DirectOff // a second descriptor per file for nothing
+	}
+	run := engine.SyncLocal
+	if s.opt.Atomic {
+		run = engine.SyncLocalAtomic
+	}
+	if de.Kind == 0 && !s.dryRun {
+		s.dur.entryChanged(dp)
+	}
+	st, err := run(s.ctx, sp, dp, p, opt)
+	s.count(func(t *Stats) {
+		t.addFile(st)
+		switch {
+		case err != nil:
+		case st.BlocksChanged > 0 || de.Kind == 0 || de.Size != se.Size:
+			t.FilesChanged++
+			if !s.dryRun {
+				s.dur.add(dp)
+			}
+		default:
+			t.FilesVerified++
+		}
+	})
+	if errors.Is(err, engine.ErrSourceChanged) {
+		return errors.New("changed during the sync (run again to sync it)")
+	}
+	if err == nil && s.opt.Session.Owner && !s.dryRun {
+		// the engine gives the owner only to files it wrote into
+		err = s.ownerOf(dp, se)
+	}
+	return err
+}
+
+// ownerOf gives the target file the source's owner where it differs.
+func (s *syncer) ownerOf(dp string, se Entry) error {
+	cur, err := lstat(dp)
+	if err != nil || (cur.Uid == se.Uid && cur.Gid == se.Gid) {
+		return err
+	}
+	return os.Lchown(dp, int(se.Uid), int(se.Gid))
+}
+
+// fileDone ends a file: its hard links follow (or fail) with it, the
+// progress moves on, a failure is recorded.
+func (s *syncer) fileDone(g *linkGroup, rel string, size int64, err error) {
+	if err != nil && s.ctx.Err() == nil {
+		s.fail(rel, err)
+	}
+	if g != nil {
+		s.links.done(s, g, err == nil)
+	}
+	s.opt.Progress.end(rel, size)
+}
+
+// symlink makes the target entry dp a symlink with the source's target
+// (never followed, read or resolved), then gives it the owner and mtime.
+func (s *syncer) symlink(se, de Entry, sp, dp, rel string) error {
+	s.count(func(st *Stats) { st.Symlinks++ })
+	target, err := os.Readlink(sp)
+	if err != nil {
+		return err
+	}
+	if de.Kind == KindSymlink {
+		if cur, err := os.Readlink(dp); err == nil && cur == target {
+			if s.dryRun {
+				return nil
+			}
+			return s.applyMeta(dp, de, se, false)
+		}
+	}
+	if err := s.clear(de, dp, rel); err != nil { // any other kind, or another link
+		return err
+	}
+	if s.dryRun {
+		return nil
+	}
+	s.dur.entryChanged(dp)
+	if err := os.Symlink(target, dp); err != nil {
+		return err
+	}
+	cur, err := lstat(dp)
+	if err != nil {
+		return err
+	}
+	return s.applyMeta(dp, cur, se, false)
+}
+
+// device makes a device node like the source's (root only).
+func (s *syncer) device(se, de Entry, dp, rel string) error {
+	s.count(func(st *Stats) { st.Devices++ })
+	if de.Kind == KindDevice && de.Rdev == se.Rdev && de.Mode.Type() == se.Mode.Type() {
+		if s.dryRun {
+			return nil
+		}
+		return s.applyMeta(dp, de, se, true)
+	}
+	if err := s.clear(de, dp, rel); err != nil {
+		return err
+	}
+	if s.dryRun {
+		return nil
+	}
+	s.dur.entryChanged(dp)
+	if err := sysio.Mknod(dp, unixMode(se.Mode), se.Rdev); err != nil {
+		return fmt.Errorf("create device: %w", err)
+	}
+	cur, err := lstat(dp)
+	if err != nil {
+		return err
+	}
+	return s.applyMeta(dp, cur, se, true)
+}
