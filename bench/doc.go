@@ -26,7 +26,9 @@
 //     runs every pdiffagent sync in child processes (RunChild, StartDaemon)
 //     and RsyncTool runs rsync against a throwaway rsync daemon, so that
 //     each end's peak RSS is its own (rss.go explains why it is read from
-//     /proc and not from getrusage);
+//     /proc and not from getrusage). A tool's Prepare, untimed, makes the
+//     state it measures from that the mutation does not: the Cached tool's
+//     records (cached.go);
 //   - Run, which for each size generates a source and a copy, then for each
 //     pattern and changed fraction mutates the copy, warms (or evicts) both
 //     files, runs every tool in an order that rotates, verifies the result

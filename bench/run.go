@@ -19,6 +19,11 @@ type Tool struct {
 	Skip string
 	// Sync runs one sync.
 	Sync func(ctx context.Context, src, dst string) (Outcome, error)
+	// Prepare, if set, runs before each Sync, once the round's change is
+	// made and before the files are warmed or evicted, and is not timed:
+	// the state a tool measures from that the bench's mutation does not
+	// make (the cached tool's records of the replica: see Cached).
+	Prepare func(ctx context.Context, src, dst string) error
 }
 
 // Outcome is what a tool reports of one sync.
@@ -249,6 +254,12 @@ func runTool(ctx context.Context, cfg Config, rd roundSpec, tool Tool, src, dst 
 	// writes (an O_DIRECT write must first flush the dirty pages it covers).
 	if err := syncFile(dst); err != nil {
 		return res, err
+	}
+	if tool.Prepare != nil {
+		cfg.Log("%s: %s %s: preparing", tool.Name, rd.pattern, rd)
+		if err := tool.Prepare(ctx, src, dst); err != nil {
+			return res, fmt.Errorf("preparing: %w", err)
+		}
 	}
 	paths := []string{src, dst}
 	if _, err := FloorRead(paths); err != nil { // warm both copies

@@ -8,7 +8,7 @@ import (
 )
 
 // toolOrder is the column order of known tools; others follow as they come.
-var toolOrder = []string{"local", "tcp", "quic", "rsync"}
+var toolOrder = []string{"local", "tcp", Cached, "quic", "rsync"}
 
 // round is the results of one (size, pattern, changed) round.
 type round struct {
@@ -61,7 +61,8 @@ func (r *Report) tools() []string {
 
 // SummaryTable is the side-by-side table, one row per round as in
 // pdiffcopy's README: the change, the data it makes, each tool's time, the
-// rsync/tcp speed-up, local sync over its floor, then the floors: sha256
+// rsync/tcp speed-up, the cached push's time over the uncached one's and
+// what its server read (Cached), local sync over its floor, then the floors: sha256
 // of the matching blocks and a page-cache read of both copies (all cores),
 // and each network floor's time for the round's changed bytes.
 func SummaryTable(rep *Report) *Table {
@@ -72,8 +73,12 @@ func SummaryTable(rep *Report) *Table {
 	}
 	hasRsync := slices.Contains(tools, "rsync") && slices.Contains(tools, "tcp")
 	hasLocal := slices.Contains(tools, "local")
+	hasCached := slices.Contains(tools, Cached) && slices.Contains(tools, "tcp")
 	if hasRsync {
 		t.Header = append(t.Header, "RSYNC/TCP")
+	}
+	if hasCached {
+		t.Header = append(t.Header, "CACHED/TCP", "CACHED READ")
 	}
 	if hasLocal {
 		t.Header = append(t.Header, "LOCAL/FLOOR")
@@ -100,6 +105,9 @@ func SummaryTable(rep *Report) *Table {
 		}
 		if hasRsync {
 			row = append(row, ratioCell(rd.byTool["rsync"], rd.byTool["tcp"], rep.Skipped["rsync"] != ""))
+		}
+		if hasCached {
+			row = append(row, ratioCell(rd.byTool[Cached], rd.byTool["tcp"], false), cachedRead(rd.byTool[Cached]))
 		}
 		if hasLocal {
 			row = append(row, xCell(rd.byTool["local"].Ratio))

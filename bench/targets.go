@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strings"
 )
 
@@ -76,6 +77,9 @@ func Evaluate(rep *Report) []Target {
 					secs(l.SyncSeconds), secs(l.FloorSeconds), secs(l.ReadSeconds))})
 		}
 		add(rsyncTarget(rep, at))
+		if slices.Contains(rep.tools(), Cached) {
+			add(cachedTarget(rep, at))
+		}
 		add(floorTarget(rep, at, "tcp", "tls"))
 		add(floorTarget(rep, at, "quic", "quic"))
 		for _, t := range pagesTargets(rep, size) {
@@ -154,7 +158,7 @@ func rssTarget(rep *Report) Target {
 	t := Target{Name: fmt.Sprintf("peak RSS of each agent under %s", FormatBytes(GoalPeakRSS)), Status: NA,
 		Detail: "no pdiffagent sync measured"}
 	var parts []string
-	for _, tool := range []string{"local", "tcp", "quic"} {
+	for _, tool := range []string{"local", "tcp", Cached, "quic"} {
 		var c, s int64
 		for _, r := range rep.Results {
 			if r.Tool == tool {

@@ -47,7 +47,7 @@ func (o *benchOptions) AddFlags(f *pflag.FlagSet) {
 	f.StringSliceVar(&o.Changed, "changed", nil, "explicit changed fractions instead of --rounds, comma-separated (e.g. 0%,1%,10%,100% or 0.5)")
 	f.StringSliceVar(&o.Patterns, "pattern", []string{"random"}, "where changes go, comma-separated: random (a few bytes of each chosen block), blocks (chosen blocks wholly replaced by random data), prefix (pdiffcopy's way), pages (--pages random 8 KiB pages rewritten, as a database does) and/or insert (4 KiB inserted near the start, shifting everything after it; one round)")
 	f.Int64SliceVar(&o.Pages, "pages", []int64{100, 1000}, "with --pattern pages: how many random 8 KiB pages to rewrite, one round each")
-	f.StringSliceVar(&o.Tools, "tools", []string{"local", "tcp", "quic"}, "pdiffagent modes to run: local (sync), tcp and quic (push over loopback)")
+	f.StringSliceVar(&o.Tools, "tools", []string{"local", "tcp", bench.Cached, "quic"}, "pdiffagent modes to run: local (sync), tcp and quic (push over loopback), cached (tcp with block-hash records on both sides, made by an untimed push before: the steady state of replication)")
 	f.BoolVar(&o.VsRsync, "vs-rsync", false, "also run rsync --inplace --no-whole-file against an rsync daemon on loopback")
 	f.BoolVar(&o.Cold, "cold", false, "evict both files from the page cache before every sync (fdatasync + fadvise DONTNEED)")
 	f.IntVar(&o.Connections, "connections", 1, "QUIC connections the workers' streams are spread over (TCP always uses one connection per worker)")
@@ -73,9 +73,13 @@ func newBenchCommand(opts *benchOptions) *cobra.Command {
 each changed fraction changes that share of the copy's blocks and brings it
 back with each tool in turn (the order rotates), verifying the result byte
 for byte. Tools: local (the engine of pdiffagent sync), tcp and quic
-(pdiffagent push to a server on 127.0.0.1 with throwaway identities), and
-with --vs-rsync rsync --inplace --no-whole-file to an rsync daemon on
-127.0.0.1 (rsync's default block size). Each end runs as a child process,
+(pdiffagent push to a server on 127.0.0.1 with throwaway identities; no
+block-hash cache), cached (the tcp push with block-hash records on both
+sides: before each timed push, an untimed one records the replica as it is
+on the server, and the source's record is made stale, as a changed
+source's: the steady state of replication), and with --vs-rsync rsync
+--inplace --no-whole-file to an rsync daemon on 127.0.0.1 (rsync's
+default block size). Each end runs as a child process,
 so CLIENT RSS and SERVER RSS are each end's own peak (VmHWM; for rsync
 polled, and summed over the daemon's processes), and CPU S/GB their CPU
 seconds per GB of source. FLUSH is an fsync of the target after the tool
@@ -90,7 +94,8 @@ the least work a verified sync does), READ FLOOR (page-cache read of both
 copies), and the time plain TCP, TLS 1.3 (one connection per worker) and
 raw quic-go (--connections connections, one stream per worker) need for
 the round's changed bytes, each sent from one child process to another as
-the syncs are. CACHE says whether both files were in the page
+the syncs are. CACHED/TCP is the cached push's time over the uncached
+one's, CACHED READ what its server read and how it used its record. CACHE says whether both files were in the page
 cache (mincore) when each sync started. "other load" is the CPU other
 processes used meanwhile; "noise" how much repeated runs differed.
 

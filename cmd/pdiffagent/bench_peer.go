@@ -13,6 +13,7 @@ import (
 	"github.com/pdiffagent/pdiffagent/agent"
 	"github.com/pdiffagent/pdiffagent/bench"
 	"github.com/pdiffagent/pdiffagent/engine"
+	"github.com/pdiffagent/pdiffagent/engine/cache"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
@@ -29,6 +30,7 @@ import (
 type peerServeOptions struct {
 	Root, Identity, Allow string
 	HeapProfile           string
+	CacheDir              string // "": no block-hash cache
 	readOptions
 }
 
@@ -47,6 +49,7 @@ func newPeerServeCommand() *cobra.Command {
 	cmd.Flags().StringVar(&o.Identity, "identity", "", "identity directory (created if missing)")
 	cmd.Flags().StringVar(&o.Allow, "allow", "", "fingerprint of the one client allowed")
 	cmd.Flags().StringVar(&o.HeapProfile, "heap-profile", "", "write a heap profile (live objects) here when stopped")
+	cmd.Flags().StringVar(&o.CacheDir, "cache-dir", "", "block-hash cache directory (default: none)")
 	o.readOptions.AddFlags(cmd.Flags())
 	return cmd
 }
@@ -56,8 +59,12 @@ func runPeerServe(ctx context.Context, o *peerServeOptions) error {
 	if err != nil {
 		return err
 	}
+	store, err := openBenchCache(o.CacheDir)
+	if err != nil {
+		return err
+	}
 	srv, err := agent.Listen(ctx, "127.0.0.1:0", agent.ServerConfig{Root: o.Root, Allow: []string{o.Allow}, Identity: id,
-		ReadPath: engine.ReadPath(o.ReadPath), DirectRead: o.DirectRead})
+		ReadPath: engine.ReadPath(o.ReadPath), DirectRead: o.DirectRead, Cache: store})
 	if err != nil {
 		return err
 	}
@@ -81,6 +88,7 @@ func runPeerServe(ctx context.Context, o *peerServeOptions) error {
 type peerPushOptions struct {
 	Identity, Pin, Transport string
 	Connections              int
+	CacheDir                 string // "": no block-hash cache
 	gridOptions
 	workerOptions
 	readOptions
@@ -111,6 +119,7 @@ func newPeerPushCommand() *cobra.Command {
 	f.StringVar(&o.Pin, "pin", "", "the server's fingerprint")
 	f.StringVar(&o.Transport, "transport", "tcp", "tcp or quic")
 	f.IntVar(&o.Connections, "connections", 1, "QUIC connections")
+	f.StringVar(&o.CacheDir, "cache-dir", "", "block-hash cache directory (default: none)")
 	o.addEngineFlags(f)
 	return cmd
 }
@@ -165,8 +174,12 @@ func runPeerPush(ctx context.Context, o *peerPushOptions, src, remote string) er
 		return err
 	}
 	cfg := agent.ClientConfig{Identity: id, Pin: o.Pin, Transport: o.Transport, Connections: o.Connections}
+	eo := o.engineOptions()
+	if eo.Cache, err = openBenchCache(o.CacheDir); err != nil {
+		return err
+	}
 	start := time.Now()
-	out, err := agent.Push(ctx, cfg, src, remote, o.params(), o.engineOptions())
+	out, err := agent.Push(ctx, cfg, src, remote, o.params(), eo)
 	res := peerResult{Stats: out.Stats, Seconds: time.Since(start).Seconds(), PeakRSS: bench.SelfPeakRSS()}
 	if err != nil {
 		return err
@@ -175,6 +188,15 @@ func runPeerPush(ctx context.Context, o *peerPushOptions, src, remote string) er
 		return fmt.Errorf("push ended unverified")
 	}
 	return json.NewEncoder(os.Stdout).Encode(res)
+}
+
+// openBenchCache opens a bench peer's block-hash cache, or none for "".
+// The bench's peers run without one unless the tool measures it (Cached).
+func openBenchCache(dir string) (*cache.Store, error) {
+	if dir == "" {
+		return nil, nil
+	}
+	return cache.Open(cache.Options{Dir: dir})
 }
 
 // writeHeapProfile writes the live heap after a garbage collection: what

@@ -45,12 +45,18 @@ func benchTools(opts *benchOptions, work string) ([]bench.Tool, error) {
 			tools = append(tools, bench.Tool{Name: name, Sync: func(ctx context.Context, src, dst string) (bench.Outcome, error) {
 				return localChild(ctx, exe, common, src, dst)
 			}})
-		case "tcp", "quic":
+		case "tcp", "quic", bench.Cached:
 			n := peerNet{exe: exe, transport: name, common: common, read: opts.readOptions.args(), connections: opts.Connections,
 				srvDir: srvDir, cliDir: cliDir, srvFP: srvID.Fingerprint(), cliFP: cliID.Fingerprint()}
-			tools = append(tools, bench.Tool{Name: name, Sync: n.sync})
+			tool := bench.Tool{Name: name, Sync: n.sync}
+			if name == bench.Cached {
+				n.transport = "tcp"
+				n.srvCache, n.cliCache = filepath.Join(work, "cache", "server"), filepath.Join(work, "cache", "client")
+				tool.Sync, tool.Prepare = n.sync, n.prepareCached
+			}
+			tools = append(tools, tool)
 		default:
-			return nil, usageErrorf("tool %q: want local, tcp or quic (and --vs-rsync for rsync)", name)
+			return nil, usageErrorf("tool %q: want local, tcp, cached or quic (and --vs-rsync for rsync)", name)
 		}
 	}
 	if opts.VsRsync {
@@ -92,16 +98,20 @@ type peerNet struct {
 	connections    int
 	srvDir, cliDir string
 	srvFP, cliFP   string
+	// srvCache and cliCache are the block-hash cache directories of the
+	// ends (bench.Cached); "" runs them without one.
+	srvCache, cliCache string
 }
 
 func (n peerNet) sync(ctx context.Context, src, dst string) (bench.Outcome, error) {
 	var res bench.Outcome
-	d, addr, err := startPeer(ctx, n.exe, "peer-serve", append([]string{"--root", filepath.Dir(dst), "--identity", n.srvDir, "--allow", n.cliFP}, n.read...)...)
+	d, addr, err := startPeer(ctx, n.exe, "peer-serve", append([]string{"--root", filepath.Dir(dst), "--identity", n.srvDir,
+		"--allow", n.cliFP, "--cache-dir", n.srvCache}, n.read...)...)
 	if err != nil {
 		return res, err
 	}
 	args := append([]string{"bench", "peer-push", "--identity", n.cliDir, "--pin", n.srvFP,
-		"--transport", n.transport, "--connections", strconv.Itoa(n.connections)}, n.common...)
+		"--transport", n.transport, "--connections", strconv.Itoa(n.connections), "--cache-dir", n.cliCache}, n.common...)
 	out, cu, err := bench.RunChild(ctx, bench.WatchNone, n.exe, append(args, src, addr+"/"+filepath.Base(dst))...)
 	su, serr := d.Stop()
 	res.ClientRSS, res.ClientCPU, res.ServerRSS, res.ServerCPU = cu.PeakRSS, cu.CPU, su.PeakRSS, su.CPU
@@ -123,6 +133,31 @@ func (n peerNet) sync(ctx context.Context, src, dst string) (bench.Outcome, erro
 	}
 	res.Stats, res.Seconds, res.ClientRSS = pr.Stats, pr.Seconds, selfOr(pr.PeakRSS, cu.PeakRSS)
 	return res, nil
+}
+
+// prepareCached makes the state the cached tool measures from
+// (bench.Cached): the server's record of the replica dst as it is, made
+// by pushing a copy of dst onto it, and a stale client record of the
+// source src (its ctime moved by a chmod to its own mode), as a changed
+// source's.
+func (n peerNet) prepareCached(ctx context.Context, src, dst string) error {
+	same := filepath.Join(filepath.Dir(dst), "cached-replica.img")
+	defer os.Remove(same)
+	if err := bench.CopyFile(dst, same); err != nil {
+		return err
+	}
+	out, err := n.sync(ctx, same, dst)
+	if err != nil {
+		return err
+	}
+	if out.Stats.BlocksChanged != 0 {
+		return fmt.Errorf("the replica's copy pushed onto it changed %d blocks", out.Stats.BlocksChanged)
+	}
+	fi, err := os.Stat(src)
+	if err != nil {
+		return err
+	}
+	return os.Chmod(src, fi.Mode().Perm())
 }
 
 // floorsInProcesses measures each network floor between two child
