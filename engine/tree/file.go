@@ -44,6 +44,14 @@ func (s *syncer) file(d *dirNode, se, de Entry, sp, dp, rel string) error {
 		s.fileDone(group, rel, se.Size, err)
 		return nil
 	}
+	if s.dryRun && de.Kind == 0 {
+		// New: every block would be sent (and its directory may not exist
+		// yet, which the engine's dry run cannot compare against).
+		s.count(func(st *Stats) { st.FilesChanged++ })
+		pr.BytesSkipped.Add(se.Size)
+		s.fileDone(group, rel, se.Size, nil)
+		return nil
+	}
 	p := engine.Params{Session: s.opt.Session}
 	p.Workers = s.sched.workersFor(se.Size, p.BlockSize)
 	d.acquire()

@@ -37,6 +37,14 @@ func TestSyncTree(t *testing.T) {
 	src, dst := t.TempDir(), filepath.Join(t.TempDir(), "dst")
 	tr := sysiotest.MakeTree(t, src, sysiotest.TreeSpec{Seed: 1, Files: 120, MaxSize: 40 << 10, Dirs: 15, Depth: 12,
 		EmptyDirs: 3, Symlinks: 8, HardLinks: 4, Sparse: 2, Modes: true, OddNames: true})
+	dry := testOptions()
+	dry.Session.DryRun = true
+	if st := syncTree(t, src, dst, dry); st.FilesChanged+st.HardLinks != int64(len(tr.Files)) {
+		t.Errorf("dry run into a missing target: %+v, want every file new", st)
+	}
+	if _, err := os.Lstat(dst); !os.IsNotExist(err) {
+		t.Fatalf("the dry run made the target: %v", err)
+	}
 	st := syncTree(t, src, dst, testOptions())
 	sysiotest.TreeEqual(t, src, dst, sysiotest.TreeOptions{})
 	if st.Files != int64(len(tr.Files)) || st.FilesChanged+st.HardLinks != st.Files || st.Symlinks != 8 {
