@@ -14,6 +14,13 @@ import "fmt"
 // the records save: the server reads only the blocks it rewrites or must
 // confirm; the client reads the source whole, as it must. Beside the
 // uncached tcp push of the same round, in the same run.
+//
+// One way this is kinder than real replication: the record Prepare leaves
+// holds every block's tier-2 hash, as a sync that wrote nothing leaves it.
+// A sync that wrote blocks records them by their tier-1 hash alone
+// (engine/cache, "Lazy tier 2"), so the next push reads those of them that
+// did not change again to confirm them: up to the share the previous round
+// changed, more than this column shows.
 const Cached = "cached"
 
 // GoalCachedShare is the cached push's time over the uncached tcp push's
