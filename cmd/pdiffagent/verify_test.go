@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestVerifyCommand: verify passes a file as its sync left it, fails
@@ -49,5 +51,32 @@ func TestVerifyCommand(t *testing.T) {
 	os.WriteFile(other, data, 0o644)
 	if code, msg := execute(t, "verify", "--cache-dir", cache, other); code != exitError || !strings.Contains(msg, "no block-hash record") {
 		t.Fatalf("verify without a record: %d %q", code, msg)
+	}
+}
+
+// TestListenVerifyInterval: `listen --verify-interval` scrubs the files it
+// served: a block written behind its back (mtime restored) is logged with
+// its number, in the background, with no client connected.
+func TestListenVerifyInterval(t *testing.T) {
+	e := newFaultEnv(t)
+	root, local := t.TempDir(), t.TempDir()
+	src, dst := filepath.Join(local, "f"), filepath.Join(root, "f")
+	writeBytes(t, src, fastRandom(41, 1<<20))
+	srv := e.startServer(root, "--verify-interval", "20ms")
+	defer srv.kill()
+	e.mustRun("push", "-b", "64K", src, srv.remote("f"))
+	if _, ok := srv.waitLog("files=1 differ=0", 0, time.Minute); !ok {
+		t.Fatalf("no clean scrub pass of the pushed file: %s", srv.stderr.String())
+	}
+	fi, _ := os.Stat(dst)
+	f, _ := os.OpenFile(dst, os.O_WRONLY, 0)
+	f.WriteAt([]byte("rot"), 5<<16+7)
+	f.Close()
+	os.Chtimes(dst, fi.ModTime(), fi.ModTime())
+	if _, ok := srv.waitLog("scrub: blocks differ", 0, time.Minute); !ok {
+		t.Fatalf("the write behind the server's back was not reported: %s", srv.stderr.String())
+	}
+	if !regexp.MustCompile(`msg="scrub: blocks differ from the record" path=f differ=1 blocks=16 block_size=65536 first="?\[5\]`).MatchString(srv.stderr.String()) {
+		t.Errorf("report: %s", srv.stderr.String())
 	}
 }
