@@ -12,6 +12,8 @@ BENCH_REPEAT ?= 2
 BENCH_PATTERNS ?= random,insert,pages
 BENCH_SIZES ?= 1G,2G,4G,8G
 BENCH_FLAGS ?=
+# The tree case's sizes (1: the issue's 3.5 GiB tree; 0.01 for a quick run).
+BENCH_TREE_SCALE ?= 1
 # Per package. cmd/pdiffagent's process tests take about 1.5 min on a quiet
 # 2-core machine and measured 3-4 min on one shared with other builds.
 TEST_TIMEOUT ?= 6m
@@ -96,12 +98,15 @@ demo: build
 # $(BENCH_ROUNDS) rounds (plus one insertion, and 100 and 1000 rewritten 8 KiB
 # pages), local sync, push over TCP and
 # QUIC and rsync side by side, each the best of $(BENCH_REPEAT) runs, with the
-# floors. Writes bench/results/latest.{txt,md,json,csv,svg} and timestamped
-# copies. Takes about 10 minutes on 2 cores.
+# floors, then the tree case (2,000 small files and three of 512 MiB, times
+# $(BENCH_TREE_SCALE), pushed as a tree and with rsync -a; 7 GiB of work
+# files). Writes bench/results/latest.{txt,md,json,csv,svg} and timestamped
+# copies. Takes about 10 minutes on 2 cores, plus the tree case.
 bench: build bench-rsync
 	@mkdir -p bench/results bench/work
 	$(BIN) bench --size $(BENCH_SIZE) --rounds $(BENCH_ROUNDS) --repeat $(BENCH_REPEAT) \
-		--pattern $(BENCH_PATTERNS) --vs-rsync --dir bench/work --out bench/results $(BENCH_FLAGS)
+		--pattern $(BENCH_PATTERNS) --vs-rsync --tree --tree-scale $(BENCH_TREE_SCALE) \
+		--dir bench/work --out bench/results $(BENCH_FLAGS)
 
 # How time and peak memory grow with the file size (16 GiB of work files
 # at 8G; about 10 minutes): bench/results/scale/latest.*.

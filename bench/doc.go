@@ -35,6 +35,19 @@
 //     byte for byte (Compare) and flushes it. A sync starts from the
 //     previous verified result mutated again with the round's seed, so all
 //     tools of a round see the same target and nothing is re-copied;
+//   - the tree case (tree*.go, issue 16): GenerateTree writes a database
+//     directory's shape (DefaultTreeSpec: 2,000 files of 4 KiB to 2 MiB
+//     and three of 512 MiB, every size scalable), CopyTree copies it,
+//     MutateTree rewrites 5% of the small files and changes 10% of the
+//     large files' blocks, the same for the same seed; RunTree brings the
+//     mutated copy back with each tool (rsync -a --inplace --no-whole-file
+//     to its daemon: RsyncTreeTool; pdiffagent push DIR/ HOST:PORT/PATH,
+//     wired in cmd), verifies it with sysiotest.TreeDiff (bytes, modes,
+//     mtimes), runs it again with nothing changed, and WriteTree and
+//     TreeTargets report it. A tool whose Sync wraps ErrUnsupported (a
+//     push that does not take directories) is reported as skipped. The
+//     verification links sysiotest, and with it package testing, into
+//     the binary: one tree comparison rather than two;
 //   - presentation: SummaryTable (one row per round, the tools side by side
 //     with the floors), WireTable (the bytes each tool put on the wire both
 //     ways, rsync's from its --stats), detail rows, CSV, JSON, Evaluate (the goals, PASS or

@@ -22,6 +22,8 @@ type Report struct {
 	Skipped map[string]string `json:"skipped,omitempty"`
 	Net     []NetFloor        `json:"net_floors,omitempty"`
 	Results []Result          `json:"results"`
+	// Tree is the tree case's (issue 16), when it ran.
+	Tree *TreeReport `json:"tree,omitempty"`
 	// Targets is Evaluate's verdict, filled in by the caller.
 	Targets []Target `json:"targets,omitempty"`
 	Seconds float64  `json:"seconds"` // the whole run

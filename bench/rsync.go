@@ -25,7 +25,19 @@ var RsyncArgs = []string{"--inplace", "--no-whole-file", "-I", "--stats"}
 // to it with RsyncArgs and stops it. The client's and the daemon's peak RSS
 // are recorded (the daemon's includes the processes it forked for the
 // transfer, summed). Without rsync in PATH the tool is skipped, with the reason.
-func RsyncTool() Tool {
+func RsyncTool() Tool { return rsyncTool(RsyncArgs, "") }
+
+// RsyncTreeArgs are the tree case's options: archive mode (modes, mtimes,
+// links, owners as root) and files updated in place by delta; rsync's
+// quick check (size and mtime) skips unchanged files, as pdiffagent's does.
+var RsyncTreeArgs = []string{"-a", "--inplace", "--no-whole-file", "--stats"}
+
+// RsyncTreeTool is RsyncTool for the tree case: its Sync takes two
+// directories and brings the contents of the second up to date with the
+// first's (rsync -a SRC/ …/DST), with RsyncTreeArgs.
+func RsyncTreeTool() Tool { return rsyncTool(RsyncTreeArgs, "/") }
+
+func rsyncTool(args []string, srcSuffix string) Tool {
 	t := Tool{Name: "rsync"}
 	path, err := exec.LookPath("rsync")
 	if err != nil {
@@ -33,7 +45,7 @@ func RsyncTool() Tool {
 		return t
 	}
 	t.Sync = func(ctx context.Context, src, dst string) (Outcome, error) {
-		return rsyncOnce(ctx, path, src, dst)
+		return rsyncOnce(ctx, path, args, src+srcSuffix, dst)
 	}
 	return t
 }
@@ -48,7 +60,7 @@ func RsyncVersion() string {
 	return strings.Join(strings.Fields(line), " ")
 }
 
-func rsyncOnce(ctx context.Context, rsync, src, dst string) (Outcome, error) {
+func rsyncOnce(ctx context.Context, rsync string, opts []string, src, dst string) (Outcome, error) {
 	var out Outcome
 	conf, err := os.MkdirTemp("", "pdiffagent-rsyncd-")
 	if err != nil {
@@ -73,7 +85,7 @@ func rsyncOnce(ctx context.Context, rsync, src, dst string) (Outcome, error) {
 		d.Stop()
 		return out, fmt.Errorf("rsync daemon: %w", err)
 	}
-	args := append(append([]string{}, RsyncArgs...), src,
+	args := append(append([]string{}, opts...), src,
 		fmt.Sprintf("rsync://%s/bench/%s", addr, filepath.Base(dst)))
 	start := time.Now()
 	stdout, cu, err := RunChild(ctx, WatchProcess, rsync, args...)

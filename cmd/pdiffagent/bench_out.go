@@ -31,6 +31,10 @@ func writeBenchSummary(w io.Writer, rep *bench.Report) {
 	fmt.Fprintln(w)
 	bench.WriteFloors(w, rep)
 	fmt.Fprintln(w)
+	if rep.Tree != nil {
+		bench.WriteTree(w, rep.Tree)
+		fmt.Fprintln(w)
+	}
 	bench.WriteTargets(w, rep.Targets)
 	if len(rep.Sizes) > 1 {
 		fmt.Fprintln(w)
@@ -98,6 +102,11 @@ func writeBenchMarkdown(w io.Writer, rep *bench.Report) {
 	io.Copy(w, &floors)
 	fmt.Fprintln(w, "```")
 	fmt.Fprintln(w)
+	if rep.Tree != nil {
+		var tree bytes.Buffer
+		bench.WriteTree(&tree, rep.Tree)
+		fmt.Fprintf(w, "Tree case:\n\n```\n%s```\n\n", tree.String())
+	}
 	for _, t := range rep.Targets {
 		fmt.Fprintf(w, "- **%s** %s: %s\n", t.Status, t.Name, t.Detail)
 	}

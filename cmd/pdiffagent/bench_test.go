@@ -14,7 +14,7 @@ func TestBenchEndToEnd(t *testing.T) {
 	t.Setenv(asCLIEnv, "1") // the bench's children are this binary (TestMain)
 	dir, out := t.TempDir(), t.TempDir()
 	code, msg := execute(t, "bench", "--size", "3M", "--rounds", "2", "-b", "64K", "--dir", dir,
-		"--floor-bytes", "4M", "--pattern", "random,insert", "--vs-rsync", "--out", out, "-q")
+		"--floor-bytes", "4M", "--pattern", "random,insert", "--vs-rsync", "--tree", "--tree-scale", "0.0001", "--tree-files", "40", "--out", out, "-q")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, msg)
 	}
@@ -49,7 +49,8 @@ func TestBenchEndToEnd(t *testing.T) {
 			t.Errorf("cached push: target %s read %d, source %s", r.Stats.TargetCache, r.Stats.TargetRead, r.Stats.SourceCache)
 		}
 	}
-	if len(rep.Net) != 3 || len(rep.Targets) != 6 {
+	checkBenchTree(t, rep.Tree, rep.Skipped["rsync"] == "")
+	if len(rep.Net) != 3 || len(rep.Targets) != 6+2 {
 		t.Errorf("floors %+v targets %+v", rep.Net, rep.Targets)
 	}
 	for _, f := range rep.Net {
@@ -64,7 +65,7 @@ func TestBenchEndToEnd(t *testing.T) {
 		}
 	}
 	txt, _ := os.ReadFile(filepath.Join(out, "latest.txt"))
-	for _, want := range []string{"machine:", "RSYNC/TCP", "CACHED/TCP", "targets:", "insert"} {
+	for _, want := range []string{"machine:", "RSYNC/TCP", "CACHED/TCP", "targets:", "insert", "tree: 43 files"} {
 		if !strings.Contains(string(txt), want) {
 			t.Errorf("latest.txt lacks %q:\n%s", want, txt)
 		}
@@ -74,6 +75,29 @@ func TestBenchEndToEnd(t *testing.T) {
 	}
 	if left, _ := filepath.Glob(filepath.Join(dir, "*")); len(left) != 0 {
 		t.Errorf("work files left: %v", left)
+	}
+}
+
+// checkBenchTree checks the tree case of a bench run: rsync's two runs
+// verified (when it is installed), and tcp's too, or tcp skipped because
+// this build's push does not take a directory.
+func checkBenchTree(t *testing.T, tr *bench.TreeReport, rsync bool) {
+	t.Helper()
+	if tr == nil || tr.Files != 43 {
+		t.Fatalf("tree case: %+v", tr)
+	}
+	runs := map[string]int{}
+	for _, r := range tr.Results {
+		if !r.Verified || r.SyncSeconds <= 0 {
+			t.Errorf("tree result %+v", r)
+		}
+		runs[r.Tool]++
+	}
+	if skip := tr.Skipped["tcp"]; (skip == "") != (runs["tcp"] == 2) || (skip != "" && !strings.Contains(skip, "not supported")) {
+		t.Errorf("tree case: tcp ran %d times, skipped: %q", runs["tcp"], skip)
+	}
+	if rsync && runs["rsync"] != 2 {
+		t.Errorf("tree case: rsync ran %d times (skipped: %q)", runs["rsync"], tr.Skipped["rsync"])
 	}
 }
 
@@ -87,6 +111,8 @@ func TestBenchUsage(t *testing.T) {
 		{"bench", "--connections", "9", "-c", "2"},
 		{"bench", "--json", "--csv"},
 		{"bench", "--sizes", "1G,zero"},
+		{"bench", "--tree", "--tree-scale", "2"},
+		{"bench", "--tree", "--tree-files", "0"},
 	} {
 		if code, msg := execute(t, append(args, "--dir", t.TempDir())...); code != exitUsage {
 			t.Errorf("%v: exit %d (%s), want %d", args, code, msg, exitUsage)

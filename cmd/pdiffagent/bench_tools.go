@@ -22,32 +22,20 @@ import (
 // directory) and run `bench peer-push` against it. Both ends get throwaway
 // identities made under work/ids.
 func benchTools(opts *benchOptions, work string) ([]bench.Tool, error) {
-	exe, err := os.Executable()
+	base, err := benchPeers(opts, work)
 	if err != nil {
 		return nil, err
 	}
-	srvDir, cliDir := filepath.Join(work, "ids", "server"), filepath.Join(work, "ids", "client")
-	srvID, err := agent.LoadOrCreateIdentity(srvDir)
-	if err != nil {
-		return nil, err
-	}
-	cliID, err := agent.LoadOrCreateIdentity(cliDir)
-	if err != nil {
-		return nil, err
-	}
-	common := []string{"-b", formatSize(int64(opts.BlockSize)), "-c", strconv.Itoa(opts.Concurrency),
-		"-m", engine.StrongHash(opts.Hash).String()}
-	common = append(common, opts.readOptions.args()...)
 	var tools []bench.Tool
 	for _, name := range opts.Tools {
 		switch name {
 		case "local":
 			tools = append(tools, bench.Tool{Name: name, Sync: func(ctx context.Context, src, dst string) (bench.Outcome, error) {
-				return localChild(ctx, exe, common, src, dst)
+				return localChild(ctx, base.exe, base.common, src, dst)
 			}})
 		case "tcp", "quic", bench.Cached:
-			n := peerNet{exe: exe, transport: name, common: common, read: opts.readOptions.args(), connections: opts.Connections,
-				srvDir: srvDir, cliDir: cliDir, srvFP: srvID.Fingerprint(), cliFP: cliID.Fingerprint()}
+			n := base
+			n.transport = name
 			tool := bench.Tool{Name: name, Sync: n.sync}
 			if name == bench.Cached {
 				n.transport = "tcp"
@@ -63,6 +51,29 @@ func benchTools(opts *benchOptions, work string) ([]bench.Tool, error) {
 		tools = append(tools, bench.RsyncTool())
 	}
 	return tools, nil
+}
+
+// benchPeers makes the throwaway identities of both ends under work/ids
+// and returns what every pdiffagent tool runs with (transport unset).
+func benchPeers(opts *benchOptions, work string) (peerNet, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return peerNet{}, err
+	}
+	srvDir, cliDir := filepath.Join(work, "ids", "server"), filepath.Join(work, "ids", "client")
+	srvID, err := agent.LoadOrCreateIdentity(srvDir)
+	if err != nil {
+		return peerNet{}, err
+	}
+	cliID, err := agent.LoadOrCreateIdentity(cliDir)
+	if err != nil {
+		return peerNet{}, err
+	}
+	common := []string{"-b", formatSize(int64(opts.BlockSize)), "-c", strconv.Itoa(opts.Concurrency),
+		"-m", engine.StrongHash(opts.Hash).String()}
+	common = append(common, opts.readOptions.args()...)
+	return peerNet{exe: exe, common: common, read: opts.readOptions.args(), connections: opts.Connections,
+		srvDir: srvDir, cliDir: cliDir, srvFP: srvID.Fingerprint(), cliFP: cliID.Fingerprint()}, nil
 }
 
 // localChild runs `bench peer-sync SRC DST` and reads its result.

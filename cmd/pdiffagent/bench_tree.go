@@ -1,0 +1,96 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/pdiffagent/pdiffagent/bench"
+	"github.com/spf13/pflag"
+)
+
+// benchTreeOptions are the flags of bench's tree case (issue 16).
+type benchTreeOptions struct {
+	Tree      bool
+	TreeScale float64
+	TreeFiles int
+}
+
+func (o *benchTreeOptions) AddFlags(f *pflag.FlagSet) {
+	f.BoolVar(&o.Tree, "tree", false, "also run the tree case: 2,000 files of 4 KiB to 2 MiB and three of 512 MiB (times --tree-scale), "+
+		"5% of the small files rewritten and 10% of the large files' blocks changed, pushed over TCP (pdiffagent push DIR/ HOST:PORT/PATH) "+
+		"and with rsync -a --inplace --no-whole-file to a daemon, then both again with nothing changed")
+	f.Float64Var(&o.TreeScale, "tree-scale", 1, "multiply every file size of the tree case by this, from 0.0001 to 1 (0.01 for a quick run)")
+	f.IntVar(&o.TreeFiles, "tree-files", 2000, "small files in the tree case, 1 to 1000000")
+}
+
+func (o *benchTreeOptions) check() error {
+	if !(o.TreeScale >= 1e-4 && o.TreeScale <= 1) {
+		return usageErrorf("--tree-scale %v: want 0.0001 to 1", o.TreeScale)
+	}
+	if o.TreeFiles < 1 || o.TreeFiles > 1_000_000 {
+		return usageErrorf("--tree-files %d: want 1 to 1000000", o.TreeFiles)
+	}
+	return nil
+}
+
+// runTreeCase runs the tree case in work and puts it in rep.Tree: the
+// tcp tool pushes the tree with `pdiffagent push` to a `bench peer-serve`,
+// rsync (with --vs-rsync) to its daemon.
+func runTreeCase(ctx context.Context, opts *benchOptions, work string, rep *bench.Report, log func(string, ...any)) error {
+	n, err := benchPeers(opts, work)
+	if err != nil {
+		return err
+	}
+	n.transport = "tcp"
+	tools := []bench.Tool{{Name: "tcp", Sync: n.pushTree}}
+	if opts.VsRsync {
+		tools = append(tools, bench.RsyncTreeTool())
+	}
+	spec := bench.DefaultTreeSpec(opts.TreeScale, opts.Seed)
+	spec.Files = opts.TreeFiles
+	tr, err := bench.RunTree(ctx, bench.TreeConfig{Dir: work, Spec: spec,
+		BlockSize: int(opts.BlockSize), Repeat: opts.Repeat, Tools: tools, Log: log})
+	rep.Tree = tr
+	return err
+}
+
+// pushTree runs `pdiffagent push --json SRC/ ADDR/NAME` against a fresh
+// `bench peer-serve` whose root is dst's parent: the command line a user
+// types, timed around the client. A build whose push refuses a directory
+// makes it bench.ErrUnsupported.
+func (n peerNet) pushTree(ctx context.Context, src, dst string) (bench.Outcome, error) {
+	var res bench.Outcome
+	d, addr, err := startPeer(ctx, n.exe, "peer-serve", append([]string{"--root", filepath.Dir(dst), "--identity", n.srvDir, "--allow", n.cliFP}, n.read...)...)
+	if err != nil {
+		return res, err
+	}
+	args := append([]string{"push", "--json", "--progress=never", "--identity", n.cliDir, "--pin", n.srvFP,
+		"--transport", n.transport}, n.common...)
+	start := time.Now()
+	out, cu, err := bench.RunChild(ctx, bench.WatchProcess, n.exe, append(args, src+"/", addr+"/"+filepath.Base(dst))...)
+	res.Seconds = time.Since(start).Seconds()
+	su, serr := d.Stop()
+	res.ClientRSS, res.ClientCPU, res.ServerRSS, res.ServerCPU = cu.PeakRSS, cu.CPU, su.PeakRSS, su.CPU
+	var fin struct {
+		PeakRSS int64 `json:"peak_rss"`
+	}
+	if json.Unmarshal([]byte(su.Last), &fin) == nil && fin.PeakRSS > 0 {
+		res.ServerRSS = fin.PeakRSS
+	}
+	if err != nil {
+		// checkLocalKind's refusal: this build's push takes files only.
+		if strings.Contains(err.Error(), "only regular files and block devices can be synced") {
+			return res, fmt.Errorf("pdiffagent push of a directory: %w by this build (it refuses a directory as its source)", bench.ErrUnsupported)
+		}
+		return res, err
+	}
+	if serr != nil {
+		return res, fmt.Errorf("peer-serve: %w", serr)
+	}
+	json.Unmarshal(out, &res.Stats) // the counts it reports, if any
+	return res, nil
+}
