@@ -63,7 +63,27 @@
 //
 // Trees do not use the block-hash cache yet (Options.Engine.Cache is
 // ignored): its records trust a target made durable before they are, which
-// DeferSync postpones to the tree's end. Push and pull of trees (a session
-// carrying many files, wire messages 0x30-0x3F, wire.CapTree) are not
-// built yet.
+// DeferSync postpones to the tree's end.
+//
+// Not built yet: push and pull of trees. The intended shape, so that the
+// walker above is reused whole: the client always drives. A session with
+// wire.CapTree opens on a directory beneath the server's root; the client
+// asks the server for one directory's listing at a time (a request, then
+// sorted entries in bounded batches, then an end: the server holds one
+// batch, never a tree) and merges it with its own listing as walk.go does,
+// so the walker's target (push) or source (pull) becomes an interface with
+// a local and a remote implementation. For a push the server applies each
+// entry operation (mkdir, symlink, hard link, remove, metadata) the client
+// sends, one message each, through os.Root on its jail's root (no
+// symlink leaves it, no ".." or absolute name is accepted: cleanRelPath),
+// under its read-only, allow-hardlinks, allow-devices and owner rules; a
+// hostile client then costs the server one message at a time, whatever it
+// sends. Files are work units on the session's existing worker streams:
+// the client's scheduler gives a file k free streams and sends on each a
+// file header (its path, part i of k, size, mode, times), after which the
+// engine runs on those k streams exactly as for a single-file session,
+// opening the file through the server's opener (jail, locks, budget), and
+// the streams return to the pool after FinalAck. Messages 0x30-0x3F are
+// reserved for this; the per-file id of wire/doc.go's plan is not needed
+// when a stream carries one file at a time.
 package tree
