@@ -78,12 +78,16 @@
 // symlink leaves it, no ".." or absolute name is accepted: cleanRelPath),
 // under its read-only, allow-hardlinks, allow-devices and owner rules; a
 // hostile client then costs the server one message at a time, whatever it
-// sends. Files are work units on the session's existing worker streams:
-// the client's scheduler gives a file k free streams and sends on each a
-// file header (its path, part i of k, size, mode, times), after which the
-// engine runs on those k streams exactly as for a single-file session,
-// opening the file through the server's opener (jail, locks, budget), and
-// the streams return to the pool after FinalAck. Messages 0x30-0x3F are
-// reserved for this; the per-file id of wire/doc.go's plan is not needed
-// when a stream carries one file at a time.
+// sends. Files: the engine aborts every stream of a failed file (a source
+// changed meanwhile, a permission error),
+// so a stream cannot simply carry one file after another and survive one
+// that fails. Each file therefore runs on streams of its own, opened on the
+// session's existing connections without a handshake: QUIC streams and
+// the tunnel's yamux streams are that already; TCP needs a multiplexer
+// (yamux) inside each TLS connection. A file's streams start with a header
+// naming the session and the file (path, part i of k, size, mode, times);
+// the server opens it through its opener (jail, locks, memory budget) and
+// runs the engine on its k streams exactly as for a single-file session,
+// and a failed file costs only its own streams. Messages 0x30-0x3F and
+// wire.CapTree are reserved for this.
 package tree
