@@ -82,6 +82,12 @@ type ClientConfig struct {
 	// of Push and Pull is then only the path; Identity and Pin are not
 	// used (ssh authenticated both ends). The caller closes it.
 	Tunnel io.ReadWriteCloser
+	// Tunnels are more pipes to the same far process as Tunnel (further
+	// ssh sessions that joined it: --ssh-connections), each multiplexed
+	// by a yamux session of its own: worker w's stream goes over pipe
+	// w mod (1+len(Tunnels)), Tunnel being pipe 0 and carrying the control
+	// stream. Used only with Tunnel; the caller closes them.
+	Tunnels []io.ReadWriteCloser
 }
 
 func (c ClientConfig) populate(hostport string) (ClientConfig, error) {

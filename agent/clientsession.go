@@ -158,11 +158,11 @@ type clientConn struct {
 	quic     []lazyConn // QUIC only: Connections connections, dialed on first use
 
 	mu      sync.Mutex
-	streams []*netStream   // every stream opened, by worker
-	conns   []*quic.Conn   // every QUIC connection dialed
-	tcp     int            // TCP connections dialed
-	mux     *yamux.Session // the tunnel's multiplexer (ClientConfig.Tunnel)
-	aborted error          // set by abort: no more streams
+	streams []*netStream     // every stream opened, by worker
+	conns   []*quic.Conn     // every QUIC connection dialed
+	tcp     int              // TCP connections dialed
+	muxes   []*yamux.Session // the tunnels' multiplexers (ClientConfig.Tunnel, Tunnels), made on first use
+	aborted error            // set by abort: no more streams
 }
 
 type lazyConn struct {
@@ -179,7 +179,7 @@ func (c *clientConn) openStream(ctx context.Context, w int) (*netStream, error) 
 		what string
 	)
 	if c.cfg.Tunnel != nil {
-		t, err := c.openTunnelStream(ctx)
+		t, err := c.openTunnelStream(ctx, w)
 		if err != nil {
 			return nil, err
 		}
@@ -294,8 +294,14 @@ func (c *clientConn) connections() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	switch {
-	case c.mux != nil:
-		return 1
+	case c.muxes != nil:
+		n := 0
+		for _, m := range c.muxes {
+			if m != nil {
+				n++
+			}
+		}
+		return n
 	case c.quic != nil:
 		return len(c.conns)
 	}
@@ -327,10 +333,12 @@ func (c *clientConn) close(ctx context.Context, err error) {
 		qc.CloseWithError(code, msg)
 	}
 	c.mu.Lock()
-	mux := c.mux
+	muxes := c.muxes
 	c.mu.Unlock()
-	if mux != nil {
-		mux.Close() // the caller closes the tunnel itself
+	for _, m := range muxes {
+		if m != nil {
+			m.Close() // the caller closes the tunnels themselves
+		}
 	}
 }
 

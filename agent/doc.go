@@ -45,7 +45,11 @@
 // session over one byte pipe, ssh's stdin and stdout to serve --stdio: the
 // worker streams are yamux streams (a flow-control window each, 16 MiB),
 // authenticated by ssh, so no TLS, pin or allow list; the server applies
-// its policy (root, read-only, devices, limits) as for TCP.
+// its policy (root, read-only, devices, limits) as for TCP. More pipes to
+// the same far process (ClientConfig.Tunnels; ServeTunnel's joins: ssh
+// sessions that joined the first, --ssh-connections) are yamux sessions of
+// their own; worker w's stream goes over pipe w mod N, the control stream
+// over the first, whose end ends them all.
 //
 // # Session protocol
 //

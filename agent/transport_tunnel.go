@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/yamux"
@@ -56,27 +57,63 @@ func (t *tunnelStream) release(linger time.Duration) {
 // links, owner, limits), until the client ends the pipe or ctx ends. ssh
 // authenticated the client, so cfg needs no identity and no allow list:
 // the client is named client in the log.
-func ServeTunnel(ctx context.Context, cfg ServerConfig, conn io.ReadWriteCloser, client string) error {
+//
+// joins, when not nil, brings more pipes from the same client (the stdin
+// and stdout of further ssh sessions, --ssh-connections): each is a yamux
+// session of its own whose streams join the sessions opened over conn.
+// They are served until conn ends, then closed. The caller keeps joins
+// open; a pipe it sends after ServeTunnel returned is its own to close.
+func ServeTunnel(ctx context.Context, cfg ServerConfig, conn io.ReadWriteCloser, client string, joins <-chan io.ReadWriteCloser) error {
 	s, err := newServer(ctx, cfg, true)
 	if err != nil {
 		return err
 	}
 	defer s.jail.close()
+	ctx, cancel := context.WithCancel(ctx)
+	peer := peerIdentity{fp: client, addr: "ssh", readOnly: cfg.ReadOnly}
+	s.log.Info("serving over a tunnel", "client", client, "root", s.cfg.Root, "read_only", s.cfg.ReadOnly)
+	// loops counts the joined pipes' accept loops and the goroutine that
+	// starts them, so that none adds to s.wg once it is waited for.
+	var loops sync.WaitGroup
+	loops.Add(1)
+	go func() {
+		defer loops.Done()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case j := <-joins:
+				loops.Add(1)
+				go func() {
+					defer loops.Done()
+					if err := s.serveMux(ctx, j, peer); err != nil {
+						s.log.Warn("joined tunnel failed", "client", client, "err", err)
+					}
+				}()
+			}
+		}
+	}()
+	err = s.serveMux(ctx, conn, peer)
+	cancel()
+	loops.Wait()
+	s.cancel()
+	s.wg.Wait()
+	return err
+}
+
+// serveMux accepts the streams of a yamux session over conn until the
+// client ends it or ctx ends, and closes conn.
+func (s *Server) serveMux(ctx context.Context, conn io.ReadWriteCloser, peer peerIdentity) error {
 	mux, err := yamux.Server(conn, yamuxConfig())
 	if err != nil {
+		conn.Close()
 		return err
 	}
-	ctx, cancel := context.WithCancel(ctx)
 	stop := context.AfterFunc(ctx, func() { mux.Close() })
 	defer func() {
 		stop()
-		cancel()
-		s.cancel()
-		s.wg.Wait()
 		mux.Close()
 	}()
-	peer := peerIdentity{fp: client, addr: "ssh", readOnly: cfg.ReadOnly}
-	s.log.Info("serving over a tunnel", "client", client, "root", s.cfg.Root, "read_only", s.cfg.ReadOnly)
 	for {
 		st, err := mux.AcceptStream()
 		if err != nil {
@@ -93,18 +130,27 @@ func ServeTunnel(ctx context.Context, cfg ServerConfig, conn io.ReadWriteCloser,
 	}
 }
 
-// openTunnelStream opens a stream over the client's tunnel.
-func (c *clientConn) openTunnelStream(ctx context.Context) (byteStream, error) {
+// openTunnelStream opens worker w's stream over the client's tunnels:
+// pipe w mod (1 + len(Tunnels)), its multiplexer started on first use.
+func (c *clientConn) openTunnelStream(ctx context.Context, w int) (byteStream, error) {
 	c.mu.Lock()
-	if c.mux == nil {
-		m, err := yamux.Client(c.cfg.Tunnel, yamuxConfig())
+	if c.muxes == nil {
+		c.muxes = make([]*yamux.Session, 1+len(c.cfg.Tunnels))
+	}
+	i := w % len(c.muxes)
+	if c.muxes[i] == nil {
+		pipe := c.cfg.Tunnel
+		if i > 0 {
+			pipe = c.cfg.Tunnels[i-1]
+		}
+		m, err := yamux.Client(pipe, yamuxConfig())
 		if err != nil {
 			c.mu.Unlock()
 			return nil, err
 		}
-		c.mux = m
+		c.muxes[i] = m
 	}
-	m := c.mux
+	m := c.muxes[i]
 	c.mu.Unlock()
 	st, err := m.OpenStream()
 	if err != nil {

@@ -40,7 +40,12 @@
 // push and pull with a [user@]host:path remote (ssh.go, parseSSHRemote)
 // start `serve --stdio` (serve.go) on the far side through -e/--rsh and
 // hand its pipe to the agent as ClientConfig.Tunnel; each run of --retries
-// starts a new one.
+// starts a new one. With --ssh-connections N the first far process answers
+// a join preamble (sshjoin.go) with N-1 single-use tokens; N-1 more ssh
+// sessions send one each, and their serve processes pass their stdin and
+// stdout by SCM_RIGHTS over a unix socket in a private directory to the
+// first (sshjoin_unix.go: rendezvous), which serves them as more pipes of
+// the same session (agent.ServeTunnel's joins, ClientConfig.Tunnels).
 //
 // Bad input is refused before anything is opened or created:
 // checkLocalKind (sync.go) takes only regular files and block devices as a

@@ -2,13 +2,18 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"io"
 	"log/slog"
 	"os"
+	"strings"
 
 	"github.com/pdiffagent/pdiffagent/agent"
 	"github.com/pdiffagent/pdiffagent/engine"
 	"github.com/pdiffagent/pdiffagent/engine/cache"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // serveOptions are serve's flags: listen's policy, without the network.
@@ -21,6 +26,7 @@ type serveOptions struct {
 	Verbose   int
 	LogFormat string
 	cacheOptions
+	policy string // the flags that shape what is served (servePolicy): a joining serve must have the same
 }
 
 func newServeCommand(opts *serveOptions) *cobra.Command {
@@ -37,9 +43,18 @@ authorized_keys as a forced command, the way rrsync restricts rsync:
   command="pdiffagent serve --stdio --root /srv/images --read-only",restrict ssh-ed25519 AAAA…
 
 A forced command's --root wins: the client's absolute paths are then taken
-beneath it. Log lines go to stderr, which ssh shows the client.`,
+beneath it. Log lines go to stderr, which ssh shows the client.
+
+With push and pull --ssh-connections N, the first serve --stdio of a session
+hands the client N-1 single-use tokens, and N-1 more serve --stdio processes
+(the same forced command, if any) join it with one each: they pass their
+stdin and stdout to the first through a unix socket in a private directory
+($XDG_RUNTIME_DIR or the temporary directory, pdiffagent-UID) and wait for
+the session's end. A join under other policy flags than the first's is
+refused.`,
 		Args: exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.policy = servePolicy(cmd.Flags())
 			return runServe(cmd.Context(), opts)
 		},
 	}
@@ -90,7 +105,43 @@ func runServe(ctx context.Context, opts *serveOptions) error {
 	cfg := agent.ServerConfig{Log: log, Cache: store,
 		Link: opts.link(engine.DefaultBlockSize), ReadLimit: opts.IOLimit.rate(engine.DefaultBlockSize)}
 	opts.policyOptions.apply(&cfg)
-	return agent.ServeTunnel(ctx, cfg, stdio{}, client)
+	req, err := readJoinRequest(os.Stdin)
+	switch {
+	case errors.Is(err, io.EOF):
+		return nil // the client went before it began
+	case err != nil:
+		return err
+	case req.op == joinJoin:
+		return joinSession(ctx, req.token, opts.policy, os.Stdin, os.Stdout)
+	case req.op == joinOffer:
+		rv, toks, err := openRendezvous(req.joins, opts.policy)
+		if err != nil {
+			os.Stdout.Write(appendRefuse(nil, err.Error()))
+			return fmt.Errorf("--ssh-connections: %w", err)
+		}
+		defer rv.close()
+		if _, err := os.Stdout.Write(appendTokens(nil, toks)); err != nil {
+			return err
+		}
+		log.Info("session open to joins", "joins", req.joins)
+		return agent.ServeTunnel(ctx, cfg, stdio{}, client, rv.joins)
+	}
+	return agent.ServeTunnel(ctx, cfg, withPrefix(req.rest, stdio{}), client, nil)
+}
+
+// servePolicy is what a joining serve --stdio must share with the session's
+// first: every flag but the logging ones, as set (forced commands in
+// authorized_keys included).
+func servePolicy(f *pflag.FlagSet) string {
+	var b strings.Builder
+	f.VisitAll(func(fl *pflag.Flag) {
+		switch fl.Name {
+		case "verbose", "log-format", "help":
+			return
+		}
+		fmt.Fprintf(&b, "%s=%s\n", fl.Name, fl.Value)
+	})
+	return b.String()
 }
 
 // stdio is the process's stdin and stdout as one pipe.

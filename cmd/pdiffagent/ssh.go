@@ -20,14 +20,16 @@ import (
 
 // sshOptions are push's and pull's flags for [user@]host:/path remotes.
 type sshOptions struct {
-	Rsh        string
-	RemotePath string
+	Rsh         string
+	RemotePath  string
+	Connections int
 }
 
-// AddFlags registers -e/--rsh and --remote-path.
+// AddFlags registers -e/--rsh, --remote-path and --ssh-connections.
 func (o *sshOptions) AddFlags(f *pflag.FlagSet) {
 	f.StringVarP(&o.Rsh, "rsh", "e", "ssh", "for a [user@]host:/path remote: the `COMMAND` that runs pdiffagent serve --stdio on the far side (split at spaces, e.g. \"ssh -p 2222 -i key\"), as rsync's -e")
 	f.StringVar(&o.RemotePath, "remote-path", "pdiffagent", "for a [user@]host:/path remote: the far side's pdiffagent `PROGRAM`, read by its shell (\"sudo pdiffagent\" works)")
+	f.IntVar(&o.Connections, "ssh-connections", 1, "for a [user@]host:/path remote: `N` ssh sessions that carry one sync, the workers spread over them (bonded links, more than one core for ssh's cipher)")
 }
 
 // parseSSHRemote recognises scp's and rsync's [user@]host:path, a colon
@@ -78,18 +80,23 @@ type sshTunnel struct {
 	io.Reader // the far side's stdout
 	io.WriteCloser
 	cmd  *exec.Cmd
-	path string // the path to send in Open, relative to the far side's root
 	once sync.Once
 	err  error
 }
 
-// startTunnel runs the far side for a session on path (as the user wrote
+// startTunnels runs the far side for a session on path (as the user wrote
 // it): an absolute path is served beneath the root / (or the forced
-// command's --root), a relative one beneath the login directory.
-func (o *sshOptions) startTunnel(ctx context.Context, dest, path, fallback string) (*sshTunnel, error) {
+// command's --root), a relative one beneath the login directory. With
+// --ssh-connections N > 1 the first far process hands out N-1 tokens
+// (sshjoin.go) and N-1 more ssh sessions join it; it then serves the
+// session over all N pipes.
+func (o *sshOptions) startTunnels(ctx context.Context, dest, path, fallback string) ([]*sshTunnel, string, error) {
 	rsh := strings.Fields(o.Rsh)
 	if len(rsh) == 0 {
-		return nil, usageErrorf("--rsh: empty command")
+		return nil, "", usageErrorf("--rsh: empty command")
+	}
+	if o.Connections < 1 || o.Connections > maxJoins+1 {
+		return nil, "", usageErrorf("--ssh-connections %d: want 1 to %d", o.Connections, maxJoins+1)
 	}
 	remote := []string{o.RemotePath, "serve", "--stdio"} // the far shell reads RemotePath, as rsync's --rsync-path
 	switch {
@@ -102,7 +109,45 @@ func (o *sshOptions) startTunnel(ctx context.Context, dest, path, fallback strin
 		path += fallback
 	}
 	argv := append(rsh[1:], dest, strings.Join(remote, " "))
-	cmd := exec.CommandContext(ctx, rsh[0], argv...)
+	first, err := o.startSSH(ctx, rsh[0], argv)
+	if err != nil || o.Connections == 1 {
+		return []*sshTunnel{first}, path, err
+	}
+	tuns := make([]*sshTunnel, o.Connections)
+	tuns[0] = first
+	closeAll := func() { closeTunnels(tuns) }
+	toks, err := first.exchange(appendOffer(nil, o.Connections-1), o.Connections-1)
+	if err != nil {
+		closeAll()
+		return nil, "", fmt.Errorf("ssh connection 1: %w", err)
+	}
+	errs := make([]error, len(tuns))
+	var wg sync.WaitGroup
+	for i, tok := range toks {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t, err := o.startSSH(ctx, rsh[0], argv)
+			if err == nil {
+				tuns[i+1] = t
+				_, err = t.exchange(appendJoin(nil, tok), 0)
+			}
+			if err != nil {
+				errs[i+1] = fmt.Errorf("ssh connection %d: %w", i+2, err)
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		closeAll()
+		return nil, "", err
+	}
+	return tuns, path, nil
+}
+
+// startSSH starts one ssh session running argv on the far side.
+func (o *sshOptions) startSSH(ctx context.Context, rsh string, argv []string) (*sshTunnel, error) {
+	cmd := exec.CommandContext(ctx, rsh, argv...)
 	cmd.Stderr = os.Stderr // ssh's and the far side's messages
 	cmd.WaitDelay = 5 * time.Second
 	in, err := cmd.StdinPipe()
@@ -116,7 +161,22 @@ func (o *sshOptions) startTunnel(ctx context.Context, dest, path, fallback strin
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("--rsh %q: %w", o.Rsh, err)
 	}
-	return &sshTunnel{Reader: out, WriteCloser: in, cmd: cmd, path: path}, nil
+	return &sshTunnel{Reader: out, WriteCloser: in, cmd: cmd}, nil
+}
+
+// exchange sends a join preamble and reads the answer: k tokens, or none.
+func (t *sshTunnel) exchange(msg []byte, k int) ([]joinToken, error) {
+	if _, err := t.Write(msg); err != nil {
+		return nil, err
+	}
+	toks, err := readJoinReply(t, k)
+	var refused *joinRefusedError
+	if err != nil && !errors.As(err, &refused) {
+		if cerr := t.Close(); cerr != nil { // the far side's exit says more
+			err = fmt.Errorf("%w (%v)", err, cerr)
+		}
+	}
+	return toks, err
 }
 
 // Close ends the far side's input and waits for it to exit, once (the
@@ -131,6 +191,26 @@ func (t *sshTunnel) Close() error {
 		}
 	})
 	return t.err
+}
+
+// closeTunnels closes the ssh sessions of one far process, all at once:
+// the first far process ends when its first pipe does and then lets the
+// joined ones go, but each serves its pipe until that pipe ends too.
+func closeTunnels(tuns []*sshTunnel) error {
+	errs := make([]error, len(tuns))
+	var wg sync.WaitGroup
+	for i, t := range tuns {
+		if t == nil {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = t.Close()
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // runRemoteSSH is runRemote for a [user@]host:path remote: every run (and
@@ -155,24 +235,27 @@ func runRemoteSSH(ctx context.Context, opts *remoteOptions, p engine.Params, pus
 	}
 	var out agent.Outcome
 	err = opts.retryOptions.do(ctx, os.Stderr, rep.reset, func() error {
-		tun, err := opts.startTunnel(ctx, dest, rpath, filepath.Base(local))
+		tuns, path, err := opts.startTunnels(ctx, dest, rpath, filepath.Base(local))
 		if err != nil {
 			return err
 		}
 		c := cfg
-		c.Tunnel = tun
-		if push {
-			out, err = agent.Push(ctx, c, local, tun.path, p, eopt)
-		} else {
-			out, err = agent.Pull(ctx, c, tun.path, local, p, eopt)
+		c.Tunnel = tuns[0]
+		for _, t := range tuns[1:] {
+			c.Tunnels = append(c.Tunnels, t)
 		}
-		if cerr := tun.Close(); err == nil && cerr != nil && ctx.Err() == nil {
+		if push {
+			out, err = agent.Push(ctx, c, local, path, p, eopt)
+		} else {
+			out, err = agent.Pull(ctx, c, path, local, p, eopt)
+		}
+		if cerr := closeTunnels(tuns); err == nil && cerr != nil && ctx.Err() == nil {
 			err = cerr
 		}
 		return err
 	})
 	if opts.Verbose > 0 && err == nil {
-		fmt.Fprintf(os.Stderr, "%s over ssh (%s): %d workers on one pipe\n", dest, opts.Rsh, out.Workers)
+		fmt.Fprintf(os.Stderr, "%s over ssh (%s): %d workers on %d pipe(s)\n", dest, opts.Rsh, out.Workers, out.Connections)
 	}
 	return rep.finish(ctx, result{Stats: out.Stats, Transport: out.Transport, Connections: out.Connections}, opts.atomicHint(err))
 }
