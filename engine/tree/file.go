@@ -56,11 +56,16 @@ func (s *syncer) file(d *dirNode, se, de Entry, sp, dp, rel string) error {
 	p.Workers = s.sched.workersFor(se.Size, p.BlockSize)
 	d.acquire()
 	pr.start(rel, se.Size)
-	return s.sched.run(s.ctx, p.Workers, func() {
+	err := s.sched.run(s.ctx, p.Workers, func() {
 		defer d.release()
 		err := s.syncFile(sp, dp, se, de, p)
 		s.fileDone(group, rel, se.Size, err)
 	})
+	if err != nil { // cancelled before it started
+		s.fileDone(group, rel, se.Size, err)
+		d.release()
+	}
+	return err
 }
 
 // smallFile is the size under which files are written through the page
