@@ -86,7 +86,9 @@ func (l *links) finish(s *syncer) {
 func (s *syncer) link(first, dst, rel string, ok bool) {
 	s.count(func(st *Stats) { st.HardLinks++ })
 	if !ok {
-		s.fail(rel, errors.New("not linked: its other name failed"))
+		if s.ctx.Err() == nil { // a cancelled sync reports the cancellation
+			s.fail(rel, errors.New("not linked: its other name failed"))
+		}
 		return
 	}
 	if s.dryRun {
