@@ -79,8 +79,8 @@ func TestBenchEndToEnd(t *testing.T) {
 }
 
 // checkBenchTree checks the tree case of a bench run: rsync's two runs
-// verified (when it is installed), and tcp's too, or tcp skipped because
-// this build's push does not take a directory.
+// verified (when it is installed), and tcp's and local's too, or each
+// skipped because this build's command does not take a directory.
 func checkBenchTree(t *testing.T, tr *bench.TreeReport, rsync bool) {
 	t.Helper()
 	if tr == nil || tr.Files != 43 {
@@ -93,8 +93,10 @@ func checkBenchTree(t *testing.T, tr *bench.TreeReport, rsync bool) {
 		}
 		runs[r.Tool]++
 	}
-	if skip := tr.Skipped["tcp"]; (skip == "") != (runs["tcp"] == 2) || (skip != "" && !strings.Contains(skip, "not supported")) {
-		t.Errorf("tree case: tcp ran %d times, skipped: %q", runs["tcp"], skip)
+	for _, tool := range []string{"tcp", "local"} {
+		if skip := tr.Skipped[tool]; (skip == "") != (runs[tool] == 2) || (skip != "" && !strings.Contains(skip, "not supported")) {
+			t.Errorf("tree case: %s ran %d times, skipped: %q", tool, runs[tool], skip)
+		}
 	}
 	if rsync && runs["rsync"] != 2 {
 		t.Errorf("tree case: rsync ran %d times (skipped: %q)", runs["rsync"], tr.Skipped["rsync"])

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -39,7 +40,8 @@ func (o *benchTreeOptions) check() error {
 
 // runTreeCase runs the tree case in work and puts it in rep.Tree: the
 // tcp tool pushes the tree with `pdiffagent push` to a `bench peer-serve`,
-// rsync (with --vs-rsync) to its daemon.
+// local (when --tools has it) runs `pdiffagent sync`, rsync (with
+// --vs-rsync) pushes to its daemon.
 func runTreeCase(ctx context.Context, opts *benchOptions, work string, rep *bench.Report, log func(string, ...any)) error {
 	n, err := benchPeers(opts, work)
 	if err != nil {
@@ -47,6 +49,9 @@ func runTreeCase(ctx context.Context, opts *benchOptions, work string, rep *benc
 	}
 	n.transport = "tcp"
 	tools := []bench.Tool{{Name: "tcp", Sync: n.pushTree}}
+	if slices.Contains(opts.Tools, "local") {
+		tools = append(tools, bench.Tool{Name: "local", Sync: n.syncTree})
+	}
 	if opts.VsRsync {
 		tools = append(tools, bench.RsyncTreeTool())
 	}
@@ -81,16 +86,32 @@ func (n peerNet) pushTree(ctx context.Context, src, dst string) (bench.Outcome, 
 	if json.Unmarshal([]byte(su.Last), &fin) == nil && fin.PeakRSS > 0 {
 		res.ServerRSS = fin.PeakRSS
 	}
+	if err == nil && serr != nil {
+		err = fmt.Errorf("peer-serve: %w", serr)
+	}
+	return res, treeOutcome(err, out, &res)
+}
+
+// syncTree runs `pdiffagent sync --json SRC/ DST`, timed around it (its
+// block-hash cache, if any, under the client's throwaway identity).
+func (n peerNet) syncTree(ctx context.Context, src, dst string) (bench.Outcome, error) {
+	args := append([]string{"sync", "--json", "--progress=never", "--cache-dir", filepath.Join(n.cliDir, "cache")}, n.common...)
+	start := time.Now()
+	out, cu, err := bench.RunChild(ctx, bench.WatchProcess, n.exe, append(args, src+"/", dst)...)
+	res := bench.Outcome{Seconds: time.Since(start).Seconds(), ClientRSS: cu.PeakRSS, ClientCPU: cu.CPU}
+	return res, treeOutcome(err, out, &res)
+}
+
+// treeOutcome reads a tree command's --json output into res.Stats (the
+// counts it reports, if any) and turns the refusal of a build whose
+// command takes files only (checkLocalKind's) into bench.ErrUnsupported.
+func treeOutcome(err error, out []byte, res *bench.Outcome) error {
 	if err != nil {
-		// checkLocalKind's refusal: this build's push takes files only.
 		if strings.Contains(err.Error(), "only regular files and block devices can be synced") {
-			return res, fmt.Errorf("pdiffagent push of a directory: %w by this build (it refuses a directory as its source)", bench.ErrUnsupported)
+			return fmt.Errorf("a directory as the source: %w by this build", bench.ErrUnsupported)
 		}
-		return res, err
+		return err
 	}
-	if serr != nil {
-		return res, fmt.Errorf("peer-serve: %w", serr)
-	}
-	json.Unmarshal(out, &res.Stats) // the counts it reports, if any
-	return res, nil
+	json.Unmarshal(out, &res.Stats)
+	return nil
 }
