@@ -29,6 +29,9 @@ type receiver struct {
 	peer      *wire.Report
 	dig       sharedDigest
 	tot       counters
+	// refineStreak is the refined blocks in a row, over all stripes, that
+	// sent most of their sub-blocks (refine.go).
+	refineStreak atomic.Int64
 }
 
 // Receive runs the receiver's side: it brings dst up to date with the
@@ -201,6 +204,7 @@ type stripeState struct {
 func (r *receiver) worker(ctx context.Context, w int, st *lockedStream) (err error) {
 	first, end := r.p.Stripe(w)
 	ss := &stripeState{first: first, end: end, received: first, done: make(chan error, 1)}
+	ss.refine.streak = &r.refineStreak
 	ss.decided.Store(first)
 	if ss.roll, err = r.newRecvRoll(); err != nil {
 		return err

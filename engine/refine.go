@@ -18,10 +18,11 @@ import (
 const (
 	// refineSub is the sub-block size: the smallest block.
 	refineSub = wire.MinBlockSize
-	// refineStreak refined blocks in a row that sent most of their
-	// sub-blocks make a receiver worker stop refining; it then refines one
-	// block in refineProbe of those it needs, and refines again from the
-	// first such probe that sends less than half of its sub-blocks.
+	// refineStreak refined blocks in a row, in any of the receiver's
+	// stripes, that sent most of their sub-blocks make the receiver stop
+	// refining: each worker then refines one block in refineProbe of those
+	// it needs, and all refine again from the first such probe that sends
+	// less than half of its sub-blocks.
 	refineStreak = 8
 	refineProbe  = 64
 )
@@ -59,8 +60,8 @@ type refinedBlock struct {
 type refineQueue struct {
 	mu     sync.Mutex
 	q      []*refinedBlock
-	streak atomic.Int64 // refined blocks in a row that sent most of their sub-blocks
-	probe  int          // hasher's: needed blocks not refined since the last probe
+	streak *atomic.Int64 // the receiver's: refined blocks in a row that sent most of their sub-blocks
+	probe  int           // hasher's: needed blocks not refined since the last probe
 }
 
 func (rq *refineQueue) push(rbs []*refinedBlock) {
@@ -90,6 +91,16 @@ func (rq *refineQueue) head(i int64) *refinedBlock {
 		return nil
 	}
 	return rq.q[0]
+}
+
+// settled counts a refined block that the stream has moved past: mostly
+// sent, or not.
+func (rq *refineQueue) settled(mostlySent bool) {
+	if mostlySent {
+		rq.streak.Add(1)
+	} else {
+		rq.streak.Store(0)
+	}
 }
 
 // want decides, in the hasher, whether a needed block is refined.
@@ -169,11 +180,7 @@ func (r *receiver) settleBefore(ss *stripeState, bw *blockWriter, i int64) {
 				ss.settled.addSubOffered(rb.block, j*refineSub, rb.strong[j])
 			}
 		}
-		if 2*sent > len(rb.got) {
-			ss.refine.streak.Add(1)
-		} else {
-			ss.refine.streak.Store(0)
-		}
+		ss.refine.settled(2*sent > len(rb.got))
 		r.tot.refined.Add(1)
 		bw.recordRefined(rb.block, rb.n)
 		ss.settledN++
@@ -181,9 +188,10 @@ func (r *receiver) settleBefore(ss *stripeState, bw *blockWriter, i int64) {
 }
 
 // takeData settles the refined blocks before block i, which a Data names,
-// and takes i off the queue when it is refined: the sender declined to
-// refine it (a hole of its source) and sends it whole, which it may do
-// only before any of its sub-blocks.
+// and takes i off the queue when it is refined: the sender sends it whole,
+// which it may do only before any of its sub-blocks, when no sub-block
+// matched (for the streak, a block that sent them all; for Stats, not a
+// refined block) or for a hole of its source.
 func (r *receiver) takeData(ss *stripeState, bw *blockWriter, i int64) error {
 	r.settleBefore(ss, bw, i)
 	rb := ss.refine.head(i)
@@ -194,6 +202,7 @@ func (r *receiver) takeData(ss *stripeState, bw *blockWriter, i int64) error {
 		return protocolErrorf("Data for block %d after some of its sub-blocks", i)
 	}
 	ss.refine.popBefore(i + 1)
+	ss.refine.settled(true)
 	return nil
 }
 
@@ -209,15 +218,17 @@ func (r *receiver) writeSub(ss *stripeState, bw *blockWriter, d *wire.SubData) e
 	if rb == nil {
 		return protocolErrorf("SubData for block %d, which is not refined (or again)", i)
 	}
-	j := int(d.Offset) / refineSub
+	j, n := int(d.Offset)/refineSub, int(d.RawLen)
 	if int(d.Offset)%refineSub != 0 || j >= len(rb.got) || j <= rb.last {
 		return protocolErrorf("SubData for block %d at offset %d: not a sub-block after the last one sent", i, d.Offset)
 	}
-	n := min(refineSub, rb.n-int(d.Offset))
-	if int(d.RawLen) != n {
-		return protocolErrorf("SubData for block %d at offset %d holds %d bytes, want %d", i, d.Offset, d.RawLen, n)
+	// A run of whole sub-blocks, the last of which may end the block.
+	if end := int(d.Offset) + n; n == 0 || end > rb.n || (n%refineSub != 0 && end != rb.n) {
+		return protocolErrorf("SubData for block %d at offset %d holds %d bytes: not a run of its %d-byte sub-blocks", i, d.Offset, n, refineSub)
 	}
-	rb.got[j], rb.last = true, j
+	for k := j; k*refineSub < int(d.Offset)+n; k++ {
+		rb.got[k], rb.last = true, k
+	}
 	var buf []byte // nil: zeros
 	if d.Codec != wire.CodecZero {
 		var err error
@@ -226,7 +237,7 @@ func (r *receiver) writeSub(ss *stripeState, bw *blockWriter, d *wire.SubData) e
 		}
 	}
 	r.tot.sentBytes.Add(int64(len(d.Payload)))
-	r.tot.subs.Add(1)
+	r.tot.subs.Add(int64(rb.last + 1 - j))
 	bw.q <- pendingWrite{block: i, off: int(d.Offset), buf: buf, n: n, sub: true}
 	return nil
 }
@@ -240,24 +251,30 @@ func (bw *blockWriter) recordRefined(block int64, n int) {
 	}
 }
 
-// putSub writes a received sub-block (zeros when buf is nil) and adds it
-// to the stripe's digest.
+// putSub writes a received run of sub-blocks (zeros when buf is nil) and
+// adds each to the stripe's digest.
 func (bw *blockWriter) putSub(pw pendingWrite) error {
 	r := bw.r
 	off := pw.block*int64(r.p.BlockSize) + int64(pw.off)
-	var w uint64
-	if pw.buf == nil {
+	b := pw.buf
+	if b == nil {
 		r.zerosOnce.Do(func() { r.zeros = sysio.AlignedBuffer(r.p.BlockSize) })
-		w = r.opt.subWeak()(r.zeros[:pw.n])
-		bw.ss.written.addSubSent(pw.block, pw.off, w)
+		b = r.zeros[:pw.n]
+	}
+	weak := r.opt.subWeak()
+	for k := 0; k < pw.n; k += refineSub {
+		bw.ss.written.addSubSent(pw.block, pw.off+k, weak(b[k:min(k+refineSub, pw.n)]))
+	}
+	if pw.buf == nil {
 		if err := r.writeZeroAt(off, pw.n); err != nil {
 			r.cache.writeFailed()
 			return err
 		}
 		return nil
 	}
-	bw.ss.written.addSubSent(pw.block, pw.off, r.opt.subWeak()(pw.buf))
-	if _, err := r.dst.WriteAt(pw.buf, off); err != nil {
+	// Through the page cache: small O_DIRECT writes cost several times
+	// the CPU (sysio.File.WriteAtBuffered); the commit's fsync writes them.
+	if _, err := r.dst.WriteAtBuffered(pw.buf, off); err != nil {
 		r.cache.writeFailed()
 		return fmt.Errorf("write %s: %w", r.dst.Name(), err)
 	}

@@ -40,51 +40,71 @@ func (s *sender) recvRefine(st *lockedStream, b *pendingBatch, v *wire.Verdict) 
 	return refs, int(ref.SubSize), nil
 }
 
-// sendSubs sends the sub-blocks of block blk (its bytes buf, possibly
-// mapped), in sub-blocks of sub bytes, that do not match rb: a sub-block whose tier-1 and tier-2
-// hashes both equal the receiver's is confirmed, any other is sent (one
-// whose tier-1 hash alone matched is a collision, counted). Each enters
-// the digest as it went.
-func (s *sender) sendSubs(st *lockedStream, blk int64, buf []byte, rb *wire.RefineBlock, sub int, strong *strongHasher, dg *digest) error {
+// sendSubs compares block blk (its bytes buf, possibly mapped) in
+// sub-blocks of sub bytes with the receiver's sums rb. A sub-block whose
+// tier-1 and tier-2 hashes both equal the receiver's is confirmed; every
+// other one is sent (one whose tier-1 hash alone matched is a collision,
+// counted), each run of consecutive ones as one SubData of at most half a
+// block (the wire's bound), so that a mostly changed block goes in a few
+// messages and writes, not one per sub-block. When no sub-block matched it
+// sends nothing and reports whole: the caller sends the block as Data, as
+// if it had not been refined. Each sub-block enters the digest as it went.
+func (s *sender) sendSubs(st *lockedStream, blk int64, buf []byte, rb *wire.RefineBlock, sub int, strong *strongHasher, dg *digest) (whole bool, err error) {
 	weak := s.opt.subWeak()
-	var sent int64
-	for j := range rb.Weak {
-		off := j * sub
-		var w uint64
-		var same bool
-		var out []byte
-		err := sysio.Guard(func() {
-			part := buf[off:min(off+sub, len(buf))]
-			w = weak(part)
-			same = w == rb.Weak[j] && strong.sum(part) == rb.Strong[j]
-			if !same { // the message takes a pooled copy: buf stays the batch's
-				out = getBuf(bufClass(s.p.BlockSize, len(part)), len(part))
-				copy(out, part)
+	n := len(rb.Weak)
+	ws := make([]uint64, n)
+	same := make([]bool, n)
+	var matched, collisions int64
+	err = sysio.Guard(func() {
+		for j := range n {
+			part := buf[j*sub : min((j+1)*sub, len(buf))]
+			if ws[j] = weak(part); ws[j] != rb.Weak[j] {
+				continue
 			}
-		})
-		if err != nil {
-			releaseBuf(s.p.BlockSize, out)
-			return guardErr(err, s.src.File, ErrSourceChanged)
+			if same[j] = strong.sum(part) == rb.Strong[j]; same[j] {
+				matched++
+			} else {
+				collisions++
+			}
 		}
-		if same {
-			dg.addSubOffered(blk, off, rb.Strong[j])
+	})
+	if err != nil {
+		return false, guardErr(err, s.src.File, ErrSourceChanged)
+	}
+	s.tot.collisions.Add(collisions)
+	if matched == 0 {
+		return true, nil
+	}
+	maxRun := max(1, s.p.BlockSize/2/sub)
+	var sent int64
+	for j := 0; j < n; {
+		if same[j] {
+			dg.addSubOffered(blk, j*sub, rb.Strong[j])
+			j++
 			continue
 		}
-		if w == rb.Weak[j] {
-			s.tot.collisions.Add(1)
+		k := j
+		for ; k < n && !same[k] && k-j < maxRun; k++ {
+			dg.addSubSent(blk, k*sub, ws[k])
 		}
-		dg.addSubSent(blk, off, w)
-		sent++
+		off, end := j*sub, min(k*sub, len(buf))
+		// The message takes a pooled copy: buf stays the batch's.
+		out := getBuf(bufClass(s.p.BlockSize, end-off), end-off)
+		if err := sysio.Guard(func() { copy(out, buf[off:end]) }); err != nil {
+			releaseBuf(s.p.BlockSize, out)
+			return false, guardErr(err, s.src.File, ErrSourceChanged)
+		}
+		sent += int64(k - j)
 		if err := s.sendSub(st, blk, off, out); err != nil {
-			return err
+			return false, err
 		}
+		j = k
 	}
-	s.tot.refined.Add(1)
 	s.tot.subs.Add(sent)
-	return nil
+	return false, nil
 }
 
-// sendSub sends one sub-block (compressed when that pays; no payload when
+// sendSub sends a run of sub-blocks at off (compressed when that pays; no payload when
 // all zeros), handing buf, a pooled buffer, over. In a dry run nothing is
 // sent.
 func (s *sender) sendSub(st *lockedStream, blk int64, off int, buf []byte) error {

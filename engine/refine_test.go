@@ -136,28 +136,73 @@ func TestRefineWeakCollision(t *testing.T) {
 	}
 }
 
-// TestRefineWholeBlocks: when every block changed, refinement sends every
-// sub-block of the blocks it refines, and the receiver soon stops refining.
+// TestRefineWholeBlocks: when every block changed, the sender sends each
+// refined block whole, as Data (no sub-block matched), the receiver soon
+// stops refining, and refinement costs the wire only its sums: bytes_wire
+// exceeds the unrefined sync's by the Refines alone.
 func TestRefineWholeBlocks(t *testing.T) {
-	checkNoLeak(t)
 	const blocks = 64
 	data := randBytes(41, blocks*mib-3000)
-	src, dst := writeCase(t, syncCase{src: data, dst: randBytes(42, blocks*mib)})
-	p := Params{Session: Session{BlockSize: mib, Workers: 1}}
-	sst, rst := syncCaps(t, src, dst, p, Options{}, wire.AgentCaps)
+	for _, w := range []int{1, 2} {
+		checkNoLeak(t)
+		p := Params{Session: Session{BlockSize: mib, Workers: w}}
+		src, dst := writeCase(t, syncCase{src: data, dst: randBytes(42, blocks*mib)})
+		sst, rst := syncCaps(t, src, dst, p, Options{}, wire.AgentCaps)
+		checkFile(t, dst, data)
+		if sst.BlocksChanged != blocks || sst.BytesSent != int64(len(data)) || !sst.Verified || !rst.Verified {
+			t.Errorf("workers %d: sender %+v", w, sst)
+		}
+		if sst.BlocksRefined != 0 || rst.BlocksRefined != 0 || sst.SubBlocksSent != 0 || rst.SubBlocksSent != 0 {
+			t.Errorf("workers %d: %d (receiver %d) blocks refined, %d (%d) sub-blocks sent, want every block whole",
+				w, sst.BlocksRefined, rst.BlocksRefined, sst.SubBlocksSent, rst.SubBlocksSent)
+		}
+		src, dst = writeCase(t, syncCase{src: data, dst: randBytes(42, blocks*mib)})
+		plain, _ := syncCaps(t, src, dst, p, Options{}, wire.AgentCaps&^wire.CapRefine)
+		// The wire carries the Refines beyond the unrefined sync's frames:
+		// an empty one per batch, and the sums of each block offered in
+		// sub-blocks: refineStreak blocks over all stripes, then at most
+		// each worker's window (about windowBatches+1 batches) already
+		// hashed, and a probe each.
+		one := &wire.Refine{Blocks: []wire.RefineBlock{{Weak: make([]uint64, mib/refineSub), Strong: make([][wire.StrongSize]byte, mib/refineSub)}}}
+		sums, empty := int64(one.Len()-(&wire.Refine{}).Len()), int64(wire.FrameHeaderLen+(&wire.Refine{}).Len())
+		offered := (sst.BytesWire - plain.BytesWire - blocks/int64(batchBlocks(mib))*empty) / sums
+		limit := int64(refineStreak + w*((windowBatches+3)*batchBlocks(mib)+1))
+		t.Logf("workers %d: %d of %d blocks offered in sub-blocks; bytes_wire %d, %d unrefined", w, offered, blocks, sst.BytesWire, plain.BytesWire)
+		if offered < refineStreak || offered > limit {
+			t.Errorf("workers %d: %d blocks offered in sub-blocks of %d, want %d to %d", w, offered, blocks, refineStreak, limit)
+		}
+	}
+}
+
+// TestRefineRuns: consecutive changed sub-blocks go as one SubData each
+// run, at most half a block long: a block changed but for its first
+// sub-block takes two frames (128 and 127 sub-blocks), as bytes_wire
+// counts them.
+func TestRefineRuns(t *testing.T) {
+	checkNoLeak(t)
+	data := randBytes(43, 2*mib+1000)
+	old := append([]byte(nil), data...)
+	copy(old[refineSub:mib], randBytes(44, mib-refineSub))
+	src, dst := writeCase(t, syncCase{src: data, dst: old})
+	st, err := SyncLocal(context.Background(), src, dst, Params{Session: Session{BlockSize: mib, Workers: 1}}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	checkFile(t, dst, data)
-	if sst.BlocksChanged != blocks || sst.BytesSent != int64(len(data)) || !sst.Verified || !rst.Verified {
-		t.Errorf("sender %+v", sst)
+	subs := mib / refineSub
+	msgs := []wire.Message{
+		&wire.WeakBatch{Hashes: make([]uint64, 3)},
+		&wire.Verdict{Count: 3, Strong: make([][wire.StrongSize]byte, 2)},
+		&wire.Refine{Blocks: []wire.RefineBlock{{Weak: make([]uint64, subs), Strong: make([][wire.StrongSize]byte, subs)}}},
+		&wire.SubData{Payload: make([]byte, mib/2)}, &wire.SubData{Payload: make([]byte, mib/2-refineSub)},
+		&wire.StripeEnd{}, &wire.Report{}, &wire.Final{}, &wire.Report{}, &wire.FinalAck{},
 	}
-	t.Logf("%d of %d blocks refined, %d sub-blocks sent, %d bytes on the wire", sst.BlocksRefined, blocks, sst.SubBlocksSent, sst.BytesWire)
-	// refineStreak blocks, then at most the sender's window (about
-	// windowBatches+1 batches) already hashed, and a probe.
-	limit := int64(refineStreak + (windowBatches+3)*batchBlocks(mib) + 1)
-	if sst.BlocksRefined < refineStreak || sst.BlocksRefined > limit {
-		t.Errorf("%d blocks refined of %d, want %d to %d", sst.BlocksRefined, blocks, refineStreak, limit)
+	var want int64
+	for _, m := range msgs {
+		want += int64(wire.FrameHeaderLen + m.Len())
 	}
-	if sst.SubBlocksSent != sst.BlocksRefined*(mib/refineSub) && sst.BlocksRefined == rst.BlocksRefined {
-		t.Errorf("%d sub-blocks sent for %d refined blocks", sst.SubBlocksSent, sst.BlocksRefined)
+	if st.BlocksRefined != 1 || st.SubBlocksSent != int64(subs-1) || st.BytesSent != mib-refineSub || st.BlocksConfirmed != 2 || st.BytesWire != want || !st.Verified {
+		t.Errorf("bytes_wire %d, want %d: %+v", st.BytesWire, want, st)
 	}
 }
 

@@ -372,15 +372,20 @@ func (s *sender) decide(st *lockedStream, b *pendingBatch, strong *strongHasher,
 			}
 		}
 		if need && ref != nil && buf != nil { // a hole goes whole, as zeros
-			sent++
-			err := s.sendSubs(st, blk, buf, ref, sub, strong, dg)
-			if known {
+			whole, err := s.sendSubs(st, blk, buf, ref, sub, strong, dg)
+			if !whole && known {
 				putBuf(s.p.BlockSize, buf) // read just now, not the batch's
 			}
 			if err != nil {
 				return sent, confirmed, err
 			}
-		} else if need {
+			if !whole {
+				sent++
+				s.tot.refined.Add(1)
+				need = false
+			}
+		}
+		if need {
 			sent++
 			dg.addSent(blk, b.weak[i])
 			if b.view != nil && buf != nil {

@@ -85,3 +85,17 @@ func (f *File) WriteAt(p []byte, off int64) (int, error) {
 	m, err := f.f.WriteAt(p[n:], off+int64(n))
 	return n + m, err
 }
+
+// WriteAtBuffered writes all of p at off through the page cache, even
+// where WriteAt would use O_DIRECT. It is for small scattered writes (the
+// engine's refined sub-blocks): on the 2-core VM this was measured on
+// (Linux 6.18, ext4, target in the page cache, 2026-12-01), an O_DIRECT
+// pwrite of 4-64 KiB cost 90-180 µs of CPU against 6-30 µs buffered, and
+// 256-512 KiB 170-270 against 50-110; at 1 MiB both cost about 290. The
+// final fsync writes the pages out.
+func (f *File) WriteAtBuffered(p []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, &os.PathError{Op: "write", Path: f.name, Err: errNegativeOffset}
+	}
+	return f.f.WriteAt(p, off)
+}

@@ -117,7 +117,8 @@
 //     an error, which the capability rules out. Refinement needed no new
 //     kind: with CapRefine every Verdict is followed by a Refine that
 //     lists the needed blocks the receiver split, with the sums of their
-//     sub-blocks, and the sender answers with SubData (engine/doc.go); nor
+//     sub-blocks, and the sender answers with SubData, each a run of
+//     changed sub-blocks (engine/doc.go); nor
 //     did the search for moved data (CapRolling, types 0x19-0x1D): the
 //     receiver follows every Verdict (and Refine) with RollSums, the sums
 //     of the blocks it may copy from, and the sender, not the receiver,

@@ -18,7 +18,7 @@ const (
 	TypeFinalAck  Type = 0x15 // receiver -> sender on stream 0: target committed, with its counts
 	TypeReport    Type = 0x16 // either way on stream 0, before Final or FinalAck: what the side read
 	TypeRefine    Type = 0x17 // receiver -> sender with CapRefine, after every Verdict: sub-block sums of refined blocks
-	TypeSubData   Type = 0x18 // sender -> receiver with CapRefine: one sub-block's bytes
+	TypeSubData   Type = 0x18 // sender -> receiver with CapRefine: a run of sub-blocks' bytes
 )
 
 // Type identifies a message on the wire.
@@ -228,7 +228,9 @@ type Refine struct {
 }
 
 // SubData is the part of a refined block at Offset within Block: RawLen
-// bytes, compressed or not as in Data.
+// bytes, compressed or not as in Data. It holds one sub-block or a run of
+// consecutive ones (the last of which may end the block), at most half a
+// block.
 type SubData struct {
 	Block   uint64
 	Offset  uint32
