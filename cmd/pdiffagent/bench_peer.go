@@ -32,6 +32,7 @@ type peerServeOptions struct {
 	HeapProfile           string
 	CacheDir              string // "": no block-hash cache
 	readOptions
+	profileOptions
 }
 
 func newPeerServeCommand() *cobra.Command {
@@ -42,7 +43,7 @@ func newPeerServeCommand() *cobra.Command {
 		Hidden: true,
 		Args:   exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runPeerServe(cmd.Context(), o)
+			return o.profiled(func() error { return runPeerServe(cmd.Context(), o) })
 		},
 	}
 	cmd.Flags().StringVar(&o.Root, "root", "", "directory served")
@@ -51,6 +52,7 @@ func newPeerServeCommand() *cobra.Command {
 	cmd.Flags().StringVar(&o.HeapProfile, "heap-profile", "", "write a heap profile (live objects) here when stopped")
 	cmd.Flags().StringVar(&o.CacheDir, "cache-dir", "", "block-hash cache directory (default: none)")
 	o.readOptions.AddFlags(cmd.Flags())
+	o.profileOptions.AddFlags(cmd.Flags())
 	return cmd
 }
 
@@ -92,6 +94,7 @@ type peerPushOptions struct {
 	gridOptions
 	workerOptions
 	readOptions
+	profileOptions
 }
 
 // peerResult is what `bench peer-push` and `bench peer-sync` print: the
@@ -111,7 +114,7 @@ func newPeerPushCommand() *cobra.Command {
 		Hidden: true,
 		Args:   exactArgs(2, "SRC and HOST:PORT/PATH"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runPeerPush(cmd.Context(), o, args[0], args[1])
+			return o.profiled(func() error { return runPeerPush(cmd.Context(), o, args[0], args[1]) })
 		},
 	}
 	f := cmd.Flags()
@@ -128,6 +131,7 @@ func (o *peerPushOptions) addEngineFlags(f *pflag.FlagSet) {
 	o.gridOptions.AddFlags(f)
 	o.workerOptions.AddFlags(f)
 	o.readOptions.AddFlags(f)
+	o.profileOptions.AddFlags(f)
 }
 
 // engineOptions are the engine.Options the read flags give.
@@ -152,20 +156,24 @@ func newPeerSyncCommand() *cobra.Command {
 		Hidden: true,
 		Args:   exactArgs(2, "SRC and DST"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			start := time.Now()
-			st, err := engine.SyncLocal(cmd.Context(), args[0], args[1], o.params(), o.engineOptions())
-			res := peerResult{Stats: st, Seconds: time.Since(start).Seconds(), PeakRSS: bench.SelfPeakRSS()}
-			if err != nil {
-				return err
-			}
-			if !st.Verified {
-				return fmt.Errorf("sync ended unverified")
-			}
-			return json.NewEncoder(os.Stdout).Encode(res)
+			return o.profiled(func() error { return runPeerSync(cmd.Context(), o, args[0], args[1]) })
 		},
 	}
 	o.addEngineFlags(cmd.Flags())
 	return cmd
+}
+
+func runPeerSync(ctx context.Context, o *peerPushOptions, src, dst string) error {
+	start := time.Now()
+	st, err := engine.SyncLocal(ctx, src, dst, o.params(), o.engineOptions())
+	res := peerResult{Stats: st, Seconds: time.Since(start).Seconds(), PeakRSS: bench.SelfPeakRSS()}
+	if err != nil {
+		return err
+	}
+	if !st.Verified {
+		return fmt.Errorf("sync ended unverified")
+	}
+	return json.NewEncoder(os.Stdout).Encode(res)
 }
 
 func runPeerPush(ctx context.Context, o *peerPushOptions, src, remote string) error {
@@ -197,6 +205,36 @@ func openBenchCache(dir string) (*cache.Store, error) {
 		return nil, nil
 	}
 	return cache.Open(cache.Options{Dir: dir})
+}
+
+// profileOptions is the --cpu-profile flag of the bench's child ends.
+type profileOptions struct {
+	CPUProfile string
+}
+
+func (o *profileOptions) AddFlags(f *pflag.FlagSet) {
+	f.StringVar(&o.CPUProfile, "cpu-profile", "", "write a CPU profile of the whole run here (go tool pprof)")
+}
+
+// profiled runs run under a CPU profile if one was asked for.
+func (o *profileOptions) profiled(run func() error) error {
+	if o.CPUProfile == "" {
+		return run()
+	}
+	f, err := os.Create(o.CPUProfile)
+	if err != nil {
+		return err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return err
+	}
+	err = run()
+	pprof.StopCPUProfile()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // writeHeapProfile writes the live heap after a garbage collection: what
