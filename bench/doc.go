@@ -37,7 +37,9 @@
 //     tools of a round see the same target and nothing is re-copied;
 //   - the tree case (tree*.go, issue 16): GenerateTree writes a database
 //     directory's shape (DefaultTreeSpec: 2,000 files of 4 KiB to 2 MiB
-//     and three of 512 MiB, every size scalable), CopyTree copies it,
+//     and three of 512 MiB, every size scalable, 20 symlinks, 2 empty
+//     directories), CopyTree copies it (symlinks as links, their own
+//     mtimes too; the rsync daemon does not munge them),
 //     MutateTree rewrites 5% of the small files and changes 10% of the
 //     large files' blocks, the same for the same seed; RunTree brings the
 //     mutated copy back with each tool (rsync -a --inplace --no-whole-file

@@ -102,12 +102,14 @@ func rsyncOnce(ctx context.Context, rsync string, opts []string, src, dst string
 }
 
 // rsyncdConf is a daemon configuration with one writable module "bench"
-// at dir, its lock and log files in confDir.
+// at dir, symlinks kept as they are, its lock and log files in confDir.
 func rsyncdConf(confDir, dir string, root bool) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "use chroot = no\nlock file = %s\nlog file = %s\npid file = \n",
 		filepath.Join(confDir, "rsyncd.lock"), filepath.Join(confDir, "rsyncd.log"))
-	fmt.Fprintf(&b, "[bench]\npath = %s\nread only = false\n", dir)
+	// Without chroot rsync munges symlinks by default ("/rsyncd-munged/"
+	// before their targets): the tree case copies them as they are.
+	fmt.Fprintf(&b, "[bench]\npath = %s\nread only = false\nmunge symlinks = no\n", dir)
 	if root { // otherwise the daemon runs as the user anyway
 		b.WriteString("uid = root\ngid = root\n")
 	}

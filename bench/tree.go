@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"slices"
 	"time"
+
+	"github.com/pdiffagent/pdiffagent/sysio"
 )
 
 // TreeSpec is the tree case's data (issue 16): a database directory's
@@ -19,6 +21,8 @@ type TreeSpec struct {
 	Dirs             int   // directories the small files are spread over (two levels)
 	Large            int   // large files, at the root
 	LargeSize        int64
+	Symlinks         int // relative, to small files and to directories
+	EmptyDirs        int
 	// SmallChanged is the fraction of small files MutateTree rewrites;
 	// LargeChanged the fraction of each large file's blocks it changes.
 	SmallChanged, LargeChanged float64
@@ -27,12 +31,13 @@ type TreeSpec struct {
 
 // DefaultTreeSpec is the issue's tree, 2,000 files of 4 KiB to 2 MiB and
 // three of 512 MiB, with every size multiplied by scale (a small scale for
-// a quick run; sizes stay at least 1 byte). 5% of the small files are
-// rewritten, 10% of the large ones' blocks changed.
+// a quick run; sizes stay at least 1 byte), and 20 symlinks and 2 empty
+// directories. 5% of the small files are rewritten, 10% of the large
+// ones' blocks changed.
 func DefaultTreeSpec(scale float64, seed int64) TreeSpec {
 	sz := func(n int64) int64 { return max(1, int64(math.Round(float64(n)*scale))) }
 	return TreeSpec{Files: 2000, MinSize: sz(4 << 10), MaxSize: sz(2 << 20), Dirs: 24, Large: 3, LargeSize: sz(512 << 20),
-		SmallChanged: 0.05, LargeChanged: 0.10, Seed: seed}
+		Symlinks: 20, EmptyDirs: 2, SmallChanged: 0.05, LargeChanged: 0.10, Seed: seed}
 }
 
 // Bytes is the total size of the tree's files.
@@ -43,10 +48,11 @@ func (s TreeSpec) Bytes() int64 {
 // TreeFiles lists a generated tree's files by path relative to its root.
 type TreeFiles struct {
 	Small, Large []string
-	Bytes        int64 // their total size
+	Symlinks     []string
+	Bytes        int64 // the regular files' total size
 }
 
-// All is every file, small then large.
+// All is every regular file, small then large.
 func (t TreeFiles) All() []string { return append(slices.Clone(t.Small), t.Large...) }
 
 // GenerateTree writes the tree spec describes into dir (created if
@@ -95,6 +101,27 @@ func GenerateTree(dir string, spec TreeSpec) (TreeFiles, error) {
 		}
 		tf.Large = append(tf.Large, rel)
 		tf.Bytes += spec.LargeSize
+	}
+	for i := range spec.Symlinks {
+		from := dirs[rng.IntN(len(dirs))]
+		to := dirs[rng.IntN(len(dirs))]
+		if i%2 == 0 && len(tf.Small) > 0 {
+			to = tf.Small[rng.IntN(len(tf.Small))]
+		}
+		target, err := filepath.Rel(filepath.Join(dir, from), filepath.Join(dir, to))
+		if err != nil {
+			return tf, err
+		}
+		rel := filepath.Join(from, fmt.Sprintf("s%03d.lnk", i))
+		if err := os.Symlink(target, filepath.Join(dir, rel)); err != nil {
+			return tf, err
+		}
+		tf.Symlinks = append(tf.Symlinks, rel)
+	}
+	for i := range spec.EmptyDirs {
+		if err := os.Mkdir(filepath.Join(dir, dirs[rng.IntN(len(dirs))], fmt.Sprintf("empty%d", i)), 0o750); err != nil {
+			return tf, err
+		}
 	}
 	return tf, nil
 }
@@ -156,8 +183,9 @@ func MutateTree(dir string, tf TreeFiles, spec TreeSpec, blockSize int, seed int
 	return m, nil
 }
 
-// CopyTree copies the directories and regular files of src into dst
-// (created if missing) with their modes and mtimes, directories' last.
+// CopyTree copies the directories, regular files and symlinks of src into
+// dst (created if missing) with their modes and mtimes (symlinks' own),
+// directories' last.
 func CopyTree(src, dst string) error {
 	var dirs []string
 	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
@@ -173,8 +201,10 @@ func CopyTree(src, dst string) error {
 		case d.IsDir():
 			dirs = append(dirs, rel)
 			return os.MkdirAll(out, 0o755)
+		case d.Type() == fs.ModeSymlink:
+			return copySymlink(p, out)
 		case !d.Type().IsRegular():
-			return fmt.Errorf("bench: %s: only directories and regular files are copied", p)
+			return fmt.Errorf("bench: %s: only directories, regular files and symlinks are copied", p)
 		}
 		if err := CopyFile(p, out); err != nil {
 			return err
@@ -190,6 +220,22 @@ func CopyTree(src, dst string) error {
 		}
 	}
 	return nil
+}
+
+// copySymlink makes dst a symlink with src's target and mtime.
+func copySymlink(src, dst string) error {
+	target, err := os.Readlink(src)
+	if err != nil {
+		return err
+	}
+	fi, err := os.Lstat(src)
+	if err != nil {
+		return err
+	}
+	if err := os.Symlink(target, dst); err != nil {
+		return err
+	}
+	return sysio.Lutimes(dst, fi.ModTime())
 }
 
 // copyMeta gives dst the mode and mtime of src.

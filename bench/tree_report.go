@@ -42,9 +42,9 @@ func TreeTable(tr *TreeReport) *Table {
 // tools that did not run, with why.
 func WriteTree(w io.Writer, tr *TreeReport) {
 	s := tr.Spec
-	fmt.Fprintf(w, "tree: %d files, %s: %d of %s to %s in %d directories and %d of %s; %.0f%% of the small files rewritten, %.0f%% of the large files' blocks changed; best of %d run(s)\n",
+	fmt.Fprintf(w, "tree: %d files, %s: %d of %s to %s in %d directories and %d of %s, %d symlinks, %d empty directories; %.0f%% of the small files rewritten, %.0f%% of the large files' blocks changed; best of %d run(s)\n",
 		tr.Files, FormatBytes(tr.Bytes), s.Files, FormatBytes(s.MinSize), FormatBytes(s.MaxSize), s.Dirs,
-		s.Large, FormatBytes(s.LargeSize), s.SmallChanged*100, s.LargeChanged*100, runsOf(tr))
+		s.Large, FormatBytes(s.LargeSize), s.Symlinks, s.EmptyDirs, s.SmallChanged*100, s.LargeChanged*100, runsOf(tr))
 	if len(tr.Results) > 0 {
 		TreeTable(tr).WriteText(w)
 	}

@@ -46,7 +46,8 @@ func TestTreeDeterministic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(tfA.All(), tfB.All()) || tfA.Bytes != tfB.Bytes || len(tfA.Small) != 60 || len(tfA.Large) != 3 {
+	if !slices.Equal(tfA.All(), tfB.All()) || !slices.Equal(tfA.Symlinks, tfB.Symlinks) || tfA.Bytes != tfB.Bytes ||
+		len(tfA.Small) != 60 || len(tfA.Large) != 3 || len(tfA.Symlinks) != 20 {
 		t.Fatalf("two listings of one spec: %v / %v", tfA, tfB)
 	}
 	opts := sysiotest.TreeOptions{IgnoreMtimes: true} // generated now
