@@ -48,21 +48,17 @@ func push(t *testing.T, ts *testServer, local, name string, p engine.Params, opt
 }
 
 // TestCachedPushReadsNoTargetBlock: a push to an unchanged replica reads
-// on the server (counted by sysio) only the blocks the last push wrote,
-// which are recorded by their tier-1 hash alone, to confirm them with
-// tier 2, and none whose tier-1 hash now differs, whatever changed at the
-// source; the push after that reads none. The result is byte-identical
-// and verified.
+// none of it on the server (counted by sysio), whatever changed at the
+// source: the blocks the last push wrote were recorded with both hashes
+// (4 KiB blocks are not refined, which would read the changed one). The
+// result is byte-identical and verified.
 func TestCachedPushReadsNoTargetBlock(t *testing.T) {
 	checkGoroutines(t)
 	ts, _ := cachedServer(t)
 	src := filepath.Join(t.TempDir(), "src")
 	data := randomBytes(20, 200*testBlock+11)
 	writeFile(t, src, data)
-	size := int64(len(data))
-	for round, want := range []string{"miss", "hit", "hit", "hit"} {
-		// The first push wrote every block; the second, block 77.
-		wantRead := map[int]int64{1: size - testBlock, 2: testBlock}[round]
+	for round, want := range []string{"miss", "hit", "hit"} {
 		if round == 1 {
 			data[77*testBlock] ^= 1
 			writeFile(t, src, data)
@@ -75,7 +71,7 @@ func TestCachedPushReadsNoTargetBlock(t *testing.T) {
 			t.Fatalf("push %d: replica differs", round)
 		}
 		_, read, word := lastSession(t, ts)
-		if word != want || (want == "hit" && read != wantRead) {
+		if word != want || (want == "hit" && read != 0) {
 			t.Fatalf("push %d: server cache=%s read=%d, want %s", round, word, read, want)
 		}
 		if out.Stats.TargetCache != word || out.Stats.TargetRead != read { // the server's Report
@@ -147,10 +143,11 @@ func TestCachedPushTornRecord(t *testing.T) {
 }
 
 // TestCachedPushResumes: a 100%-changed push cancelled by the client part
-// way leaves the server a sealed journal; the rerun sends only what the
-// first push did not write, and the result is identical. (It reads the
-// whole replica: the journal logs written blocks by their tier-1 hash
-// only, so the logged ones are read to be confirmed with tier 2.)
+// way leaves the server a sealed journal; the rerun reads and sends only
+// what the first push did not write (the journal logs each written block
+// with both hashes), but for the blocks it refines beyond the copies a
+// worker holds (engine/refine.go, refineHeld), which it reads back for
+// its record; the result is identical.
 func TestCachedPushResumes(t *testing.T) {
 	checkGoroutines(t)
 	ts, _ := cachedServer(t)
@@ -185,9 +182,7 @@ func TestCachedPushResumes(t *testing.T) {
 	_, read, word := lastSession(t, ts)
 	size := int64(len(data))
 	t.Logf("first push wrote %d of %d bytes; the rerun read %d and sent %d, refined %d blocks", written, size, read, out.Stats.BytesSent, out.Stats.BlocksRefined)
-	// The server reads the file once, and each block it refined once
-	// more, written, for its record (engine/doc.go).
-	if word != "resume" || read != size+out.Stats.BlocksRefined*bs || out.Stats.BytesSent > size-written {
+	if word != "resume" || read < size-written || read > size-written+out.Stats.BlocksRefined*bs || out.Stats.BytesSent > size-written {
 		t.Fatalf("rerun after %d of %d bytes written: server cache=%s read=%d; sent %d", written, size, word, read, out.Stats.BytesSent)
 	}
 	if !bytes.Equal(readFile(t, filepath.Join(ts.root, "replica")), data) {

@@ -89,7 +89,7 @@ func releaseBuf(blockSize int, b []byte) {
 // block copied out of a mapping on its way to the stream and a compressed
 // one. A receiver holds the Data payload being read, writeQueue queued
 // blocks and one being written, a decompression buffer and the hasher's
-// read buffer.
+// read buffer, and, recording, copies of up to refineHeld refined blocks.
 func WorkerMemory(s Session, sender bool) int64 {
 	bs := int64(s.BlockSize)
 	if bs <= 0 {
@@ -98,5 +98,5 @@ func WorkerMemory(s Session, sender bool) int64 {
 	if sender {
 		return int64((windowBatches+1)*batchBlocks(int(bs)))*bs + 2*bs
 	}
-	return int64(writeQueue+4) * bs
+	return int64(writeQueue+4)*bs + refineHeld(int(bs))*bs
 }

@@ -5,21 +5,23 @@ import (
 	"context"
 	"os"
 	"testing"
+
+	"github.com/pdiffagent/pdiffagent/engine/cache"
+	"github.com/pdiffagent/pdiffagent/sysio"
 )
 
-// TestCacheLazyStrongFullyChanged: a fully changed sync records the blocks
-// it sent and wrote by their tier-1 hash only (no tier-2 hash in the bulk
-// path); the rerun with nothing changed reads exactly those blocks on each
-// side to confirm them with tier 2, and records their tier-2 hashes; the
-// run after it reads nothing.
-func TestCacheLazyStrongFullyChanged(t *testing.T) {
+// TestCacheFullyChangedRecordsWhole: a fully changed sync records every
+// block it sent and wrote with both hashes (each side hashes the block
+// while it holds it), so the rerun with nothing changed reads nothing on
+// either side.
+func TestCacheFullyChangedRecordsWhole(t *testing.T) {
 	g := newCacheRig(t)
 	size := int64(len(g.data))
 	os.WriteFile(g.dst, randBytes(8, len(g.data)), 0o644)
 	for run, want := range []struct {
 		word string
 		read int64
-	}{{"miss", size}, {"hit", size}, {"hit", 0}} {
+	}{{"miss", size}, {"hit", 0}} {
 		snd, rcv := g.pair(g.params(false), nil)
 		for _, st := range []Stats{snd, rcv} {
 			wantSource(t, st, want.word, want.read)
@@ -31,19 +33,54 @@ func TestCacheLazyStrongFullyChanged(t *testing.T) {
 	}
 }
 
-// TestCacheLazyStrongChecksum: pipe mode's checksum of a target recorded
-// without tier-2 hashes streams the real ones (the same stream as without
-// a cache), reading the blocks whose tier-2 hash the record lacks, once.
+// lazify rewrites file's record with the tier-2 hash of blocks left out
+// (cache.NoStrong), as a record that lacks them holds.
+func lazify(t *testing.T, s *cache.Store, file string, p Params, blocks ...int64) {
+	t.Helper()
+	f, err := sysio.Open(file, sysio.ReadOnly, sysio.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rec, st, err := s.Lookup(f, p.BlockSize, uint8(p.Strong))
+	if err != nil || st != cache.Hit {
+		t.Fatalf("lookup %s: %v %v", file, st, err)
+	}
+	es := make([]cache.Entry, rec.Blocks)
+	err = rec.Read(0, es)
+	rec.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range blocks {
+		es[b].Strong = cache.NoStrong
+	}
+	size, _ := f.Size()
+	w, err := s.Create(f, size, p.BlockSize, uint8(p.Strong))
+	if w == nil {
+		t.Fatal(err)
+	}
+	if err := w.Put(0, es); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Commit(f); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestCacheLazyStrongChecksum: pipe mode's checksum of a target whose
+// record lacks some tier-2 hashes streams the real ones (the same stream
+// as without a cache), reading those blocks, once.
 func TestCacheLazyStrongChecksum(t *testing.T) {
 	g := newCacheRig(t)
-	size := int64(len(g.data))
-	os.WriteFile(g.dst, randBytes(8, len(g.data)), 0o644)
 	g.sync(false)
+	bound, _ := g.params(false).Bind(int64(len(g.data)))
+	lazify(t, g.store, g.dst, bound, 3, 30)
 	sum := g.checksum
 	plain, _ := sum(Options{})
 	cached, read := sum(Options{Cache: g.store})
-	if !bytes.Equal(plain, cached) || read != size {
-		t.Fatalf("checksum of a lazy record: read %d of %d; same stream as without a cache: %v", read, size, bytes.Equal(plain, cached))
+	if !bytes.Equal(plain, cached) || read != 2*testBS {
+		t.Fatalf("checksum of a lazy record: read %d, want %d; same stream as without a cache: %v", read, 2*testBS, bytes.Equal(plain, cached))
 	}
 	if again, read := sum(Options{Cache: g.store}); !bytes.Equal(plain, again) || read != 0 {
 		t.Fatalf("second checksum read %d; same stream: %v", read, bytes.Equal(plain, again))
@@ -54,7 +91,7 @@ func TestCacheLazyStrongChecksum(t *testing.T) {
 // of every block, a change there to a block recorded without a tier-2
 // hash is still caught: the target's (changed source) and the source's
 // (changed target) recorded block is read and tier-2 hashed, the
-// collision is caught and the block sent.
+// collision is caught and the block sent; both records then hold it.
 func TestCacheLazyStrongWeakCollision(t *testing.T) {
 	g := newCacheRig(t)
 	blind := func(b []byte) uint64 {
@@ -84,14 +121,62 @@ func TestCacheLazyStrongWeakCollision(t *testing.T) {
 		}
 	}
 	if st := run("first sync"); st.BlocksChanged != 3 || st.WeakCollisions != 0 {
-		t.Fatalf("first sync: %+v", st) // blocks 0, 9 and 40, recorded by tier 1 only
+		t.Fatalf("first sync: %+v", st) // blocks 0, 9 and 40
 	}
+	bound, _ := g.params(false).Bind(int64(len(g.data)))
+	lazify(t, g.store, g.dst, bound, 0, 9, 40)
+	lazify(t, g.store, g.src, bound, 0, 9, 40)
 	g.changeSource(9*testBS + 7)
 	st := run("source changed")
 	want("source changed", st, 1)
 	wantCache(t, st, "hit", 3*testBS) // 0, 9 and 40 read to confirm; 9 differs
+	wantCache(t, run("source unchanged"), "hit", 0)
+	lazify(t, g.store, g.src, bound, 9)
 	os.WriteFile(g.dst, flip(g.data, 9*testBS+7), 0o644)
 	st = run("target changed")
 	want("target changed", st, 1)
-	wantSource(t, st, "hit", testBS) // block 9, sent last time: read once, found to differ, sent
+	wantSource(t, st, "hit", testBS) // block 9: read once, found to differ, sent
+	st = run("both unchanged")
+	wantSource(t, st, "hit", 0)
+	wantCache(t, st, "hit", 0)
+}
+
+// TestCacheWeakCollisionKeepsRecord: a block the receiver offers from its
+// record whose tier-2 hash then disagrees (a forced weak collision) is
+// sent and written; the receiver records it once, as written, so its
+// record survives the session: the next run reads nothing on either side.
+// (Recording the offered block when it was offered put it twice, and the
+// record was lost.)
+func TestCacheWeakCollisionKeepsRecord(t *testing.T) {
+	g := newCacheRig(t)
+	blind := func(b []byte) uint64 { // blind to byte 7 of a block
+		c := append([]byte(nil), b...)
+		if len(c) > 7 {
+			c[7] = 0
+		}
+		return DefaultWeak(c)
+	}
+	opt := Options{Cache: g.store, Weak: blind}
+	for run, want := range []struct {
+		change              int // offset flipped in the source, -1 none
+		collisions, srcRead int64
+		tgtWord             string
+		tgtRead             int64
+	}{{-1, 0, int64(len(g.data)), "miss", int64(len(g.data))}, {12*testBS + 7, 1, int64(len(g.data)), "hit", 0}, {-1, 0, 0, "hit", 0}} {
+		if want.change >= 0 {
+			g.changeSource(want.change)
+		}
+		st, err := SyncLocal(context.Background(), g.src, g.dst, g.params(false), opt)
+		if err != nil {
+			t.Fatalf("run %d: %v", run, err)
+		}
+		g.same()
+		if !st.Verified || st.WeakCollisions != want.collisions {
+			t.Fatalf("run %d: verified %v, %d collisions, want %d", run, st.Verified, st.WeakCollisions, want.collisions)
+		}
+		wantCache(t, st, want.tgtWord, want.tgtRead)
+		if st.SourceRead != want.srcRead {
+			t.Fatalf("run %d: source read %d, want %d", run, st.SourceRead, want.srcRead)
+		}
+	}
 }

@@ -66,9 +66,12 @@
 //
 // A dry run refines too: the sender counts the sub-blocks it would send.
 // The block-hash cache records whole blocks only, never sub-block hashes:
-// a recording receiver reads each refined block back once its sub-blocks
-// are written and records its tier-1 hash (cache.NoStrong, as for a
-// written block) in its record and journal.
+// a recording receiver keeps a copy of each refined block it offers (the
+// bytes it just hashed), patches it with the block's SubData as they
+// arrive, and records the tier-1 and tier-2 hash of the patched copy once
+// the block is settled, without reading it back; a worker holds at most
+// refineHeld such copies (one batch), and a refined block beyond them is
+// read back once written.
 // Pipe mode does not refine: its flow is one-way, so its checksum stage
 // would have to send sub-block hashes of every block, changed or not
 // (about 1% of the data at 4 KiB, and a strong hash of every sub-block);
@@ -204,8 +207,8 @@
 // passes take each block's weak and strong hashes from the record instead
 // of reading it (knownHashes is the one hook; a block the record cannot
 // give, e.g. a corrupt chunk, is read as before). The receiver then reads
-// nothing and the sender only the blocks it sends (but see "Lazy tier 2"
-// below for the blocks the last session sent); the two-tier exchange,
+// only the needed blocks it refines (refinement hashes their old bytes),
+// and the sender only the blocks it sends; the two-tier exchange,
 // the sender's strong-hash confirmation of every kept block and the
 // digest are unchanged. A sender that used a record re-checks its source's
 // identity at the end (ErrSourceChanged if it moved). Before its first
@@ -214,25 +217,40 @@
 // commits a fresh record. Session.NoCache (--no-cache) trusts no record
 // but still records.
 //
-// Lazy tier 2. The blocks a session sends (sender) and writes (receiver's
-// writer) are recorded and journalled with their tier-1 hash only
-// (cache.NoStrong; a zero block keeps its free constant hashes): the bulk
-// path of a changed sync computes no sha256, as without a cache (a tier-1
-// mismatch is a certain difference). Measured on the loaded 2-core
-// machine, a fully changed 1 GiB local sync at 1 MiB blocks, user+sys
-// CPU-s: eager tier-2 recording 3.5-4.2, lazy 1.7-2.0, --cache-dir off
-// 1.7-2.0 (the unchanged rerun then pays 3.9 once, the one after 0.1). A side that
-// takes such an entry from its record or journal treats it like an
-// unread block where tier 2 is needed: the receiver (hashBatch) needs a
-// block whose tier-1 hash differs without reading it, and reads and
-// hashes one whose tier-1 hash matches; the sender reads and hashes it
-// when the receiver offered a tier-2 hash; pipe mode's checksum reads it
-// (its stream carries real tier-2 hashes). Either records the tier-2 hash
-// then (a sender or checksum whose record is Lazy records the file again).
-// So the run after a sync reads just the blocks that sync sent, once, and
-// the run after that reads nothing; a resumed sync reads the blocks its
-// journal logged, to confirm them, though it does not send them again.
-// Scrub compares such blocks by tier 1 only (ScrubResult.WeakOnly).
+// Records are complete. Each side records every block of its file with
+// both hashes: a block it confirmed with the hashes it compared; a block
+// it sent (sender) or wrote (receiver's writer, from the received buffer)
+// with a tier-2 hash computed then, while the block is in memory; a zero
+// block with its free constant hashes. The receiver records an offered
+// block only once the stream has moved past it without its Data
+// (cached_offered.go): a Data for it means a weak collision, and the
+// writer records what it wrote instead, once. So the run after any sync
+// reads nothing on a side whose file is unchanged, and a resumed sync
+// reads only what its journal does not log. The cost is one tier-2 hash
+// of each block sent, on each side (sha256 about 0.6 CPU-s per GiB here,
+// BLAKE3 a third of that), which a sync without a cache does not pay.
+// Commit d1213a2 tried the other trade, recording sent and written
+// blocks by tier 1 only (cache.NoStrong) and hashing them when a later
+// session needed tier 2: a fully changed 1 GiB local sync then cost
+// 1.7-2.0 CPU-s instead of 3.5-4.2, but the receiver of a 10%-changed
+// push, the steady state of replication, re-read about 90% of its
+// replica (every block the first sync wrote), a resumed sync re-read the
+// blocks its journal logged, and an unchanged rerun read what the last
+// sync sent on both sides (measured with a lazy sender at load 17: the
+// unchanged push after a 10%-changed 1 GiB push read 107 MB on the sender
+// and took 0.68 s, against 0.45 s with nothing to read). The
+// receiver must record eagerly for the read targets; the sender
+// does too, because the promise that a sync with both sides unchanged
+// reads neither file holds only if the sender's record is complete, and
+// a source that changes before every run (where lazy would save the
+// hash) has a stale record anyway: the sender then hashes every kept
+// block to confirm it, and the blocks it sends add at most that much.
+// Records without some tier-2 hashes (cache.NoStrong, made by builds
+// between d1213a2 and this) are still read safely: such a block is needed
+// unread when its tier-1 hash differs and read and hashed when tier 2 is
+// needed (the receiver's hashBatch, the sender's decide, pipe mode's
+// checksum), and a side whose Hit record is Lazy records its file again;
+// scrub compares such blocks by tier 1 only (ScrubResult.WeakOnly).
 //
 // Resume. The receiver journals every block it wrote or offered, with its
 // hashes, and checkpoints every checkpointEvery (fsync of the target, then

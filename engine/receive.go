@@ -191,6 +191,7 @@ type stripeState struct {
 	written    digest       // the reader's part: blocks received
 	received   int64        // the reader's: next block a Data may name (the sender sends each block once, in order)
 	refine     refineQueue  // blocks offered in sub-blocks, not yet settled
+	offered    offeredQueue // recording: offered blocks not yet known to be kept
 	settled    digest       // the reader's: sub-blocks of refined blocks confirmed by the sender
 	settledN   int64        // the reader's: refined blocks settled
 	roll       *recvRoll    // the search's state (rolling_recv.go); nil without it
@@ -238,6 +239,9 @@ func (r *receiver) worker(ctx context.Context, w int, st *lockedStream) (err err
 		closeWeak()
 		if !waited {
 			<-ss.done
+		}
+		if err != nil { // no Data for them was taken: they are as offered, for the journal
+			r.settleOffered(ss, ss.end, false)
 		}
 	}()
 	var bw *blockWriter
@@ -303,6 +307,7 @@ func (r *receiver) worker(ctx context.Context, w int, st *lockedStream) (err err
 				return err
 			}
 			r.settleBefore(ss, bw, end)
+			r.settleOffered(ss, end, false)
 			got += ss.settledN
 			if err := waitWriter(); err != nil {
 				return err

@@ -77,15 +77,17 @@ func (r *receiver) sendVerdict(ss *stripeState, st *lockedStream, v *wire.Verdic
 // hashBatch fills v, the Verdict for wb, taking the target's hashes from
 // known where have says the cache knows them, and otherwise reading its
 // blocks from view when it is mapped and into buf when not. A known block
-// recorded without its tier-2 hash (cache.NoStrong) is needed without a
-// read when its tier-1 hash differs, and read and hashed when it matches.
+// recorded without its tier-2 hash (cache.NoStrong, by an earlier build)
+// is needed without a read when its tier-1 hash differs, and read and
+// hashed when it matches. Offered blocks are recorded once kept
+// (offeredQueue).
 func (r *receiver) hashBatch(ctx context.Context, ss *stripeState, wb *wire.WeakBatch, v *wire.Verdict,
 	view *blockView, strong *strongHasher, buf []byte, holes *holeScanner, known []cache.Entry, have []bool, rf *refineBatch) error {
-	var put []int64 // offered blocks, recorded as they are
+	var put []int64 // offered blocks, recorded as they are once kept
 	var puts []cache.Entry
 	defer func() {
 		if len(put) > 0 {
-			r.cache.putRuns(put, puts)
+			ss.offered.push(put, puts)
 		}
 	}()
 	recording := r.cache.recording()

@@ -27,6 +27,12 @@ const (
 	refineProbe  = 64
 )
 
+// refineHeld bounds the refined blocks a recording receiver's stripe holds
+// a copy of (about batchBytes): the copy, patched with the block's
+// SubData, gives the record its hashes without reading the block back.
+// Past the bound a refined block is read back once settled.
+func refineHeld(blockSize int) int64 { return int64(batchBlocks(blockSize)) }
+
 // refining reports whether the session refines blocks.
 func (p Params) refining() bool {
 	return p.Caps.Has(wire.CapRefine) && !p.WholeFile && p.BlockSize > refineSub
@@ -52,6 +58,7 @@ type refinedBlock struct {
 	strong [][wire.StrongSize]byte // offered, per sub-block
 	got    []bool                  // sub-blocks received
 	last   int                     // index of the last sub-block received, -1 for none
+	buf    []byte                  // recording: the block's bytes, patched by its SubData; nil: read back
 }
 
 // refineQueue is a stripe's refined blocks in block order. The hasher
@@ -62,6 +69,7 @@ type refineQueue struct {
 	q      []*refinedBlock
 	streak *atomic.Int64 // the receiver's: refined blocks in a row that sent most of their sub-blocks
 	probe  int           // hasher's: needed blocks not refined since the last probe
+	held   atomic.Int64  // queued blocks holding a copy (buf), at most refineHeld
 }
 
 func (rq *refineQueue) push(rbs []*refinedBlock) {
@@ -136,9 +144,25 @@ func (r *receiver) refineNeeded(ss *stripeState, rf *refineBatch, blk int64, b [
 	if rb != nil && r.p.DryRun {
 		r.tot.refined.Add(1)
 	} else if rb != nil {
+		if err == nil && r.cache.recording() && ss.refine.held.Load() < refineHeld(r.p.BlockSize) {
+			rb.buf = getBuf(r.p.BlockSize, len(b))
+			if err = sysio.Guard(func() { copy(rb.buf, b) }); err != nil { // b may be mapped
+				return guardErr(err, r.dst, errTargetChanged)
+			}
+			ss.refine.held.Add(1)
+		}
 		rf.q = append(rf.q, rb)
 	}
 	return err
+}
+
+// dropHeld releases a refined block's copy, if it holds one.
+func (rq *refineQueue) dropHeld(rb *refinedBlock, blockSize int) {
+	if rb.buf != nil {
+		putBuf(blockSize, rb.buf)
+		rb.buf = nil
+		rq.held.Add(-1)
+	}
 }
 
 // offerSubs adds block blk, whose bytes are b (possibly mapped), to ref in
@@ -182,18 +206,21 @@ func (r *receiver) settleBefore(ss *stripeState, bw *blockWriter, i int64) {
 		}
 		ss.refine.settled(2*sent > len(rb.got))
 		r.tot.refined.Add(1)
-		bw.recordRefined(rb.block, rb.n)
+		r.recordRefined(ss, bw, rb)
 		ss.settledN++
 	}
 }
 
-// takeData settles the refined blocks before block i, which a Data names,
-// and takes i off the queue when it is refined: the sender sends it whole,
-// which it may do only before any of its sub-blocks, when no sub-block
-// matched (for the streak, a block that sent them all; for Stats, not a
-// refined block) or for a hole of its source.
+// takeData settles the refined and offered blocks before block i, which
+// a Data (or the search's first piece of it) names, forgets i if it was
+// offered (a weak collision), and takes i off the queue when it is
+// refined: the sender sends it whole, which it may do only before any of
+// its sub-blocks, when no sub-block matched (for the streak, a block that
+// sent them all; for Stats, not a refined block) or for a hole of its
+// source.
 func (r *receiver) takeData(ss *stripeState, bw *blockWriter, i int64) error {
 	r.settleBefore(ss, bw, i)
+	r.settleOffered(ss, i, true)
 	rb := ss.refine.head(i)
 	if rb == nil {
 		return nil
@@ -203,6 +230,7 @@ func (r *receiver) takeData(ss *stripeState, bw *blockWriter, i int64) error {
 	}
 	ss.refine.popBefore(i + 1)
 	ss.refine.settled(true)
+	ss.refine.dropHeld(rb, r.p.BlockSize)
 	return nil
 }
 
@@ -214,6 +242,7 @@ func (r *receiver) writeSub(ss *stripeState, bw *blockWriter, d *wire.SubData) e
 		return protocolErrorf("SubData for block %d outside the undecided part of stripe [%d,%d), or after its Data", i, ss.first, ss.end)
 	}
 	r.settleBefore(ss, bw, i)
+	r.settleOffered(ss, i, false)
 	rb := ss.refine.head(i)
 	if rb == nil {
 		return protocolErrorf("SubData for block %d, which is not refined (or again)", i)
@@ -236,6 +265,13 @@ func (r *receiver) writeSub(ss *stripeState, bw *blockWriter, d *wire.SubData) e
 			return err
 		}
 	}
+	if rb.buf != nil { // the held copy becomes what the target will hold
+		if part := rb.buf[d.Offset : int(d.Offset)+n]; buf == nil {
+			clear(part)
+		} else {
+			copy(part, buf)
+		}
+	}
 	r.tot.sentBytes.Add(int64(len(d.Payload)))
 	r.tot.subs.Add(int64(rb.last + 1 - j))
 	bw.q <- pendingWrite{block: i, off: int(d.Offset), buf: buf, n: n, sub: true}
@@ -243,12 +279,20 @@ func (r *receiver) writeSub(ss *stripeState, bw *blockWriter, d *wire.SubData) e
 }
 
 // recordRefined queues a settled refined block for the cache's record:
-// when recording, the writer reads it back once its sub-blocks are
-// written and records its hashes.
-func (bw *blockWriter) recordRefined(block int64, n int) {
-	if bw != nil && bw.rec {
-		bw.q <- pendingWrite{block: block, n: n, record: true}
+// when recording, the writer records its hashes once its sub-blocks are
+// written, from the copy the block holds (which the writer then owns) or
+// else read back.
+func (r *receiver) recordRefined(ss *stripeState, bw *blockWriter, rb *refinedBlock) {
+	if bw == nil || !bw.rec {
+		ss.refine.dropHeld(rb, r.p.BlockSize)
+		return
 	}
+	buf := rb.buf
+	if buf != nil {
+		rb.buf = nil
+		ss.refine.held.Add(-1)
+	}
+	bw.q <- pendingWrite{block: rb.block, n: rb.n, buf: buf, record: true}
 }
 
 // putSub writes a received run of sub-blocks (zeros when buf is nil) and
@@ -282,15 +326,19 @@ func (bw *blockWriter) putSub(pw pendingWrite) error {
 	return nil
 }
 
-// putRefined reads a settled refined block back and records its hashes.
+// putRefined records the hashes of a settled refined block, from its
+// patched copy or, without one, read back.
 func (bw *blockWriter) putRefined(pw pendingWrite) error {
 	r := bw.r
-	buf := getBuf(r.p.BlockSize, pw.n)
-	defer putBuf(r.p.BlockSize, buf)
-	if _, err := r.dst.ReadAt(buf, pw.block*int64(r.p.BlockSize)); err != nil {
-		r.cache.writeFailed()
-		return fmt.Errorf("read back %s: %w", r.dst.Name(), err)
+	buf := pw.buf
+	if buf == nil {
+		buf = getBuf(r.p.BlockSize, pw.n)
+		defer putBuf(r.p.BlockSize, buf)
+		if _, err := r.dst.ReadAt(buf, pw.block*int64(r.p.BlockSize)); err != nil {
+			r.cache.writeFailed()
+			return fmt.Errorf("read back %s: %w", r.dst.Name(), err)
+		}
 	}
-	r.cache.put(pw.block, []cache.Entry{{Weak: r.weak(buf), Strong: cache.NoStrong}}) // tier 1 only, as written blocks
+	r.cache.put(pw.block, []cache.Entry{{Weak: r.weak(buf), Strong: bw.strong.sum(buf)}})
 	return nil
 }

@@ -30,12 +30,12 @@ type ScrubResult struct {
 // Scrub re-reads f whole and compares every block with f's record in s
 // (its tier-1 and tier-2 hash): a block that differs was changed behind
 // pdiffagent's back or rotted. A block recorded without its tier-2 hash
-// (one the last session sent or wrote: cache.NoStrong) is compared by its
-// tier-1 hash (xxhash64) only, and counted in WeakOnly: a change that
-// keeps a 64-bit non-cryptographic hash is not seen there. It never uses
-// the record in place of
-// reading. A file whose size differs from the record's counts every block
-// past the shorter end as different.
+// (cache.NoStrong: an earlier build recorded sent and written blocks so)
+// is compared by its tier-1 hash (xxhash64) only, and counted in
+// WeakOnly: a change that keeps a 64-bit non-cryptographic hash is not
+// seen there. It never uses the record in place of reading. A file whose
+// size differs from the record's counts every block past the shorter end
+// as different.
 func Scrub(ctx context.Context, f *sysio.File, s *cache.Store, opt Options) (res ScrubResult, err error) {
 	rec, current, err := s.Inspect(f)
 	if err != nil {

@@ -347,11 +347,8 @@ func (s *sender) decide(st *lockedStream, b *pendingBatch, strong *strongHasher,
 		}
 		if rec {
 			puts[i] = cache.Entry{Weak: b.weak[i], Strong: sum}
-			if need { // sent: tier 1 only (NoStrong), but for a hole, whose hash is free
-				puts[i].Strong = cache.NoStrong
-				if buf == nil {
-					_, puts[i].Strong = s.zero.get(s.p.BlockLen(blk))
-				}
+			if need { // sent: its tier-2 hash now, while the block is here (doc.go, "Records")
+				puts[i].Strong = s.strongOf(strong, buf, s.p.BlockLen(blk), b.view != nil && !known)
 			}
 		}
 		var ref *wire.RefineBlock
@@ -412,4 +409,21 @@ func (s *sender) decide(st *lockedStream, b *pendingBatch, strong *strongHasher,
 	s.tot.changed.Add(sent)
 	s.tot.confirmed.Add(confirmed)
 	return sent, confirmed, nil
+}
+
+// strongOf is the tier-2 hash of a block about to be sent, for the
+// source's record: buf, or zeros when buf is nil (a hole). A mapping that
+// faults leaves no record (the send fails too).
+func (s *sender) strongOf(strong *strongHasher, buf []byte, n int, mapped bool) (sum [wire.StrongSize]byte) {
+	if buf == nil {
+		_, sum = s.zero.get(n)
+		return sum
+	}
+	if !mapped {
+		return strong.sum(buf)
+	}
+	if sysio.Guard(func() { sum = strong.sum(buf) }) != nil {
+		s.cache.writeFailed()
+	}
+	return sum
 }

@@ -22,7 +22,7 @@ type pendingWrite struct {
 	n      int
 	off    int  // sub: the sub-block's offset within the block
 	sub    bool // a sub-block of a refined block
-	record bool // a refined block, settled: read it back for the record (buf is nil)
+	record bool // a refined block, settled: record it (buf holds its bytes, or is nil: read it back)
 }
 
 // blockWriter writes one worker's received blocks in its own goroutine, in
@@ -30,16 +30,19 @@ type pendingWrite struct {
 // first error it only returns buffers to the pool, and the session fails
 // with that error.
 type blockWriter struct {
-	r    *receiver
-	rec  bool // written blocks go to the cache's record and journal
-	ss   *stripeState
-	q    chan pendingWrite
-	done chan error
+	r      *receiver
+	rec    bool          // written blocks go to the cache's record and journal
+	strong *strongHasher // their tier-2 hash, when rec
+	ss     *stripeState
+	q      chan pendingWrite
+	done   chan error
 }
 
 func (r *receiver) startWriter(ss *stripeState) *blockWriter {
 	bw := &blockWriter{r: r, ss: ss, q: make(chan pendingWrite, writeQueue), done: make(chan error, 1)}
-	bw.rec = r.cache.recording()
+	if bw.rec = r.cache.recording(); bw.rec {
+		bw.strong, _ = newStrongHasher(r.p.Strong) // Strong was validated with the session
+	}
 	go bw.run()
 	return bw
 }
@@ -64,10 +67,11 @@ func (bw *blockWriter) run() {
 }
 
 // put adds a block to the stripe's digest and writes it; once written, the
-// block's hashes go to the cache's record and journal: its tier-1 hash
-// only (cache.NoStrong), so that the bulk path computes no tier-2 hash;
-// a zero block's known constant hashes both. A failed write
-// leaves the block unknown, so the journal may not be sealed.
+// block's tier-1 and tier-2 hashes go to the cache's record and journal (a
+// zero block's are known constants), so that the next session, or the
+// rerun of this one, reads none of the blocks this one wrote (doc.go,
+// "Receiver records"). A failed write leaves the block unknown, so the
+// journal may not be sealed.
 func (bw *blockWriter) put(pw pendingWrite) error {
 	r := bw.r
 	switch {
@@ -92,6 +96,9 @@ func (bw *blockWriter) put(pw pendingWrite) error {
 			return fmt.Errorf("write %s: %w", r.dst.Name(), err)
 		}
 		r.countWritten(len(pw.buf))
+		if bw.rec {
+			e.Strong = bw.strong.sum(pw.buf)
+		}
 	}
 	if bw.rec {
 		r.cache.put(pw.block, []cache.Entry{e})

@@ -83,10 +83,11 @@
 //
 // Lazy tier 2. An Entry whose Strong is all zero bytes (NoStrong;
 // Entry.HasStrong) holds the tier-1 hash only: the tier-2 hash is
-// unknown. The engine records the blocks a session sent or wrote that way,
-// so that the bulk path of a changed sync pays no tier-2 hash; the next
-// session that needs a tier-2 hash for such a block reads the block and
-// hashes it, as it would without a cache, and records it. A real tier-2
+// unknown. The engine no longer makes such entries (engine/doc.go,
+// "Records are complete"), but records made by builds that recorded sent
+// and written blocks that way may hold them: a session that needs a
+// tier-2 hash for such a block reads the block and hashes it, as it
+// would without a cache, and records it. A real tier-2
 // digest of all zeros is not met in practice (2^-256), and a record is
 // local and checksummed, so the marker is unambiguous. A record with any
 // such entry has Header.Lazy set (header byte 31), so that a side that
