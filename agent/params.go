@@ -43,6 +43,9 @@ func openMessage(op wire.Op, path string, p engine.Params) *wire.Open {
 			o.Flags |= f.flag
 		}
 	}
+	if p.MinBlock > 0 {
+		o.SetMinBlock(uint32(p.MinBlock))
+	}
 	return o
 }
 
@@ -55,6 +58,7 @@ func paramsFromOpen(o *wire.Open, maxWorkers int) engine.Params {
 		Workers:   min(int(o.Workers), maxWorkers),
 		Strong:    engine.StrongHash(o.Strong),
 		Codec:     o.Codec,
+		MinBlock:  int(o.MinBlock()),
 	}
 	for _, f := range paramFlags {
 		*f.get(&s) = o.Flags&f.flag != 0

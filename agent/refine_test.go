@@ -3,6 +3,7 @@ package agent
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -13,7 +14,9 @@ import (
 
 // TestRefineOverTCP: a push and a pull over TCP between two agents with
 // CapRefine send the changed 8 KiB pages of 1 MiB blocks, not the blocks:
-// 8 sub-blocks of 4 KiB in 3 blocks, with their hashes on the wire.
+// 8 sub-blocks of 4 KiB in 3 blocks, with their hashes on the wire; with
+// --min-block 64K (which a push carries to the server, the receiver, in
+// its Open), the 4 sub-blocks of 64 KiB that hold them.
 func TestRefineOverTCP(t *testing.T) {
 	checkGoroutines(t)
 	if !wire.AgentCaps.Has(wire.CapRefine) {
@@ -27,9 +30,19 @@ func TestRefineOverTCP(t *testing.T) {
 	for _, off := range []int{0, mib + 40960, 4*mib + 8192, 4*mib + 65536} {
 		copy(old[off:off+8192], randomBytes(uint64(off)+1, 8192))
 	}
-	p := engine.Params{Session: engine.Session{BlockSize: mib, Workers: 2}}
-	for _, op := range []string{"push", "pull"} {
-		t.Run(op, func(t *testing.T) {
+	for _, c := range []struct {
+		op                  string
+		minBlock            int
+		subs, sent, maxWire int64
+	}{
+		{"push", 0, 8, 4 * 8192, 100 << 10},
+		{"pull", 0, 8, 4 * 8192, 100 << 10},
+		{"push", 64 << 10, 4, 4 * 65536, 300 << 10},
+		{"pull", 64 << 10, 4, 4 * 65536, 300 << 10},
+	} {
+		op := c.op
+		p := engine.Params{Session: engine.Session{BlockSize: mib, Workers: 2, MinBlock: c.minBlock}}
+		t.Run(fmt.Sprintf("%s/%d", op, c.minBlock), func(t *testing.T) {
 			lp, rp := filepath.Join(local, op), filepath.Join(ts.root, op)
 			from, to := lp, rp
 			if op == "pull" {
@@ -54,11 +67,11 @@ func TestRefineOverTCP(t *testing.T) {
 			if !bytes.Equal(got, src) {
 				t.Fatal("target differs from the source")
 			}
-			if out.BlocksRefined != 3 || out.SubBlocksSent != 8 || out.BytesSent != 4*8192 || !out.Verified {
+			if out.BlocksRefined != 3 || out.SubBlocksSent != c.subs || out.BytesSent != c.sent || !out.Verified {
 				t.Errorf("%+v", out.Stats)
 			}
-			if out.BytesWire > 100<<10 {
-				t.Errorf("bytes_wire %d for 32 KiB of pages", out.BytesWire)
+			if out.BytesWire > c.maxWire {
+				t.Errorf("bytes_wire %d for %d bytes of sub-blocks", out.BytesWire, c.sent)
 			}
 		})
 	}

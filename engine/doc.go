@@ -27,8 +27,10 @@
 // session whose peers both have CapRefine, the receiver follows every
 // Verdict with a Refine: for a needed block it holds (it has just read and
 // xxhashed it, or reads it then when its hashes came from the cache), the
-// xxhash64 and strong hash of each 4 KiB sub-block (refineSub, the
-// smallest block; a partial last block ends in a shorter one), computed
+// xxhash64 and strong hash of each sub-block of Session.MinBlock bytes
+// (--min-block; 4 KiB by default, refineSub, the smallest block; a partial
+// last block ends in a shorter one; the receiver chooses, so a push carries
+// it to the server in wire.Open.MinBlock), computed
 // from the buffer it has. The sender, which still holds the block, confirms
 // each sub-block whose two hashes both equal its own, exactly as a kept
 // block is confirmed, and sends the others as SubData, one per run of

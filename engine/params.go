@@ -57,6 +57,12 @@ type Session struct {
 	// NoRolling turns the search for moved data off (--no-rolling), even
 	// when both sides have wire.CapRolling.
 	NoRolling bool
+	// MinBlock is the size of the sub-blocks refinement cuts a changed
+	// block into (--min-block): a power of two from wire.MinBlockSize to
+	// BlockSize. Zero means wire.MinBlockSize, or BlockSize if that is
+	// smaller; BlockSize turns refinement off. The receiver cuts, so in a
+	// push it travels to the server (wire.Open.MinBlock).
+	MinBlock int
 	// Caps are the capabilities both sides share: the AND of the two
 	// Hellos (wire.Hello.Common), set by the agent once the session is
 	// open, and wire.AgentCaps for a local sync (both sides are this
@@ -105,6 +111,12 @@ func (s Session) Normalize() (Session, error) {
 	}
 	if err := ValidateBlockSize(s.BlockSize); err != nil {
 		return s, err
+	}
+	if s.MinBlock == 0 {
+		s.MinBlock = min(refineSub, s.BlockSize)
+	}
+	if err := ValidateBlockSize(s.MinBlock); err != nil || s.MinBlock > s.BlockSize {
+		return s, fmt.Errorf("min-block %d: must be a power of two from 4K to the block size %d", s.MinBlock, s.BlockSize)
 	}
 	if s.Workers < 1 || s.Workers > wire.MaxWorkers {
 		return s, fmt.Errorf("engine: workers %d out of range 1..%d", s.Workers, wire.MaxWorkers)

@@ -34,7 +34,7 @@ func (r *receiver) hashStripe(ctx context.Context, ss *stripeState, weak <-chan 
 		}
 		var rf *refineBatch
 		if r.p.refining() {
-			rf = &refineBatch{ref: &wire.Refine{First: wb.First, SubSize: refineSub}, weak: r.opt.subWeak()}
+			rf = &refineBatch{ref: &wire.Refine{First: wb.First, SubSize: uint32(r.p.MinBlock)}, weak: r.opt.subWeak()}
 		}
 		ss.roll.begin(wb)
 		err := r.hashBatch(ctx, ss, wb, v, view, strong, buf, holes, known, have, rf)

@@ -11,12 +11,13 @@ import (
 )
 
 // Sub-block refinement (doc.go has the design). The receiver cuts a block
-// whose tier-1 hash differs into sub-blocks of refineSub bytes and offers
+// whose tier-1 hash differs into sub-blocks of Session.MinBlock bytes and offers
 // each with its tier-1 and tier-2 hash in the Refine after the batch's
 // Verdict; the sender confirms the sub-blocks whose two hashes equal its
 // own and sends the others as SubData.
 const (
-	// refineSub is the sub-block size: the smallest block.
+	// refineSub is the default sub-block size (Session.MinBlock) and the
+	// smallest: the smallest block.
 	refineSub = wire.MinBlockSize
 	// refineStreak refined blocks in a row, in any of the receiver's
 	// stripes, that sent most of their sub-blocks make the receiver stop
@@ -35,7 +36,7 @@ func refineHeld(blockSize int) int64 { return int64(batchBlocks(blockSize)) }
 
 // refining reports whether the session refines blocks.
 func (p Params) refining() bool {
-	return p.Caps.Has(wire.CapRefine) && !p.WholeFile && p.BlockSize > refineSub
+	return p.Caps.Has(wire.CapRefine) && !p.WholeFile && p.BlockSize > p.MinBlock
 }
 
 // subWeak is the tier-1 hash of sub-blocks: xxhash64, or the test hook
@@ -169,7 +170,8 @@ func (rq *refineQueue) dropHeld(rb *refinedBlock, blockSize int) {
 // sub-blocks, unless the Refine is full. It returns the block to queue, or
 // nil.
 func (r *receiver) offerSubs(ref *wire.Refine, blk int64, b []byte, strong *strongHasher, weak WeakFunc) (*refinedBlock, error) {
-	subs := (len(b) + refineSub - 1) / refineSub
+	sub := r.p.MinBlock
+	subs := (len(b) + sub - 1) / sub
 	have := 0
 	for k := range ref.Blocks {
 		have += len(ref.Blocks[k].Weak)
@@ -180,7 +182,7 @@ func (r *receiver) offerSubs(ref *wire.Refine, blk int64, b []byte, strong *stro
 	rb := wire.RefineBlock{Index: uint32(blk - int64(ref.First)), Weak: make([]uint64, subs), Strong: make([][wire.StrongSize]byte, subs)}
 	err := sysio.Guard(func() {
 		for j := range subs {
-			part := b[j*refineSub : min((j+1)*refineSub, len(b))]
+			part := b[j*sub : min((j+1)*sub, len(b))]
 			rb.Weak[j], rb.Strong[j] = weak(part), strong.sum(part)
 		}
 	})
@@ -201,7 +203,7 @@ func (r *receiver) settleBefore(ss *stripeState, bw *blockWriter, i int64) {
 			if got {
 				sent++
 			} else {
-				ss.settled.addSubOffered(rb.block, j*refineSub, rb.strong[j])
+				ss.settled.addSubOffered(rb.block, j*r.p.MinBlock, rb.strong[j])
 			}
 		}
 		ss.refine.settled(2*sent > len(rb.got))
@@ -247,15 +249,16 @@ func (r *receiver) writeSub(ss *stripeState, bw *blockWriter, d *wire.SubData) e
 	if rb == nil {
 		return protocolErrorf("SubData for block %d, which is not refined (or again)", i)
 	}
-	j, n := int(d.Offset)/refineSub, int(d.RawLen)
-	if int(d.Offset)%refineSub != 0 || j >= len(rb.got) || j <= rb.last {
+	sub := r.p.MinBlock
+	j, n := int(d.Offset)/sub, int(d.RawLen)
+	if int(d.Offset)%sub != 0 || j >= len(rb.got) || j <= rb.last {
 		return protocolErrorf("SubData for block %d at offset %d: not a sub-block after the last one sent", i, d.Offset)
 	}
 	// A run of whole sub-blocks, the last of which may end the block.
-	if end := int(d.Offset) + n; n == 0 || end > rb.n || (n%refineSub != 0 && end != rb.n) {
-		return protocolErrorf("SubData for block %d at offset %d holds %d bytes: not a run of its %d-byte sub-blocks", i, d.Offset, n, refineSub)
+	if end := int(d.Offset) + n; n == 0 || end > rb.n || (n%sub != 0 && end != rb.n) {
+		return protocolErrorf("SubData for block %d at offset %d holds %d bytes: not a run of its %d-byte sub-blocks", i, d.Offset, n, sub)
 	}
-	for k := j; k*refineSub < int(d.Offset)+n; k++ {
+	for k := j; k*sub < int(d.Offset)+n; k++ {
 		rb.got[k], rb.last = true, k
 	}
 	var buf []byte // nil: zeros
@@ -306,8 +309,8 @@ func (bw *blockWriter) putSub(pw pendingWrite) error {
 		b = r.zeros[:pw.n]
 	}
 	weak := r.opt.subWeak()
-	for k := 0; k < pw.n; k += refineSub {
-		bw.ss.written.addSubSent(pw.block, pw.off+k, weak(b[k:min(k+refineSub, pw.n)]))
+	for k, sub := 0, r.p.MinBlock; k < pw.n; k += sub {
+		bw.ss.written.addSubSent(pw.block, pw.off+k, weak(b[k:min(k+sub, pw.n)]))
 	}
 	if pw.buf == nil {
 		if err := r.writeZeroAt(off, pw.n); err != nil {

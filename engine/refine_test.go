@@ -345,3 +345,37 @@ func TestRefineSkippedSubFails(t *testing.T) {
 		t.Fatalf("receiver: %v, want ErrVerify", err)
 	}
 }
+
+// TestRefineMinBlock: Session.MinBlock sets the sub-block size: at 64 KiB
+// the pages case sends the four 64 KiB sub-blocks that hold its changed
+// pages (the partial last block, one sub-block, goes whole), at the block
+// size nothing is refined; sizes that are no power of two from 4 KiB to
+// the block size are refused.
+func TestRefineMinBlock(t *testing.T) {
+	checkNoLeak(t)
+	for _, c := range []struct {
+		minBlock            int
+		refined, subs, sent int64
+	}{
+		{64 << 10, 3, 4, 4*65536 + 5000},
+		{mib, 0, 0, 3*mib + 5000},
+	} {
+		src, dst, want := pagesCase(t)
+		p := Params{Session: Session{BlockSize: mib, Workers: 2, MinBlock: c.minBlock}}
+		sst, rst := syncCaps(t, src, dst, p, Options{}, wire.AgentCaps)
+		checkFile(t, dst, want)
+		for _, st := range []Stats{sst, rst} {
+			if st.BlocksRefined != c.refined || st.SubBlocksSent != c.subs || st.BytesSent != c.sent || st.BlocksChanged != 4 || !st.Verified {
+				t.Errorf("min block %d: %+v", c.minBlock, st)
+			}
+		}
+	}
+	for _, s := range []Session{{BlockSize: mib, MinBlock: 2 * mib}, {BlockSize: mib, MinBlock: 3 << 10}, {BlockSize: mib, MinBlock: 12 << 10}} {
+		if _, err := s.Normalize(); err == nil {
+			t.Errorf("block size %d, min block %d: accepted", s.BlockSize, s.MinBlock)
+		}
+	}
+	if s, err := (Session{BlockSize: wire.MinBlockSize}).Normalize(); err != nil || s.MinBlock != wire.MinBlockSize {
+		t.Errorf("default min block at the smallest block size: %d, %v", s.MinBlock, err)
+	}
+}

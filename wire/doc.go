@@ -37,7 +37,8 @@
 //	Hello      "PDFA", Version u16, Caps u64 (version 1: no Caps)
 //	Open       Op u8, SessionID [16], Size i64, ModTime i64, Mode u32,
 //	           BlockSize u32, Workers u16, Strong u8, Codec u8, Flags u32,
-//	           Start i64, End i64, Path string (<= MaxPathLen)
+//	           Start i64, End i64, Path string (<= MaxPathLen); Flags
+//	           bits 24-27 (FlagMinBlock) are log2(sub-block / MinBlockSize)
 //	OpenReply  Size i64, ModTime i64, Mode u32, Workers u16
 //	Attach     SessionID [16], Worker u16
 //	Error      Code u16, Message string (<= MaxErrorLen)

@@ -74,6 +74,12 @@ const (
 	FlagOwner     uint32 = 1 << 6 // give the target the source's owner and group
 	FlagNoCache   uint32 = 1 << 7 // neither side trusts a block-hash record
 	FlagNoRolling uint32 = 1 << 8 // no search for moved data, even with CapRolling
+	// FlagMinBlock is a field, not a flag: log2 of the refinement's
+	// sub-block size over MinBlockSize (Open.MinBlock); 0, the default,
+	// is MinBlockSize. A peer that predates it refuses a non-zero value
+	// as unknown flags.
+	FlagMinBlock      uint32 = 0xF << flagMinBlockShift
+	flagMinBlockShift        = 24
 )
 
 // Codec of a Data payload.

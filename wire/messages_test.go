@@ -105,6 +105,8 @@ func TestInvalid(t *testing.T) {
 		{mod(func(o *Open) { o.Workers = MaxWorkers + 1 }), ErrInvalid},
 		{mod(func(o *Open) { o.Codec = 2 }), ErrInvalid},
 		{mod(func(o *Open) { o.Flags = 1 << 9 }), ErrInvalid},
+		{mod(func(o *Open) { o.Flags = 9 << flagMinBlockShift }), ErrInvalid}, // 2 MiB sub-blocks of 1 MiB blocks
+		{mod(func(o *Open) { o.Flags = 15 << flagMinBlockShift; o.BlockSize = MaxBlockSize }), ErrInvalid},
 		{mod(func(o *Open) { o.Path = strings.Repeat("p", MaxPathLen+1) }), ErrTooLarge},
 		{&OpenReply{Size: -1, Workers: 1}, ErrInvalid},
 		{&OpenReply{Workers: 0}, ErrInvalid},
@@ -276,5 +278,25 @@ func TestStrings(t *testing.T) {
 	}
 	if got := (&UnknownTypeError{Type: 0x42, Len: 7}).Error(); got != "wire: unknown message type 0x42 (7-byte payload)" {
 		t.Errorf("UnknownTypeError: %q", got)
+	}
+}
+
+// TestOpenMinBlock: the sub-block size rides in Open's FlagMinBlock field,
+// every size from MinBlockSize to MaxBlockSize, leaving the other flags as
+// they are.
+func TestOpenMinBlock(t *testing.T) {
+	for n := uint32(MinBlockSize); n <= MaxBlockSize; n *= 2 {
+		o := &Open{Op: OpPush, BlockSize: MaxBlockSize, Workers: 1, Flags: FlagDryRun | FlagNoRolling}
+		o.SetMinBlock(n)
+		got, _, err := parseOpen(o.Append(nil))
+		if err != nil {
+			t.Fatalf("min block %d: %v", n, err)
+		}
+		if got.MinBlock() != n || got.Flags&^FlagMinBlock != FlagDryRun|FlagNoRolling {
+			t.Fatalf("min block %d: got %d, flags %#x", n, got.MinBlock(), got.Flags)
+		}
+	}
+	if o := (&Open{}); o.MinBlock() != MinBlockSize {
+		t.Fatalf("default min block %d, want %d", o.MinBlock(), MinBlockSize)
 	}
 }

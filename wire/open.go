@@ -1,6 +1,9 @@
 package wire
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"math/bits"
+)
 
 // Open layout: the fixed fields, then Path (u16 length + bytes).
 const (
@@ -40,10 +43,23 @@ func (o *Open) Append(b []byte) []byte {
 	return appendString(b, o.Path)
 }
 
+// MinBlock is the sub-block size of refinement that o's FlagMinBlock
+// field gives.
+func (o *Open) MinBlock() uint32 {
+	return MinBlockSize << (o.Flags & FlagMinBlock >> flagMinBlockShift)
+}
+
+// SetMinBlock sets the FlagMinBlock field to n, a power of two from
+// MinBlockSize to MaxBlockSize (Validate checks the result).
+func (o *Open) SetMinBlock(n uint32) {
+	shift := uint32(bits.TrailingZeros32(max(n, MinBlockSize) / MinBlockSize))
+	o.Flags = o.Flags&^FlagMinBlock | shift<<flagMinBlockShift&FlagMinBlock
+}
+
 // Validate checks o's fields: a known Op, Size >= 0, MinBlockSize <=
-// BlockSize <= MaxBlockSize, 1 <= Workers <= MaxWorkers, a known Codec, only
-// known Flags, and len(Path) <= MaxPathLen. Path's contents and Strong are
-// left to the agent.
+// MinBlock() <= BlockSize <= MaxBlockSize, 1 <= Workers <= MaxWorkers, a
+// known Codec, only known Flags, and len(Path) <= MaxPathLen. Path's
+// contents and Strong are left to the agent.
 func (o *Open) Validate() error {
 	switch {
 	case !o.Op.valid():
@@ -54,6 +70,8 @@ func (o *Open) Validate() error {
 		return errInvalid(TypeOpen, "bad range [%d, %d)", o.Start, o.End)
 	case o.BlockSize < MinBlockSize || o.BlockSize > MaxBlockSize:
 		return errInvalid(TypeOpen, "block size %d outside [%d, %d]", o.BlockSize, MinBlockSize, MaxBlockSize)
+	case o.MinBlock() > o.BlockSize:
+		return errInvalid(TypeOpen, "min block %d above the block size %d", o.MinBlock(), o.BlockSize)
 	case o.Workers < 1 || o.Workers > MaxWorkers:
 		return errInvalid(TypeOpen, "workers %d outside [1, %d]", o.Workers, MaxWorkers)
 	case o.Codec != CodecNone && o.Codec != CodecLZ4:

@@ -74,6 +74,8 @@ func samples() []Message {
 			Workers: 8, Strong: 2, Codec: CodecLZ4, Flags: FlagDryRun | FlagWholeFile, Start: 1 << 20, End: 3 << 20,
 		},
 		&Open{Op: OpPull, BlockSize: MinBlockSize, Workers: 1},
+		&Open{Op: OpPush, BlockSize: MaxBlockSize, Workers: 2, Flags: FlagNoCache | 14<<flagMinBlockShift}, // sub-blocks of MaxBlockSize
+		&Open{Op: OpPush, BlockSize: 1 << 20, Workers: 2, Flags: 4 << flagMinBlockShift},                   // of 64 KiB
 		&Open{
 			Op: OpPull, Path: strings.Repeat("é", MaxPathLen/2), BlockSize: MaxBlockSize,
 			Workers: MaxWorkers, Size: 1<<63 - 1, ModTime: -1 << 63, Mode: 1<<32 - 1,

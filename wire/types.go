@@ -169,4 +169,4 @@ func (c Codec) String() string {
 func (c Codec) valid() bool { return c == CodecNone || c == CodecLZ4 || c == CodecZero }
 
 // knownFlags is every Open flag this version defines.
-const knownFlags = FlagDryRun | FlagWholeFile | FlagNoSparse | FlagNoTimes | FlagNoPerms | FlagAtomic | FlagOwner | FlagNoCache | FlagNoRolling
+const knownFlags = FlagDryRun | FlagWholeFile | FlagNoSparse | FlagNoTimes | FlagNoPerms | FlagAtomic | FlagOwner | FlagNoCache | FlagNoRolling | FlagMinBlock

@@ -29,6 +29,7 @@ type benchOptions struct {
 	Keep        bool
 	Seed        int64
 	gridOptions
+	refineOptions
 	workerOptions
 	readOptions
 	benchTreeOptions
@@ -57,6 +58,7 @@ func (o *benchOptions) AddFlags(f *pflag.FlagSet) {
 	f.BoolVar(&o.Keep, "keep", false, "keep the work directory")
 	f.Int64Var(&o.Seed, "seed", 1, "seed of the test data")
 	o.gridOptions.AddFlags(f)
+	o.refineOptions.AddFlags(f)
 	o.workerOptions.AddFlags(f)
 	o.readOptions.AddFlags(f)
 	o.benchTreeOptions.AddFlags(f)
@@ -174,6 +176,9 @@ func benchConfig(opts *benchOptions, roundsSet bool) (bench.Config, error) {
 		}
 	}
 	if err := opts.workerOptions.check(); err != nil {
+		return cfg, err
+	}
+	if err := opts.refineOptions.check(int(opts.BlockSize)); err != nil {
 		return cfg, err
 	}
 	if err := opts.benchTreeOptions.check(); err != nil {

@@ -92,6 +92,7 @@ type peerPushOptions struct {
 	Connections              int
 	CacheDir                 string // "": no block-hash cache
 	gridOptions
+	refineOptions
 	workerOptions
 	readOptions
 	profileOptions
@@ -129,6 +130,7 @@ func newPeerPushCommand() *cobra.Command {
 
 func (o *peerPushOptions) addEngineFlags(f *pflag.FlagSet) {
 	o.gridOptions.AddFlags(f)
+	o.refineOptions.AddFlags(f)
 	o.workerOptions.AddFlags(f)
 	o.readOptions.AddFlags(f)
 	o.profileOptions.AddFlags(f)
@@ -144,6 +146,7 @@ func (o *peerPushOptions) engineOptions() engine.Options {
 func (o *peerPushOptions) params() engine.Params {
 	var p engine.Params
 	o.gridOptions.apply(&p.Session)
+	p.MinBlock = int(o.MinBlock)
 	o.workerOptions.apply(&p.Session)
 	return p
 }

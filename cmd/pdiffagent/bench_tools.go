@@ -72,6 +72,7 @@ func benchPeers(opts *benchOptions, work string) (peerNet, error) {
 	common := []string{"-b", formatSize(int64(opts.BlockSize)), "-c", strconv.Itoa(opts.Concurrency),
 		"-m", engine.StrongHash(opts.Hash).String()}
 	common = append(common, opts.readOptions.args()...)
+	common = append(common, opts.refineOptions.args()...)
 	return peerNet{exe: exe, common: common, read: opts.readOptions.args(), connections: opts.Connections,
 		srvDir: srvDir, cliDir: cliDir, srvFP: srvID.Fingerprint(), cliFP: cliID.Fingerprint()}, nil
 }

@@ -60,6 +60,11 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{"sync", "-b", "128M", missing, missing},
 		{"sync", "-m", "md5", missing, missing},
 		{"sync", "-c", "0", missing, missing},
+		{"sync", "--min-block", "2M", missing, missing}, // above the block size, 1M
+		{"sync", "-b", "64K", "--min-block", "128K", missing, missing},
+		{"sync", "--min-block", "6K", missing, missing},
+		{"push", "--min-block", "2M", missing, "127.0.0.1:1/x"},
+		{"bench", "-b", "64K", "--min-block", "1M"},
 		{"sync", "-c", "5000", missing, missing},
 		{"sync", "--progress=sometimes", missing, missing},
 		{"sync", "-q", "-v", missing, missing},

@@ -36,6 +36,33 @@ func (o *gridOptions) apply(s *engine.Session) {
 	s.BlockSize, s.Strong = int(o.BlockSize), engine.StrongHash(o.Hash)
 }
 
+// refineOptions are --min-block: the sub-blocks a changed block is
+// narrowed down to (engine.Session.MinBlock).
+type refineOptions struct {
+	MinBlock blockSizeValue // 0: the engine's default, 4K
+}
+
+// AddFlags registers --min-block.
+func (o *refineOptions) AddFlags(f *pflag.FlagSet) {
+	f.Var(&o.MinBlock, "min-block", "size of the sub-blocks a changed block is compared in, so that only those that differ are sent: a power of two from 4K (the default) to the block size, which turns this off")
+}
+
+// check refuses a --min-block above -b.
+func (o *refineOptions) check(blockSize int) error {
+	if int(o.MinBlock) > blockSize {
+		return usageErrorf("--min-block %s: must not exceed the block size %s", formatSize(int64(o.MinBlock)), formatSize(int64(blockSize)))
+	}
+	return nil
+}
+
+// args are the flags that give a child process the same --min-block.
+func (o *refineOptions) args() []string {
+	if o.MinBlock == 0 {
+		return nil
+	}
+	return []string{"--min-block", formatSize(int64(o.MinBlock))}
+}
+
 // workerOptions are -c.
 type workerOptions struct {
 	Concurrency int

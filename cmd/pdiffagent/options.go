@@ -16,6 +16,7 @@ import (
 // and pull. Push and pull embed it and add their own.
 type syncOptions struct {
 	gridOptions
+	refineOptions
 	workerOptions
 	rangeOptions
 	metaOptions
@@ -36,6 +37,7 @@ type syncOptions struct {
 // AddFlags registers the sync flags, including the output flags.
 func (o *syncOptions) AddFlags(f *pflag.FlagSet) {
 	o.gridOptions.AddFlags(f)
+	o.refineOptions.AddFlags(f)
 	o.workerOptions.AddFlags(f)
 	f.BoolVarP(&o.WholeFile, "whole-file", "W", false, "send every block without comparing")
 	f.BoolVarP(&o.DryRun, "dry-run", "n", false, "compare and report only; write nothing (exit 3 if the target differs)")
@@ -94,7 +96,10 @@ func (o *syncOptions) params() (engine.Params, error) {
 	if err := o.rangeOptions.check(int64(o.BlockSize), false); err != nil {
 		return engine.Params{}, err
 	}
-	s := engine.Session{WholeFile: o.WholeFile, DryRun: o.DryRun, Owner: o.Owner, NoCache: o.NoCache}
+	if err := o.refineOptions.check(int(o.BlockSize)); err != nil {
+		return engine.Params{}, err
+	}
+	s := engine.Session{WholeFile: o.WholeFile, DryRun: o.DryRun, Owner: o.Owner, NoCache: o.NoCache, MinBlock: int(o.MinBlock)}
 	o.gridOptions.apply(&s)
 	o.workerOptions.apply(&s)
 	o.metaOptions.apply(&s)
