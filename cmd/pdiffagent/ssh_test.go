@@ -159,9 +159,10 @@ SetEnv SHLVL=1
 	return &sshd{port: port, key: filepath.Join(dir, "client"), forcedKey: filepath.Join(dir, "forced")}
 }
 
-// rsh is the -e for this server, logging in with key.
+// rsh is the -e for this server, logging in with key, with the ciphers
+// of push's default -e.
 func (s *sshd) rsh(key string) string {
-	return fmt.Sprintf("ssh -p %s -i %s -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR", s.port, key)
+	return fmt.Sprintf(strings.Join(defaultRsh, " ")+" -p %s -i %s -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR", s.port, key)
 }
 
 // TestSSHTransport: push and pull [user@]host:/path through a real sshd,
