@@ -44,12 +44,12 @@
 //     large files' blocks, the same for the same seed; RunTree brings the
 //     mutated copy back with each tool (rsync -a --inplace --no-whole-file
 //     to its daemon: RsyncTreeTool; pdiffagent push DIR/ HOST:PORT/PATH,
-//     wired in cmd), verifies it with sysiotest.TreeDiff (bytes, modes,
-//     mtimes), runs it again with nothing changed, and WriteTree and
-//     TreeTargets report it. A tool whose Sync wraps ErrUnsupported (a
-//     push that does not take directories) is reported as skipped. The
-//     verification links sysiotest, and with it package testing, into
-//     the binary: one tree comparison rather than two;
+//     wired in cmd), verifies it with treediff.Diff (bytes, modes,
+//     mtimes; the comparison sysiotest.TreeEqual uses, kept in a package
+//     of its own so the binary does not link package testing), runs it
+//     again with nothing changed, and WriteTree and TreeTargets report
+//     it. A tool whose Sync wraps ErrUnsupported (a push that does not
+//     take directories) is reported as skipped;
 //   - presentation: SummaryTable (one row per round, the tools side by side
 //     with the floors), WireTable (the bytes each tool put on the wire both
 //     ways, rsync's from its --stats), detail rows, CSV, JSON, Evaluate (the goals, PASS or

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/pdiffagent/pdiffagent/engine"
-	"github.com/pdiffagent/pdiffagent/sysio/sysiotest"
+	"github.com/pdiffagent/pdiffagent/sysio/sysiotest/treediff"
 )
 
 // ErrUnsupported is what a tool's Sync wraps when the tool cannot do what
@@ -63,14 +63,14 @@ type TreeResult struct {
 	ServerRSS    int64        `json:"server_peak_rss"`
 	ClientCPU    float64      `json:"client_cpu_seconds"`
 	ServerCPU    float64      `json:"server_cpu_seconds"`
-	Verified     bool         `json:"verified"` // sysiotest.TreeDiff found nothing
+	Verified     bool         `json:"verified"` // treediff.Diff found nothing
 	Stats        engine.Stats `json:"stats"`
 }
 
 // RunTree generates the source tree and a copy, then for each repetition
 // runs every tool (in an order that rotates) on the copy mutated again
 // with the same seed (every tool sees the same target), verifies the
-// result against the source (bytes, modes, mtimes: sysiotest.TreeDiff),
+// result against the source (bytes, modes, mtimes: treediff.Diff),
 // and runs it again with nothing changed. It stops at the first error or
 // difference; a tool whose Sync says ErrUnsupported is skipped.
 func RunTree(ctx context.Context, cfg TreeConfig) (*TreeReport, error) {
@@ -194,7 +194,7 @@ func treeSync(ctx context.Context, cfg TreeConfig, tool Tool, tf TreeFiles, src,
 		return err
 	}
 	res.FlushSeconds = time.Since(begin).Seconds()
-	diffs, err := sysiotest.TreeDiff(src, dst, sysiotest.TreeOptions{})
+	diffs, err := treediff.Diff(src, dst, treediff.Options{})
 	if err != nil {
 		return err
 	}

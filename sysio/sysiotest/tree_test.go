@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pdiffagent/pdiffagent/sysio/sysiotest/treediff"
 )
 
 var richSpec = TreeSpec{Seed: 7, Files: 40, MinSize: 0, MaxSize: 70_000, Dirs: 8, Depth: 5, EmptyDirs: 2,
@@ -183,7 +185,7 @@ func singles(t *testing.T, root string, files []string) []string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, _, _, _, n := statIDs(fi); n == 1 {
+		if _, _, _, _, n := treediff.StatIDs(fi); n == 1 {
 			out = append(out, f)
 		}
 	}

@@ -10,15 +10,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// statIDs are the owner, the inode and the link count of fi (an lstat).
-func statIDs(fi fs.FileInfo) (uid, gid uint32, dev, ino, nlink uint64) {
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	if !ok {
-		return 0, 0, 0, 0, 0
-	}
-	return st.Uid, st.Gid, uint64(st.Dev), uint64(st.Ino), uint64(st.Nlink)
-}
-
 // lchtimes sets the access and modification times of path without
 // following a symlink.
 func lchtimes(path string, mtime time.Time) error {
