@@ -210,13 +210,8 @@ func Pull(ctx context.Context, cfg ClientConfig, remote, local string, p engine.
 		if err := t.Create(); err != nil {
 			return engine.Stats{}, err
 		}
-		return engine.Receive(ctx, t.File, p, streams, opt)
+		return engine.ReceiveTarget(ctx, t, p, streams, opt) // commits an atomic pull
 	})
-	if err == nil {
-		if err = t.Commit(); err != nil {
-			out.Verified = false
-		}
-	}
 	t.Close(err, out.Stats)
 	return out, err
 }

@@ -110,10 +110,7 @@ func (t *target) run(ctx context.Context, streams []*netStream) (st engine.Stats
 	if t.op == wire.OpPull {
 		return engine.Send(ctx, t.src, t.p, es, t.eopt)
 	}
-	if t.tgt.Atomic() {
-		es[0] = &commitStream{Stream: es[0], commit: t.tgt.Commit}
-	}
-	return engine.Receive(ctx, t.tgt.File, t.p, es, t.eopt)
+	return engine.ReceiveTarget(ctx, t.tgt, t.p, es, t.eopt) // commits an atomic push before its FinalAck
 }
 
 // close closes the file and releases its lock. The engine removes an

@@ -68,7 +68,9 @@ type fileCache struct {
 // lookup finds what the cache knows of f (unless the session says
 // --no-cache): a record whose identity f still has, or else, when resume
 // is set, the sealed journal of an interrupted sync with the same size.
-func lookupCache(s *cache.Store, f *sysio.File, p Params, resume bool) *fileCache {
+// A non-nil basis is the file f was filled as a copy of (an atomic
+// replacement; Target.basis): a record of basis, valid now, is f's.
+func lookupCache(s *cache.Store, f, basis *sysio.File, p Params, resume bool) *fileCache {
 	if s == nil || f == nil {
 		return nil
 	}
@@ -76,7 +78,11 @@ func lookupCache(s *cache.Store, f *sysio.File, p Params, resume bool) *fileCach
 	if p.NoCache {
 		return c
 	}
-	rec, st, err := s.Lookup(f, p.BlockSize, uint8(p.Strong))
+	look := f
+	if basis != nil {
+		look = basis
+	}
+	rec, st, err := s.Lookup(look, p.BlockSize, uint8(p.Strong))
 	if err != nil {
 		return c
 	}

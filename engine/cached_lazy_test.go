@@ -180,3 +180,41 @@ func TestCacheWeakCollisionKeepsRecord(t *testing.T) {
 		}
 	}
 }
+
+// TestCacheAtomic: an atomic sync's receiver takes its hashes from the
+// record of the file it replaces (its replacement starts as a copy of
+// it), and records the replacement with its identity after the rename:
+// the second atomic sync of an unchanged source reads nothing on either
+// side. A write behind pdiffagent's back (mtime restored) is still seen.
+func TestCacheAtomic(t *testing.T) {
+	g := newCacheRig(t)
+	size := int64(len(g.data))
+	atomicSync := func() Stats {
+		t.Helper()
+		st, err := SyncLocalAtomic(context.Background(), g.src, g.dst, g.params(false), Options{Cache: g.store})
+		if err != nil || !st.Verified {
+			t.Fatalf("atomic sync: %v %+v", err, st)
+		}
+		g.same()
+		return st
+	}
+	st := atomicSync()
+	wantCache(t, st, "miss", size)
+	wantSource(t, st, "miss", size)
+	for range 2 {
+		st = atomicSync()
+		wantCache(t, st, "hit", 0)
+		wantSource(t, st, "hit", 0)
+	}
+	fi, _ := os.Stat(g.dst)
+	f, _ := os.OpenFile(g.dst, os.O_WRONLY, 0)
+	f.WriteAt([]byte{g.data[30*testBS] ^ 1}, 30*testBS)
+	f.Close()
+	os.Chtimes(g.dst, fi.ModTime(), fi.ModTime())
+	st = atomicSync()
+	wantCache(t, st, "stale", size)
+	if st.BlocksChanged != 1 {
+		t.Fatalf("%d blocks repaired, want 1", st.BlocksChanged)
+	}
+	wantCache(t, atomicSync(), "hit", 0)
+}

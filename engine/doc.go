@@ -217,7 +217,14 @@
 // write the receiver durably invalidates the target's record; after the
 // verified sync and the target's fsync, just before FinalAck, each side
 // commits a fresh record. Session.NoCache (--no-cache) trusts no record
-// but still records.
+// but still records. An atomic replacement (ReceiveTarget) starts as a
+// copy of the file it replaces, so the receiver uses that file's record
+// (Lookup after the copy: a file whose identity still matches was not
+// written before or during it) and renames the replacement before it
+// records it, so that the record holds the final file's identity (a
+// rename moves ctime); then two atomic syncs of an unchanged file read
+// nothing, though each still copies the file (a reflink where the
+// filesystem has them).
 //
 // Records are complete. Each side records every block of its file with
 // both hashes: a block it confirmed with the hashes it compared; a block

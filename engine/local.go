@@ -52,20 +52,16 @@ func syncLocal(ctx context.Context, src, dst string, p Params, opt Options, atom
 	}
 	var st Stats
 	if err = t.Create(); err == nil {
-		st, err = runLocal(ctx, source, t.File, p, opt)
-	}
-	if err == nil {
-		if err = t.Commit(); err != nil {
-			st.Verified = false
-		}
+		st, err = runLocal(ctx, source, t, p, opt) // commits t
 	}
 	t.Close(err, st)
 	st.Seconds = time.Since(start).Seconds()
 	return st, err
 }
 
-// runLocal runs both sides of a local sync through in-memory streams.
-func runLocal(ctx context.Context, source *Source, dst *sysio.File, p Params, opt Options) (Stats, error) {
+// runLocal runs both sides of a local sync through in-memory streams; the
+// receiver commits dst (ReceiveTarget).
+func runLocal(ctx context.Context, source *Source, dst *Target, p Params, opt Options) (Stats, error) {
 	sendSide, recvSide := make([]Stream, p.Workers), make([]Stream, p.Workers)
 	for i := range sendSide {
 		sendSide[i], recvSide[i] = Pipe()
@@ -80,7 +76,7 @@ func runLocal(ctx context.Context, source *Source, dst *sysio.File, p Params, op
 		defer wg.Done()
 		_, sendErr = Send(ctx, source, p, sendSide, opt)
 	}()
-	st, recvErr := Receive(ctx, dst, p, recvSide, opt)
+	st, recvErr := ReceiveTarget(ctx, dst, p, recvSide, opt)
 	wg.Wait()
 	if err := ctx.Err(); err != nil && (recvErr != nil || sendErr != nil) {
 		return st, err

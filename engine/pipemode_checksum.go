@@ -50,7 +50,7 @@ func Checksum(ctx context.Context, dst *sysio.File, p Params, w io.Writer, opt O
 	// hashed whole here gets a record (the same as a receiver's).
 	cp := p
 	cp.Size, cp.Start, cp.End = size, 0, size
-	fc := lookupCache(opt.Cache, dst, cp, false)
+	fc := lookupCache(opt.Cache, dst, nil, cp, false)
 	if p.Start == 0 && stop == size && dst != nil && !dst.IsDevice() {
 		// Not a device: save writes it at the same time, and a device's
 		// identity would not show that.

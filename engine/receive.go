@@ -14,6 +14,7 @@ import (
 // receiver is the side with the old data.
 type receiver struct {
 	dst       *sysio.File // nil only in a dry run against a missing target
+	tgt       *Target     // dst's Target, if the caller gave one (ReceiveTarget)
 	oldSize   int64       // the target's size before the sync
 	p         Params
 	opt       Options
@@ -38,6 +39,10 @@ type receiver struct {
 // sender's file. dst may be nil only in a dry run, for a target that does
 // not exist.
 func Receive(ctx context.Context, dst *sysio.File, p Params, streams []Stream, opt Options) (Stats, error) {
+	return receive(ctx, dst, nil, p, streams, opt)
+}
+
+func receive(ctx context.Context, dst *sysio.File, tgt *Target, p Params, streams []Stream, opt Options) (Stats, error) {
 	start := time.Now()
 	if err := p.checkBound(); err != nil {
 		return Stats{}, err
@@ -48,7 +53,7 @@ func Receive(ctx context.Context, dst *sysio.File, p Params, streams []Stream, o
 	if dst == nil && !p.DryRun {
 		return Stats{}, fmt.Errorf("engine: no target")
 	}
-	r := &receiver{dst: dst, p: p, opt: opt, sess: newSession(ctx, streams), weak: opt.weak(ctx)}
+	r := &receiver{dst: dst, tgt: tgt, p: p, opt: opt, sess: newSession(ctx, streams), weak: opt.weak(ctx)}
 	r.zero = newZeroHashes(r.weak, p.Strong)
 	if dst != nil {
 		r.read0 = dst.BytesRead()
@@ -100,7 +105,7 @@ func (r *receiver) prepare() error {
 		return fmt.Errorf("size of %s: %w", r.dst.Name(), err)
 	}
 	r.oldSize = size
-	r.cache = lookupCache(r.opt.Cache, r.dst, r.p, true)
+	r.cache = lookupCache(r.opt.Cache, r.dst, r.tgt.basis(), r.p, true)
 	if r.p.DryRun {
 		return nil
 	}
@@ -155,6 +160,9 @@ func (r *receiver) finish() error {
 	}
 	if !r.p.DryRun {
 		if err := r.commit(final); err != nil {
+			return err
+		}
+		if err := r.tgt.Commit(); err != nil { // an atomic replacement's rename
 			return err
 		}
 		r.cache.commit() // before the ack, so that a rerun finds the record

@@ -244,7 +244,7 @@ func rollRun(ctx context.Context, t *testing.T, src, dst string, p Params, opt O
 		t.Fatal(err)
 	}
 	if err = tg.Create(); err == nil {
-		_, err = runLocal(ctx, source, tg.File, p, opt)
+		_, err = runLocal(ctx, source, tg, p, opt)
 	}
 	tg.Close(err, Stats{})
 	return err

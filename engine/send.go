@@ -50,7 +50,7 @@ func Send(ctx context.Context, src *Source, p Params, streams []Stream, opt Opti
 	s.zero = newZeroHashes(s.weak, p.Strong)
 	defer s.sess.cancel()
 	s.read0 = src.File.BytesRead()
-	s.cache = lookupCache(opt.Cache, src.File, p, false)
+	s.cache = lookupCache(opt.Cache, src.File, nil, p, false)
 	if !p.DryRun && !p.WholeFile {
 		s.cache.startSourceRecord(p)
 	}

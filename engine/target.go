@@ -140,12 +140,34 @@ func (t *Target) Create() error {
 // Atomic reports whether the target is an atomic replacement.
 func (t *Target) Atomic() bool { return t.repl != nil }
 
-// Commit makes an atomic replacement the target (a no-op otherwise).
+// Commit makes an atomic replacement the target (a no-op otherwise, or
+// once done).
 func (t *Target) Commit() error {
-	if t.repl == nil {
+	if t == nil || t.repl == nil || t.repl.Committed() {
 		return nil
 	}
 	return t.repl.Commit()
+}
+
+// basis is the file an atomic replacement started as a copy of, if any.
+func (t *Target) basis() *sysio.File {
+	if t == nil || t.repl == nil {
+		return nil
+	}
+	return t.repl.Basis()
+}
+
+// ReceiveTarget runs the receiver's side into t, as Receive into t.File.
+// For an atomic replacement it takes the target's hashes from the record
+// of the file being replaced, which the replacement started as a copy of
+// (valid while that file's identity still matches its record: nothing
+// changed it before or during the copy), and it commits the replacement
+// (the rename) once the result is verified, synced and its metadata set,
+// before the target's record is made and the FinalAck goes out: the
+// record holds the identity of the file in place after the rename, and
+// a client told "verified" finds it there.
+func ReceiveTarget(ctx context.Context, t *Target, p Params, streams []Stream, opt Options) (Stats, error) {
+	return receive(ctx, t.File, t, p, streams, opt)
 }
 
 // Close closes the target. An atomic replacement not committed is

@@ -44,6 +44,8 @@ type Replacement struct {
 	display   string // the target as the caller names it, for errors
 	committed bool
 	closed    bool
+	filled    bool  // Fill made the temporary file a copy of old
+	basis     *File // old, as Basis gives it
 }
 
 // Replacement errors (unwrapped).
@@ -208,9 +210,33 @@ func (r *Replacement) Fill(ctx context.Context) error {
 		return nil
 	}
 	if err := cloneFile(r.File.f, r.old); err == nil {
-		r.Cloned = true
+		r.Cloned, r.filled = true, true
 		return nil
 	}
+	if err := r.fill(ctx); err != nil {
+		return err
+	}
+	r.filled = true
+	return nil
+}
+
+// Basis is the file being replaced, open for reading, once Fill has made
+// the temporary file a copy of it; nil before, or when there is none (or
+// it was empty). A caller may use what it knows of the old file's content
+// (a block-hash record valid for its identity now, after Fill) for the
+// temporary file as Fill left it. The Replacement owns it.
+func (r *Replacement) Basis() *File {
+	if !r.filled || r.old == nil {
+		return nil
+	}
+	if r.basis == nil {
+		r.basis = &File{f: r.old, name: r.display, dfd: -1}
+	}
+	return r.basis
+}
+
+// fill copies the old file's data regions into the temporary file.
+func (r *Replacement) fill(ctx context.Context) error {
 	if err := r.File.Truncate(r.oldSize); err != nil {
 		return r.fillError(err)
 	}
