@@ -46,3 +46,8 @@ func adviseDontNeed(f *os.File, off, n int64) {
 	_ = unix.Fadvise(rawFd(f), off, n, unix.FADV_DONTNEED)
 	runtime.KeepAlive(f)
 }
+
+// adviseHuge asks the kernel to back b, anonymous memory, with huge pages
+// (MADV_HUGEPAGE, where transparent huge pages are "madvise"). Errors are
+// ignored.
+func adviseHuge(b []byte) { _ = unix.Madvise(b, unix.MADV_HUGEPAGE) }

@@ -15,3 +15,5 @@ func adviseSequential(f *os.File, off, n int64) {}
 
 // adviseDontNeed is a no-op on this platform.
 func adviseDontNeed(f *os.File, off, n int64) {}
+
+func adviseHuge(b []byte) {}

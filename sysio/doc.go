@@ -43,6 +43,12 @@
 // transferred directly and any unaligned tail through the buffered
 // descriptor. Everything else (unaligned buffers or offsets, short
 // transfers at end of file) silently uses the buffered descriptor.
+// AlignedBuffer carves buffers of 256 KiB to 8 MiB (a sync's block
+// buffers, most of its memory) out of 8 MiB slabs advised to be huge pages:
+// on the VM this was written on, fresh memory costs about 20 µs per 4 KiB
+// page at first touch (the host backs it then), and a 10%-changed 1 GiB
+// sync spent 0.3-0.4 of its 2.5-3.1 CPU-seconds on 12,000 such faults
+// (sysio.go has the numbers).
 //
 // Falling back is always clean: if the filesystem refuses O_DIRECT at open
 // time (ramfs, some FUSE and network filesystems, tmpfs on older kernels)

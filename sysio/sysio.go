@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"sync"
 	"sync/atomic"
 	"unsafe"
 )
@@ -76,6 +77,9 @@ func AlignedBuffer(n int) []byte {
 	c := (n + Alignment - 1) &^ (Alignment - 1)
 	if c == 0 {
 		c = Alignment
+	}
+	if c >= slabMin && c <= slabSize {
+		return slabs.carve(c)[:n:c]
 	}
 	// Go's allocator returns page-aligned memory for large and for most
 	// page-multiple sizes; only over-allocate when it did not.
@@ -221,4 +225,43 @@ func (f *File) Stat() (size int64, mtimeNano int64, mode os.FileMode, err error)
 func (f *File) keepAlive() {
 	runtime.KeepAlive(f.f)
 	runtime.KeepAlive(f.direct)
+}
+
+// Block buffers of slabMin to slabSize bytes are carved out of slabs of
+// slabSize bytes, aligned to hugeSize and advised to be huge pages
+// (adviseHuge): on the VM this was measured on (2026-12-01, Linux 6.18,
+// THP "madvise"), first touching 64 MiB of fresh memory cost 310 ms of
+// CPU and 1.1 s of wall time in 4 KiB pages (16,384 faults at about
+// 20 us, the host backing each page), 115-150 ms and 0.5-0.9 s in huge
+// pages. A sync touches its buffers fresh: they are most of its memory.
+const (
+	hugeSize = 2 << 20
+	slabSize = 8 << 20
+	slabMin  = 256 << 10
+)
+
+type slabCarver struct {
+	mu   sync.Mutex
+	rest []byte
+}
+
+var slabs slabCarver
+
+// carve returns c fresh bytes, aligned to Alignment (c is a multiple of
+// it); the buffers of a slab keep all of it alive.
+func (s *slabCarver) carve(c int) []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.rest) < c {
+		b := make([]byte, slabSize+hugeSize)
+		off := 0
+		if r := int(addr(b) % hugeSize); r != 0 {
+			off = hugeSize - r
+		}
+		s.rest = b[off : off+slabSize : off+slabSize]
+		adviseHuge(s.rest)
+	}
+	b := s.rest[:c:c]
+	s.rest = s.rest[c:]
+	return b
 }

@@ -38,10 +38,34 @@ func create(t testing.TB, dir string, opt Options) *File {
 }
 
 func TestAlignedBuffer(t *testing.T) {
-	for _, n := range []int{0, 1, 100, 4095, 4096, 4097, 10000, 1 << 20} {
+	for _, n := range []int{0, 1, 100, 4095, 4096, 4097, 10000, slabMin - 1, slabMin, 1 << 20, slabSize, slabSize + 1, 3 * slabSize} {
 		b := AlignedBuffer(n)
 		if len(b) != n || cap(b)%Alignment != 0 || cap(b) < n || !isAlignedPtr(b[:cap(b)]) {
 			t.Errorf("AlignedBuffer(%d): len %d cap %d addr %#x", n, len(b), cap(b), addr(b[:cap(b)]))
+		}
+	}
+}
+
+// TestAlignedBufferSlabs: buffers carved out of one slab do not overlap,
+// and none reaches into the next (appending cannot: cap is the size).
+func TestAlignedBufferSlabs(t *testing.T) {
+	const n = 3 << 20 // two per slab, then a new slab
+	var bufs [][]byte
+	for i := range 5 {
+		b := AlignedBuffer(n)
+		if len(b) != n || cap(b) != n || !isAlignedPtr(b) {
+			t.Fatalf("buffer %d: len %d cap %d addr %#x", i, len(b), cap(b), addr(b))
+		}
+		for j := range b {
+			b[j] = byte(i + 1)
+		}
+		bufs = append(bufs, b)
+	}
+	for i, b := range bufs {
+		for j, c := range b {
+			if c != byte(i+1) {
+				t.Fatalf("buffer %d byte %d is %d: overwritten by another buffer", i, j, c)
+			}
 		}
 	}
 }
