@@ -21,8 +21,15 @@ func (r *receiver) hashStripe(ctx context.Context, ss *stripeState, weak <-chan 
 	defer putBuf(r.p.BlockSize, buf)
 	holes := newHoleScanner(r.dst)
 	bs := int64(r.p.BlockSize)
-	if r.cache == nil || r.cache.known == nil { // hashes the cache knows need no read-ahead
+	if r.cache == nil || r.cache.known == nil {
 		adviseStripe(r.dst, ss.first*bs, min(ss.end*bs, r.oldSize))
+	} else if !r.cache.resumed && r.dst != nil {
+		// A record knows every block: what is read (blocks to refine) is
+		// scattered, and read-ahead would read around each (measured: 18
+		// MiB more than the 102 refined blocks of a 10%-changed 1 GiB
+		// push, read_ahead_kb 8192). A journal's unlogged rest is read
+		// in order, with read-ahead.
+		r.dst.AdviseRandom()
 	}
 	for wb := range weak {
 		n := len(wb.Hashes)

@@ -51,3 +51,10 @@ func adviseDontNeed(f *os.File, off, n int64) {
 // (MADV_HUGEPAGE, where transparent huge pages are "madvise"). Errors are
 // ignored.
 func adviseHuge(b []byte) { _ = unix.Madvise(b, unix.MADV_HUGEPAGE) }
+
+// adviseRandom turns read-ahead off for f (posix_fadvise RANDOM applies
+// to the open file). Errors are ignored.
+func adviseRandom(f *os.File) {
+	_ = unix.Fadvise(rawFd(f), 0, 0, unix.FADV_RANDOM)
+	runtime.KeepAlive(f)
+}

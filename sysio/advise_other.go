@@ -17,3 +17,6 @@ func adviseSequential(f *os.File, off, n int64) {}
 func adviseDontNeed(f *os.File, off, n int64) {}
 
 func adviseHuge(b []byte) {}
+
+// adviseRandom is a no-op on this platform.
+func adviseRandom(f *os.File) {}

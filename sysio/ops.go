@@ -50,6 +50,12 @@ func (f *File) SyncData() error { return syncData(f.f) }
 // No-op apart from the sync on platforms without posix_fadvise.
 func (f *File) DropCache() error { return dropCache(f.f) }
 
+// AdviseRandom tells the kernel that this open file will be read at
+// scattered places (posix_fadvise RANDOM): no read-ahead, so a read of a
+// block brings just that block from the disk. Errors are ignored; no-op on
+// other platforms.
+func (f *File) AdviseRandom() { adviseRandom(f.f) }
+
 // AdviseSequential tells the kernel that [off, off+n) will be read
 // sequentially soon (posix_fadvise SEQUENTIAL and WILLNEED); n <= 0 means
 // to the end of the file. Errors are ignored; no-op on other platforms.
