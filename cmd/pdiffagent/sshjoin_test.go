@@ -6,9 +6,11 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 // joiner is a joining serve --stdio's two pipes: the far ends are what
@@ -143,6 +145,51 @@ func TestRendezvousClose(t *testing.T) {
 	io.Copy(&out, j.client)
 	if _, err := readJoinReply(&out, 0); !errors.As(err, new(*joinRefusedError)) {
 		t.Errorf("the client's answer: %v", err)
+	}
+}
+
+// TestRendezvousSweep: a socket whose first process died (nothing
+// listens) is removed by the next rendezvous once it is old enough; a live
+// one and a young dead one stay.
+func TestRendezvousSweep(t *testing.T) {
+	t.Setenv("XDG_RUNTIME_DIR", t.TempDir())
+	dir, err := rendezvousDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := func(name string, age time.Duration) string {
+		path := filepath.Join(dir, name)
+		ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ln.SetUnlinkOnClose(false) // as a killed process leaves it
+		ln.Close()
+		old := time.Now().Add(-age)
+		if err := os.Chtimes(path, old, old); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	stale, young := dead("stale.sock", 2*staleAge), dead("young.sock", 0)
+	live, _, err := openRendezvous(1, "p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer live.close()
+	old := time.Now().Add(-2 * staleAge)
+	if err := os.Chtimes(live.ln.Addr().String(), old, old); err != nil {
+		t.Fatal(err)
+	}
+	rv, _, err := openRendezvous(1, "p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rv.close()
+	for path, want := range map[string]bool{stale: false, young: true, live.ln.Addr().String(): true} {
+		if _, err := os.Lstat(path); (err == nil) != want {
+			t.Errorf("%s: exists %v, want %v", filepath.Base(path), err == nil, want)
+		}
 	}
 }
 

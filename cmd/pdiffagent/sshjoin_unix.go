@@ -88,6 +88,7 @@ func openRendezvous(k int, policy string) (*rendezvous, []joinToken, error) {
 		copy(toks[i][:], rv.id[:])
 		copy(toks[i][joinIDSize:], rv.secrets[i][:])
 	}
+	sweepRendezvous(dir, time.Now().Add(-staleAge))
 	path := filepath.Join(dir, hex.EncodeToString(rv.id[:])+".sock")
 	if rv.ln, err = net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"}); err != nil {
 		return nil, nil, err
@@ -95,6 +96,29 @@ func openRendezvous(k int, policy string) (*rendezvous, []joinToken, error) {
 	rv.wg.Add(1)
 	go rv.accept()
 	return rv, toks, nil
+}
+
+// staleAge is how old a socket that refuses connections must be before
+// sweepRendezvous removes it (younger, it may be between bind and listen).
+const staleAge = time.Minute
+
+// sweepRendezvous removes the sockets of first processes that died without
+// removing theirs (SIGKILL): older than before, and nothing listening.
+func sweepRendezvous(dir string, before time.Time) {
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		fi, err := e.Info()
+		if err != nil || fi.Mode().Type() != fs.ModeSocket || !fi.ModTime().Before(before) {
+			continue
+		}
+		path := filepath.Join(dir, e.Name())
+		c, err := net.DialUnix("unix", nil, &net.UnixAddr{Name: path, Net: "unix"})
+		if err == nil {
+			c.Close()
+		} else if errors.Is(err, syscall.ECONNREFUSED) {
+			os.Remove(path)
+		}
+	}
 }
 
 func (rv *rendezvous) accept() {
