@@ -9,7 +9,7 @@ DEMO_SIZE ?= 1G
 BENCH_SIZE ?= 2G
 BENCH_ROUNDS ?= 10
 BENCH_REPEAT ?= 2
-BENCH_PATTERNS ?= random,insert,pages
+BENCH_PATTERNS ?= random,insert,inserts,pages
 BENCH_SIZES ?= 1G,2G,4G,8G
 BENCH_FLAGS ?=
 # The tree case's sizes (1: the issue's 3.5 GiB tree; 0.01 for a quick run).
@@ -95,7 +95,8 @@ demo: build
 	BIN=$(BIN) DEMO_DIR=$(DEMO_DIR) DEMO_SIZE=$(DEMO_SIZE) bash bench/demo.sh
 
 # The full comparison: $(BENCH_SIZE) of random data, changed 10%..100% in
-# $(BENCH_ROUNDS) rounds (plus one insertion, and 100 and 1000 rewritten 8 KiB
+# $(BENCH_ROUNDS) rounds (plus one 4 KiB insertion 1 MiB in, 100 insertions of
+# 100 bytes, and 100 and 1000 rewritten 8 KiB
 # pages), local sync, push over TCP and
 # QUIC and rsync side by side, each the best of $(BENCH_REPEAT) runs, with the
 # floors, then the tree case (2,000 small files and three of 512 MiB, times

@@ -18,9 +18,10 @@ const (
 	Random Pattern = iota
 	// Prefix changes the first round(fraction*blocks) blocks.
 	Prefix
-	// Insert inserts InsertLen random bytes at a random offset inside the
-	// first block, shifting the rest: the file grows and every block from
-	// the insertion on moves. fraction is ignored.
+	// Insert inserts InsertLen random bytes InsertAt bytes into the file
+	// (at a random offset inside the first block of a file no larger than
+	// that), shifting the rest: the file grows and every block from the
+	// insertion on moves. fraction is ignored.
 	Insert
 	// Blocks replaces round(fraction*blocks) distinct blocks chosen at
 	// random wholly with random data.
@@ -28,15 +29,33 @@ const (
 	// Pages rewrites a number of random PageLen-aligned pages with random
 	// data (MutatePages), as a database does between two syncs.
 	Pages
+	// Inserts inserts InsertsCount runs of InsertsLen random bytes at
+	// random offsets, shifting what follows each. fraction is ignored.
+	Inserts
 )
 
-// InsertLen is the number of bytes the Insert pattern adds.
-const InsertLen = 4 << 10
+// InsertLen is the number of bytes the Insert pattern adds, InsertAt
+// where.
+const (
+	InsertLen = 4 << 10
+	InsertAt  = 1 << 20
+)
+
+// InsertsCount insertions of InsertsLen bytes each make the Inserts
+// pattern.
+const (
+	InsertsCount = 100
+	InsertsLen   = 100
+)
 
 // mutateLen is how many bytes Random and Prefix change in each block.
 const mutateLen = 8
 
-var patternNames = []string{Random: "random", Prefix: "prefix", Insert: "insert", Blocks: "blocks", Pages: "pages"}
+var patternNames = []string{Random: "random", Prefix: "prefix", Insert: "insert", Blocks: "blocks", Pages: "pages", Inserts: "inserts"}
+
+// Inserting reports whether the pattern inserts bytes (a file that grows,
+// one round whatever the fraction).
+func (p Pattern) Inserting() bool { return p == Insert || p == Inserts }
 
 func (p Pattern) String() string {
 	if p >= 0 && int(p) < len(patternNames) {
@@ -45,12 +64,12 @@ func (p Pattern) String() string {
 	return fmt.Sprintf("pattern(%d)", int(p))
 }
 
-// ParsePattern reads "random", "prefix", "insert", "blocks" or "pages".
+// ParsePattern reads "random", "prefix", "insert", "blocks", "pages" or "inserts".
 func ParsePattern(s string) (Pattern, error) {
 	if i := slices.Index(patternNames, s); i >= 0 {
 		return Pattern(i), nil
 	}
-	return 0, fmt.Errorf("pattern %q: want random, prefix, insert, blocks or pages", s)
+	return 0, fmt.Errorf("pattern %q: want random, prefix, insert, blocks, pages or inserts", s)
 }
 
 // Mutate changes the file at path in place, block by block, and returns how
@@ -65,7 +84,7 @@ func Mutate(path string, blockSize int, fraction float64, pattern Pattern, seed 
 	if blockSize <= 0 {
 		return 0, fmt.Errorf("bench: block size %d", blockSize)
 	}
-	if pattern != Insert && (fraction < 0 || fraction > 1 || math.IsNaN(fraction)) {
+	if !pattern.Inserting() && (fraction < 0 || fraction > 1 || math.IsNaN(fraction)) {
 		return 0, fmt.Errorf("bench: fraction %v out of range 0..1", fraction)
 	}
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
@@ -95,7 +114,20 @@ func Mutate(path string, blockSize int, fraction float64, pattern Pattern, seed 
 		}
 		return k, flipBlocks(f, size, bs, idx, rng)
 	case Insert:
-		return insert(f, size, bs, rng)
+		var at int64
+		if size > InsertAt {
+			at = InsertAt
+		} else if size > 0 {
+			at = rng.Int64N(min(size, bs))
+		}
+		return insert(f, size, bs, []int64{at}, InsertLen, rng)
+	case Inserts:
+		at := make([]int64, InsertsCount)
+		for i := range at {
+			at[i] = rng.Int64N(size + 1)
+		}
+		slices.Sort(at)
+		return insert(f, size, bs, at, InsertsLen, rng)
 	case Blocks:
 		return k, replaceBlocks(f, size, bs, pickDistinct(rng, blocks, k), rng)
 	case Pages:
@@ -145,32 +177,40 @@ func flipBlocks(f *os.File, size, bs int64, blocks []int64, rng *rand.Rand) erro
 	return nil
 }
 
-// insert shifts everything from a random offset in the first block by
-// InsertLen bytes (copying backwards, in place) and fills the gap with
-// random bytes.
-func insert(f *os.File, size, bs int64, rng *rand.Rand) (int64, error) {
-	var at int64
-	if size > 0 {
-		at = rng.Int64N(min(size, bs))
-	}
+// insert inserts n random bytes at each offset of at (increasing, in the
+// original file), shifting what follows: it moves the segments after the
+// offsets from the last to the first, each copied backwards in place, then
+// fills the gaps. It returns the blocks from the first insertion to the
+// new end.
+func insert(f *os.File, size, bs int64, at []int64, n int64, rng *rand.Rand) (int64, error) {
 	buf := make([]byte, 4<<20)
-	for pos := size; pos > at; {
-		n := min(int64(len(buf)), pos-at)
-		pos -= n
-		if _, err := f.ReadAt(buf[:n], pos); err != nil {
+	end := size
+	for k := len(at) - 1; k >= 0; k-- { // segment [at[k], end) moves by (k+1)*n
+		shift := int64(k+1) * n
+		for pos := end; pos > at[k]; {
+			c := min(int64(len(buf)), pos-at[k])
+			pos -= c
+			if _, err := f.ReadAt(buf[:c], pos); err != nil {
+				return 0, err
+			}
+			if _, err := f.WriteAt(buf[:c], pos+shift); err != nil {
+				return 0, err
+			}
+		}
+		end = at[k]
+	}
+	gap := buf[:n]
+	for k, a := range at {
+		for i := range gap {
+			gap[i] = byte(rng.Uint32())
+		}
+		if _, err := f.WriteAt(gap, a+int64(k)*n); err != nil {
 			return 0, err
 		}
-		if _, err := f.WriteAt(buf[:n], pos+InsertLen); err != nil {
-			return 0, err
-		}
 	}
-	gap := buf[:InsertLen]
-	for i := range gap {
-		gap[i] = byte(rng.Uint32())
+	if len(at) == 0 {
+		return 0, nil
 	}
-	if _, err := f.WriteAt(gap, at); err != nil {
-		return 0, err
-	}
-	newBlocks := (size + InsertLen + bs - 1) / bs
-	return newBlocks - at/bs, nil
+	newBlocks := (size + int64(len(at))*n + bs - 1) / bs
+	return newBlocks - at[0]/bs, nil
 }

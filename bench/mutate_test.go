@@ -84,7 +84,7 @@ func TestMutateDeterministic(t *testing.T) {
 
 func TestMutateInsert(t *testing.T) {
 	const bs = 8192
-	for _, size := range []int64{0, 100, bs, 37*bs + 5} {
+	for _, size := range []int64{0, 100, bs, 37*bs + 5, InsertAt + 5*bs} {
 		dir := t.TempDir()
 		orig, p := filepath.Join(dir, "orig"), filepath.Join(dir, "m")
 		if err := GenerateRandom(orig, size, 9); err != nil {
@@ -117,7 +117,52 @@ func TestMutateInsert(t *testing.T) {
 			if !bytes.Equal(a[:cut], b[:cut]) || !bytes.Equal(a[cut:], b[cut+InsertLen:]) {
 				t.Errorf("size %d: data not shifted by %d at %d", size, InsertLen, cut)
 			}
+			if size > InsertAt && cut != InsertAt && !(cut > InsertAt && cut < InsertAt+InsertLen) {
+				t.Errorf("size %d: inserted at %d, want %d", size, cut, InsertAt)
+			}
 		}
+	}
+}
+
+// TestMutateInserts: InsertsCount runs of InsertsLen bytes are inserted;
+// the original bytes are all there, in order, between them.
+func TestMutateInserts(t *testing.T) {
+	const bs = 8192
+	const size = 300*bs + 7
+	dir := t.TempDir()
+	orig, p := filepath.Join(dir, "orig"), filepath.Join(dir, "m")
+	if err := GenerateRandom(orig, size, 3); err != nil {
+		t.Fatal(err)
+	}
+	if err := CopyFile(orig, p); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Mutate(p, bs, 0, Inserts, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := readFile(t, orig), readFile(t, p)
+	if len(b) != size+InsertsCount*InsertsLen {
+		t.Fatalf("grew to %d", len(b))
+	}
+	if d := diffBlocks(a, b, bs); d != got {
+		t.Errorf("%d blocks differ, reported %d", d, got)
+	}
+	// Walk b: each run of a's bytes is followed by a gap of InsertsLen.
+	i, j, gaps := 0, 0, 0
+	for i < len(a) {
+		if j < len(b) && a[i] == b[j] {
+			i, j = i+1, j+1
+			continue
+		}
+		j += InsertsLen
+		gaps++
+		if gaps > InsertsCount || j > len(b) {
+			t.Fatalf("original bytes lost at %d (after %d gaps)", i, gaps)
+		}
+	}
+	if len(b)-j != (InsertsCount-gaps)*InsertsLen {
+		t.Fatalf("%d gaps found, %d bytes left at the end", gaps, len(b)-j)
 	}
 }
 

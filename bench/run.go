@@ -55,7 +55,7 @@ type Config struct {
 	// Changed lists the fractions of blocks to change, one round each.
 	Changed   []float64
 	BlockSize int
-	// Patterns are run one after the other; Insert runs one round only
+	// Patterns are run one after the other; Insert and Inserts run one round only
 	// (its change is not a fraction), Pages one round per entry of Pages.
 	Patterns []Pattern
 	// Pages lists the numbers of PageLen pages the Pages pattern rewrites,
@@ -160,7 +160,7 @@ type roundSpec struct {
 func roundsOf(cfg Config, pat Pattern, size int64) []roundSpec {
 	var out []roundSpec
 	switch pat {
-	case Insert:
+	case Insert, Inserts:
 		out = append(out, roundSpec{size: size, pattern: pat})
 	case Pages:
 		for _, n := range cfg.Pages {
@@ -246,7 +246,7 @@ func runTool(ctx context.Context, cfg Config, rd roundSpec, tool Tool, src, dst 
 	if err != nil {
 		return res, err
 	}
-	if rd.pattern == Insert {
+	if rd.pattern.Inserting() {
 		res.Changed = float64(res.BlocksMutated) / float64(max(res.Blocks, 1))
 	}
 	// The mutation left up to the whole copy dirty in the page cache: write

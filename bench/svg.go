@@ -171,7 +171,7 @@ func ChartFromReport(rep *Report) Chart {
 	size := slices.Max(append([]int64{0}, rep.Sizes...))
 	pattern := ""
 	for _, p := range rep.Patterns {
-		if p != Insert.String() {
+		if p != Insert.String() && p != Inserts.String() {
 			pattern = p
 			break
 		}

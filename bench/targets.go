@@ -49,7 +49,7 @@ func Evaluate(rep *Report) []Target {
 	var out []Target
 	pattern := ""
 	for _, p := range rep.Patterns {
-		if p != Insert.String() && p != Pages.String() {
+		if p != Insert.String() && p != Inserts.String() && p != Pages.String() {
 			pattern = p
 			break
 		}

@@ -136,7 +136,7 @@
 // bytes loses about n bytes per boundary), and old data past the new
 // file's end (never hashed) are sent. Work per searched byte is one roll
 // and a prefilter look-up; a hit costs at most rollCandidates tier-1
-// checks, and a block at most rollFailBudget (8) failed checks before its
+// checks, and a block at most rollFailBudget (4) failed checks before its
 // search stops. After rollStreak (8 MiB) of fruitless searches in a row a
 // worker searches one needed block after a gap of needed bytes that
 // doubles from 1 MiB to 64 MiB, until one finds something: replaced data

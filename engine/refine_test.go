@@ -298,7 +298,7 @@ func TestRefineSkippedSubFails(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p.Caps = wire.AgentCaps
+	p.Caps = wire.AgentCaps &^ wire.CapRolling // a hand-played refining sender, without the search
 	snd, rcv := Pipe()
 	errc := make(chan error, 1)
 	go func() {

@@ -112,6 +112,9 @@ func (rr *recvRoll) offer(blk int64, b []byte, weak uint64, needed bool) {
 	if raw == rr.ro.zero && isZero(b[:rr.ro.w]) {
 		return
 	}
+	if rr.r.opt.testSearchWeak != nil {
+		weak = rr.r.opt.testSearchWeak(b)
+	}
 	var keep []byte
 	if needed {
 		keep = getBuf(rr.r.p.BlockSize, len(b))

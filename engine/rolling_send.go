@@ -11,6 +11,7 @@ import (
 // "Rolling search"). Only the worker's decide goroutine uses it.
 type sendRoll struct {
 	s       *sender
+	weak    WeakFunc // checks candidates: the tier-1 hash, or Options.testSearchWeak
 	idx     *rollIndex
 	per     int64 // blocks per batch
 	carry   piece // the rest of the last copy, for block carryAt
@@ -33,7 +34,11 @@ func (s *sender) newSendRoll() *sendRoll {
 	}
 	ro := newRoller(rollWindow(s.p.BlockSize))
 	ro.collide = s.opt.testRollCollide
-	return &sendRoll{s: s, idx: newRollIndex(ro, s.p.BlockSize), per: int64(batchBlocks(s.p.BlockSize)), carryAt: -1, gap: rollProbeGap, refused: map[int64]bool{}}
+	weak := s.weak
+	if s.opt.testSearchWeak != nil {
+		weak = s.opt.testSearchWeak
+	}
+	return &sendRoll{s: s, weak: weak, idx: newRollIndex(ro, s.p.BlockSize), per: int64(batchBlocks(s.p.BlockSize)), carryAt: -1, gap: rollProbeGap, refused: map[int64]bool{}}
 }
 
 // recv is recvMsg that also answers every Refused it meets by sending that
@@ -132,7 +137,7 @@ func (rs *sendRoll) send(st *lockedStream, b *pendingBatch, i int, buf []byte, r
 		if s.opt.testSearchHook != nil {
 			s.opt.testSearchHook()
 		}
-		res = rs.idx.search(rs.span, n, carry.n, s.weak)
+		res = rs.idx.search(rs.span, n, carry.n, rs.weak)
 		s.tot.searchWork.Add(res.work)
 	}
 	if carry.n > 0 {

@@ -355,7 +355,7 @@ func (s *sender) decide(st *lockedStream, b *pendingBatch, strong *strongHasher,
 		if refs != nil {
 			ref = refs[i]
 		}
-		if need {
+		if need && v.Need[i] { // not a weak collision: its data is where it was
 			pieced, err := rs.send(st, b, i, buf, ref, sub, strong, dg)
 			if pieced && known {
 				putBuf(s.p.BlockSize, buf) // read just now, not the batch's

@@ -123,6 +123,10 @@ type Options struct {
 	// testSearchHook, when not nil, is called before each block the
 	// sender searches.
 	testSearchHook func()
+	// testSearchWeak, when not nil, replaces the tier-1 hash of the
+	// search on both sides: of the blocks the receiver offers and of the
+	// sender's candidates (forcing false matches).
+	testSearchWeak WeakFunc
 }
 
 // weak is the tier-1 hash of a sync run under ctx.

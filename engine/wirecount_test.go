@@ -10,8 +10,10 @@ import (
 // TestBytesWire checks bytes_wire against the frames a one-worker,
 // one-batch sync must exchange, both directions counted once each: a
 // WeakBatch, its Verdict with the confirmed blocks' strong hashes, a Data
-// frame per changed block, StripeEnd, Final and FinalAck. bytes_sent stays
-// the payload alone.
+// frame per changed block, StripeEnd, Final and FinalAck; with the search
+// (CapRolling), the RollSums after the Verdict (every block offered: none
+// starts with zeros) and a RollEnd each way. bytes_sent stays the payload
+// alone.
 func TestBytesWire(t *testing.T) {
 	checkNoLeak(t)
 	const blocks = 20
@@ -25,7 +27,9 @@ func TestBytesWire(t *testing.T) {
 	msgs := []wire.Message{
 		&wire.WeakBatch{Hashes: make([]uint64, blocks)},
 		&wire.Verdict{Count: blocks, Strong: make([][wire.StrongSize]byte, blocks-3)},
+		&wire.RollSums{Count: blocks, Anchor: make([]uint64, blocks), Weak: make([]uint64, blocks), N: make([]uint32, blocks)},
 		&wire.Data{Payload: make([]byte, testBS)}, &wire.Data{Payload: make([]byte, testBS)}, &wire.Data{Payload: make([]byte, testBS-5)},
+		&wire.RollEnd{}, &wire.RollEnd{},
 		&wire.StripeEnd{}, &wire.Report{}, &wire.Final{}, &wire.Report{}, &wire.FinalAck{}, // a Report from each side (cache use)
 	}
 	var want int64

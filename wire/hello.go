@@ -34,7 +34,7 @@ const (
 )
 
 // AgentCaps are the capabilities this agent has.
-const AgentCaps = CapKeepalive | CapRefine
+const AgentCaps = CapKeepalive | CapRefine | CapRolling
 
 // capNames name the bits, for String.
 var capNames = []string{"keepalive", "refine", "rolling"}

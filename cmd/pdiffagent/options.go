@@ -28,6 +28,7 @@ type syncOptions struct {
 	cacheOptions
 	treeOptions // registered by sync only, so far
 	NoCache     bool
+	NoRolling   bool
 	WholeFile   bool
 	DryRun      bool
 	Owner       bool
@@ -46,6 +47,7 @@ func (o *syncOptions) AddFlags(f *pflag.FlagSet) {
 	o.metaOptions.AddFlags(f)
 	o.cacheOptions.AddFlags(f)
 	f.BoolVar(&o.NoCache, "no-cache", false, "neither side trusts a block-hash record: both copies are read and hashed (fresh records are still kept)")
+	f.BoolVar(&o.NoRolling, "no-rolling", false, "do not search for moved or inserted data: changed blocks are compared at fixed offsets only")
 	f.BoolVar(&o.Owner, "owner", false, "give the target the source's owner and group (the receiving side must run as root)")
 	f.BoolVar(&o.Atomic, "atomic", false, "replace the target only at the end (a temporary file beside it, renamed once verified); needs room for both copies unless the filesystem has reflinks; regular files only")
 	o.readOptions.AddFlags(f)
@@ -99,7 +101,7 @@ func (o *syncOptions) params() (engine.Params, error) {
 	if err := o.refineOptions.check(int(o.BlockSize)); err != nil {
 		return engine.Params{}, err
 	}
-	s := engine.Session{WholeFile: o.WholeFile, DryRun: o.DryRun, Owner: o.Owner, NoCache: o.NoCache, MinBlock: int(o.MinBlock)}
+	s := engine.Session{WholeFile: o.WholeFile, DryRun: o.DryRun, Owner: o.Owner, NoCache: o.NoCache, NoRolling: o.NoRolling, MinBlock: int(o.MinBlock)}
 	o.gridOptions.apply(&s)
 	o.workerOptions.apply(&s)
 	o.metaOptions.apply(&s)

@@ -106,6 +106,7 @@ func (r *syncReporter) finish(ctx context.Context, res result, err error) error 
 		if res.BlocksRefined > 0 {
 			fmt.Fprintf(r.stderr, "%d changed blocks refined: %d sub-blocks sent, the rest confirmed by strong hash\n", res.BlocksRefined, res.SubBlocksSent)
 		}
+
 	}
 	if !res.Identical {
 		return errDiffers
@@ -227,8 +228,12 @@ func summary(r result) string {
 	if r.Verified {
 		verified = "verified"
 	}
-	return fmt.Sprintf("synced %s: %d of %d blocks changed (%.1f%%), wrote %s (%s on the wire) in %.2f s%s, similarity %.3f, %s%s",
-		formatBytes(r.BytesRange), r.BlocksChanged, r.BlocksTotal, pct, formatBytes(r.BytesWritten), formatBytes(r.BytesWire),
+	moved := ""
+	if r.BlocksMoved > 0 { // changed blocks assembled in part from data found elsewhere in the target
+		moved = fmt.Sprintf(", %d of them from moved data (%s reused)", r.BlocksMoved, formatBytes(r.BytesReused))
+	}
+	return fmt.Sprintf("synced %s: %d of %d blocks changed (%.1f%%)%s, wrote %s (%s on the wire) in %.2f s%s, similarity %.3f, %s%s",
+		formatBytes(r.BytesRange), r.BlocksChanged, r.BlocksTotal, pct, moved, formatBytes(r.BytesWritten), formatBytes(r.BytesWire),
 		r.Seconds, rate, r.Similarity, verified, readSummary(r))
 }
 

@@ -1,0 +1,72 @@
+package agent
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/pdiffagent/pdiffagent/engine"
+	"github.com/pdiffagent/pdiffagent/wire"
+)
+
+// TestRollingOverNetwork: a push and a pull, over TCP and QUIC, between two
+// agents with CapRolling, of a file with 4 KiB inserted near its start
+// send about the insertion and copy the rest within the target; with
+// --no-rolling (Session.NoRolling, which travels in Open) the same sync
+// sends every block after it.
+func TestRollingOverNetwork(t *testing.T) {
+	checkGoroutines(t)
+	if !wire.AgentCaps.Has(wire.CapRolling) {
+		t.Fatal("this agent does not search for moved data")
+	}
+	ts := startServer(t, nil)
+	local := t.TempDir()
+	const mib = 1 << 20
+	old := randomBytes(70, 6*mib+123)
+	src := append(append(bytes.Clone(old[:mib]), randomBytes(71, 4096)...), old[mib:]...)
+	for _, tr := range []string{TransportTCP, TransportQUIC} {
+		for _, op := range []string{"push", "pull"} {
+			for _, noRolling := range []bool{false, true} {
+				name := op + "-" + tr
+				if noRolling {
+					name += "-no-rolling"
+				}
+				t.Run(name, func(t *testing.T) {
+					p := engine.Params{Session: engine.Session{BlockSize: 256 << 10, Workers: 2, NoRolling: noRolling}}
+					lp, rp := filepath.Join(local, name), filepath.Join(ts.root, name)
+					from, to := lp, rp
+					if op == "pull" {
+						from, to = rp, lp
+					}
+					writeFile(t, from, src)
+					writeFile(t, to, old)
+					var out Outcome
+					var err error
+					if op == "push" {
+						out, err = Push(context.Background(), ts.clientConfig(tr), lp, ts.remote(name), p, engine.Options{})
+					} else {
+						out, err = Pull(context.Background(), ts.clientConfig(tr), ts.remote(name), lp, p, engine.Options{})
+					}
+					if err != nil {
+						t.Fatal(err)
+					}
+					got, err := os.ReadFile(to)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if !bytes.Equal(got, src) || !out.Verified {
+						t.Fatalf("target differs from the source, or not verified: %+v", out.Stats)
+					}
+					switch {
+					case noRolling && (out.BlocksMoved != 0 || out.BytesSent < 5*mib):
+						t.Errorf("--no-rolling: %+v", out.Stats)
+					case !noRolling && (out.BlocksMoved == 0 || out.BytesSent > 4096+3*(256<<10)):
+						t.Errorf("moved %d blocks, sent %d bytes for 4 KiB inserted: %+v", out.BlocksMoved, out.BytesSent, out.Stats)
+					}
+				})
+			}
+		}
+	}
+}
