@@ -195,6 +195,10 @@ func TestRefineRuns(t *testing.T) {
 		&wire.Verdict{Count: 3, Strong: make([][wire.StrongSize]byte, 2)},
 		&wire.Refine{Blocks: []wire.RefineBlock{{Weak: make([]uint64, subs), Strong: make([][wire.StrongSize]byte, subs)}}},
 		&wire.SubData{Payload: make([]byte, mib/2)}, &wire.SubData{Payload: make([]byte, mib/2-refineSub)},
+		// The search's (CapRolling): the sums of the two whole blocks (the
+		// last, 1000 bytes, is shorter than an anchor) and a RollEnd each way.
+		&wire.RollSums{Count: 3, Anchor: make([]uint64, 2), Weak: make([]uint64, 2), N: make([]uint32, 2)},
+		&wire.RollEnd{}, &wire.RollEnd{},
 		&wire.StripeEnd{}, &wire.Report{}, &wire.Final{}, &wire.Report{}, &wire.FinalAck{},
 	}
 	var want int64
