@@ -207,38 +207,40 @@ func (rs *sendRoll) want(buf []byte, ref *wire.RefineBlock, sub int) bool {
 	return false
 }
 
-// fill puts block i of b (buf, possibly mapped) and the next block of the
-// source into span.
+// fill puts block i of b (buf, possibly mapped) into span, followed by
+// the next block of the stripe when it is in memory (in b, or the first
+// of the next batch, which the reader sets up without waiting for this
+// one): the search reads nothing the fixed-offset pass did not.
 func (rs *sendRoll) fill(b *pendingBatch, i int, buf []byte) error {
 	s := rs.s
-	bs := s.p.BlockSize
 	if rs.span == nil {
-		rs.span = make([]byte, 2*bs)
+		rs.span = make([]byte, 2*s.p.BlockSize)
 	}
-	blk := b.first + int64(i)
-	next := blk + 1
-	nn := 0
-	if next*int64(bs) < s.p.Size {
-		nn = s.p.BlockLen(next)
+	nb, j := b, i+1
+	if j == len(b.bufs) {
+		select {
+		case <-b.ready:
+		case <-s.sess.ctx.Done():
+			return s.sess.ctx.Err()
+		}
+		nb, j = b.next, 0
+	}
+	var next []byte
+	nn := 0 // bytes of the next block in span
+	if nb != nil && (nb.have == nil || !nb.have[j]) {
+		next, nn = nb.bufs[j], s.p.BlockLen(nb.first+int64(j)) // nil: a hole
 	}
 	span := rs.span[:len(buf)+nn]
-	var nb []byte
-	if i+1 < len(b.bufs) {
-		nb = b.bufs[i+1]
-	}
 	err := sysio.Guard(func() {
 		copy(span, buf)
-		if nb != nil {
-			copy(span[len(buf):], nb)
+		if next != nil {
+			copy(span[len(buf):], next)
+		} else {
+			clear(span[len(buf):])
 		}
 	})
 	if err != nil {
 		return guardErr(err, s.src.File, ErrSourceChanged)
-	}
-	if nb == nil && nn > 0 {
-		if _, err := s.src.File.ReadAt(span[len(buf):], next*int64(bs)); err != nil {
-			return fmt.Errorf("read %s: %w", s.src.File.Name(), err)
-		}
 	}
 	rs.span = span
 	return nil

@@ -130,6 +130,11 @@ type pendingBatch struct {
 	view  *blockView // when not nil, bufs are slices of this mapping, not pooled buffers
 	known []cache.Entry
 	have  []bool // have[i]: block i's hashes are known[i], and it is read only if it must be sent
+	// next is the stripe's following batch, set by the reader before it
+	// closes ready (which it also closes when it stops without one): the
+	// search (rolling_send.go) reads past a batch's last block in memory.
+	next  *pendingBatch
+	ready chan struct{}
 }
 
 // worker sends one stripe. A reader goroutine reads blocks, hashes them
@@ -195,10 +200,16 @@ func (s *sender) readStripe(ctx context.Context, first, end int64, st *lockedStr
 	if s.cache == nil || s.cache.known == nil { // a hit reads only blocks to send: no read-ahead
 		adviseStripe(s.src.File, first*bs, min(end*bs, s.p.Size))
 	}
+	var prev *pendingBatch // the last batch handed over, whose ready is open
+	defer func() {
+		if prev != nil {
+			close(prev.ready)
+		}
+	}()
 	for b := first; b < end; b += per {
 		n := min(per, end-b)
 		weak := make([]uint64, n)
-		pb := &pendingBatch{first: b, bufs: make([][]byte, n), weak: weak}
+		pb := &pendingBatch{first: b, bufs: make([][]byte, n), weak: weak, ready: make(chan struct{})}
 		if pb.known, pb.have = s.cache.lookupKnown(b, int(n)); pb.known == nil {
 			pb.view = mapBlocks(s.src.File, s.p, s.opt, s.p.Size, b, n)
 		}
@@ -236,6 +247,11 @@ func (s *sender) readStripe(ctx context.Context, first, end int64, st *lockedStr
 		}
 		select {
 		case pending <- pb:
+			if prev != nil {
+				prev.next = pb
+				close(prev.ready)
+			}
+			prev = pb
 		case <-ctx.Done():
 			s.release(pb)
 			return ctx.Err()
