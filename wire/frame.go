@@ -71,6 +71,12 @@ func Decode(t Type, payload []byte) (Message, error) {
 		m, n, err = parseRetrieveHeader(payload)
 	case TypeRetrieveEnd:
 		m, n, err = parseRetrieveEnd(payload)
+	case TypeTreeReq:
+		m, n, err = parseTreeReq(payload)
+	case TypeTreeReply:
+		m, n, err = parseTreeReply(payload)
+	case TypeTreeEntries:
+		m, n, err = parseTreeEntries(payload)
 	default:
 		return nil, &UnknownTypeError{Type: t, Len: len(payload)}
 	}

@@ -116,7 +116,7 @@ func samples() []Message {
 		&SubData{Block: 9, Offset: 0, Codec: CodecNone, RawLen: MinBlockSize, Payload: seq(MinBlockSize, 4)},
 		&SubData{Block: 1<<64 - 1, Offset: MaxBlockSize - MinBlockSize, Codec: CodecLZ4, RawLen: MinBlockSize, Payload: seq(9, 5)},
 		&SubData{Block: 2, Offset: 8192, Codec: CodecZero, RawLen: 1},
-	}, append(pipeSamples(), rollingSamples()...)...)
+	}, append(append(pipeSamples(), rollingSamples()...), treeSamples()...)...)
 }
 
 // stream returns the frames of msgs, concatenated, and the end offset of each.

@@ -78,6 +78,12 @@ func (t Type) String() string {
 		return "RetrieveHeader"
 	case TypeRetrieveEnd:
 		return "RetrieveEnd"
+	case TypeTreeReq:
+		return "TreeReq"
+	case TypeTreeReply:
+		return "TreeReply"
+	case TypeTreeEntries:
+		return "TreeEntries"
 	}
 	return fmt.Sprintf("Type(%#02x)", uint8(t))
 }
@@ -136,6 +142,12 @@ func maxPayloadLen(t Type) (n int, ok bool) {
 		return retrieveHeaderLen, true
 	case TypeRetrieveEnd:
 		return retrieveEndLen, true
+	case TypeTreeReq:
+		return treeReqMaxLen, true
+	case TypeTreeReply:
+		return treeReplyMaxLen, true
+	case TypeTreeEntries:
+		return treeEntriesMaxLen, true
 	}
 	return 0, false
 }
@@ -147,11 +159,13 @@ func (o Op) String() string {
 		return "push"
 	case OpPull:
 		return "pull"
+	case OpTree:
+		return "tree"
 	}
 	return fmt.Sprintf("Op(%d)", uint8(o))
 }
 
-func (o Op) valid() bool { return o == OpPush || o == OpPull }
+func (o Op) valid() bool { return o == OpPush || o == OpPull || o == OpTree }
 
 // String returns "none", "lz4" or "Codec(n)".
 func (c Codec) String() string {

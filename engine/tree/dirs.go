@@ -4,9 +4,7 @@ import (
 	"fmt"
 	"os"
 	"sync/atomic"
-	"time"
 
-	"github.com/pdiffagent/pdiffagent/sysio"
 )
 
 // dirNode is a target directory whose contents are still being synced. Its
@@ -55,14 +53,14 @@ func (s *syncer) finishDir(d *dirNode) error {
 	if s.dryRun {
 		return nil
 	}
-	cur, err := lstat(d.dst)
+	cur, err := s.tgt.Lstat(d.dst)
 	if err != nil {
 		return err
 	}
 	if cur.Kind != KindDir {
 		return fmt.Errorf("%s is no longer a directory", d.dst)
 	}
-	return s.applyMeta(d.dst, cur, d.src, true)
+	return s.applyMeta(d.dst, cur.Entry, d.src, true)
 }
 
 // applyMeta gives the target entry path (now cur) the source's owner, mode
@@ -70,22 +68,20 @@ func (s *syncer) finishDir(d *dirNode) error {
 // withMode is false for symlinks, whose mode cannot be set.
 func (s *syncer) applyMeta(path string, cur, src Entry, withMode bool) error {
 	o := s.opt.Session
+	var what Meta
 	if o.Owner && (cur.Uid != src.Uid || cur.Gid != src.Gid) {
-		if err := os.Lchown(path, int(src.Uid), int(src.Gid)); err != nil {
-			return err
-		}
+		what |= MetaOwner
 	}
 	if withMode && !o.NoPerms && cur.Mode.Perm()|cur.Mode&specialBits != src.Mode.Perm()|src.Mode&specialBits {
-		if err := os.Chmod(path, src.Mode.Perm()|src.Mode&specialBits); err != nil {
-			return err
-		}
+		what |= MetaMode
 	}
 	if !o.NoTimes && cur.ModTime != src.ModTime {
-		if err := sysio.Lutimes(path, time.Unix(0, src.ModTime)); err != nil {
-			return err
-		}
+		what |= MetaTime
 	}
-	return nil
+	if what == 0 {
+		return nil
+	}
+	return s.tgt.Meta(path, src, what)
 }
 
 // specialBits are the mode bits besides the permissions that chmod sets.

@@ -80,23 +80,13 @@ func (s *syncer) syncFile(sp, dp string, se, de Entry, p engine.Params) error {
 	if opt.Direct == sysio.DirectAuto && se.Size < smallFile {
 		opt.Direct = sysio.DirectOff // a second descriptor per file for nothing
 	}
-	run := engine.SyncLocal
-	if s.opt.Atomic {
-		run = engine.SyncLocalAtomic
-	}
-	if de.Kind == 0 && !s.dryRun {
-		s.dur.entryChanged(dp)
-	}
-	st, err := run(s.ctx, sp, dp, p, opt)
+	st, err := s.tgt.SyncFile(s.ctx, sp, dp, se, de, p, opt, s.opt.Atomic)
 	s.count(func(t *Stats) {
 		t.addFile(st)
 		switch {
 		case err != nil:
 		case st.BlocksChanged > 0 || de.Kind == 0 || de.Size != se.Size:
 			t.FilesChanged++
-			if !s.dryRun {
-				s.dur.add(dp)
-			}
 		default:
 			t.FilesVerified++
 		}
@@ -113,11 +103,11 @@ func (s *syncer) syncFile(sp, dp string, se, de Entry, p engine.Params) error {
 
 // ownerOf gives the target file the source's owner where it differs.
 func (s *syncer) ownerOf(dp string, se Entry) error {
-	cur, err := lstat(dp)
+	cur, err := s.tgt.Lstat(dp)
 	if err != nil || (cur.Uid == se.Uid && cur.Gid == se.Gid) {
 		return err
 	}
-	return os.Lchown(dp, int(se.Uid), int(se.Gid))
+	return s.tgt.Meta(dp, se, MetaOwner)
 }
 
 // fileDone ends a file: its hard links follow (or fail) with it, the
@@ -134,35 +124,32 @@ func (s *syncer) fileDone(g *linkGroup, rel string, size int64, err error) {
 
 // symlink makes the target entry dp a symlink with the source's target
 // (never followed, read or resolved), then gives it the owner and mtime.
-func (s *syncer) symlink(se, de Entry, sp, dp, rel string) error {
+func (s *syncer) symlink(se Entry, dd Dirent, sp, dp, rel string) error {
 	s.count(func(st *Stats) { st.Symlinks++ })
 	target, err := os.Readlink(sp)
 	if err != nil {
 		return err
 	}
-	if de.Kind == KindSymlink {
-		if cur, err := os.Readlink(dp); err == nil && cur == target {
-			if s.dryRun {
-				return nil
-			}
-			return s.applyMeta(dp, de, se, false)
+	if dd.Kind == KindSymlink && dd.Link == target {
+		if s.dryRun {
+			return nil
 		}
+		return s.applyMeta(dp, dd.Entry, se, false)
 	}
-	if err := s.clear(de, dp, rel); err != nil { // any other kind, or another link
+	if err := s.clear(dd.Entry, dp, rel); err != nil { // any other kind, or another link
 		return err
 	}
 	if s.dryRun {
 		return nil
 	}
-	s.dur.entryChanged(dp)
-	if err := os.Symlink(target, dp); err != nil {
+	if err := s.tgt.Symlink(dp, target); err != nil {
 		return err
 	}
-	cur, err := lstat(dp)
+	cur, err := s.tgt.Lstat(dp)
 	if err != nil {
 		return err
 	}
-	return s.applyMeta(dp, cur, se, false)
+	return s.applyMeta(dp, cur.Entry, se, false)
 }
 
 // device makes a device node like the source's (root only).
@@ -180,13 +167,12 @@ func (s *syncer) device(se, de Entry, dp, rel string) error {
 	if s.dryRun {
 		return nil
 	}
-	s.dur.entryChanged(dp)
-	if err := sysio.Mknod(dp, unixMode(se.Mode), se.Rdev); err != nil {
+	if err := s.tgt.Mknod(dp, se); err != nil {
 		return fmt.Errorf("create device: %w", err)
 	}
-	cur, err := lstat(dp)
+	cur, err := s.tgt.Lstat(dp)
 	if err != nil {
 		return err
 	}
-	return s.applyMeta(dp, cur, se, true)
+	return s.applyMeta(dp, cur.Entry, se, true)
 }

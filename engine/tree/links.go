@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"sync"
 )
 
@@ -94,12 +93,12 @@ func (s *syncer) link(first, dst, rel string, ok bool) {
 	if s.dryRun {
 		return
 	}
-	fi, err := os.Lstat(dst)
+	fi, err := s.tgt.Lstat(dst)
 	if err == nil {
-		if fj, err := os.Lstat(first); err == nil && os.SameFile(fi, fj) {
+		if fj, err := s.tgt.Lstat(first); err == nil && fi.Ino != 0 && fi.Dev == fj.Dev && fi.Ino == fj.Ino {
 			return
 		}
-		if err := s.clear(entryOf(fi), dst, rel); err != nil {
+		if err := s.clear(fi.Entry, dst, rel); err != nil {
 			s.fail(rel, err)
 			return
 		}
@@ -107,8 +106,7 @@ func (s *syncer) link(first, dst, rel string, ok bool) {
 		s.fail(rel, err)
 		return
 	}
-	s.dur.entryChanged(dst)
-	if err := os.Link(first, dst); err != nil {
+	if err := s.tgt.Link(first, dst); err != nil {
 		s.fail(rel, fmt.Errorf("hard link: %w", err))
 	}
 }

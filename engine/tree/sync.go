@@ -40,13 +40,44 @@ func Resolve(src, dst string) (srcDir, dstDir, prefix string) {
 // rest completes, and Sync returns ErrPartial; any other error (the
 // context ended, the roots are unusable) stops the sync.
 func Sync(ctx context.Context, src, dst, prefix string, opt Options) (Stats, error) {
+	if err := notInside(src, dst); err != nil {
+		return Stats{}, err
+	}
+	lt := new(localTarget)
+	dryRun := opt.Session.DryRun
+	dstE, err := lstatFollow(dst)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		if !dryRun {
+			if err := lt.Mkdir(dst); err != nil {
+				return Stats{}, err
+			}
+		}
+	case err != nil:
+		return Stats{}, err
+	case dstE.Kind != KindDir:
+		return Stats{}, fmt.Errorf("%s exists and is not a directory", dst)
+	}
+	st, err := SyncTo(ctx, src, lt, dst, prefix, opt)
+	if err == nil || errors.Is(err, ErrPartial) {
+		if ferr := lt.dur.flush(dst); ferr != nil {
+			err = ferr
+		}
+	}
+	return st, err
+}
+
+// SyncTo brings the directory root of the Target t (which exists, unless
+// in a dry run) up to date with the local directory src, as Sync does; it
+// ends with t.Flush.
+func SyncTo(ctx context.Context, src string, t Target, root, prefix string, opt Options) (Stats, error) {
 	start := time.Now()
-	s, root, err := newSyncer(ctx, src, dst, prefix, opt)
+	s, rootDir, err := newSyncer(ctx, src, t, root, prefix, opt)
 	if err != nil {
 		return Stats{}, err
 	}
-	walkErr := s.walkDir(root, src, dst, prefix)
-	root.release()
+	walkErr := s.walkDir(rootDir, src, root, prefix)
+	rootDir.release()
 	s.sched.wait()
 	s.links.finish(s)
 	err = walkErr
@@ -54,7 +85,7 @@ func Sync(ctx context.Context, src, dst, prefix string, opt Options) (Stats, err
 		err = ctx.Err()
 	}
 	if err == nil {
-		err = s.dur.flush(dst)
+		err = t.Flush()
 	}
 	s.mu.Lock()
 	st := s.st
@@ -67,8 +98,8 @@ func Sync(ctx context.Context, src, dst, prefix string, opt Options) (Stats, err
 	return st, err
 }
 
-// newSyncer checks the roots and makes the target directory.
-func newSyncer(ctx context.Context, src, dst, prefix string, opt Options) (*syncer, *dirNode, error) {
+// newSyncer checks the source.
+func newSyncer(ctx context.Context, src string, t Target, root, prefix string, opt Options) (*syncer, *dirNode, error) {
 	sess, err := opt.Session.Normalize()
 	if err != nil {
 		return nil, nil, err
@@ -77,7 +108,7 @@ func newSyncer(ctx context.Context, src, dst, prefix string, opt Options) (*sync
 	if opt.Progress == nil {
 		opt.Progress = new(Progress)
 	}
-	s := &syncer{ctx: ctx, opt: opt, dryRun: sess.DryRun, sched: newScheduler(sess.Workers)}
+	s := &syncer{ctx: ctx, opt: opt, dryRun: sess.DryRun, sched: newScheduler(sess.Workers), tgt: t}
 	s.links.groups = make(map[fileID]*linkGroup)
 	srcE, err := lstatFollow(src)
 	if err != nil {
@@ -86,25 +117,8 @@ func newSyncer(ctx context.Context, src, dst, prefix string, opt Options) (*sync
 	if srcE.Kind != KindDir {
 		return nil, nil, fmt.Errorf("%s is not a directory", src)
 	}
-	if err := notInside(src, dst); err != nil {
-		return nil, nil, err
-	}
-	dstE, err := lstatFollow(dst)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		if !s.dryRun {
-			if err := os.Mkdir(dst, 0o700); err != nil {
-				return nil, nil, err
-			}
-			s.dur.entryChanged(dst)
-		}
-	case err != nil:
-		return nil, nil, err
-	case dstE.Kind != KindDir:
-		return nil, nil, fmt.Errorf("%s exists and is not a directory", dst)
-	}
 	s.st.Dirs++
-	return s, s.newDir(nil, rootRel(prefix), dst, srcE), nil
+	return s, s.newDir(nil, rootRel(prefix), root, srcE), nil
 }
 
 // lstatFollow stats a root, following a symlink as the user named it.
@@ -157,7 +171,7 @@ type syncer struct {
 	dryRun bool
 	sched  *scheduler
 	links  links
-	dur    durable
+	tgt    Target
 
 	mu sync.Mutex
 	st Stats

@@ -4,10 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
-	"sort"
-	"syscall"
 )
 
 // The walk. One goroutine (the caller's) walks the source and the target
@@ -21,21 +18,6 @@ import (
 // whole tree (though a single directory of a million names is held whole
 // while it is merged, as rsync does).
 
-// readNames lists dir's names, sorted; a missing dir has none.
-func readNames(dir string) ([]string, error) {
-	f, err := os.Open(dir)
-	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) { // a dry run's file to be replaced
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	names, err := f.Readdirnames(-1)
-	sort.Strings(names)
-	return names, err
-}
-
 // walkDir merges the source directory src with the target directory dst
 // (which may not exist in a dry run); relDir is the prefix of the entries'
 // relative paths ("" or "a/b/").
@@ -45,7 +27,7 @@ func (s *syncer) walkDir(d *dirNode, src, dst, relDir string) error {
 		s.fail(d.rel, err)
 		return nil
 	}
-	dn, err := readNames(dst)
+	dn, err := s.tgt.List(dst)
 	if err != nil {
 		s.fail(d.rel, err)
 		return nil
@@ -56,14 +38,14 @@ func (s *syncer) walkDir(d *dirNode, src, dst, relDir string) error {
 			return err
 		}
 		switch {
-		case j == len(dn) || (i < len(sn) && sn[i] < dn[j]):
-			err = s.entry(d, sn[i], src, dst, relDir, false)
+		case j == len(dn) || (i < len(sn) && sn[i] < dn[j].Name):
+			err = s.entry(d, sn[i], src, dst, relDir, Dirent{})
 			i++
-		case i == len(sn) || dn[j] < sn[i]:
-			s.extra(filepath.Join(dst, dn[j]), relDir+dn[j])
+		case i == len(sn) || dn[j].Name < sn[i]:
+			s.extra(s.tgt.Join(dst, dn[j].Name), relDir+dn[j].Name, dn[j].Entry)
 			j++
 		default:
-			err = s.entry(d, sn[i], src, dst, relDir, true)
+			err = s.entry(d, sn[i], src, dst, relDir, dn[j])
 			i, j = i+1, j+1
 		}
 		if err != nil {
@@ -75,16 +57,11 @@ func (s *syncer) walkDir(d *dirNode, src, dst, relDir string) error {
 
 // extra handles a target entry the source lacks: deleted with Delete,
 // unless excluded (and not DeleteExcluded).
-func (s *syncer) extra(path, rel string) {
+func (s *syncer) extra(path, rel string, e Entry) {
 	if !s.opt.Delete {
 		return
 	}
 	if s.opt.Filter != nil && !s.opt.DeleteExcluded {
-		e, err := lstat(path)
-		if err != nil {
-			s.fail(rel, err)
-			return
-		}
 		if s.opt.Filter.Excluded(rel, e.Kind == KindDir) {
 			return
 		}
@@ -104,14 +81,13 @@ func (s *syncer) remove(path, rel string) error {
 	if s.dryRun {
 		return nil
 	}
-	s.dur.entryChanged(path)
-	return os.RemoveAll(path)
+	return s.tgt.Remove(path)
 }
 
-// entry plans the source entry name of the directory src; inDst says the
-// target directory lists it too.
-func (s *syncer) entry(d *dirNode, name, src, dst, relDir string, inDst bool) error {
-	sp, dp, rel := filepath.Join(src, name), filepath.Join(dst, name), relDir+name
+// entry plans the source entry name of the directory src; dd is the
+// target directory's entry of that name (Kind 0: none).
+func (s *syncer) entry(d *dirNode, name, src, dst, relDir string, dd Dirent) error {
+	sp, dp, rel := filepath.Join(src, name), s.tgt.Join(dst, name), relDir+name
 	se, err := lstat(sp)
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) { // vanished since the listing: nothing to sync
@@ -123,20 +99,14 @@ func (s *syncer) entry(d *dirNode, name, src, dst, relDir string, inDst bool) er
 		s.count(func(st *Stats) { st.Excluded++ })
 		return nil
 	}
-	var de Entry // Kind 0: missing
-	if inDst {
-		if de, err = lstat(dp); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			s.fail(rel, err)
-			return nil
-		}
-	}
+	de := dd.Entry
 	switch se.Kind {
 	case KindDir:
 		return s.dir(d, se, de, sp, dp, rel)
 	case KindFile:
 		return s.file(d, se, de, sp, dp, rel)
 	case KindSymlink:
-		err = s.symlink(se, de, sp, dp, rel)
+		err = s.symlink(se, dd, sp, dp, rel)
 	case KindDevice:
 		if !s.opt.AllowDevices {
 			s.count(func(st *Stats) { st.Specials++ })
@@ -176,10 +146,9 @@ func (s *syncer) clear(de Entry, dp, rel string) error {
 		if s.dryRun {
 			return nil
 		}
-		if err := os.Remove(dp); err != nil {
+		if err := s.tgt.Rmdir(dp); err != nil {
 			return fmt.Errorf("the target has a directory here; --delete replaces it: %w", err)
 		}
-		s.dur.entryChanged(dp)
 		return nil
 	}
 	return s.remove(dp, rel)
@@ -200,10 +169,9 @@ func (s *syncer) dir(parent *dirNode, se, de Entry, sp, dp, rel string) error {
 	if !s.dryRun {
 		switch {
 		case free:
-			err = os.Mkdir(dp, 0o700)
-			s.dur.entryChanged(dp)
-		case de.Mode.Perm()&0o700 != 0o700:
-			err = os.Chmod(dp, de.Mode.Perm()|0o700) // finishDir sets the source's
+			err = s.tgt.Mkdir(dp)
+		case de.Mode.Perm()&0o700 != 0o700: // finishDir sets the source's
+			err = s.tgt.Meta(dp, Entry{Mode: de.Mode | 0o700}, MetaMode)
 		}
 		if err != nil {
 			s.fail(rel, err)

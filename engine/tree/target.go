@@ -1,0 +1,183 @@
+package tree
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"syscall"
+	"time"
+
+	"github.com/pdiffagent/pdiffagent/engine"
+	"github.com/pdiffagent/pdiffagent/sysio"
+)
+
+// Target is the side a tree sync writes: a local directory (Sync), or a
+// server's, through a tree session (the agent's implementation, SyncTo).
+// The walker plans every entry from the source and the Target's listings
+// and asks the Target for each operation, so that both run the same plan.
+// Paths are the Target's own: Join builds them from the root given to
+// SyncTo (local: file system paths; remote: '/'-separated paths relative
+// to the tree's directory, "." for the directory itself). Its methods may
+// be called from several goroutines (the walker's, and the files' jobs).
+type Target interface {
+	Join(dir, name string) string
+	// List is the directory's entries, sorted by name, as lstat sees
+	// them (a symlink's text in Link); a missing directory has none.
+	List(dir string) ([]Dirent, error)
+	// Lstat describes path (never following it); fs.ErrNotExist if missing.
+	Lstat(path string) (Dirent, error)
+	Mkdir(path string) error // mode 0700, set by Meta once its contents are done
+	Symlink(path, text string) error
+	Link(first, path string) error // a hard link
+	Remove(path string) error      // an entry, a directory with its contents; a symlink is never followed
+	Rmdir(path string) error       // an empty directory
+	Mknod(path string, e Entry) error
+	// Meta gives path what of src's owner, mode and mtime what says.
+	Meta(path string, src Entry, what Meta) error
+	// SyncFile runs the engine on the source file sp and its target path
+	// (de: what the target held, Kind 0 for nothing).
+	SyncFile(ctx context.Context, sp, path string, se, de Entry, p engine.Params, opt engine.Options, atomic bool) (engine.Stats, error)
+	// Flush makes what the sync wrote durable.
+	Flush() error
+}
+
+// Dirent is an entry of a Target: its name, its metadata, and a
+// symlink's text.
+type Dirent struct {
+	Name string
+	Entry
+	Link string
+}
+
+// Meta says which metadata Target.Meta sets.
+type Meta uint8
+
+// Parts of Meta.
+const (
+	MetaMode Meta = 1 << iota
+	MetaTime
+	MetaOwner
+)
+
+// localTarget is a local directory; it batches durability (durable.go).
+type localTarget struct{ dur durable }
+
+func (*localTarget) Join(dir, name string) string { return filepath.Join(dir, name) }
+
+func (*localTarget) List(dir string) ([]Dirent, error) {
+	names, err := readNames(dir)
+	if err != nil {
+		return nil, err
+	}
+	ents := make([]Dirent, 0, len(names))
+	for _, n := range names {
+		d, err := localLstat(filepath.Join(dir, n))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // vanished since the listing
+		}
+		if err != nil {
+			return nil, err
+		}
+		d.Name = n
+		ents = append(ents, d)
+	}
+	return ents, nil
+}
+
+// readNames lists dir's names, sorted; a missing dir has none.
+func readNames(dir string) ([]string, error) {
+	f, err := os.Open(dir)
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) { // a dry run's file to be replaced
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	names, err := f.Readdirnames(-1)
+	sort.Strings(names)
+	return names, err
+}
+
+func localLstat(path string) (Dirent, error) {
+	e, err := lstat(path)
+	if err != nil {
+		return Dirent{}, err
+	}
+	d := Dirent{Name: filepath.Base(path), Entry: e}
+	if e.Kind == KindSymlink {
+		if d.Link, err = os.Readlink(path); err != nil {
+			return Dirent{}, err
+		}
+	}
+	return d, nil
+}
+
+func (*localTarget) Lstat(path string) (Dirent, error) { return localLstat(path) }
+
+func (t *localTarget) Mkdir(path string) error {
+	t.dur.entryChanged(path)
+	return os.Mkdir(path, 0o700)
+}
+
+func (t *localTarget) Symlink(path, text string) error {
+	t.dur.entryChanged(path)
+	return os.Symlink(text, path)
+}
+
+func (t *localTarget) Link(first, path string) error {
+	t.dur.entryChanged(path)
+	return os.Link(first, path)
+}
+
+func (t *localTarget) Remove(path string) error {
+	t.dur.entryChanged(path)
+	return os.RemoveAll(path)
+}
+
+func (t *localTarget) Rmdir(path string) error {
+	t.dur.entryChanged(path)
+	return os.Remove(path)
+}
+
+func (t *localTarget) Mknod(path string, e Entry) error {
+	t.dur.entryChanged(path)
+	return sysio.Mknod(path, unixMode(e.Mode), e.Rdev)
+}
+
+func (*localTarget) Meta(path string, src Entry, what Meta) error {
+	if what&MetaOwner != 0 {
+		if err := os.Lchown(path, int(src.Uid), int(src.Gid)); err != nil {
+			return err
+		}
+	}
+	if what&MetaMode != 0 {
+		if err := os.Chmod(path, src.Mode.Perm()|src.Mode&specialBits); err != nil {
+			return err
+		}
+	}
+	if what&MetaTime != 0 {
+		return sysio.Lutimes(path, time.Unix(0, src.ModTime))
+	}
+	return nil
+}
+
+func (t *localTarget) SyncFile(ctx context.Context, sp, dp string, se, de Entry, p engine.Params, opt engine.Options, atomic bool) (engine.Stats, error) {
+	run := engine.SyncLocal
+	if atomic {
+		run = engine.SyncLocalAtomic
+	}
+	if de.Kind == 0 && !p.DryRun {
+		t.dur.entryChanged(dp)
+	}
+	st, err := run(ctx, sp, dp, p, opt)
+	if err == nil && !p.DryRun && (st.BlocksChanged > 0 || de.Kind == 0 || de.Size != se.Size) {
+		t.dur.add(dp)
+	}
+	return st, err
+}
+
+func (*localTarget) Flush() error { return nil } // Sync flushes its durable with the root's path

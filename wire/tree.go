@@ -1,0 +1,321 @@
+package wire
+
+import "encoding/binary"
+
+// Messages of a tree session (CapTree; agent/doc.go has the protocol).
+// The client opens the session with an Open whose Op is OpTree and whose
+// Path names the tree's directory beneath the server's root; its other
+// fields are the session's parameters (block size, workers, hash, codec,
+// flags). On the control stream, which is not one of the engine's
+// streams, the client then sends one TreeReq at a time and the server
+// answers each: a TreeReply, or, for TreeList, TreeEntries batches ending
+// with one whose Last is set. A TreeFile request answered with success is
+// followed by one engine run over the worker streams (Size, ModTime and
+// Mode of the TreeReq are the file's); a TreeAttach names the session id
+// under which a new set of worker streams attaches (after a file whose
+// failure tore the previous set down).
+const (
+	TypeTreeReq     Type = 0x30 // client -> server: one entry operation
+	TypeTreeReply   Type = 0x31 // server -> client: its outcome (and an entry for TreeStat)
+	TypeTreeEntries Type = 0x32 // server -> client: part of a directory's listing
+)
+
+// CapTree: the peer serves tree sessions (Open with OpTree).
+const CapTree Caps = 1 << 3
+
+// OpTree opens a tree session (TreeReq messages on the control stream).
+const OpTree Op = 3
+
+// Tree operations (TreeReq.Op). Paths are relative to the tree's
+// directory, '/'-separated; "." names the directory itself (TreeList,
+// TreeStat and TreeMeta only).
+const (
+	TreeList      uint8 = 1  // Path's sorted listing, in TreeEntries
+	TreeStat      uint8 = 2  // Path's entry (lstat), in TreeReply
+	TreeMkdir     uint8 = 3  // make directory Path (mode 0700)
+	TreeSymlink   uint8 = 4  // make Path a symlink whose text is Arg
+	TreeLink      uint8 = 5  // make Path a hard link to Arg (both in the tree)
+	TreeRemove    uint8 = 6  // remove Path, a directory with its contents (never following a symlink)
+	TreeRmdir     uint8 = 7  // remove Path, an empty directory
+	TreeMeta      uint8 = 8  // give Path the Flags' parts of Mode, ModTime, Uid, Gid
+	TreeFile      uint8 = 9  // sync regular file Path (Size, ModTime, Mode): an engine run follows
+	TreeAttach    uint8 = 10 // worker streams attach with SessionID
+	TreeFlush     uint8 = 11 // make what the session wrote durable
+	treeOpLast          = TreeFlush
+	TreeMetaMode  uint8 = 1 << 0 // TreeMeta: set the mode's permission bits
+	TreeMetaTime  uint8 = 1 << 1 // TreeMeta: set the mtime
+	TreeMetaOwner uint8 = 1 << 2 // TreeMeta: set the owner (Uid, Gid)
+	treeMetaAll         = TreeMetaMode | TreeMetaTime | TreeMetaOwner
+)
+
+// MaxNameLen bounds one name of a listing (a directory entry's name).
+const MaxNameLen = 255
+
+// MaxTreeBatch bounds the entries of one TreeEntries.
+const MaxTreeBatch = 64
+
+// TreeReq is one operation of a tree session.
+type TreeReq struct {
+	Op        uint8
+	Flags     uint8
+	SessionID [SessionIDSize]byte // TreeAttach
+	Mode      uint32
+	Uid, Gid  uint32
+	Size      int64
+	ModTime   int64 // unix nanoseconds
+	Path, Arg string
+}
+
+// TreeEntry is one entry of a listing, or TreeStat's answer (Kind 0: no
+// such entry). Kind is engine/tree's: file 1, directory 2, symlink 3,
+// device 4, other 5. Link is a symlink's text.
+type TreeEntry struct {
+	Kind            uint8
+	Mode            uint32 // io/fs.FileMode bits
+	Uid, Gid        uint32
+	Size, ModTime   int64
+	Nlink, Dev, Ino uint64
+	Rdev            uint64
+	Name, Link      string
+}
+
+// TreeReply answers a TreeReq: Code 0 for success, else a wire error code
+// and Message; Entry for TreeStat.
+type TreeReply struct {
+	Code    uint16
+	Message string
+	Entry   TreeEntry
+}
+
+// TreeEntries is part of a listing, sorted by name; Last ends it.
+type TreeEntries struct {
+	Last    bool
+	Entries []TreeEntry
+}
+
+const (
+	treeReqFixedLen   = 2*sizeU8 + SessionIDSize + 3*sizeU32 + 2*sizeU64
+	treeReqMaxLen     = treeReqFixedLen + 2*(strLenSize+MaxPathLen)
+	treeEntryFixedLen = sizeU8 + 3*sizeU32 + 6*sizeU64
+	treeEntryMaxLen   = treeEntryFixedLen + strLenSize + MaxNameLen + strLenSize + MaxPathLen
+	treeReplyMaxLen   = sizeU16 + strLenSize + MaxErrorLen + treeEntryMaxLen
+	treeEntriesMaxLen = sizeU8 + sizeU16 + MaxTreeBatch*treeEntryMaxLen
+)
+
+func (*TreeReq) Type() Type     { return TypeTreeReq }
+func (*TreeReply) Type() Type   { return TypeTreeReply }
+func (*TreeEntries) Type() Type { return TypeTreeEntries }
+
+func (r *TreeReq) Len() int { return treeReqFixedLen + 2*strLenSize + len(r.Path) + len(r.Arg) }
+
+func (r *TreeReq) Append(b []byte) []byte {
+	b = append(b, r.Op, r.Flags)
+	b = append(b, r.SessionID[:]...)
+	b = binary.BigEndian.AppendUint32(b, r.Mode)
+	b = binary.BigEndian.AppendUint32(b, r.Uid)
+	b = binary.BigEndian.AppendUint32(b, r.Gid)
+	b = binary.BigEndian.AppendUint64(b, uint64(r.Size))
+	b = binary.BigEndian.AppendUint64(b, uint64(r.ModTime))
+	b = appendString(b, r.Path)
+	return appendString(b, r.Arg)
+}
+
+// Validate checks a known Op, known Flags, Size >= 0 and the strings'
+// lengths. The paths' contents are the agent's to judge.
+func (r *TreeReq) Validate() error {
+	switch {
+	case r.Op == 0 || r.Op > treeOpLast:
+		return errInvalid(TypeTreeReq, "unknown op %d", r.Op)
+	case r.Flags&^treeMetaAll != 0:
+		return errInvalid(TypeTreeReq, "unknown flags %#x", r.Flags)
+	case r.Size < 0:
+		return errInvalid(TypeTreeReq, "negative size %d", r.Size)
+	case len(r.Path) > MaxPathLen:
+		return errTooLarge(TypeTreeReq, "path length", uint64(len(r.Path)), MaxPathLen)
+	case len(r.Arg) > MaxPathLen:
+		return errTooLarge(TypeTreeReq, "arg length", uint64(len(r.Arg)), MaxPathLen)
+	}
+	return nil
+}
+
+func parseTreeReq(b []byte) (*TreeReq, int, error) {
+	if len(b) < treeReqFixedLen {
+		return nil, 0, errTruncated(TypeTreeReq, treeReqFixedLen, len(b))
+	}
+	r := &TreeReq{Op: b[0], Flags: b[1]}
+	o := 2
+	copy(r.SessionID[:], b[o:])
+	o += SessionIDSize
+	r.Mode = binary.BigEndian.Uint32(b[o:])
+	r.Uid = binary.BigEndian.Uint32(b[o+4:])
+	r.Gid = binary.BigEndian.Uint32(b[o+8:])
+	r.Size = int64(binary.BigEndian.Uint64(b[o+12:]))
+	r.ModTime = int64(binary.BigEndian.Uint64(b[o+20:]))
+	o += 28
+	var n int
+	var err error
+	if r.Path, n, err = parseString(TypeTreeReq, "path", b[o:], MaxPathLen); err != nil {
+		return nil, 0, err
+	}
+	o += n
+	if r.Arg, n, err = parseString(TypeTreeReq, "arg", b[o:], MaxPathLen); err != nil {
+		return nil, 0, err
+	}
+	o += n
+	if err := r.Validate(); err != nil {
+		return nil, 0, err
+	}
+	return r, o, nil
+}
+
+func (e *TreeEntry) len() int { return treeEntryFixedLen + 2*strLenSize + len(e.Name) + len(e.Link) }
+
+func (e *TreeEntry) append(b []byte) []byte {
+	b = append(b, e.Kind)
+	b = binary.BigEndian.AppendUint32(b, e.Mode)
+	b = binary.BigEndian.AppendUint32(b, e.Uid)
+	b = binary.BigEndian.AppendUint32(b, e.Gid)
+	for _, v := range [...]uint64{uint64(e.Size), uint64(e.ModTime), e.Nlink, e.Dev, e.Ino, e.Rdev} {
+		b = binary.BigEndian.AppendUint64(b, v)
+	}
+	b = appendString(b, e.Name)
+	return appendString(b, e.Link)
+}
+
+func (e *TreeEntry) validate(t Type) error {
+	switch {
+	case e.Kind > 5:
+		return errInvalid(t, "unknown entry kind %d", e.Kind)
+	case e.Size < 0:
+		return errInvalid(t, "negative size %d", e.Size)
+	case len(e.Name) > MaxNameLen:
+		return errTooLarge(t, "name length", uint64(len(e.Name)), MaxNameLen)
+	case len(e.Link) > MaxPathLen:
+		return errTooLarge(t, "link length", uint64(len(e.Link)), MaxPathLen)
+	}
+	return nil
+}
+
+func parseTreeEntry(t Type, b []byte) (TreeEntry, int, error) {
+	if len(b) < treeEntryFixedLen {
+		return TreeEntry{}, 0, errTruncated(t, treeEntryFixedLen, len(b))
+	}
+	e := TreeEntry{Kind: b[0]}
+	e.Mode = binary.BigEndian.Uint32(b[1:])
+	e.Uid = binary.BigEndian.Uint32(b[5:])
+	e.Gid = binary.BigEndian.Uint32(b[9:])
+	u := func(i int) uint64 { return binary.BigEndian.Uint64(b[13+8*i:]) }
+	e.Size, e.ModTime = int64(u(0)), int64(u(1))
+	e.Nlink, e.Dev, e.Ino, e.Rdev = u(2), u(3), u(4), u(5)
+	o := treeEntryFixedLen
+	var n int
+	var err error
+	if e.Name, n, err = parseString(t, "name", b[o:], MaxNameLen); err != nil {
+		return TreeEntry{}, 0, err
+	}
+	o += n
+	if e.Link, n, err = parseString(t, "link", b[o:], MaxPathLen); err != nil {
+		return TreeEntry{}, 0, err
+	}
+	o += n
+	return e, o, e.validate(t)
+}
+
+func (r *TreeReply) Len() int { return sizeU16 + strLenSize + len(r.Message) + r.Entry.len() }
+
+func (r *TreeReply) Append(b []byte) []byte {
+	b = binary.BigEndian.AppendUint16(b, r.Code)
+	b = appendString(b, r.Message)
+	return r.Entry.append(b)
+}
+
+// Validate checks the message's length and the entry.
+func (r *TreeReply) Validate() error {
+	if len(r.Message) > MaxErrorLen {
+		return errTooLarge(TypeTreeReply, "message length", uint64(len(r.Message)), MaxErrorLen)
+	}
+	return r.Entry.validate(TypeTreeReply)
+}
+
+func parseTreeReply(b []byte) (*TreeReply, int, error) {
+	if len(b) < sizeU16 {
+		return nil, 0, errTruncated(TypeTreeReply, sizeU16, len(b))
+	}
+	r := &TreeReply{Code: binary.BigEndian.Uint16(b)}
+	msg, n, err := parseString(TypeTreeReply, "message", b[sizeU16:], MaxErrorLen)
+	if err != nil {
+		return nil, 0, err
+	}
+	r.Message = msg
+	o := sizeU16 + n
+	if r.Entry, n, err = parseTreeEntry(TypeTreeReply, b[o:]); err != nil {
+		return nil, 0, err
+	}
+	return r, o + n, r.Validate()
+}
+
+func (m *TreeEntries) Len() int {
+	n := sizeU8 + sizeU16
+	for i := range m.Entries {
+		n += m.Entries[i].len()
+	}
+	return n
+}
+
+func (m *TreeEntries) Append(b []byte) []byte {
+	last := byte(0)
+	if m.Last {
+		last = 1
+	}
+	b = append(b, last)
+	b = binary.BigEndian.AppendUint16(b, uint16(len(m.Entries)))
+	for i := range m.Entries {
+		b = m.Entries[i].append(b)
+	}
+	return b
+}
+
+// Validate checks at most MaxTreeBatch entries, each valid.
+func (m *TreeEntries) Validate() error {
+	if len(m.Entries) > MaxTreeBatch {
+		return errTooLarge(TypeTreeEntries, "entries", uint64(len(m.Entries)), MaxTreeBatch)
+	}
+	for i := range m.Entries {
+		if err := m.Entries[i].validate(TypeTreeEntries); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func parseTreeEntries(b []byte) (*TreeEntries, int, error) {
+	const fixed = sizeU8 + sizeU16
+	if len(b) < fixed {
+		return nil, 0, errTruncated(TypeTreeEntries, fixed, len(b))
+	}
+	if b[0] > 1 {
+		return nil, 0, errInvalid(TypeTreeEntries, "last %d is not 0 or 1", b[0])
+	}
+	count := int(binary.BigEndian.Uint16(b[1:]))
+	// Bounded before allocating: the count, and the bytes it needs.
+	if count > MaxTreeBatch {
+		return nil, 0, errTooLarge(TypeTreeEntries, "entries", uint64(count), MaxTreeBatch)
+	}
+	if need := fixed + count*(treeEntryFixedLen+2*strLenSize); len(b) < need {
+		return nil, 0, errTruncated(TypeTreeEntries, need, len(b))
+	}
+	m := &TreeEntries{Last: b[0] == 1}
+	if count > 0 {
+		m.Entries = make([]TreeEntry, count)
+	}
+	o := fixed
+	for i := range m.Entries {
+		e, n, err := parseTreeEntry(TypeTreeEntries, b[o:])
+		if err != nil {
+			return nil, 0, err
+		}
+		m.Entries[i] = e
+		o += n
+	}
+	return m, o, nil
+}
