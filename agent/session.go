@@ -64,6 +64,10 @@ func (s *Server) handleStream(ctx context.Context, bs byteStream, peer peerIdent
 			return // shutting down
 		}
 		kept = true
+		if m.Op == wire.OpTree {
+			s.serveTree(ctx, ns, peer, m, transport)
+			return
+		}
 		s.serveSession(ctx, ns, peer, m, transport)
 	case *wire.Attach:
 		if err := s.attach(ns, peer, m); err != nil {

@@ -34,10 +34,10 @@ const (
 )
 
 // AgentCaps are the capabilities this agent has.
-const AgentCaps = CapKeepalive | CapRefine | CapRolling
+const AgentCaps = CapKeepalive | CapRefine | CapRolling | CapTree
 
 // capNames name the bits, for String.
-var capNames = []string{"keepalive", "refine", "rolling"}
+var capNames = []string{"keepalive", "refine", "rolling", "tree"}
 
 // String lists the set's names, e.g. "keepalive", or "none"; an unknown bit
 // is written as bitN.

@@ -67,6 +67,7 @@ relative one beneath the login directory.`,
 		},
 	}
 	opts.addFlags(cmd)
+	opts.treeOptions.AddFlags(cmd.Flags())
 	return cmd
 }
 
@@ -138,6 +139,9 @@ func runRemote(ctx context.Context, opts *remoteOptions, push bool, local, remot
 		IdleTimeout: opts.IdleTimeout, Atomic: opts.Atomic,
 		PinVerified: func() { saveOnce.Do(func() { saveErr = save() }) },
 		Log:         slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})),
+	}
+	if push && isDir(local) {
+		return runPushTree(ctx, opts, p, cfg, local, remote)
 	}
 	rep, eopt, err := opts.prepare(&cfg, p, push, local)
 	if err != nil {

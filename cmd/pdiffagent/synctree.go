@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pdiffagent/pdiffagent/engine"
 	"github.com/pdiffagent/pdiffagent/engine/tree"
 	"github.com/pdiffagent/pdiffagent/engine/tree/filter"
 	"github.com/spf13/pflag"
@@ -80,9 +81,10 @@ func runSyncTree(ctx context.Context, opts *syncOptions, src, dst string) error 
 	if err := opts.checkTree(); err != nil {
 		return err
 	}
-	flt, err := filter.New(opts.Rules)
+	prog := new(tree.Progress)
+	topt, err := opts.treeSyncOptions(p, prog)
 	if err != nil {
-		return usageErrorf("%v", err)
+		return err
 	}
 	srcDir, dstDir, prefix := tree.Resolve(src, dst)
 	if prefix != "" && !opts.DryRun {
@@ -90,7 +92,23 @@ func runSyncTree(ctx context.Context, opts *syncOptions, src, dst string) error 
 			return err
 		}
 	}
-	prog := new(tree.Progress)
+	if opts.Verbose > 0 {
+		fmt.Fprintf(os.Stderr, "sync tree %s -> %s: %d workers, blocks of %s, %s\n",
+			srcDir, dstDir, p.Workers, formatSize(int64(p.BlockSize)), p.Strong)
+	}
+	start := time.Now()
+	stop := opts.startProgressText(&prog.Engine, 0, func() string { return treeProgressLine(prog, start) })
+	st, err := tree.Sync(ctx, srcDir, dstDir, prefix, topt)
+	stop()
+	return reportTree(ctx, opts, treeResult{Stats: st}, err)
+}
+
+// treeSyncOptions are the tree.Options of the command's flags.
+func (opts *syncOptions) treeSyncOptions(p engine.Params, prog *tree.Progress) (tree.Options, error) {
+	flt, err := filter.New(opts.Rules)
+	if err != nil {
+		return tree.Options{}, usageErrorf("%v", err)
+	}
 	topt := tree.Options{
 		Session: p.Session, Delete: opts.Delete, DeleteExcluded: opts.DeleteExcluded,
 		ChecksumAll: opts.ChecksumAll, HardLinks: opts.HardLinks, AllowDevices: opts.AllowDevices,
@@ -104,15 +122,7 @@ func runSyncTree(ctx context.Context, opts *syncOptions, src, dst string) error 
 	}
 	opts.readOptions.apply(&topt.Engine)
 	opts.limitOptions.apply(&topt.Engine, p.BlockSize)
-	if opts.Verbose > 0 {
-		fmt.Fprintf(os.Stderr, "sync tree %s -> %s: %d workers, blocks of %s, %s\n",
-			srcDir, dstDir, p.Workers, formatSize(int64(p.BlockSize)), p.Strong)
-	}
-	start := time.Now()
-	stop := opts.startProgressText(&prog.Engine, 0, func() string { return treeProgressLine(prog, start) })
-	st, err := tree.Sync(ctx, srcDir, dstDir, prefix, topt)
-	stop()
-	return reportTree(ctx, opts, treeResult{Stats: st}, err)
+	return topt, nil
 }
 
 // reportTree prints a tree sync's outcome and returns what decides the

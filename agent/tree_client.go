@@ -1,0 +1,260 @@
+package agent
+
+import (
+	"context"
+
+	"errors"
+	"fmt"
+	"io/fs"
+	"sync"
+	"time"
+
+	"github.com/pdiffagent/pdiffagent/engine"
+	"github.com/pdiffagent/pdiffagent/engine/tree"
+	"github.com/pdiffagent/pdiffagent/wire"
+)
+
+// PushTree brings the server's directory remote ("host:port/path") up to
+// date with the local directory local, in one tree session (wire.OpTree):
+// rsync's trailing-slash rule applies (tree.Resolve: "dir/" syncs dir's
+// contents into path, "dir" syncs it into path/dir), and an empty remote
+// path means local's base name. The walker is engine/tree's; the server
+// applies each entry operation it plans (remoteTarget), and runs each
+// file's engine over the session's worker streams, one file at a time.
+func PushTree(ctx context.Context, cfg ClientConfig, local, remote string, opt tree.Options) (tree.Stats, error) {
+	hostport, rpath, err := cfg.parseRemote(remote)
+	if err != nil {
+		return tree.Stats{}, err
+	}
+	srcDir, rdir, prefix := tree.Resolve(local, rpath)
+	if rdir == "" || rdir == "." {
+		return tree.Stats{}, fmt.Errorf("remote %q names no directory: want host:port/path", remote)
+	}
+	if cfg, err = cfg.populate(hostport); err != nil {
+		return tree.Stats{}, err
+	}
+	sess, err := opt.Session.Normalize()
+	if err != nil {
+		return tree.Stats{}, err
+	}
+	p := engine.Params{Session: sess}
+	open := openMessage(wire.OpTree, rdir, p)
+	if opt.Atomic && !p.DryRun {
+		open.Flags |= wire.FlagAtomic
+	}
+	c := &clientConn{cfg: cfg, hostport: hostport}
+	if cfg.Tunnel == nil {
+		c.tlsConf = clientTLSConfig(cfg.Identity, cfg.Pin, cfg.PinVerified)
+	}
+	if cfg.Transport == TransportQUIC {
+		c.quic = make([]lazyConn, cfg.Connections)
+	}
+	stop := context.AfterFunc(ctx, func() { c.abort(context.Cause(ctx)) })
+	rt, err := openTree(ctx, c, open, p)
+	var st tree.Stats
+	if err == nil {
+		st, err = tree.SyncTo(ctx, srcDir, rt, ".", prefix, opt)
+		if rt.broken != nil && ctx.Err() == nil {
+			err = fmt.Errorf("tree session broke: %w", rt.broken)
+		}
+	}
+	stop()
+	fatal := err
+	if errors.Is(err, tree.ErrPartial) {
+		fatal = nil
+	}
+	c.close(ctx, fatal)
+	cfg.Log.Debug("tree session ended", "server", hostport, "path", rdir, "transport", cfg.Transport, "err", err)
+	if fatal != nil {
+		return st, c.explain(err)
+	}
+	return st, err
+}
+
+// openTree opens the session's control stream and sends the Open.
+func openTree(ctx context.Context, c *clientConn, open *wire.Open, p engine.Params) (*remoteTarget, error) {
+	ctl, err := c.openStream(ctx, 0)
+	if err != nil {
+		return nil, err
+	}
+	if err := ctl.Send(open); err != nil {
+		return nil, err
+	}
+	reply, err := expect[*wire.OpenReply](ctl, time.Now().Add(c.cfg.DialTimeout))
+	if err != nil {
+		if !ctl.helloPending && ctl.caps&wire.CapTree == 0 {
+			return nil, fmt.Errorf("server %s does not take directory trees (it is older than this client): %w", c.hostport, err)
+		}
+		return nil, err
+	}
+	if reply.Workers < 1 || int(reply.Workers) > p.Workers {
+		return nil, fmt.Errorf("server accepted %d workers, asked for %d", reply.Workers, p.Workers)
+	}
+	p.Workers, p.Caps = int(reply.Workers), ctl.caps
+	return &remoteTarget{c: c, ctl: ctl, p: p}, nil
+}
+
+// remoteTarget is a server's tree directory, the Target of PushTree. Its
+// operations are requests on the control stream, answered one at a time;
+// a file holds the session (mu) for its engine run. Paths are relative
+// to the tree's directory.
+type remoteTarget struct {
+	c   *clientConn
+	ctl *netStream
+	p   engine.Params // the session's (workers accepted, capabilities), not bound to a file
+
+	mu      sync.Mutex
+	workers []*netStream // attached; nil before the first file and after a failed one
+	broken  error        // the control stream failed: every later operation fails with it
+}
+
+func (r *remoteTarget) Join(dir, name string) string {
+	if dir == "." || dir == "" {
+		return name
+	}
+	return dir + "/" + name
+}
+
+// recv reads the control stream's next message (with the idle timeout);
+// a failure breaks the session.
+func (r *remoteTarget) recv() (wire.Message, error) {
+	r.ctl.bs.SetReadDeadline(time.Now().Add(r.c.cfg.IdleTimeout))
+	m, err := r.ctl.Recv()
+	r.ctl.bs.SetReadDeadline(time.Time{})
+	if err == nil {
+		if e, ok := m.(*wire.Error); ok {
+			err = peerError(e)
+		}
+	}
+	if err != nil {
+		r.broken = err
+	}
+	return m, err
+}
+
+// request sends req and reads its TreeReply; a reply with a code is the
+// request's own error, the session goes on. The caller holds mu.
+func (r *remoteTarget) request(req *wire.TreeReq) (*wire.TreeReply, error) {
+	if r.broken != nil {
+		return nil, r.broken
+	}
+	if err := r.ctl.Send(req); err != nil {
+		r.broken = err
+		return nil, err
+	}
+	m, err := r.recv()
+	if err != nil {
+		return nil, err
+	}
+	reply, ok := m.(*wire.TreeReply)
+	if !ok {
+		r.broken = fmt.Errorf("server sent %s, want TreeReply", m.Type())
+		return nil, r.broken
+	}
+	if reply.Code != 0 {
+		return reply, &engine.PeerError{Code: reply.Code, Message: reply.Message}
+	}
+	return reply, nil
+}
+
+func (r *remoteTarget) op(req *wire.TreeReq) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_, err := r.request(req)
+	return err
+}
+
+func (r *remoteTarget) List(dir string) ([]tree.Dirent, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.broken != nil {
+		return nil, r.broken
+	}
+	if err := r.ctl.Send(&wire.TreeReq{Op: wire.TreeList, Path: dir}); err != nil {
+		r.broken = err
+		return nil, err
+	}
+	var ents []tree.Dirent
+	for {
+		m, err := r.recv()
+		if err != nil {
+			return nil, err
+		}
+		switch m := m.(type) {
+		case *wire.TreeReply:
+			return nil, &engine.PeerError{Code: m.Code, Message: m.Message}
+		case *wire.TreeEntries:
+			for i := range m.Entries {
+				ents = append(ents, direntOf(&m.Entries[i]))
+			}
+			if m.Last {
+				return ents, nil
+			}
+		default:
+			r.broken = fmt.Errorf("server sent %s, want TreeEntries", m.Type())
+			return nil, r.broken
+		}
+	}
+}
+
+func direntOf(e *wire.TreeEntry) tree.Dirent {
+	return tree.Dirent{Name: e.Name, Link: e.Link, Entry: tree.Entry{
+		Kind: tree.Kind(e.Kind), Mode: fs.FileMode(e.Mode), Size: e.Size, ModTime: e.ModTime,
+		Uid: e.Uid, Gid: e.Gid, Nlink: e.Nlink, Dev: e.Dev, Ino: e.Ino, Rdev: e.Rdev,
+	}}
+}
+
+func (r *remoteTarget) Lstat(path string) (tree.Dirent, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	reply, err := r.request(&wire.TreeReq{Op: wire.TreeStat, Path: path})
+	if err != nil {
+		return tree.Dirent{}, err
+	}
+	if reply.Entry.Kind == 0 {
+		return tree.Dirent{}, fmt.Errorf("%s: %w", path, fs.ErrNotExist)
+	}
+	return direntOf(&reply.Entry), nil
+}
+
+func (r *remoteTarget) Mkdir(path string) error {
+	return r.op(&wire.TreeReq{Op: wire.TreeMkdir, Path: path})
+}
+
+func (r *remoteTarget) Symlink(path, text string) error {
+	return r.op(&wire.TreeReq{Op: wire.TreeSymlink, Path: path, Arg: text})
+}
+
+func (r *remoteTarget) Link(first, path string) error {
+	return r.op(&wire.TreeReq{Op: wire.TreeLink, Path: path, Arg: first})
+}
+
+func (r *remoteTarget) Remove(path string) error {
+	return r.op(&wire.TreeReq{Op: wire.TreeRemove, Path: path})
+}
+
+func (r *remoteTarget) Rmdir(path string) error {
+	return r.op(&wire.TreeReq{Op: wire.TreeRmdir, Path: path})
+}
+
+func (r *remoteTarget) Mknod(string, tree.Entry) error {
+	return errors.New("devices are not created over the network yet")
+}
+
+func (r *remoteTarget) Meta(path string, src tree.Entry, what tree.Meta) error {
+	req := &wire.TreeReq{Op: wire.TreeMeta, Path: path, Mode: uint32(src.Mode), ModTime: src.ModTime, Uid: src.Uid, Gid: src.Gid}
+	if what&tree.MetaMode != 0 {
+		req.Flags |= wire.TreeMetaMode
+	}
+	if what&tree.MetaTime != 0 {
+		req.Flags |= wire.TreeMetaTime
+	}
+	if what&tree.MetaOwner != 0 {
+		req.Flags |= wire.TreeMetaOwner
+	}
+	return r.op(req)
+}
+
+func (r *remoteTarget) Flush() error {
+	return r.op(&wire.TreeReq{Op: wire.TreeFlush})
+}

@@ -1,0 +1,438 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/pdiffagent/pdiffagent/engine"
+	"github.com/pdiffagent/pdiffagent/sysio"
+	"github.com/pdiffagent/pdiffagent/wire"
+)
+
+// treeServer is the server's side of a tree session (wire.OpTree): it
+// answers the client's TreeReq messages one at a time, on the control
+// stream, inside the tree's directory opened as an os.Root beneath the
+// server's root (no "..", no absolute name, no symlink leads out of it),
+// and runs the engine for each TreeFile over the session's worker
+// streams. It holds no more than one request, one directory's listing
+// (sent in batches) and one file at a time, whatever the client sends.
+type treeServer struct {
+	s       *Server
+	ctx     context.Context
+	peer    peerIdentity
+	open    *wire.Open // the session's: its parameters and flags apply to every file
+	rel     string     // the tree's directory beneath the server's root
+	ctl     *netStream
+	tr      *os.Root // nil in a dry run whose directory does not exist
+	p       engine.Params
+	log     *slog.Logger
+	workers []*netStream // the attached worker streams; nil until a TreeAttach, or after a failed file
+}
+
+// serveTree runs a tree session from its Open to its end.
+func (s *Server) serveTree(ctx context.Context, ctl *netStream, peer peerIdentity, o *wire.Open, transport string) {
+	start := time.Now()
+	log := s.log.With("client", peer.fp, "addr", peer.addr, "op", "tree", "path", o.Path, "transport", transport)
+	ctl.what = "control (" + ctl.what + ")"
+	defer ctl.release()
+	// A server shutting down tells the client and ends the session.
+	stop := context.AfterFunc(ctx, func() { ctl.reportAbort(abortCause(ctx)) })
+	defer stop()
+	if err := s.acquire(peer.fp); err != nil {
+		ctl.Send(toWireError(err))
+		log.Warn("session refused", "err", err)
+		return
+	}
+	defer s.releaseSlot(peer.fp)
+	t := &treeServer{s: s, ctx: ctx, peer: peer, open: o, ctl: ctl, log: log}
+	reserved, err := t.start(start)
+	defer s.mem.release(reserved)
+	if t.tr != nil {
+		defer t.tr.Close()
+	}
+	if err != nil {
+		ctl.Send(toWireError(err))
+		log.Warn("session refused", "err", err)
+		return
+	}
+	if err := ctl.Send(&wire.OpenReply{Workers: uint16(t.p.Workers)}); err != nil {
+		return
+	}
+	log.Info("tree session started", "workers", t.p.Workers, "caps", t.p.Caps)
+	files, failed := 0, 0
+	for {
+		m, err := ctl.Recv()
+		if err != nil || ctx.Err() != nil {
+			if err == io.EOF {
+				err = nil
+			}
+			if ctx.Err() != nil {
+				ctl.Send(toWireError(abortCause(ctx)))
+				err = abortCause(ctx)
+			}
+			t.dropWorkers(err)
+			log.Info("tree session ended", "files", files, "failed", failed, "seconds", time.Since(start).Seconds(), "err", err)
+			return
+		}
+		req, ok := m.(*wire.TreeReq)
+		if !ok {
+			if e, isErr := m.(*wire.Error); isErr {
+				err = peerError(e)
+			} else {
+				err = codeErrorf(wire.CodeBadRequest, "expected TreeReq, got %s", m.Type())
+				ctl.Send(toWireError(err))
+			}
+			t.dropWorkers(err)
+			log.Warn("tree session failed", "err", err)
+			return
+		}
+		if req.Op == wire.TreeFile {
+			files++
+		}
+		if err := t.handle(req); err != nil {
+			if req.Op == wire.TreeFile {
+				failed++
+			}
+			log.Debug("tree request failed", "op", req.Op, "path", req.Path, "err", err)
+			if errors.Is(err, errTreeFatal) {
+				return
+			}
+		}
+	}
+}
+
+// errTreeFatal ends the session: the control stream broke.
+var errTreeFatal = errors.New("control stream broke")
+
+// start checks the Open, reserves the workers' memory and opens the tree's
+// directory (made, mode 0700, if missing: its parent must exist).
+func (t *treeServer) start(opened time.Time) (int64, error) {
+	s, o := t.s, t.open
+	rel, err := cleanRelPath(o.Path)
+	if err != nil {
+		return 0, err
+	}
+	t.rel = rel
+	t.p = paramsFromOpen(o, s.cfg.MaxWorkers)
+	t.p.Caps = t.ctl.caps
+	switch {
+	case s.cfg.ReadOnly:
+		return 0, codeErrorf(wire.CodeDenied, "server is read-only: pushes are refused")
+	case t.peer.readOnly:
+		return 0, codeErrorf(wire.CodeDenied, "this client may only pull from this server (read-only)")
+	case t.p.Owner && !s.cfg.AllowOwner:
+		return 0, codeErrorf(wire.CodeDenied, "this server does not apply a client's owner and group (--owner needs listen --allow-owner)")
+	}
+	if t.p.Session, err = t.p.Session.Normalize(); err != nil {
+		return 0, codeErrorf(wire.CodeBadRequest, "%v", err)
+	}
+	tf := &target{op: wire.OpPush, p: t.p}
+	reserved, err := s.reserveMemory(t.ctx, tf, opened, t.log)
+	if err != nil {
+		return 0, err
+	}
+	t.p.Workers = tf.p.Workers
+	root, err := os.OpenRoot(s.cfg.Root)
+	if err != nil {
+		return reserved, codeErrorf(wire.CodeIO, "server root: %v", err)
+	}
+	defer root.Close()
+	if !t.p.DryRun {
+		if err := root.MkdirAll(rel, 0o755); err != nil {
+			return reserved, treeError(rel, err)
+		}
+	}
+	if t.tr, err = root.OpenRoot(rel); err != nil && !(t.p.DryRun && errors.Is(err, fs.ErrNotExist)) {
+		return reserved, treeError(rel, err)
+	}
+	return reserved, nil
+}
+
+// handle answers one request. An error other than errTreeFatal is the
+// request's own: it was reported to the client, and the session goes on.
+func (t *treeServer) handle(req *wire.TreeReq) error {
+	var (
+		reply *wire.TreeReply
+		err   error
+	)
+	switch req.Op {
+	case wire.TreeList:
+		return t.list(req.Path)
+	case wire.TreeAttach:
+		return t.attach(req.SessionID)
+	case wire.TreeFile:
+		return t.file(req)
+	default:
+		reply, err = t.entryOp(req)
+	}
+	if err != nil {
+		reply = treeReplyErr(err)
+	}
+	if serr := t.ctl.Send(reply); serr != nil {
+		return errTreeFatal
+	}
+	return err
+}
+
+func treeReplyErr(err error) *wire.TreeReply {
+	we := toWireError(err)
+	return &wire.TreeReply{Code: we.Code, Message: we.Message}
+}
+
+// treeRel validates a path of the client's, relative to the tree's
+// directory; "." (the directory itself) only where dot allows it.
+func treeRel(p string, dot bool) (string, error) {
+	if dot && (p == "." || p == "") {
+		return ".", nil
+	}
+	return cleanRelPath(p)
+}
+
+// treeError words err for the client, never naming the server's root.
+func treeError(rel string, err error) error {
+	var ce *codeError
+	if errors.As(err, &ce) {
+		return err
+	}
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	var le *os.LinkError
+	if errors.As(err, &le) {
+		err = le.Err
+	}
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return codeErrorf(wire.CodeNotFound, "%s: no such file or directory", rel)
+	case errors.Is(err, fs.ErrPermission):
+		return codeErrorf(wire.CodeDenied, "%s: permission denied", rel)
+	case strings.Contains(err.Error(), "escapes from parent") || strings.Contains(err.Error(), "path escapes"):
+		return codeErrorf(wire.CodeDenied, "%s: leads outside the tree (symbolic link or \"..\")", rel)
+	}
+	return codeErrorf(wire.CodeIO, "%s: %v", rel, err)
+}
+
+// entryOp runs the requests that change or describe one entry.
+func (t *treeServer) entryOp(req *wire.TreeReq) (*wire.TreeReply, error) {
+	dot := req.Op == wire.TreeStat || req.Op == wire.TreeMeta || req.Op == wire.TreeFlush
+	rel, err := treeRel(req.Path, dot)
+	if err != nil {
+		return nil, err
+	}
+	if t.tr == nil { // a dry run's missing tree
+		if req.Op == wire.TreeStat || req.Op == wire.TreeFlush {
+			return &wire.TreeReply{}, nil
+		}
+		return nil, codeErrorf(wire.CodeNotFound, "%s: the tree's directory does not exist (dry run)", rel)
+	}
+	if t.p.DryRun && req.Op != wire.TreeStat && req.Op != wire.TreeFlush {
+		return nil, codeErrorf(wire.CodeBadRequest, "%s: a dry run changes nothing", rel)
+	}
+	switch req.Op {
+	case wire.TreeStat:
+		e, err := t.stat(rel)
+		if errors.Is(err, fs.ErrNotExist) {
+			return &wire.TreeReply{}, nil // Kind 0: none
+		}
+		return &wire.TreeReply{Entry: e}, err
+	case wire.TreeMkdir:
+		err = t.tr.Mkdir(rel, 0o700)
+	case wire.TreeSymlink:
+		if strings.IndexByte(req.Arg, 0) >= 0 || req.Arg == "" {
+			return nil, codeErrorf(wire.CodeBadRequest, "%s: bad symlink text", rel)
+		}
+		err = t.tr.Symlink(req.Arg, rel) // its text is never resolved by the server but beneath a root
+	case wire.TreeLink:
+		if !t.s.cfg.AllowHardlinks {
+			return nil, codeErrorf(wire.CodeDenied, "%s: this server does not make hard links (listen --allow-hardlinks)", rel)
+		}
+		first, err := cleanRelPath(req.Arg)
+		if err != nil {
+			return nil, err
+		}
+		err = t.tr.Link(first, rel)
+		return &wire.TreeReply{}, treeErr(rel, err)
+	case wire.TreeRemove:
+		err = t.tr.RemoveAll(rel)
+	case wire.TreeRmdir:
+		err = t.tr.Remove(rel)
+	case wire.TreeMeta:
+		err = t.meta(rel, req)
+	case wire.TreeFlush:
+		err = t.flush()
+	default:
+		return nil, codeErrorf(wire.CodeBadRequest, "unexpected tree op %d", req.Op)
+	}
+	return &wire.TreeReply{}, treeErr(rel, err)
+}
+
+func treeErr(rel string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return treeError(rel, err)
+}
+
+// stat describes rel without following it.
+func (t *treeServer) stat(rel string) (wire.TreeEntry, error) {
+	fi, err := t.tr.Lstat(rel)
+	if err != nil {
+		return wire.TreeEntry{}, err
+	}
+	e := treeEntryOf(fi)
+	if fi.Mode()&fs.ModeSymlink != 0 {
+		if e.Link, err = t.tr.Readlink(rel); err != nil {
+			return wire.TreeEntry{}, err
+		}
+		if len(e.Link) > wire.MaxPathLen {
+			e.Link = ""
+		}
+	}
+	return e, nil
+}
+
+// meta sets what req's Flags ask of rel: never through a symlink (a
+// symlink's mode is not set; its time is set on the link itself).
+func (t *treeServer) meta(rel string, req *wire.TreeReq) error {
+	fi, err := t.tr.Lstat(rel)
+	if err != nil {
+		return err
+	}
+	link := fi.Mode()&fs.ModeSymlink != 0
+	if req.Flags&wire.TreeMetaOwner != 0 {
+		if !t.s.cfg.AllowOwner || !t.p.Owner {
+			return codeErrorf(wire.CodeDenied, "%s: this server does not apply a client's owner and group", rel)
+		}
+		if err := t.tr.Lchown(rel, int(req.Uid), int(req.Gid)); err != nil {
+			return err
+		}
+	}
+	if req.Flags&wire.TreeMetaMode != 0 && !link {
+		m := fs.FileMode(req.Mode)
+		if err := t.tr.Chmod(rel, m.Perm()|m&(fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky)); err != nil {
+			return err
+		}
+	}
+	if req.Flags&wire.TreeMetaTime != 0 {
+		mt := time.Unix(0, req.ModTime)
+		if !link {
+			return t.tr.Chtimes(rel, mt, mt)
+		}
+		return t.linkTimes(rel, mt)
+	}
+	return nil
+}
+
+// linkTimes sets a symlink's own mtime: through its directory, opened
+// beneath the tree's root, and the link's base name.
+func (t *treeServer) linkTimes(rel string, mt time.Time) error {
+	dir, err := t.tr.Open(path.Dir(rel))
+	if err != nil {
+		return err
+	}
+	defer dir.Close()
+	return lutimesAt(dir, path.Base(rel), mt)
+}
+
+// flush makes the files and directories written durable: one syncfs of
+// the tree's file system (the files ran with engine.Options.DeferSync).
+func (t *treeServer) flush() error {
+	if t.p.DryRun {
+		return nil
+	}
+	f, err := t.tr.Open(".")
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := sysio.SyncFS(f); !errors.Is(err, sysio.ErrNotSupported) {
+		return err
+	}
+	return f.Sync()
+}
+
+// list sends rel's sorted listing in batches of at most wire.MaxTreeBatch.
+func (t *treeServer) list(p string) error {
+	rel, err := treeRel(p, true)
+	var names []string
+	if err == nil && t.tr != nil {
+		names, err = t.readNames(rel)
+	}
+	if err != nil {
+		if serr := t.ctl.Send(treeReplyErr(err)); serr != nil {
+			return errTreeFatal
+		}
+		return err
+	}
+	batch := &wire.TreeEntries{}
+	for i, n := range names {
+		e, err := t.stat(path.Join(rel, n))
+		if err == nil && len(n) <= wire.MaxNameLen {
+			e.Name = n
+			batch.Entries = append(batch.Entries, e)
+		}
+		if len(batch.Entries) == wire.MaxTreeBatch || i == len(names)-1 {
+			batch.Last = i == len(names)-1
+			if err := t.ctl.Send(batch); err != nil {
+				return errTreeFatal
+			}
+			batch.Entries = batch.Entries[:0]
+		}
+	}
+	if len(names) == 0 {
+		if err := t.ctl.Send(&wire.TreeEntries{Last: true}); err != nil {
+			return errTreeFatal
+		}
+	}
+	return nil
+}
+
+// readNames is rel's names, sorted; a missing directory or one that is
+// no directory has none.
+func (t *treeServer) readNames(rel string) ([]string, error) {
+	if rel != "." {
+		fi, err := t.tr.Lstat(rel)
+		if errors.Is(err, fs.ErrNotExist) || (err == nil && !fi.IsDir()) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, treeError(rel, err)
+		}
+	}
+	f, err := t.tr.Open(rel)
+	if err != nil {
+		return nil, treeError(rel, err)
+	}
+	defer f.Close()
+	names, err := f.Readdirnames(-1)
+	slices.Sort(names)
+	return names, treeErr(rel, err)
+}
+
+func treeEntryOf(fi fs.FileInfo) wire.TreeEntry {
+	m := fi.Mode()
+	e := wire.TreeEntry{Mode: uint32(m), Size: fi.Size(), ModTime: fi.ModTime().UnixNano()}
+	switch {
+	case m.IsRegular():
+		e.Kind = 1
+	case m.IsDir():
+		e.Kind, e.Size = 2, 0
+	case m&fs.ModeSymlink != 0:
+		e.Kind, e.Size = 3, 0
+	case m&fs.ModeDevice != 0:
+		e.Kind, e.Size = 4, 0
+	default:
+		e.Kind, e.Size = 5, 0
+	}
+	statIDs(fi, &e)
+	return e
+}

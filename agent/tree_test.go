@@ -1,0 +1,104 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/pdiffagent/pdiffagent/engine"
+	"github.com/pdiffagent/pdiffagent/engine/tree"
+	"github.com/pdiffagent/pdiffagent/sysio/sysiotest"
+)
+
+func treeOptions() tree.Options {
+	return tree.Options{Session: engine.Session{BlockSize: 4096, Workers: 3}, HardLinks: true}
+}
+
+func pushTree(t *testing.T, ts *testServer, transport, src, remote string, opt tree.Options) tree.Stats {
+	t.Helper()
+	st, err := PushTree(context.Background(), ts.clientConfig(transport), src, ts.remote(remote), opt)
+	if err != nil {
+		t.Fatalf("PushTree: %v (failed: %v)", err, st.Failed)
+	}
+	return st
+}
+
+// TestPushTree: a generated tree pushed in one session (content, modes,
+// mtimes, symlinks, hard links, odd names), pushed again after one change
+// (only that file is sent), then with --delete after a removal, on both
+// transports.
+func TestPushTree(t *testing.T) {
+	for _, transport := range []string{TransportTCP, TransportQUIC} {
+		t.Run(transport, func(t *testing.T) {
+			ts := startServer(t, func(c *ServerConfig) { c.AllowHardlinks = true })
+			src := t.TempDir()
+			tr := sysiotest.MakeTree(t, src, sysiotest.TreeSpec{Seed: 7, Files: 60, MaxSize: 40 << 10, Dirs: 10, Depth: 6,
+				EmptyDirs: 2, Symlinks: 6, HardLinks: 3, Sparse: 1, Modes: true, OddNames: true})
+			dst := filepath.Join(ts.root, "dst")
+			st := pushTree(t, ts, transport, src+"/", "dst", treeOptions())
+			sysiotest.TreeEqual(t, src, dst, sysiotest.TreeOptions{})
+			if st.Files != int64(len(tr.Files)) || st.FilesChanged+st.HardLinks != st.Files || st.FailedCount != 0 {
+				t.Errorf("first push: %+v, want %d files all changed", st, len(tr.Files))
+			}
+
+			// One change: only it is sent; the rest is skipped after a stat.
+			var plain string
+			for _, f := range tr.Files {
+				fi, err := os.Stat(filepath.Join(src, f))
+				if err == nil && fi.Size() > 8192 && !contains(tr.HardLinks, f) && !contains(tr.Sparse, f) {
+					plain = f
+					break
+				}
+			}
+			p := filepath.Join(src, plain)
+			fi, _ := os.Stat(p)
+			b := readFile(t, p)
+			b[100] ^= 0xff
+			writeFile(t, p, b)
+			os.Chtimes(p, fi.ModTime(), fi.ModTime().Add(1))
+			st = pushTree(t, ts, transport, src+"/", "dst", treeOptions())
+			sysiotest.TreeEqual(t, src, dst, sysiotest.TreeOptions{})
+			if st.FilesChanged != 1 || st.FilesSkipped != st.Files-1-st.HardLinks || st.BlocksChanged != 1 {
+				t.Errorf("second push: %+v, want 1 file with 1 block changed, the rest skipped", st)
+			}
+
+			// --delete removes what the source lacks.
+			if err := os.Remove(p); err != nil {
+				t.Fatal(err)
+			}
+			opt := treeOptions()
+			opt.Delete = true
+			st = pushTree(t, ts, transport, src+"/", "dst", opt)
+			sysiotest.TreeEqual(t, src, dst, sysiotest.TreeOptions{})
+			if st.Deleted != 1 {
+				t.Errorf("delete: %+v, want 1 deleted", st)
+			}
+		})
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// TestPushTreeReadOnly: a read-only server refuses a tree, and writes nothing.
+func TestPushTreeReadOnly(t *testing.T) {
+	ts := startServer(t, func(c *ServerConfig) { c.ReadOnly = true })
+	src := t.TempDir()
+	writeFile(t, filepath.Join(src, "f"), []byte("x"))
+	_, err := PushTree(context.Background(), ts.clientConfig(TransportTCP), src+"/", ts.remote("dst"), treeOptions())
+	var pe *engine.PeerError
+	if !errors.As(err, &pe) {
+		t.Fatalf("push to a read-only server: %v, want the server's refusal", err)
+	}
+	if names := dirNames(t, ts.root); names != "" {
+		t.Errorf("read-only server's root holds %q", names)
+	}
+}

@@ -1,0 +1,35 @@
+//go:build unix
+
+package agent
+
+import (
+	"io/fs"
+	"os"
+	"syscall"
+	"time"
+
+	"github.com/pdiffagent/pdiffagent/wire"
+	"golang.org/x/sys/unix"
+)
+
+// lutimesAt sets the mtime (and atime) of dir's entry name without
+// following it.
+func lutimesAt(dir *os.File, name string, mt time.Time) error {
+	ts := unix.NsecToTimespec(mt.UnixNano())
+	for {
+		err := unix.UtimesNanoAt(int(dir.Fd()), name, []unix.Timespec{ts, ts}, unix.AT_SYMLINK_NOFOLLOW)
+		if err != unix.EINTR {
+			return err
+		}
+	}
+}
+
+// statIDs fills the owner, link count and identity of a tree entry.
+func statIDs(fi fs.FileInfo, e *wire.TreeEntry) {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return
+	}
+	e.Uid, e.Gid = st.Uid, st.Gid
+	e.Nlink, e.Dev, e.Ino, e.Rdev = uint64(st.Nlink), uint64(st.Dev), uint64(st.Ino), uint64(st.Rdev)
+}

@@ -1,0 +1,44 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/pdiffagent/pdiffagent/agent"
+	"github.com/pdiffagent/pdiffagent/engine"
+	"github.com/pdiffagent/pdiffagent/engine/tree"
+)
+
+// isDir reports whether path is a directory (following a symlink, as the
+// user named it).
+func isDir(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.IsDir()
+}
+
+// runPushTree pushes the local directory local to the server's directory
+// (tree.Resolve's rule, as sync: "dir/" is its contents, "dir" the
+// directory itself, into PATH/dir) in one tree session
+// (agent.PushTree). A rerun converges: retries are not needed.
+func runPushTree(ctx context.Context, opts *remoteOptions, p engine.Params, cfg agent.ClientConfig, local, remote string) error {
+	if err := opts.checkTree(); err != nil {
+		return err
+	}
+	prog := new(tree.Progress)
+	topt, err := opts.treeSyncOptions(p, prog)
+	if err != nil {
+		return err
+	}
+	cfg.Link, topt.Engine.Link = topt.Engine.Link, nil // the agent paces its streams
+	if opts.Verbose > 0 {
+		fmt.Fprintf(os.Stderr, "push tree %s -> %s: %d workers, blocks of %s, %s\n",
+			local, remote, p.Workers, formatSize(int64(p.BlockSize)), p.Strong)
+	}
+	start := time.Now()
+	stop := opts.startProgressText(&prog.Engine, 0, func() string { return treeProgressLine(prog, start) })
+	st, err := agent.PushTree(ctx, cfg, local, remote, topt)
+	stop()
+	return reportTree(ctx, &opts.syncOptions, treeResult{Stats: st}, err)
+}
