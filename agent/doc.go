@@ -89,6 +89,25 @@
 // running session's client an Error "server shutting down" (CodeCanceled),
 // then cancels the engine; QUIC connections are closed only after that.
 //
+// # Trees
+//
+// PushTree pushes a directory in one tree session (tree_client.go,
+// tree_server.go; engine/tree has the walk): the client's Open has
+// wire.OpTree and names the tree's directory beneath the root (made, with
+// its parents, if missing); the server answers with the workers it
+// grants (its memory budget reserved for them once) and then serves one
+// TreeReq at a time on the control stream, which is never an engine
+// stream: listings in bounded batches, entry operations applied through
+// an os.Root on the tree's directory, and TreeFile, which opens the file
+// through the jail and opener exactly as a single-file push (read-only,
+// locks, hard-link guard, room, owner) and then runs the engine over the
+// worker streams. Worker streams attach after a TreeAttach naming a fresh
+// session id; they carry file after file (CloseSend held), and a failed
+// file's engine aborts them, so the next file attaches a new set: a
+// failure costs its file, not the session. Files run one at a time, each
+// striped across all workers (the simplest correct version; per-file
+// streams would let small files run side by side).
+//
 // # Jail
 //
 // The server's root is a jail: see jail.go. Two transfers never touch one

@@ -58,8 +58,13 @@ A remote written [USER@]HOST:PATH (a colon not followed by a port) is
 reached through ssh instead: pdiffagent serve --stdio runs on the far side
 (-e/--rsh, --remote-path) and the session runs over ssh's pipe, without
 pins; an absolute PATH is taken beneath the far side's root (/), a
-relative one beneath the login directory.`,
+relative one beneath the login directory.
+
+A directory LOCAL is pushed as a tree in one session, with sync's rules and
+flags (-H, --delete, --exclude, --include; "DIR/" is its contents, "DIR" the
+directory itself, into PATH/DIR); not over ssh yet.`,
 		Example: `  pdiffagent push --pin sha256:3f1c… vm.img backup1:9443/vms/vm.img
+  pdiffagent push -H --delete /var/lib/pgsql/data/ backup1:9443/pgdata
   pdiffagent push --transport quic --connections 4 db.ibd [fd00::2]:9443`,
 		Args: exactArgs(2, "LOCAL and HOST:PORT[/PATH]"),
 		RunE: func(cmd *cobra.Command, args []string) error {

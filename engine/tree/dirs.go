@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"sync/atomic"
-
 )
 
 // dirNode is a target directory whose contents are still being synced. Its

@@ -65,29 +65,36 @@
 // ignored): its records trust a target made durable before they are, which
 // DeferSync postpones to the tree's end.
 //
-// Not built yet: push and pull of trees. The intended shape, so that the
-// walker above is reused whole: the client always drives. A session with
-// wire.CapTree opens on a directory beneath the server's root; the client
-// asks the server for one directory's listing at a time (a request, then
-// sorted entries in bounded batches, then an end: the server holds one
-// batch, never a tree) and merges it with its own listing as walk.go does,
-// so the walker's target (push) or source (pull) becomes an interface with
-// a local and a remote implementation. For a push the server applies each
-// entry operation (mkdir, symlink, hard link, remove, metadata) the client
-// sends, one message each, through os.Root on its jail's root (no
-// symlink leaves it, no ".." or absolute name is accepted: cleanRelPath),
-// under its read-only, allow-hardlinks, allow-devices and owner rules; a
-// hostile client then costs the server one message at a time, whatever it
-// sends. Files: the engine aborts every stream of a failed file (a source
-// changed meanwhile, a permission error),
-// so a stream cannot simply carry one file after another and survive one
-// that fails. Each file therefore runs on streams of its own, opened on the
-// session's existing connections without a handshake: QUIC streams and
-// the tunnel's yamux streams are that already; TCP needs a multiplexer
-// (yamux) inside each TLS connection. A file's streams start with a header
-// naming the session and the file (path, part i of k, size, mode, times);
-// the server opens it through its opener (jail, locks, memory budget) and
-// runs the engine on its k streams exactly as for a single-file session,
-// and a failed file costs only its own streams. Messages 0x30-0x3F and
-// wire.CapTree are reserved for this.
+// Push (agent.PushTree; pull of a tree is not built yet). The walker
+// above is reused whole: it writes through a Target (target.go), a local
+// directory for Sync and a server's for SyncTo, so both run one plan. The
+// client always drives. A session with wire.CapTree opens on a directory
+// beneath the server's root (Open with wire.OpTree); on its control
+// stream, which no engine run uses, the client asks for one directory's
+// listing at a time (the server sends it sorted, in batches of at most
+// wire.MaxTreeBatch: it holds one directory's names, never the tree) and
+// merges it with its own as walk.go does; every entry operation (mkdir,
+// symlink, hard link, remove, metadata) is one request and one answer,
+// which the server applies through an os.Root on the tree's directory (no
+// symlink leaves it, no ".." or absolute name is accepted) under its
+// read-only, allow-hardlinks and owner rules; devices are not created
+// over the network yet. A hostile client costs the server one message at
+// a time, whatever it sends.
+//
+// Files, in this first version, run one after another over the session's
+// worker streams, each striped across all of them by the engine (the
+// remote Target's SyncFile holds the session while it runs; the scheduler
+// still bounds the files queued). The streams are not closed after a file
+// (the engine's CloseSend is held on both sides), so the next file
+// reuses them without a handshake. A failed file's engine aborts every
+// stream it ran on, and a stream cannot carry one file after another and
+// survive a failure; so the next file attaches a fresh set (wire.TreeAttach:
+// a new session id, N handshakes), and a failure costs only its own file
+// and one re-attach, never the session. Chosen over per-file streams
+// (a multiplexer inside each TLS connection) for the time it took: it
+// keeps a large file as fast as a single-file push, but many small files
+// are not yet parallel across files (each waits for the previous one's
+// round trips). The server runs each file with DeferSync and the client's
+// final TreeFlush syncs its file system once (syncfs). Messages
+// 0x30-0x3F and wire.CapTree are reserved for trees.
 package tree
