@@ -186,4 +186,3 @@ func copyTree(t *testing.T, from, to string) {
 		t.Fatal(err)
 	}
 }
-
