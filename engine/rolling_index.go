@@ -146,6 +146,14 @@ func (x *rollIndex) search(span []byte, n, start int, weak WeakFunc) searchResul
 			h, fresh = x.r.sumRaw(span[o:]), false
 			res.work += int64(w)
 		}
+		if !x.r.collide { // skip to the next offset the prefilter lets through
+			o2, h2 := x.scan(span, o, min(n, len(span)-w+1), h)
+			res.work += int64(o2 - o)
+			o, h = o2, h2
+			if o >= n || o+w > len(span) {
+				break
+			}
+		}
 		if key := x.r.hook(h); x.pre[preIndex(key)] != 0 && h != x.r.zero {
 			if src, ok := x.verify(span, o, key, weak, &fails, &res.work); ok {
 				if lit < o {
@@ -176,6 +184,26 @@ func (x *rollIndex) search(span []byte, n, start int, weak WeakFunc) searchResul
 		res.pieces = append(res.pieces, piece{off: lit, n: n - lit, src: -1})
 	}
 	return res
+}
+
+// scan rolls the raw sum h of the window at o forward to the first offset
+// below end whose sum passes the prefilter (and is not the zero window's),
+// or to end. It is the search's hot loop: one multiply, three table
+// look-ups per byte.
+func (x *rollIndex) scan(span []byte, o, end int, h uint64) (int, uint64) {
+	w, pre, out, zero := x.r.w, x.pre, &x.r.out, x.r.zero
+	if end > len(span)-w+1 {
+		end = len(span) - w + 1
+	}
+	for ; o < end; o++ {
+		if pre[h>>(64-rollPreBits)] != 0 && h != zero {
+			return o, h
+		}
+		if o+1 < end {
+			h = h*rollMul + rollTab[span[o+w]] - out[span[o]]
+		}
+	}
+	return end, h
 }
 
 // verify checks the candidates of the anchor key at offset o by their

@@ -186,7 +186,7 @@ func (rs *sendRoll) send(st *lockedStream, b *pendingBatch, i int, buf []byte, r
 // needed blocks skipped reach the gap (which doubles with each fruitless
 // probe, up to rollProbeMax).
 func (rs *sendRoll) want(buf []byte, ref *wire.RefineBlock, sub int) bool {
-	if rs.off || isZero(buf) {
+	if rs.off {
 		return false
 	}
 	if ref != nil {
@@ -200,11 +200,11 @@ func (rs *sendRoll) want(buf []byte, ref *wire.RefineBlock, sub int) bool {
 			return false
 		}
 	}
-	if rs.streak < rollStreak || rs.skipped >= rs.gap {
-		rs.skipped = 0
-		return true
+	if rs.streak >= rollStreak && rs.skipped < rs.gap || isZero(buf) {
+		return false
 	}
-	return false
+	rs.skipped = 0
+	return true
 }
 
 // fill puts block i of b (buf, possibly mapped) into span, followed by
