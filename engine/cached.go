@@ -54,15 +54,25 @@ type fileCache struct {
 	f       *sysio.File
 	status  cache.Status
 	resumed bool
+	basis   bool // the record used is the replaced file's (lookupCache)
 	lazy    bool // a Hit's record lacks some tier-2 hashes: a reading side records the file again
 	known   knownHashes
 	hitID   sysio.Identity // the identity a Hit's record was made with
 	closers []func() error
 	w       *cache.Writer
-	j       *cache.Journal
-	failed  atomic.Bool // a write to the file failed: its journal must not be sealed
+	j       atomic.Pointer[cache.Journal] // set by the first write (beforeWrite)
+	failed  atomic.Bool                   // a write to the file failed: its journal must not be sealed
 	stop    chan struct{}
 	wg      sync.WaitGroup
+
+	// The first write (beforeWrite) invalidates f's record and starts the
+	// journal; a session that writes nothing keeps an unchanged file's
+	// record (commit).
+	p         Params
+	journal   bool
+	wrote     atomic.Bool
+	writeOnce sync.Once
+	writeErr  error
 }
 
 // lookup finds what the cache knows of f (unless the session says
@@ -80,7 +90,7 @@ func lookupCache(s *cache.Store, f, basis *sysio.File, p Params, resume bool) *f
 	}
 	look := f
 	if basis != nil {
-		look = basis
+		look, c.basis = basis, true
 	}
 	rec, st, err := s.Lookup(look, p.BlockSize, uint8(p.Strong))
 	if err != nil {
@@ -103,28 +113,61 @@ func lookupCache(s *cache.Store, f, basis *sysio.File, p Params, resume bool) *f
 	return c
 }
 
-// startWriting is called before the session's first write to f: it
-// durably invalidates f's record, starts the record of a whole-file sync
-// and the journal.
-func (c *fileCache) startWriting(p Params, journal bool) error {
+// startWriting is called by a receiver before it may write f: it starts
+// the record of a whole-file sync (blocks are put as they are known);
+// beforeWrite does the rest before the first write.
+func (c *fileCache) startWriting(p Params, journal bool) {
 	if c == nil {
-		return nil
+		return
 	}
-	if err := c.store.Invalidate(c.f); err != nil {
-		return err
-	}
+	c.p, c.journal = p, journal
 	if !p.Partial() {
 		c.w, _ = c.store.Create(c.f, p.Size, p.BlockSize, uint8(p.Strong))
 	}
-	if journal {
-		c.j, _ = c.store.StartJournal(c.f, p.Size, p.BlockSize, uint8(p.Strong))
+}
+
+// beforeWrite is called before every write to f (data, holes, size): the
+// first call durably invalidates f's record and starts the journal; the
+// others wait for it and return its error. Offered blocks put before then
+// are in the record but not in the journal (a rerun reads them).
+func (c *fileCache) beforeWrite() error {
+	if c == nil {
+		return nil
 	}
-	if c.j != nil {
-		c.stop = make(chan struct{})
-		c.wg.Add(1)
-		go c.checkpoints()
+	c.writeOnce.Do(func() {
+		c.wrote.Store(true)
+		if c.writeErr = c.store.Invalidate(c.f); c.writeErr != nil {
+			return
+		}
+		var j *cache.Journal
+		if c.journal {
+			j, _ = c.store.StartJournal(c.f, c.p.Size, c.p.BlockSize, uint8(c.p.Strong))
+		}
+		if j != nil {
+			c.stop = make(chan struct{})
+			c.wg.Add(1)
+			go c.checkpoints(j)
+			c.j.Store(j)
+		}
+	})
+	return c.writeErr
+}
+
+// clean reports whether the session has not written f, whose record it
+// used: f is as that record's session left it, synced.
+func (c *fileCache) clean() bool {
+	return c != nil && c.status == cache.Hit && !c.wrote.Load() && !c.basis
+}
+
+// unchanged reports whether f still has the identity of the record this
+// session used and the session wrote nothing: that record stays, and no
+// new one is made (no racy-window wait, no fsync).
+func (c *fileCache) unchanged() bool {
+	if !c.clean() || c.lazy { // a Lazy record is made again with the hashes it lacked
+		return false
 	}
-	return nil
+	id, err := c.f.Identity()
+	return err == nil && id == c.hitID
 }
 
 // startSourceRecord starts the record of a source read whole by this
@@ -156,7 +199,7 @@ func (c *fileCache) changed() bool {
 	return err != nil || id != c.hitID
 }
 
-func (c *fileCache) checkpoints() {
+func (c *fileCache) checkpoints(j *cache.Journal) {
 	defer c.wg.Done()
 	t := time.NewTicker(checkpointEvery)
 	defer t.Stop()
@@ -165,7 +208,7 @@ func (c *fileCache) checkpoints() {
 		case <-c.stop:
 			return
 		case <-t.C:
-			if c.j.Checkpoint(c.f.Sync) != nil {
+			if j.Checkpoint(c.f.Sync) != nil {
 				return
 			}
 		}
@@ -173,15 +216,15 @@ func (c *fileCache) checkpoints() {
 }
 
 // recording reports whether block hashes are to be put.
-func (c *fileCache) recording() bool { return c != nil && (c.w != nil || c.j != nil) }
+func (c *fileCache) recording() bool { return c != nil && (c.w != nil || c.journal) }
 
 // put records blocks [first, first+len(es)) as they now are in f.
 func (c *fileCache) put(first int64, es []cache.Entry) {
 	if c.w != nil {
 		c.w.Put(uint64(first), es) // an error (a block put twice) fails the record's commit
 	}
-	if c.j != nil {
-		c.j.Add(uint64(first), es)
+	if j := c.j.Load(); j != nil {
+		j.Add(uint64(first), es)
 	}
 }
 
@@ -215,16 +258,15 @@ func (c *fileCache) commit() {
 	}
 	c.stopCheckpoints()
 	if c.w != nil {
-		if c.failed.Load() {
+		if c.failed.Load() || c.unchanged() {
 			c.w.Abort()
 		} else {
 			c.w.Commit(c.f)
 		}
 		c.w = nil
 	}
-	if c.j != nil {
-		c.j.Discard()
-		c.j = nil
+	if j := c.j.Swap(nil); j != nil {
+		j.Discard()
 	}
 	c.close()
 }
@@ -240,11 +282,11 @@ func (c *fileCache) abort() {
 	if c.w != nil {
 		c.w.Abort()
 	}
-	if c.j != nil {
+	if j := c.j.Swap(nil); j != nil {
 		if !c.failed.Load() {
-			c.j.Seal(c.f)
+			j.Seal(c.f)
 		}
-		c.j.Close()
+		j.Close()
 	}
 	c.close()
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"syscall"
 	"testing"
 
 	"github.com/pdiffagent/pdiffagent/engine/cache"
@@ -217,4 +218,33 @@ func TestCacheAtomic(t *testing.T) {
 		t.Fatalf("%d blocks repaired, want 1", st.BlocksChanged)
 	}
 	wantCache(t, atomicSync(), "hit", 0)
+}
+
+// TestCacheUnchangedKeepsRecord: a session that writes nothing to a
+// target whose record it used leaves that record as it is (no
+// invalidation, no journal, no new record, no fsync): the record file is
+// the same one afterwards. A mode change at the source is applied, which
+// moves ctime: the target is recorded again, and the next run is a hit.
+func TestCacheUnchangedKeepsRecord(t *testing.T) {
+	g := newCacheRig(t)
+	g.sync(false)
+	ino := func() uint64 {
+		t.Helper()
+		fi, err := os.Stat(recordFile(t, g.store, g.dst))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Sys().(*syscall.Stat_t).Ino
+	}
+	before := ino()
+	wantCache(t, g.sync(false), "hit", 0)
+	if after := ino(); after != before {
+		t.Fatalf("the record of an unchanged target was made again (inode %d, was %d)", after, before)
+	}
+	os.Chmod(g.src, 0o600)
+	wantCache(t, g.sync(false), "hit", 0)
+	if fi, _ := os.Stat(g.dst); fi.Mode().Perm() != 0o600 {
+		t.Fatalf("target mode %v, want 0600", fi.Mode().Perm())
+	}
+	wantCache(t, g.sync(false), "hit", 0)
 }

@@ -23,6 +23,9 @@ func (r *receiver) writeZeroAt(off int64, n int) error {
 	if !r.dst.IsDevice() && off >= r.oldSize {
 		return nil
 	}
+	if err := r.cache.beforeWrite(); err != nil {
+		return err
+	}
 	if !r.dst.IsDevice() && !r.p.NoSparse {
 		err := r.dst.PunchHole(off, int64(n))
 		if err == nil {
@@ -48,15 +51,21 @@ func (r *receiver) countWritten(n int) {
 }
 
 // commit makes the target final: its size (a whole-file sync truncates a
-// longer file), fsync (unless Options.DeferSync), then the source's mode and mtime on a regular file.
+// longer file), fsync (unless Options.DeferSync, or the session wrote
+// nothing to a target whose record it used: the session that made the
+// record synced it, and nothing wrote it since), then the source's mode
+// and mtime on a regular file.
 func (r *receiver) commit(f *wire.Final) error {
 	dev := r.dst.IsDevice()
 	if !dev && !r.p.Partial() && r.oldSize > r.p.Size {
+		if err := r.cache.beforeWrite(); err != nil {
+			return err
+		}
 		if err := r.dst.Truncate(r.p.Size); err != nil {
 			return fmt.Errorf("truncate %s: %w", r.dst.Name(), err)
 		}
 	}
-	if !r.opt.DeferSync {
+	if !r.opt.DeferSync && !r.cache.clean() {
 		if err := r.dst.Sync(); err != nil {
 			return fmt.Errorf("fsync %s: %w", r.dst.Name(), err)
 		}
@@ -76,12 +85,18 @@ func (r *receiver) commit(f *wire.Final) error {
 			return fmt.Errorf("chown %s: %w", r.dst.Name(), err)
 		}
 	}
-	if !r.p.NoPerms && f.Mode != 0 {
+	// Mode and mtime are set only when they differ: setting them moves
+	// ctime, and an unchanged target keeps its record (fileCache.unchanged).
+	_, mtime, mode, err := r.dst.Stat()
+	if err != nil {
+		return err
+	}
+	if !r.p.NoPerms && f.Mode != 0 && mode.Perm() != fs.FileMode(f.Mode).Perm() {
 		if err := r.dst.OS().Chmod(fs.FileMode(f.Mode).Perm()); err != nil {
 			return fmt.Errorf("chmod %s: %w", r.dst.Name(), err)
 		}
 	}
-	if !r.p.NoTimes && f.ModTime != 0 {
+	if !r.p.NoTimes && f.ModTime != 0 && mtime != f.ModTime {
 		if err := r.dst.SetModTime(time.Unix(0, f.ModTime)); err != nil {
 			return fmt.Errorf("set mtime of %s: %w", r.dst.Name(), err)
 		}

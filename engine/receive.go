@@ -109,8 +109,11 @@ func (r *receiver) prepare() error {
 	if r.p.DryRun {
 		return nil
 	}
-	if err := r.cache.startWriting(r.p, !r.noJournal); err != nil {
-		return err
+	r.cache.startWriting(r.p, !r.noJournal)
+	if r.noJournal { // pipe mode's save writes blocks itself: the record goes now
+		if err := r.cache.beforeWrite(); err != nil {
+			return err
+		}
 	}
 	if r.p.Owner && !r.dst.IsDevice() && !sysio.CanChown() {
 		return fmt.Errorf("--owner: only root may give %s the source's owner", r.dst.Name())
@@ -126,6 +129,9 @@ func (r *receiver) prepare() error {
 		return nil
 	}
 	if size < end {
+		if err := r.cache.beforeWrite(); err != nil {
+			return err
+		}
 		if r.p.NoSparse {
 			err = r.dst.Allocate(size, end-size)
 		} else {

@@ -321,6 +321,9 @@ func (bw *blockWriter) putSub(pw pendingWrite) error {
 	}
 	// Through the page cache: small O_DIRECT writes cost several times
 	// the CPU (sysio.File.WriteAtBuffered); the commit's fsync writes them.
+	if err := r.cache.beforeWrite(); err != nil {
+		return err
+	}
 	if _, err := r.dst.WriteAtBuffered(pw.buf, off); err != nil {
 		r.cache.writeFailed()
 		return fmt.Errorf("write %s: %w", r.dst.Name(), err)

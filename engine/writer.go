@@ -91,6 +91,9 @@ func (bw *blockWriter) put(pw pendingWrite) error {
 	} else {
 		e.Weak = r.weak(pw.buf)
 		bw.ss.written.addSent(pw.block, e.Weak)
+		if err := r.cache.beforeWrite(); err != nil {
+			return err
+		}
 		if _, err := r.dst.WriteAt(pw.buf, pw.block*int64(r.p.BlockSize)); err != nil {
 			r.cache.writeFailed()
 			return fmt.Errorf("write %s: %w", r.dst.Name(), err)
