@@ -24,15 +24,46 @@ func batchBlocks(blockSize int) int {
 	return n
 }
 
-// bufPools holds block buffers by size. Buffers are sysio-aligned so that
+// bufPools holds block buffers by size: a free list each, which the
+// garbage collector does not empty (a sync.Pool's is emptied every other
+// collection). sysio carves buffers of a block's size out of shared slabs
+// of huge pages; a buffer dropped by the pool and allocated again would
+// take a fresh slab while the old one stays alive with its other buffers,
+// and a receiver's peak RSS measured 86 MiB instead of 29. A list keeps at
+// most freeBytes of each size (and at least freeMin buffers); a buffer put
+// beyond that is left to the collector. Buffers are sysio-aligned so that
 // O_DIRECT I/O can use them.
-var bufPools sync.Map // int -> *sync.Pool
+var bufPools sync.Map // int -> *freeList
+
+const (
+	freeBytes = 64 << 20
+	freeMin   = 4
+)
+
+type freeList struct {
+	mu   sync.Mutex
+	bufs [][]byte
+}
+
+func freeListOf(size int) *freeList {
+	if l, ok := bufPools.Load(size); ok {
+		return l.(*freeList)
+	}
+	l, _ := bufPools.LoadOrStore(size, &freeList{})
+	return l.(*freeList)
+}
 
 func getBuf(size, n int) []byte {
-	p, _ := bufPools.LoadOrStore(size, &sync.Pool{})
-	if b, ok := p.(*sync.Pool).Get().(*[]byte); ok {
-		return (*b)[:n]
+	l := freeListOf(size)
+	l.mu.Lock()
+	if k := len(l.bufs); k > 0 {
+		b := l.bufs[k-1]
+		l.bufs[k-1] = nil
+		l.bufs = l.bufs[:k-1]
+		l.mu.Unlock()
+		return b[:n]
 	}
+	l.mu.Unlock()
 	return sysio.AlignedBuffer(size)[:n]
 }
 
@@ -41,9 +72,12 @@ func putBuf(size int, b []byte) {
 	if b == nil || cap(b) < size || size == 0 || uintptr(unsafe.Pointer(unsafe.SliceData(b)))%sysio.Alignment != 0 {
 		return
 	}
-	b = b[:size]
-	p, _ := bufPools.LoadOrStore(size, &sync.Pool{})
-	p.(*sync.Pool).Put(&b)
+	l := freeListOf(size)
+	l.mu.Lock()
+	if len(l.bufs) < max(freeMin, freeBytes/size) {
+		l.bufs = append(l.bufs, b[:size])
+	}
+	l.mu.Unlock()
 }
 
 // BlockBuffer returns a buffer of n bytes for a session whose blocks are

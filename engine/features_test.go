@@ -208,3 +208,24 @@ func statT(t *testing.T, path string) *syscall.Stat_t {
 	}
 	return fi.Sys().(*syscall.Stat_t)
 }
+
+// TestBufferFreeList: block buffers come back from their size's free list,
+// which keeps at most freeBytes of them (at least freeMin).
+func TestBufferFreeList(t *testing.T) {
+	const size = 32 << 20 // freeBytes/size = 2 < freeMin
+	l := freeListOf(size)
+	t.Cleanup(func() { l.mu.Lock(); l.bufs = nil; l.mu.Unlock() })
+	var bufs [][]byte
+	for range freeMin + 3 {
+		bufs = append(bufs, getBuf(size, 100))
+	}
+	for _, b := range bufs {
+		putBuf(size, b)
+	}
+	if n := len(l.bufs); n != freeMin {
+		t.Fatalf("free list of %d-byte buffers holds %d, want %d", size, n, freeMin)
+	}
+	if b := getBuf(size, size); &b[0] != &bufs[freeMin-1][0] {
+		t.Fatal("getBuf did not take the last buffer listed")
+	}
+}
