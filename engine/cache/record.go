@@ -131,25 +131,34 @@ type Record struct {
 	Header
 	f    *os.File
 	path string
+
+	// The last chunks verified and decoded, at most keepChunks: a sync
+	// reads its record a batch at a time (a few blocks), each worker in
+	// order through its stripe, so each chunk is asked for many times
+	// (a 16 GiB file at 1 MiB blocks read and checked its 16 chunks 4096
+	// times, 0.24 of the 0.7 CPU-s of an unchanged push).
+	mu     sync.Mutex
+	chunks map[uint64][]Entry
 }
+
+// keepChunks bounds Record.chunks (about 40 KiB each).
+const keepChunks = 64
 
 // Close closes the record file.
 func (r *Record) Close() error { return r.f.Close() }
 
 // Range calls fn with the recorded hashes of blocks [first, first+n), in
 // order, one chunk (at most chunkBlocks entries) at a time, each chunk's
-// checksum verified before it is passed on. The slice is reused between
-// calls. An error (ErrCorrupt for a bad chunk) stops the walk; the caller
-// must then read the file for the blocks fn did not receive.
+// checksum verified before it is passed on. fn must not modify or keep
+// the slice. An error (ErrCorrupt for a bad chunk) stops the walk; the
+// caller must then read the file for the blocks fn did not receive.
 func (r *Record) Range(first, n uint64, fn func(first uint64, es []Entry) error) error {
 	if first+n > r.Blocks || first+n < first {
 		return fmt.Errorf("cache: range [%d,+%d) beyond %d blocks", first, n, r.Blocks)
 	}
-	buf := make([]byte, chunkStride)
-	es := make([]Entry, 0, chunkBlocks)
 	for n > 0 {
 		c := first / chunkBlocks
-		all, err := r.readChunk(c, buf, es[:0])
+		all, err := r.chunk(c)
 		if err != nil {
 			return err
 		}
@@ -170,6 +179,33 @@ func (r *Record) Read(first uint64, dst []Entry) error {
 		copy(dst[at-first:], es)
 		return nil
 	})
+}
+
+// chunk returns chunk c's entries, verified, from Record.chunks or read.
+func (r *Record) chunk(c uint64) ([]Entry, error) {
+	r.mu.Lock()
+	es, ok := r.chunks[c]
+	r.mu.Unlock()
+	if ok {
+		return es, nil
+	}
+	es, err := r.readChunk(c, make([]byte, chunkStride), make([]Entry, 0, chunkLen(r.Blocks, c)))
+	if err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	if r.chunks == nil {
+		r.chunks = make(map[uint64][]Entry)
+	}
+	if len(r.chunks) >= keepChunks {
+		for k := range r.chunks { // any one: each worker is at one chunk at a time
+			delete(r.chunks, k)
+			break
+		}
+	}
+	r.chunks[c] = es
+	r.mu.Unlock()
+	return es, nil
 }
 
 func (r *Record) readChunk(c uint64, buf []byte, es []Entry) ([]Entry, error) {
