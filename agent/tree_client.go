@@ -91,21 +91,22 @@ func openTree(ctx context.Context, c *clientConn, open *wire.Open, p engine.Para
 		return nil, fmt.Errorf("server accepted %d workers, asked for %d", reply.Workers, p.Workers)
 	}
 	p.Workers, p.Caps = int(reply.Workers), ctl.caps
-	return &remoteTarget{c: c, ctl: ctl, p: p}, nil
+	return &remoteTarget{c: c, ctl: ctl, p: p, pool: newStreamPool(p.Workers)}, nil
 }
 
 // remoteTarget is a server's tree directory, the Target of PushTree. Its
 // operations are requests on the control stream, answered one at a time;
-// a file holds the session (mu) for its engine run. Paths are relative
-// to the tree's directory.
+// files run on worker streams of their own (tree_workers.go). Paths are
+// relative to the tree's directory.
 type remoteTarget struct {
 	c   *clientConn
 	ctl *netStream
 	p   engine.Params // the session's (workers accepted, capabilities), not bound to a file
 
-	mu      sync.Mutex
-	workers []*netStream // attached; nil before the first file and after a failed one
-	broken  error        // the control stream failed: every later operation fails with it
+	pool *streamPool // the worker streams
+
+	mu     sync.Mutex // the control stream: one request and its answer at a time
+	broken error      // the control stream failed: every later operation fails with it
 }
 
 func (r *remoteTarget) Join(dir, name string) string {

@@ -132,19 +132,22 @@ func TestTreeFailedFile(t *testing.T) {
 	if _, err := rt.SyncFile(ctx, filepath.Join(dir, "a"), "a", sysEntry(), sysEntry(), engine.Params{}, engine.Options{}, false); err != nil {
 		t.Fatalf("a: %v", err)
 	}
-	first := rt.workers
+	first := rt.pool.streams[0]
+	if first == nil {
+		t.Fatal("a ran on no attached stream")
+	}
 	cancelled, cancel := context.WithCancel(ctx)
 	cancel()
 	if _, err := rt.SyncFile(cancelled, filepath.Join(dir, "b"), "b", sysEntry(), sysEntry(), engine.Params{}, engine.Options{}, false); err == nil {
 		t.Fatal("b: a cancelled run succeeded")
 	}
-	if rt.workers != nil {
-		t.Fatal("the failed file's worker streams are kept")
+	if rt.pool.streams[0] != nil {
+		t.Fatal("the failed file's worker stream is kept")
 	}
 	if _, err := rt.SyncFile(ctx, filepath.Join(dir, "c"), "c", sysEntry(), sysEntry(), engine.Params{}, engine.Options{}, false); err != nil {
 		t.Fatalf("c, after the failed file: %v", err)
 	}
-	if rt.workers == nil || &rt.workers[0] == &first[0] || rt.broken != nil {
+	if s := rt.pool.streams[0]; s == nil || s == first || rt.broken != nil {
 		t.Errorf("c did not run on new worker streams of the same session (broken: %v)", rt.broken)
 	}
 	for _, n := range []string{"a", "c"} {

@@ -10,6 +10,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/pdiffagent/pdiffagent/engine"
@@ -34,7 +35,7 @@ type treeServer struct {
 	tr      *os.Root // nil in a dry run whose directory does not exist
 	p       engine.Params
 	log     *slog.Logger
-	workers []*netStream // the attached worker streams; nil until a TreeAttach, or after a failed file
+	workers treeStreams
 }
 
 // serveTree runs a tree session from its Open to its end.
@@ -78,7 +79,7 @@ func (s *Server) serveTree(ctx context.Context, ctl *netStream, peer peerIdentit
 				ctl.Send(toWireError(abortCause(ctx)))
 				err = abortCause(ctx)
 			}
-			t.dropWorkers(err)
+			t.workers.drop(err)
 			log.Info("tree session ended", "files", files, "failed", failed, "seconds", time.Since(start).Seconds(), "err", err)
 			return
 		}
@@ -90,7 +91,7 @@ func (s *Server) serveTree(ctx context.Context, ctl *netStream, peer peerIdentit
 				err = codeErrorf(wire.CodeBadRequest, "expected TreeReq, got %s", m.Type())
 				ctl.Send(toWireError(err))
 			}
-			t.dropWorkers(err)
+			t.workers.drop(err)
 			log.Warn("tree session failed", "err", err)
 			return
 		}
@@ -140,6 +141,9 @@ func (t *treeServer) start(opened time.Time) (int64, error) {
 		return 0, err
 	}
 	t.p.Workers = tf.p.Workers
+	t.workers.streams = make([]*netStream, t.p.Workers)
+	t.workers.busy = make([]bool, t.p.Workers)
+	t.workers.free = sync.NewCond(&t.workers.mu)
 	root, err := os.OpenRoot(s.cfg.Root)
 	if err != nil {
 		return reserved, codeErrorf(wire.CodeIO, "server root: %v", err)
@@ -167,7 +171,7 @@ func (t *treeServer) handle(req *wire.TreeReq) error {
 	case wire.TreeList:
 		return t.list(req.Path)
 	case wire.TreeAttach:
-		return t.attach(req.SessionID)
+		return t.attach(req)
 	case wire.TreeFile:
 		return t.file(req)
 	default:

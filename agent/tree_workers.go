@@ -11,78 +11,162 @@ import (
 	"github.com/pdiffagent/pdiffagent/wire"
 )
 
-// SyncFile runs one file over the session's worker streams: the server
-// opens its target (TreeFile), then the engine runs as for a single-file
-// push. Files run one after another, each striped across every worker
-// stream. The streams outlive a file that succeeds; a failed file's
-// engine aborts them, and the next file attaches new ones (TreeAttach),
-// so a failure costs its own file, never the session. The tree's Atomic
-// is the session's (wire.FlagAtomic in its Open).
-func (r *remoteTarget) SyncFile(ctx context.Context, sp, path string, _, _ tree.Entry, _ engine.Params, opt engine.Options, _ bool) (engine.Stats, error) {
+// streamPool is the client's worker streams of a tree session, by index
+// (stream i is the server's worker i+1): nil until first used, or after
+// the file that ran on it failed. A file takes the streams it needs, all
+// at once, so files run side by side on disjoint sets.
+type streamPool struct {
+	mu      sync.Mutex
+	cond    *sync.Cond
+	streams []*netStream
+	busy    []bool
+	nbusy   int
+}
+
+func newStreamPool(n int) *streamPool {
+	p := &streamPool{streams: make([]*netStream, n), busy: make([]bool, n)}
+	p.cond = sync.NewCond(&p.mu)
+	return p
+}
+
+// take waits until k streams are free and takes them: the attached first.
+func (p *streamPool) take(k int) []int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for len(p.streams)-p.nbusy < k {
+		p.cond.Wait()
+	}
+	var idx []int
+	for pass := 0; pass < 2 && len(idx) < k; pass++ {
+		for i := range p.streams {
+			if len(idx) == k {
+				break
+			}
+			if !p.busy[i] && (pass == 1 || p.streams[i] != nil) {
+				p.busy[i] = true
+				idx = append(idx, i)
+			}
+		}
+	}
+	p.nbusy += k
+	return idx
+}
+
+// put frees the streams idx; a failed file's (err set) are aborted,
+// released and forgotten.
+func (p *streamPool) put(idx []int, err error) {
+	var dead []*netStream
+	p.mu.Lock()
+	for _, i := range idx {
+		if err != nil && p.streams[i] != nil {
+			dead = append(dead, p.streams[i])
+			p.streams[i] = nil
+		}
+		p.busy[i] = false
+	}
+	p.nbusy -= len(idx)
+	p.cond.Broadcast()
+	p.mu.Unlock()
+	for _, ns := range dead {
+		ns.Abort(err)
+	}
+	releaseAllLinger(dead, cancelLinger)
+}
+
+// SyncFile runs one file over worker streams of the session: as many as
+// the scheduler gave it (p.Workers: one for a small file, every one for a
+// large file, which the engine stripes across them), taken from the pool,
+// attached first where they are not (TreeAttach), then the server opens
+// its target (TreeFile) and the engine runs as for a single-file push.
+// Files run side by side; the control stream is held only for each
+// request and answer. A failed file's engine aborts its streams, which are
+// attached anew for a later file: a failure costs its own file, never the
+// session. The tree's Atomic is the session's (wire.FlagAtomic in its
+// Open).
+func (r *remoteTarget) SyncFile(ctx context.Context, sp, path string, _, _ tree.Entry, fp engine.Params, opt engine.Options, _ bool) (engine.Stats, error) {
 	src, err := engine.OpenSource(engine.LocalOpener{Direct: opt.Direct}, sp)
 	if err != nil {
 		return engine.Stats{}, err
 	}
 	defer src.File.Close()
-	p, err := r.p.Bind(src.Size)
-	if err != nil {
+	k := min(max(fp.Workers, 1), len(r.pool.streams))
+	p := r.p
+	p.Workers = k
+	if p, err = p.Bind(src.Size); err != nil {
 		return engine.Stats{}, err
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.workers == nil {
-		if err := r.attach(ctx); err != nil {
-			return engine.Stats{}, err
-		}
-	}
-	_, err = r.request(&wire.TreeReq{Op: wire.TreeFile, Path: path, Size: src.Size, ModTime: src.ModTime, Mode: uint32(src.Mode)})
+	idx := r.pool.take(k)
+	streams, err := r.attach(ctx, idx)
 	if err != nil {
+		r.pool.put(idx, err)
 		return engine.Stats{}, err
 	}
-	wd := startWatchdog(r.c.cfg.IdleTimeout, 0, "server "+r.c.hostport, r.workers)
-	es := make([]engine.Stream, len(r.workers))
-	for i, ns := range r.workers {
+	ws := make([]uint16, k)
+	for i, j := range idx {
+		ws[i] = uint16(j + 1)
+	}
+	if err := r.op(&wire.TreeReq{Op: wire.TreeFile, Path: path, Size: src.Size, ModTime: src.ModTime, Mode: uint32(src.Mode), Streams: ws}); err != nil {
+		r.pool.put(idx, nil)
+		return engine.Stats{}, err
+	}
+	wd := startWatchdog(r.c.cfg.IdleTimeout, 0, "server "+r.c.hostport, streams)
+	es := make([]engine.Stream, k)
+	for i, ns := range streams {
 		es[i] = engine.ThrottleStream(wd.wrap(ns), r.c.cfg.Link)
 	}
 	st, err := engine.Send(ctx, src, p, es, opt)
 	if werr := wd.Stop(); werr != nil && err != nil {
 		err = werr
 	}
-	if err != nil {
-		r.dropWorkers(err)
-	}
+	r.pool.put(idx, err)
 	return st, err
 }
 
-// attach opens a new set of worker streams: TreeAttach names their
-// session id, the server answers once it is registered, each stream sends
-// its Attach, and the server answers again once all are in. The caller
-// holds mu.
-func (r *remoteTarget) attach(ctx context.Context) error {
+// attach returns the streams idx (which the caller has taken), attaching
+// those that are not: TreeAttach names their indices and a fresh session
+// id, the server answers once it is registered, each stream sends its
+// Attach, and the server answers again once all are in.
+func (r *remoteTarget) attach(ctx context.Context, idx []int) ([]*netStream, error) {
+	streams := make([]*netStream, len(idx))
+	var missing []int // positions in idx
+	r.pool.mu.Lock()
+	for i, j := range idx {
+		if streams[i] = r.pool.streams[j]; streams[i] == nil {
+			missing = append(missing, i)
+		}
+	}
+	r.pool.mu.Unlock()
+	if len(missing) == 0 {
+		return streams, nil
+	}
 	var id [wire.SessionIDSize]byte
 	if _, err := rand.Read(id[:]); err != nil {
-		return err
+		return nil, err
 	}
-	if _, err := r.request(&wire.TreeReq{Op: wire.TreeAttach, SessionID: id}); err != nil {
-		return err
+	ws := make([]uint16, len(missing))
+	for i, m := range missing {
+		ws[i] = uint16(idx[m] + 1)
 	}
-	n := r.p.Workers
-	streams := make([]*netStream, n)
-	errs := make([]error, n)
+	r.mu.Lock() // the control stream, until the server's second answer
+	defer r.mu.Unlock()
+	if _, err := r.request(&wire.TreeReq{Op: wire.TreeAttach, SessionID: id, Streams: ws}); err != nil {
+		return nil, err
+	}
+	news := make([]*netStream, len(missing))
+	errs := make([]error, len(missing))
 	var wg sync.WaitGroup
-	for i := range n {
+	for i := range missing {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			ns, err := r.c.openStream(ctx, i+1)
+			ns, err := r.c.openStream(ctx, idx[missing[i]]+1)
 			if err == nil {
 				err = ns.Send(&wire.Attach{SessionID: id, Worker: uint16(i + 1)})
 			}
-			streams[i], errs[i] = ns, err
+			news[i], errs[i] = ns, err
 		}()
 	}
 	wg.Wait()
-	// The server's second answer: every stream in, or why not.
 	m, err := r.recv()
 	if err == nil {
 		if reply, ok := m.(*wire.TreeReply); !ok {
@@ -93,27 +177,21 @@ func (r *remoteTarget) attach(ctx context.Context) error {
 		}
 	}
 	if err = errors.Join(append(errs, err)...); err != nil {
-		for _, ns := range streams {
+		for _, ns := range news {
 			if ns != nil {
 				ns.Abort(err)
 			}
 		}
-		releaseAllLinger(streams, cancelLinger)
-		return err
+		releaseAllLinger(news, cancelLinger)
+		return nil, err
 	}
-	for _, ns := range streams {
-		ns.setBlockSize(r.p.BlockSize)
-		ns.holdClose = true // the streams outlive each file's engine run
+	r.pool.mu.Lock()
+	for i, m := range missing {
+		news[i].setBlockSize(r.p.BlockSize)
+		news[i].holdClose = true // the streams outlive each file's engine run
+		r.pool.streams[idx[m]] = news[i]
+		streams[m] = news[i]
 	}
-	r.workers = streams
-	return nil
-}
-
-// dropWorkers aborts and frees the worker streams of a failed file.
-func (r *remoteTarget) dropWorkers(err error) {
-	for _, ns := range r.workers {
-		ns.Abort(err)
-	}
-	releaseAllLinger(r.workers, cancelLinger)
-	r.workers = nil
+	r.pool.mu.Unlock()
+	return streams, nil
 }

@@ -64,6 +64,9 @@ type TreeReq struct {
 	Size      int64
 	ModTime   int64 // unix nanoseconds
 	Path, Arg string
+	// Streams are the worker streams (1..workers) a TreeFile runs on, or
+	// those a TreeAttach attaches anew; at most MaxWorkers.
+	Streams []uint16
 }
 
 // TreeEntry is one entry of a listing, or TreeStat's answer (Kind 0: no
@@ -95,7 +98,7 @@ type TreeEntries struct {
 
 const (
 	treeReqFixedLen   = 2*sizeU8 + SessionIDSize + 3*sizeU32 + 2*sizeU64
-	treeReqMaxLen     = treeReqFixedLen + 2*(strLenSize+MaxPathLen)
+	treeReqMaxLen     = treeReqFixedLen + 2*(strLenSize+MaxPathLen) + sizeU16 + MaxWorkers*sizeU16
 	treeEntryFixedLen = sizeU8 + 3*sizeU32 + 6*sizeU64
 	treeEntryMaxLen   = treeEntryFixedLen + strLenSize + MaxNameLen + strLenSize + MaxPathLen
 	treeReplyMaxLen   = sizeU16 + strLenSize + MaxErrorLen + treeEntryMaxLen
@@ -106,7 +109,9 @@ func (*TreeReq) Type() Type     { return TypeTreeReq }
 func (*TreeReply) Type() Type   { return TypeTreeReply }
 func (*TreeEntries) Type() Type { return TypeTreeEntries }
 
-func (r *TreeReq) Len() int { return treeReqFixedLen + 2*strLenSize + len(r.Path) + len(r.Arg) }
+func (r *TreeReq) Len() int {
+	return treeReqFixedLen + 2*strLenSize + len(r.Path) + len(r.Arg) + sizeU16 + sizeU16*len(r.Streams)
+}
 
 func (r *TreeReq) Append(b []byte) []byte {
 	b = append(b, r.Op, r.Flags)
@@ -117,7 +122,12 @@ func (r *TreeReq) Append(b []byte) []byte {
 	b = binary.BigEndian.AppendUint64(b, uint64(r.Size))
 	b = binary.BigEndian.AppendUint64(b, uint64(r.ModTime))
 	b = appendString(b, r.Path)
-	return appendString(b, r.Arg)
+	b = appendString(b, r.Arg)
+	b = binary.BigEndian.AppendUint16(b, uint16(len(r.Streams)))
+	for _, w := range r.Streams {
+		b = binary.BigEndian.AppendUint16(b, w)
+	}
+	return b
 }
 
 // Validate checks a known Op, known Flags, Size >= 0 and the strings'
@@ -134,6 +144,8 @@ func (r *TreeReq) Validate() error {
 		return errTooLarge(TypeTreeReq, "path length", uint64(len(r.Path)), MaxPathLen)
 	case len(r.Arg) > MaxPathLen:
 		return errTooLarge(TypeTreeReq, "arg length", uint64(len(r.Arg)), MaxPathLen)
+	case len(r.Streams) > MaxWorkers:
+		return errTooLarge(TypeTreeReq, "streams", uint64(len(r.Streams)), MaxWorkers)
 	}
 	return nil
 }
@@ -162,6 +174,25 @@ func parseTreeReq(b []byte) (*TreeReq, int, error) {
 		return nil, 0, err
 	}
 	o += n
+	if len(b) < o+sizeU16 {
+		return nil, 0, errTruncated(TypeTreeReq, o+sizeU16, len(b))
+	}
+	count := int(binary.BigEndian.Uint16(b[o:]))
+	o += sizeU16
+	// Bounded before allocating: the count, and the bytes it needs.
+	if count > MaxWorkers {
+		return nil, 0, errTooLarge(TypeTreeReq, "streams", uint64(count), MaxWorkers)
+	}
+	if len(b) < o+count*sizeU16 {
+		return nil, 0, errTruncated(TypeTreeReq, o+count*sizeU16, len(b))
+	}
+	if count > 0 {
+		r.Streams = make([]uint16, count)
+		for i := range r.Streams {
+			r.Streams[i] = binary.BigEndian.Uint16(b[o+2*i:])
+		}
+		o += 2 * count
+	}
 	if err := r.Validate(); err != nil {
 		return nil, 0, err
 	}
