@@ -185,7 +185,9 @@ func (t *treeServer) file(req *wire.TreeReq) error {
 		return err
 	}
 	tf.p.Caps = t.p.Caps
-	tf.eopt.DeferSync = true // the client's TreeFlush makes the tree durable at once
+	// The client's TreeFlush makes the tree durable at once; no cache
+	// record may trust data not yet on disk (engine/tree/doc.go).
+	tf.eopt.DeferSync, tf.eopt.Cache = true, nil
 	if err := t.ctl.Send(&wire.TreeReply{}); err != nil {
 		tf.close(err, engine.Stats{}, t.log)
 		t.workers.put(req.Streams, err, nil)
