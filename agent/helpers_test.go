@@ -3,11 +3,13 @@ package agent
 import (
 	"context"
 	"log/slog"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/pdiffagent/pdiffagent/engine"
 	"github.com/pdiffagent/pdiffagent/sysio"
 	"github.com/pdiffagent/pdiffagent/sysio/sysiotest"
 )
@@ -102,6 +104,32 @@ func (ts *testServer) clientConfig(transport string) ClientConfig {
 
 // remote is "addr/path" on ts.
 func (ts *testServer) remote(path string) string { return ts.Addr() + "/" + path }
+
+// pushOrPull writes src as the source and old as the target of name (a
+// file in local and one beneath the server's root; op "push" makes the
+// local one the source, "pull" the remote one), runs op over transport
+// tr and returns its outcome and the target's path.
+func (ts *testServer) pushOrPull(t *testing.T, op, tr, local, name string, src, old []byte, p engine.Params) (Outcome, string) {
+	t.Helper()
+	lp, rp := filepath.Join(local, name), filepath.Join(ts.root, name)
+	from, to := lp, rp
+	if op == "pull" {
+		from, to = rp, lp
+	}
+	writeFile(t, from, src)
+	writeFile(t, to, old)
+	var out Outcome
+	var err error
+	if op == "push" {
+		out, err = Push(context.Background(), ts.clientConfig(tr), lp, ts.remote(name), p, engine.Options{})
+	} else {
+		out, err = Pull(context.Background(), ts.clientConfig(tr), ts.remote(name), lp, p, engine.Options{})
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out, to
+}
 
 // dirNames lists a directory, for "nothing was written" checks.
 func dirNames(t *testing.T, dir string) string {

@@ -2,10 +2,8 @@ package agent
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/pdiffagent/pdiffagent/engine"
@@ -43,23 +41,7 @@ func TestRefineOverTCP(t *testing.T) {
 		op := c.op
 		p := engine.Params{Session: engine.Session{BlockSize: mib, Workers: 2, MinBlock: c.minBlock}}
 		t.Run(fmt.Sprintf("%s/%d", op, c.minBlock), func(t *testing.T) {
-			lp, rp := filepath.Join(local, op), filepath.Join(ts.root, op)
-			from, to := lp, rp
-			if op == "pull" {
-				from, to = rp, lp
-			}
-			writeFile(t, from, src)
-			writeFile(t, to, old)
-			var out Outcome
-			var err error
-			if op == "push" {
-				out, err = Push(context.Background(), ts.clientConfig(TransportTCP), lp, ts.remote(op), p, engine.Options{})
-			} else {
-				out, err = Pull(context.Background(), ts.clientConfig(TransportTCP), ts.remote(op), lp, p, engine.Options{})
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
+			out, to := ts.pushOrPull(t, op, TransportTCP, local, op, src, old, p)
 			got, err := os.ReadFile(to)
 			if err != nil {
 				t.Fatal(err)

@@ -2,9 +2,7 @@ package agent
 
 import (
 	"bytes"
-	"context"
 	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/pdiffagent/pdiffagent/engine"
@@ -35,23 +33,7 @@ func TestRollingOverNetwork(t *testing.T) {
 				}
 				t.Run(name, func(t *testing.T) {
 					p := engine.Params{Session: engine.Session{BlockSize: 256 << 10, Workers: 2, NoRolling: noRolling}}
-					lp, rp := filepath.Join(local, name), filepath.Join(ts.root, name)
-					from, to := lp, rp
-					if op == "pull" {
-						from, to = rp, lp
-					}
-					writeFile(t, from, src)
-					writeFile(t, to, old)
-					var out Outcome
-					var err error
-					if op == "push" {
-						out, err = Push(context.Background(), ts.clientConfig(tr), lp, ts.remote(name), p, engine.Options{})
-					} else {
-						out, err = Pull(context.Background(), ts.clientConfig(tr), ts.remote(name), lp, p, engine.Options{})
-					}
-					if err != nil {
-						t.Fatal(err)
-					}
+					out, to := ts.pushOrPull(t, op, tr, local, name, src, old, p)
 					got, err := os.ReadFile(to)
 					if err != nil {
 						t.Fatal(err)

@@ -35,23 +35,7 @@ func TestBytesWireMatchesLocal(t *testing.T) {
 		for _, op := range []string{"push", "pull"} {
 			t.Run(tr+"/"+op, func(t *testing.T) {
 				name := tr + "-" + op
-				lp, rp := filepath.Join(local, name), filepath.Join(ts.root, name)
-				from, to := lp, rp
-				if op == "pull" {
-					from, to = rp, lp
-				}
-				writeFile(t, from, src)
-				writeFile(t, to, old)
-				var out Outcome
-				var err error
-				if op == "push" {
-					out, err = Push(context.Background(), ts.clientConfig(tr), lp, ts.remote(name), testParams(3, 0), engine.Options{})
-				} else {
-					out, err = Pull(context.Background(), ts.clientConfig(tr), ts.remote(name), lp, testParams(3, 0), engine.Options{})
-				}
-				if err != nil {
-					t.Fatal(err)
-				}
+				out, _ := ts.pushOrPull(t, op, tr, local, name, src, old, testParams(3, 0))
 				if out.BytesWire != ref.BytesWire || out.BytesSent != ref.BytesSent {
 					t.Errorf("bytes_wire %d, bytes_sent %d; local sync %d, %d", out.BytesWire, out.BytesSent, ref.BytesWire, ref.BytesSent)
 				}
