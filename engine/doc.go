@@ -136,15 +136,17 @@
 // bytes loses about n bytes per boundary), and old data past the new
 // file's end (never hashed) are sent. Work per searched byte is one roll
 // and a prefilter look-up; a hit costs at most rollCandidates tier-1
-// checks, and a block at most rollFailBudget (4) failed checks before its
+// checks, and a block at most rollFailBudget (2) failed checks before its
 // search stops. After rollStreak (8 MiB) of fruitless searches in a row a
 // worker searches one needed block after a gap of needed bytes that
 // doubles from 1 MiB to 64 MiB, until one finds something: replaced data
-// costs little search. Tests (rolling_sync_test.go) bound the work (bytes
-// rolled plus bytes tier-1 checked, weighted 1/8: xxhash64 measured 14
-// times faster than the roll) on one repeated block, on forced anchor
-// collisions and on forced tier-1 collisions by the file's size, which is
-// less than the sync's own per-byte work without the search. Pipe mode
+// costs little search. Tests (rolling_sync_test.go) bound the work: the
+// bytes the search rolls over plus every byte through the tier-1 hash
+// (fixed-offset pass, writes, the search's checks) is at most twice that
+// of the same sync without the search on one repeated block, on forced
+// tier-1 collisions and on forced anchor collisions, and the search's own
+// (bytes rolled plus bytes checked weighted 1/8: xxhash64 measured 14
+// times faster than the roll) at most the file's size. Pipe mode
 // does not search: its stream is one-way.
 //
 // Parameters (params.go). A Session holds what both sides agree on once

@@ -19,7 +19,7 @@ const (
 	// rollFailBudget is the most candidates of a block that may fail the
 	// tier-1 check before its search stops: the work per searched byte is
 	// thus one roll plus at most rollFailBudget tier-1 hashes per block.
-	rollFailBudget = 4
+	rollFailBudget = 2
 	// rollStreak bytes of searched blocks in a row that found nothing make
 	// a sender worker search only now and then: one needed block after
 	// rollProbeGap bytes of needed blocks, a gap that doubles with each

@@ -268,3 +268,47 @@ func rollRun(ctx context.Context, t *testing.T, src, dst string, p Params, opt O
 	tg.Close(err, Stats{})
 	return err
 }
+
+// TestRollingWorkBound: on a file of one repeated block with an
+// insertion, on random data with forced tier-1 collisions and on data
+// whose every anchor sum is forced equal, a sync with the search does at
+// most twice the work of one without: bytes through the tier-1 hash (the
+// fixed-offset pass, the receiver's writes, the search's checks) plus the
+// bytes the search rolled over.
+func TestRollingWorkBound(t *testing.T) {
+	block := randBytes(26, 64<<10)
+	repeated := bytes.Repeat(block, 48)
+	random := randBytes(27, 3*mib)
+	for _, c := range []struct {
+		name      string
+		data, old []byte
+		opt       Options
+		forced    bool
+	}{
+		{"one repeated block", insertAt(repeated, mib+3, randBytes(28, 4096)), repeated, Options{}, false},
+		{"forced tier-1 collisions", insertAt(random, mib, randBytes(29, 4096)), random, Options{}, true},
+		{"forced anchors", randBytes(30, len(random)), random, Options{testRollCollide: true}, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			checkNoLeak(t)
+			work := func(caps wire.Caps) int64 {
+				var hashed atomic.Int64
+				opt := c.opt
+				opt.Weak = func(b []byte) uint64 {
+					hashed.Add(int64(len(b)))
+					if c.forced {
+						return 42
+					}
+					return DefaultWeak(b)
+				}
+				sst, _ := rollSync(t, c.data, c.old, rollParams(), opt, caps)
+				return hashed.Load() + sst.searchWork
+			}
+			with, without := work(rollCaps), work(wire.AgentCaps&^wire.CapRolling)
+			t.Logf("work %d with the search, %d without", with, without)
+			if with > 2*without {
+				t.Errorf("work %d with the search, more than twice %d without", with, without)
+			}
+		})
+	}
+}
