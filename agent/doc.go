@@ -101,12 +101,15 @@
 // an os.Root on the tree's directory, and TreeFile, which opens the file
 // through the jail and opener exactly as a single-file push (read-only,
 // locks, hard-link guard, room, owner) and then runs the engine over the
-// worker streams. Worker streams attach after a TreeAttach naming a fresh
-// session id; they carry file after file (CloseSend held), and a failed
-// file's engine aborts them, so the next file attaches a new set: a
-// failure costs its file, not the session. Files run one at a time, each
-// striped across all workers (the simplest correct version; per-file
-// streams would let small files run side by side).
+// worker streams it names (TreeReq.Streams: one for a small file, all
+// for a large one), in a goroutine, while the control stream serves the
+// next requests: files run side by side on disjoint streams. Streams
+// attach, on first use, after a TreeAttach naming their indices and a
+// fresh session id; they carry file after file (CloseSend held), and a
+// failed file's engine aborts its own, which the client attaches anew: a
+// failure costs its file, not the session. A stream the client names
+// while the server's side of its previous file is still closing is
+// waited for (bounded by that engine run and its watchdog).
 //
 // # Jail
 //

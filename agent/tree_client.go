@@ -20,7 +20,7 @@ import (
 // contents into path, "dir" syncs it into path/dir), and an empty remote
 // path means local's base name. The walker is engine/tree's; the server
 // applies each entry operation it plans (remoteTarget), and runs each
-// file's engine over the session's worker streams, one file at a time.
+// file's engine over the session's worker streams, files side by side.
 func PushTree(ctx context.Context, cfg ClientConfig, local, remote string, opt tree.Options) (tree.Stats, error) {
 	hostport, rpath, err := cfg.parseRemote(remote)
 	if err != nil {

@@ -81,20 +81,22 @@
 // over the network yet. A hostile client costs the server one message at
 // a time, whatever it sends.
 //
-// Files, in this first version, run one after another over the session's
-// worker streams, each striped across all of them by the engine (the
-// remote Target's SyncFile holds the session while it runs; the scheduler
-// still bounds the files queued). The streams are not closed after a file
-// (the engine's CloseSend is held on both sides), so the next file
-// reuses them without a handshake. A failed file's engine aborts every
-// stream it ran on, and a stream cannot carry one file after another and
-// survive a failure; so the next file attaches a fresh set (wire.TreeAttach:
-// a new session id, N handshakes), and a failure costs only its own file
-// and one re-attach, never the session. Chosen over per-file streams
-// (a multiplexer inside each TLS connection) for the time it took: it
-// keeps a large file as fast as a single-file push, but many small files
-// are not yet parallel across files (each waits for the previous one's
-// round trips). The server runs each file with DeferSync and the client's
-// final TreeFlush syncs its file system once (syncfs). Messages
+// Files run over the session's worker streams, which the scheduler
+// hands out as it hands out workers locally: a file takes as many streams
+// as it takes workers (one for a small file, all of them for a large one,
+// which the engine stripes across them), so small files run side by side
+// on disjoint streams and a large one is as fast as a single-file push.
+// The control stream carries only each file's request and answer. The
+// streams are not closed after a file (the engine's CloseSend is held on
+// both sides), so the next file reuses them without a handshake; they
+// attach lazily, on first use. A failed file's engine aborts the streams
+// it ran on, which cannot carry another file after that; a later file
+// that takes them attaches fresh ones (wire.TreeAttach: a new session id,
+// one handshake per stream), so a failure costs its own file and a
+// re-attach, never the session. Per-file streams multiplexed inside each
+// connection (yamux in TLS) would make a failure free, at the cost of a
+// multiplexer on every byte; not built. The server runs each file with
+// DeferSync and without its block-hash cache (as a local tree), and the
+// client's final TreeFlush syncs its file system once (syncfs). Messages
 // 0x30-0x3F and wire.CapTree are reserved for trees.
 package tree
