@@ -3,6 +3,8 @@ package agent
 import (
 	"context"
 	"errors"
+	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"testing"
@@ -101,4 +103,27 @@ func TestPushTreeReadOnly(t *testing.T) {
 	if names := dirNames(t, ts.root); names != "" {
 		t.Errorf("read-only server's root holds %q", names)
 	}
+}
+
+// TestPushTreeTunnel: a tree over ssh's kind of pipe (two of them, the
+// worker streams spread over both), served by ServeTunnel.
+func TestPushTreeTunnel(t *testing.T) {
+	root, src := t.TempDir(), t.TempDir()
+	sysiotest.MakeTree(t, src, sysiotest.TreeSpec{Seed: 3, Files: 30, MaxSize: 20 << 10, Dirs: 5, Depth: 3, Symlinks: 3, Modes: true})
+	a, b := net.Pipe()
+	c, s := net.Pipe()
+	joins := make(chan io.ReadWriteCloser, 1)
+	joins <- s
+	done := make(chan error, 1)
+	go func() { done <- ServeTunnel(context.Background(), ServerConfig{Root: root}, b, "ssh-client", joins) }()
+	st, err := PushTree(context.Background(), ClientConfig{Tunnel: a, Tunnels: []io.ReadWriteCloser{c}}, src+"/", "dst", treeOptions())
+	a.Close()
+	c.Close()
+	if err != nil {
+		t.Fatalf("PushTree: %v (%+v)", err, st.Failed)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("server: %v", err)
+	}
+	sysiotest.TreeEqual(t, src, filepath.Join(root, "dst"), sysiotest.TreeOptions{})
 }

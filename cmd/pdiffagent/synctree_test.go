@@ -75,3 +75,44 @@ func TestSyncTreeKilled(t *testing.T) {
 	}
 	sysiotest.TreeEqual(t, src, dst, sysiotest.TreeOptions{})
 }
+
+// TestPushTreeCLI: push of a directory over TCP, the same rules as sync
+// (no trailing slash: the directory itself, into PATH/DIR), --json, a
+// rerun that only stats, --delete, and pull of a directory refused.
+func TestPushTreeCLI(t *testing.T) {
+	dir := t.TempDir()
+	root, src := filepath.Join(dir, "root"), filepath.Join(dir, "src")
+	os.Mkdir(root, 0o755)
+	os.Mkdir(src, 0o755)
+	sysiotest.MakeTree(t, src, sysiotest.TreeSpec{Seed: 9, Files: 25, MaxSize: 50 << 10, Dirs: 4, Depth: 2, Symlinks: 2, Modes: true})
+	addr, pin, cdir := testListen(t, root, nil)
+	remote := []string{"--identity", cdir, "--pin", pin, "-b", "4K"}
+	var code int
+	out := captureStdout(t, func() { code, _ = execute(t, append([]string{"push", "--json", src, addr + "/backup"}, remote...)...) })
+	var r treeResult
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("output %q: %v", out, err)
+	}
+	got := filepath.Join(root, "backup", "src")
+	if code != exitOK || !r.Identical || r.Files != 25 || r.FilesChanged != 25 {
+		t.Fatalf("exit %d, %+v", code, r)
+	}
+	sysiotest.TreeEqual(t, src, got, sysiotest.TreeOptions{})
+
+	sysiotest.WriteFile(t, filepath.Join(got, "extra"), []byte("e"))
+	out = captureStdout(t, func() {
+		code, _ = execute(t, append([]string{"push", "--json", "--delete", src + "/", addr + "/backup/src"}, remote...)...)
+	})
+	r = treeResult{}
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("output %q: %v", out, err)
+	}
+	if code != exitOK || r.FilesSkipped != 25 || r.Deleted != 1 {
+		t.Fatalf("rerun with --delete: exit %d, %+v", code, r)
+	}
+	sysiotest.TreeEqual(t, src, got, sysiotest.TreeOptions{})
+
+	if code, msg := execute(t, append([]string{"pull", addr + "/backup/src", filepath.Join(dir, "pulled")}, remote...)...); code != exitError || !strings.Contains(msg, "directory") {
+		t.Errorf("pull of a directory: exit %d, %q", code, msg)
+	}
+}
