@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os"
-	"time"
 
 	"github.com/pdiffagent/pdiffagent/agent"
 	"github.com/pdiffagent/pdiffagent/engine"
@@ -32,13 +30,7 @@ func runPushTree(ctx context.Context, opts *remoteOptions, p engine.Params, cfg 
 		return err
 	}
 	cfg.Link, topt.Engine.Link = topt.Engine.Link, nil // the agent paces its streams
-	if opts.Verbose > 0 {
-		fmt.Fprintf(os.Stderr, "push tree %s -> %s: %d workers, blocks of %s, %s\n",
-			local, remote, p.Workers, formatSize(int64(p.BlockSize)), p.Strong)
-	}
-	start := time.Now()
-	stop := opts.startProgressText(&prog.Engine, 0, func() string { return treeProgressLine(prog, start) })
-	st, err := agent.PushTree(ctx, cfg, local, remote, topt)
-	stop()
-	return reportTree(ctx, &opts.syncOptions, treeResult{Stats: st}, err)
+	return opts.runTree(ctx, "push tree", local, remote, p, prog, func() (tree.Stats, error) {
+		return agent.PushTree(ctx, cfg, local, remote, topt)
+	})
 }

@@ -92,13 +92,20 @@ func runSyncTree(ctx context.Context, opts *syncOptions, src, dst string) error 
 			return err
 		}
 	}
+	return opts.runTree(ctx, "sync tree", srcDir, dstDir, p, prog, func() (tree.Stats, error) {
+		return tree.Sync(ctx, srcDir, dstDir, prefix, topt)
+	})
+}
+
+// runTree runs a tree sync or push with its progress line and reports it.
+func (opts *syncOptions) runTree(ctx context.Context, what, src, dst string, p engine.Params, prog *tree.Progress, run func() (tree.Stats, error)) error {
 	if opts.Verbose > 0 {
-		fmt.Fprintf(os.Stderr, "sync tree %s -> %s: %d workers, blocks of %s, %s\n",
-			srcDir, dstDir, p.Workers, formatSize(int64(p.BlockSize)), p.Strong)
+		fmt.Fprintf(os.Stderr, "%s %s -> %s: %d workers, blocks of %s, %s\n",
+			what, src, dst, p.Workers, formatSize(int64(p.BlockSize)), p.Strong)
 	}
 	start := time.Now()
 	stop := opts.startProgressText(&prog.Engine, 0, func() string { return treeProgressLine(prog, start) })
-	st, err := tree.Sync(ctx, srcDir, dstDir, prefix, topt)
+	st, err := run()
 	stop()
 	return reportTree(ctx, opts, treeResult{Stats: st}, err)
 }
