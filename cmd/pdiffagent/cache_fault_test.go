@@ -11,8 +11,10 @@ import (
 
 // TestCacheAfterKills: real processes, with their default caches. A push
 // to a replica that has a valid record, cut by kill -9 of the server (the
-// receiver) half way, is rerun against a restarted server: the record was
-// invalidated before the first write and the journal was never sealed, so
+// receiver) half way, once it has written a block, is rerun against a
+// restarted server: the record was invalidated before that first write
+// (killed before any write, the target would still have its record's
+// identity, and the record would be used) and the journal was never sealed, so
 // the rerun trusts neither ("miss") and reads the replica whole; the
 // result is identical. Cut instead by kill -9 of the client, the server
 // seals its journal and the rerun resumes from it ("resume"), reading
@@ -53,32 +55,33 @@ func TestCacheAfterKills(t *testing.T) {
 		a[len(a)-1] = srv.remote("f")
 		c := e.clientHeld(size/bs/2, a...)
 		c.waitHeld(t)
+		// Kill once the server has written a block (it invalidates the
+		// record at its first write, and its journal then has something
+		// to resume from): the first block of either stripe (the held
+		// worker's may never come).
+		want := fastRandom(uint64(40+i), size)
+		if _, ok := waitUntil(func() bool {
+			f, err := os.Open(dst)
+			if err != nil {
+				return false
+			}
+			defer f.Close()
+			b := make([]byte, bs)
+			for _, off := range []int64{0, size / 2} {
+				if f.ReadAt(b, off); bytes.Equal(b, want[off:off+bs]) {
+					return true
+				}
+			}
+			return false
+		}, time.Minute); !ok {
+			t.Fatal("the server wrote nothing while the client held")
+		}
 		if victim == "server" {
 			srv.kill()
 			c.release()
 			c.wait(time.Minute)
 			srv = e.startServer(root)
 		} else {
-			// Kill the client once the server has written a block, so that
-			// its journal has something to resume from: the first block of
-			// either stripe (the held worker's may never come).
-			want := fastRandom(uint64(40+i), size)
-			if _, ok := waitUntil(func() bool {
-				f, err := os.Open(dst)
-				if err != nil {
-					return false
-				}
-				defer f.Close()
-				b := make([]byte, bs)
-				for _, off := range []int64{0, size / 2} {
-					if f.ReadAt(b, off); bytes.Equal(b, want[off:off+bs]) {
-						return true
-					}
-				}
-				return false
-			}, time.Minute); !ok {
-				t.Fatal("the server wrote nothing while the client held")
-			}
 			ended := srv.sessionsEnded()
 			c.kill()
 			if _, ok := waitUntil(func() bool { return srv.sessionsEnded() > ended }, time.Minute); !ok {
@@ -87,14 +90,14 @@ func TestCacheAfterKills(t *testing.T) {
 		}
 		p := push(srv)
 		w, read, sent := word(p)
-		want := map[string]string{"server": "miss", "client": "resume"}[victim]
+		wantWord := map[string]string{"server": "miss", "client": "resume"}[victim]
 		// After the server's kill the rerun reads the replica whole, once
 		// (a refined block's record entry comes from the copy it patched,
 		// not read back); after the client's it reads only the blocks the
 		// journal does not log, and sends them (all but the sub-blocks of a
 		// refined block the first push had partly written).
-		if w != want || (victim == "server" && read != size) || (victim == "client" && (read >= size || sent > read)) {
-			t.Fatalf("rerun after kill -9 of the %s: target cache %s, read %d of %d, sent %d; want %s", victim, w, read, size, sent, want)
+		if w != wantWord || (victim == "server" && read != size) || (victim == "client" && (read >= size || sent > read)) {
+			t.Fatalf("rerun after kill -9 of the %s: target cache %s, read %d of %d, sent %d; want %s", victim, w, read, size, sent, wantWord)
 		}
 		if fileSum(t, dst) != fileSum(t, src) {
 			t.Fatalf("rerun after kill -9 of the %s: the replica differs", victim)
