@@ -88,7 +88,10 @@
 // Refine) with a RollSums: for each block of the batch it read, the
 // anchor sum (rolling.go: a Rabin-Karp sum mod 2^64 over a random table,
 // of the block's first rollWindow bytes, B/16 up to 1 KiB), its length and
-// its tier-1 hash, which it computed anyway. A block whose hashes came
+// its tier-1 hash, which it computed anyway. The block-hash records hold
+// no anchor sums: a receiver whose record spares it a block's read offers
+// nothing for it (a record would need the anchor, 8 bytes a block, and
+// the kept bytes would need a read; not done). A block whose hashes came
 // from the cache (not read), a hole, a block whose anchor is all zeros
 // (zero regions are never searched) and one shorter than the anchor are
 // not offered; the old last block, shorter than the sender's, is read and
