@@ -94,8 +94,10 @@
 // PushTree pushes a directory in one tree session (tree_client.go,
 // tree_server.go; engine/tree has the walk): the client's Open has
 // wire.OpTree and names the tree's directory beneath the root (made, with
-// its parents, if missing); the server answers with the workers it
-// grants (its memory budget reserved for them once) and then serves one
+// its parents, if missing); PullTree's has wire.OpTreePull, a session
+// that only lists, stats and sends files (TreeGet, each opened through
+// the opener as a single-file pull), which a read-only server or client
+// may run. The server answers with the workers it grants (its memory budget reserved for them once) and then serves one
 // TreeReq at a time on the control stream, which is never an engine
 // stream: listings in bounded batches, entry operations applied through
 // an os.Root on the tree's directory, and TreeFile, which opens the file

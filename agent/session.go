@@ -64,7 +64,7 @@ func (s *Server) handleStream(ctx context.Context, bs byteStream, peer peerIdent
 			return // shutting down
 		}
 		kept = true
-		if m.Op == wire.OpTree {
+		if m.Op == wire.OpTree || m.Op == wire.OpTreePull {
 			s.serveTree(ctx, ns, peer, m, transport)
 			return
 		}

@@ -42,6 +42,43 @@ func PushTree(ctx context.Context, cfg ClientConfig, local, remote string, opt t
 	if opt.Atomic && !p.DryRun {
 		open.Flags |= wire.FlagAtomic
 	}
+	return runTree(ctx, cfg, hostport, open, p, func(rt *remoteTarget) (tree.Stats, error) {
+		return tree.SyncTo(ctx, tree.LocalSource(), srcDir, rt, ".", prefix, opt)
+	})
+}
+
+// PullTree brings the local directory local up to date with the server's
+// directory remote ("host:port/path"), in one tree session
+// (wire.OpTreePull), with PushTree's rules the other way: rsync's
+// trailing-slash rule ("path/" syncs its contents into local, "path" the
+// directory itself into local/path, whose parent must exist). The server
+// lists its tree and sends each file over the session's worker streams;
+// the walker and the local side are engine/tree's (SyncFrom).
+func PullTree(ctx context.Context, cfg ClientConfig, remote, local string, opt tree.Options) (tree.Stats, error) {
+	hostport, rpath, err := cfg.parseRemote(remote)
+	if err != nil {
+		return tree.Stats{}, err
+	}
+	if rpath == "" {
+		return tree.Stats{}, fmt.Errorf("remote %q names no directory: want host:port/path", remote)
+	}
+	srcDir, dstDir, prefix := tree.Resolve(rpath, local)
+	if cfg, err = cfg.populate(hostport); err != nil {
+		return tree.Stats{}, err
+	}
+	sess, err := opt.Session.Normalize()
+	if err != nil {
+		return tree.Stats{}, err
+	}
+	p := engine.Params{Session: sess}
+	open := openMessage(wire.OpTreePull, srcDir, p)
+	return runTree(ctx, cfg, hostport, open, p, func(rt *remoteTarget) (tree.Stats, error) {
+		return tree.SyncFrom(ctx, rt, ".", dstDir, prefix, opt, rt.fetch)
+	})
+}
+
+// runTree runs a tree session: its Open, then run, then the end.
+func runTree(ctx context.Context, cfg ClientConfig, hostport string, open *wire.Open, p engine.Params, run func(*remoteTarget) (tree.Stats, error)) (tree.Stats, error) {
 	c := &clientConn{cfg: cfg, hostport: hostport}
 	if cfg.Tunnel == nil {
 		c.tlsConf = clientTLSConfig(cfg.Identity, cfg.Pin, cfg.PinVerified)
@@ -53,7 +90,7 @@ func PushTree(ctx context.Context, cfg ClientConfig, local, remote string, opt t
 	rt, err := openTree(ctx, c, open, p)
 	var st tree.Stats
 	if err == nil {
-		st, err = tree.SyncTo(ctx, srcDir, rt, ".", prefix, opt)
+		st, err = run(rt)
 		if rt.broken != nil && ctx.Err() == nil {
 			err = fmt.Errorf("tree session broke: %w", rt.broken)
 		}
@@ -64,7 +101,7 @@ func PushTree(ctx context.Context, cfg ClientConfig, local, remote string, opt t
 		fatal = nil
 	}
 	c.close(ctx, fatal)
-	cfg.Log.Debug("tree session ended", "server", hostport, "path", rdir, "transport", cfg.Transport, "err", err)
+	cfg.Log.Debug("tree session ended", "server", hostport, "op", open.Op, "path", open.Path, "transport", cfg.Transport, "err", err)
 	if fatal != nil {
 		return st, c.explain(err)
 	}
@@ -254,6 +291,12 @@ func (r *remoteTarget) Meta(path string, src tree.Entry, what tree.Meta) error {
 		req.Flags |= wire.TreeMetaOwner
 	}
 	return r.op(req)
+}
+
+// Root describes the tree's directory (a Source's root).
+func (r *remoteTarget) Root(path string) (tree.Entry, error) {
+	d, err := r.Lstat(path)
+	return d.Entry, err
 }
 
 func (r *remoteTarget) Flush() error {

@@ -184,11 +184,48 @@ func (t *treeServer) file(req *wire.TreeReq) error {
 		}
 		return err
 	}
+	return t.run(tf, req, rel, streams, &wire.TreeReply{})
+}
+
+// get sends one regular file of the tree (a pull): opened through the
+// server's opener as a single-file pull would be (jail, shared lock,
+// hard-link guard), described in the answer, then sent over the worker
+// streams it names, in a goroutine of its own.
+func (t *treeServer) get(req *wire.TreeReq) error {
+	rel, err := cleanRelPath(req.Path)
+	var (
+		tf      *target
+		streams []*netStream
+	)
+	if err == nil {
+		streams, err = t.workers.take(req.Streams, false)
+	}
+	if err == nil {
+		o := *t.open
+		o.Op, o.Path, o.Flags = wire.OpPull, path.Join(t.rel, rel), o.Flags&^(wire.FlagAtomic|wire.FlagOwner)
+		o.Workers = uint16(len(streams))
+		if tf, err = t.s.openTarget(t.peer, &o); err != nil {
+			t.workers.put(req.Streams, nil, nil)
+		}
+	}
+	if err != nil {
+		if serr := t.ctl.Send(treeReplyErr(err)); serr != nil {
+			return errTreeFatal
+		}
+		return err
+	}
+	reply := &wire.TreeReply{Entry: wire.TreeEntry{Kind: 1, Size: tf.src.Size, ModTime: tf.src.ModTime, Mode: uint32(tf.src.Mode)}}
+	return t.run(tf, req, rel, streams, reply)
+}
+
+// run answers a file's request with reply, then runs the engine on the
+// file's streams in a goroutine, while the control stream goes on.
+func (t *treeServer) run(tf *target, req *wire.TreeReq, rel string, streams []*netStream, reply *wire.TreeReply) error {
 	tf.p.Caps = t.p.Caps
 	// The client's TreeFlush makes the tree durable at once; no cache
 	// record may trust data not yet on disk (engine/tree/doc.go).
 	tf.eopt.DeferSync, tf.eopt.Cache = true, nil
-	if err := t.ctl.Send(&wire.TreeReply{}); err != nil {
+	if err := t.ctl.Send(reply); err != nil {
 		tf.close(err, engine.Stats{}, t.log)
 		t.workers.put(req.Streams, err, nil)
 		return errTreeFatal

@@ -16,6 +16,10 @@ import (
 // rawTree opens a tree session on ts's directory dir and returns its
 // Target, whose requests a test sends as a hostile client would.
 func rawTree(t *testing.T, ts *testServer, dir string) *remoteTarget {
+	return rawTreeOp(t, ts, dir, wire.OpTree)
+}
+
+func rawTreeOp(t *testing.T, ts *testServer, dir string, op wire.Op) *remoteTarget {
 	t.Helper()
 	cfg, err := ts.clientConfig(TransportTCP).populate(ts.Addr())
 	if err != nil {
@@ -27,7 +31,7 @@ func rawTree(t *testing.T, ts *testServer, dir string) *remoteTarget {
 		t.Fatal(err)
 	}
 	p := engine.Params{Session: sess}
-	rt, err := openTree(context.Background(), c, openMessage(wire.OpTree, dir, p), p)
+	rt, err := openTree(context.Background(), c, openMessage(op, dir, p), p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,4 +192,38 @@ func copyTree(t *testing.T, from, to string) {
 	if err := os.Chtimes(to, fi.ModTime(), fi.ModTime()); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestTreePullChangesNothing: a pull session (which a read-only server
+// serves) refuses every operation that would change the tree, and a
+// file sent into it; the tree is as it was.
+func TestTreePullChangesNothing(t *testing.T) {
+	ts := startServer(t, func(c *ServerConfig) { c.ReadOnly = true })
+	src := filepath.Join(ts.root, "src")
+	os.Mkdir(src, 0o755)
+	sysiotest.MakeTree(t, src, sysiotest.TreeSpec{Seed: 2, Files: 5, MaxSize: 4096, Dirs: 2, Depth: 1, Symlinks: 1})
+	snapshot := filepath.Join(t.TempDir(), "snap")
+	if _, err := PullTree(context.Background(), ts.clientConfig(TransportTCP), ts.remote("src/"), snapshot, treeOptions()); err != nil {
+		t.Fatal(err)
+	}
+	rt := rawTreeOp(t, ts, "src", wire.OpTreePull)
+	ents, err := rt.List(".")
+	if err != nil || len(ents) == 0 {
+		t.Fatalf("list: %v, %d entries", err, len(ents))
+	}
+	for _, op := range []uint8{wire.TreeMkdir, wire.TreeSymlink, wire.TreeLink, wire.TreeRemove, wire.TreeRmdir, wire.TreeMeta} {
+		req := &wire.TreeReq{Op: op, Path: ents[0].Name, Arg: "x", Mode: 0o777, ModTime: 1, Flags: wire.TreeMetaMode | wire.TreeMetaTime}
+		if err := rt.op(req); err == nil {
+			t.Errorf("op %d in a pull session: accepted", op)
+		}
+	}
+	f := filepath.Join(t.TempDir(), "f")
+	writeFile(t, f, []byte("overwrite"))
+	if _, err := rt.SyncFile(context.Background(), f, ents[0].Name, sysEntry(), sysEntry(), engine.Params{}, engine.Options{}, false); err == nil {
+		t.Error("a file pushed into a pull session: accepted")
+	}
+	if rt.broken != nil {
+		t.Errorf("the session broke: %v", rt.broken)
+	}
+	sysiotest.TreeEqual(t, snapshot, src, sysiotest.TreeOptions{})
 }

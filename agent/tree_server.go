@@ -37,6 +37,7 @@ type treeServer struct {
 	p       engine.Params
 	log     *slog.Logger
 	workers treeStreams
+	pull    bool // a pull: the session reads the tree, never writes it
 }
 
 // serveTree runs a tree session from its Open to its end.
@@ -125,7 +126,9 @@ func (t *treeServer) start(opened time.Time) (int64, error) {
 	t.rel = rel
 	t.p = paramsFromOpen(o, s.cfg.MaxWorkers)
 	t.p.Caps = t.ctl.caps
+	t.pull = o.Op == wire.OpTreePull
 	switch {
+	case t.pull:
 	case s.cfg.ReadOnly:
 		return 0, codeErrorf(wire.CodeDenied, "server is read-only: pushes are refused")
 	case t.peer.readOnly:
@@ -137,6 +140,9 @@ func (t *treeServer) start(opened time.Time) (int64, error) {
 		return 0, codeErrorf(wire.CodeBadRequest, "%v", err)
 	}
 	tf := &target{op: wire.OpPush, p: t.p}
+	if t.pull {
+		tf.op = wire.OpPull
+	}
 	reserved, err := s.reserveMemory(t.ctx, tf, opened, t.log)
 	if err != nil {
 		return 0, err
@@ -150,12 +156,12 @@ func (t *treeServer) start(opened time.Time) (int64, error) {
 		return reserved, codeErrorf(wire.CodeIO, "server root: %v", err)
 	}
 	defer root.Close()
-	if !t.p.DryRun {
+	if !t.p.DryRun && !t.pull {
 		if err := root.MkdirAll(rel, 0o755); err != nil {
 			return reserved, treeError(rel, err)
 		}
 	}
-	if t.tr, err = root.OpenRoot(rel); err != nil && !(t.p.DryRun && errors.Is(err, fs.ErrNotExist)) {
+	if t.tr, err = root.OpenRoot(rel); err != nil && !(t.p.DryRun && !t.pull && errors.Is(err, fs.ErrNotExist)) {
 		return reserved, treeError(rel, err)
 	}
 	return reserved, nil
@@ -168,15 +174,19 @@ func (t *treeServer) handle(req *wire.TreeReq) error {
 		reply *wire.TreeReply
 		err   error
 	)
-	switch req.Op {
-	case wire.TreeList:
+	switch {
+	case req.Op == wire.TreeList:
 		return t.list(req.Path)
-	case wire.TreeAttach:
+	case req.Op == wire.TreeAttach:
 		return t.attach(req)
-	case wire.TreeFile:
+	case req.Op == wire.TreeFile && !t.pull:
 		return t.file(req)
-	default:
+	case req.Op == wire.TreeGet && t.pull:
+		return t.get(req)
+	case req.Op == wire.TreeStat, req.Op == wire.TreeFlush, !t.pull && req.Op != wire.TreeGet:
 		reply, err = t.entryOp(req)
+	default:
+		err = codeErrorf(wire.CodeBadRequest, "tree op %d does not belong in a %s session", req.Op, t.open.Op)
 	}
 	if err != nil {
 		reply = treeReplyErr(err)
@@ -351,7 +361,7 @@ func (t *treeServer) linkTimes(rel string, mt time.Time) error {
 // flush makes the files and directories written durable: one syncfs of
 // the tree's file system (the files ran with engine.Options.DeferSync).
 func (t *treeServer) flush() error {
-	if t.p.DryRun {
+	if t.p.DryRun || t.pull {
 		return nil
 	}
 	f, err := t.tr.Open(".")

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/pdiffagent/pdiffagent/engine"
@@ -126,4 +127,52 @@ func TestPushTreeTunnel(t *testing.T) {
 		t.Fatalf("server: %v", err)
 	}
 	sysiotest.TreeEqual(t, src, filepath.Join(root, "dst"), sysiotest.TreeOptions{})
+}
+
+// TestPullTree: a tree pulled from a read-only server in one session
+// (content, modes, mtimes, symlinks, hard links), again after a change
+// on the server, then with --delete; a push to it stays refused.
+func TestPullTree(t *testing.T) {
+	for _, transport := range []string{TransportTCP, TransportQUIC} {
+		t.Run(transport, func(t *testing.T) {
+			ts := startServer(t, func(c *ServerConfig) { c.ReadOnly, c.AllowHardlinks = true, true })
+			src := filepath.Join(ts.root, "src")
+			os.Mkdir(src, 0o755)
+			tr := sysiotest.MakeTree(t, src, sysiotest.TreeSpec{Seed: 5, Files: 50, MaxSize: 40 << 10, Dirs: 8, Depth: 4,
+				EmptyDirs: 2, Symlinks: 5, HardLinks: 3, Modes: true, OddNames: true})
+			dst := filepath.Join(t.TempDir(), "dst")
+			pull := func(opt tree.Options) tree.Stats {
+				t.Helper()
+				st, err := PullTree(context.Background(), ts.clientConfig(transport), ts.remote("src/"), dst, opt)
+				if err != nil {
+					t.Fatalf("PullTree: %v (failed: %v)", err, st.Failed)
+				}
+				sysiotest.TreeEqual(t, src, dst, sysiotest.TreeOptions{})
+				return st
+			}
+			if st := pull(treeOptions()); st.FilesChanged+st.HardLinks != int64(len(tr.Files)) {
+				t.Errorf("first pull: %+v, want %d files all changed", st, len(tr.Files))
+			}
+			var plain string
+			for _, f := range tr.Files {
+				if !contains(tr.HardLinks, f) && !strings.ContainsAny(f, "\n\xff ") {
+					plain = f
+					break
+				}
+			}
+			p := filepath.Join(src, plain)
+			writeFile(t, p, append(readFile(t, p), "more"...))
+			if st := pull(treeOptions()); st.FilesChanged != 1 {
+				t.Errorf("second pull: %+v, want 1 changed", st)
+			}
+			if err := os.Remove(p); err != nil {
+				t.Fatal(err)
+			}
+			opt := treeOptions()
+			opt.Delete = true
+			if st := pull(opt); st.Deleted != 1 {
+				t.Errorf("pull --delete: %+v, want 1 deleted", st)
+			}
+		})
+	}
 }

@@ -195,3 +195,54 @@ func (r *remoteTarget) attach(ctx context.Context, idx []int) ([]*netStream, err
 	r.pool.mu.Unlock()
 	return streams, nil
 }
+
+// fetch brings the local file dp up to date with the server's file sp
+// (a pull: tree.SyncFrom's Fetch), on worker streams of the session as
+// SyncFile does: the local target is opened first, then the server opens
+// its source (TreeGet), describes it, and sends it.
+func (r *remoteTarget) fetch(ctx context.Context, sp, dp string, _, _ tree.Entry, fp engine.Params, opt engine.Options, atomic bool) (st engine.Stats, err error) {
+	t, err := engine.OpenTarget(ctx, engine.LocalOpener{Direct: opt.Direct}, dp, r.p.DryRun, atomic)
+	if err != nil {
+		return engine.Stats{}, err
+	}
+	defer func() { t.Close(err, st) }()
+	k := min(max(fp.Workers, 1), len(r.pool.streams))
+	idx := r.pool.take(k)
+	streams, err := r.attach(ctx, idx)
+	if err != nil {
+		r.pool.put(idx, err)
+		return engine.Stats{}, err
+	}
+	ws := make([]uint16, k)
+	for i, j := range idx {
+		ws[i] = uint16(j + 1)
+	}
+	r.mu.Lock()
+	reply, err := r.request(&wire.TreeReq{Op: wire.TreeGet, Path: sp, Streams: ws})
+	r.mu.Unlock()
+	if err != nil {
+		r.pool.put(idx, nil)
+		return engine.Stats{}, err
+	}
+	// From here the server runs its side: a failure must abort the streams.
+	p := r.p
+	p.Workers = k
+	if p, err = p.Bind(reply.Entry.Size); err == nil {
+		err = t.Create()
+	}
+	if err != nil {
+		r.pool.put(idx, err)
+		return engine.Stats{}, err
+	}
+	wd := startWatchdog(r.c.cfg.IdleTimeout, 0, "server "+r.c.hostport, streams)
+	es := make([]engine.Stream, k)
+	for i, ns := range streams {
+		es[i] = engine.ThrottleStream(wd.wrap(ns), r.c.cfg.Link)
+	}
+	st, err = engine.ReceiveTarget(ctx, t, p, es, opt)
+	if werr := wd.Stop(); werr != nil && err != nil {
+		err = werr
+	}
+	r.pool.put(idx, err)
+	return st, err
+}

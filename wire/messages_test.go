@@ -96,7 +96,7 @@ func TestInvalid(t *testing.T) {
 		want error
 	}{
 		{mod(func(o *Open) { o.Op = 0 }), ErrInvalid},
-		{mod(func(o *Open) { o.Op = 4 }), ErrInvalid},
+		{mod(func(o *Open) { o.Op = 5 }), ErrInvalid},
 		{mod(func(o *Open) { o.Size = -1 }), ErrInvalid},
 		{mod(func(o *Open) { o.BlockSize = 0 }), ErrInvalid},
 		{mod(func(o *Open) { o.BlockSize = MinBlockSize - 1 }), ErrInvalid},

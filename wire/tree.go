@@ -23,8 +23,13 @@ const (
 // CapTree: the peer serves tree sessions (Open with OpTree).
 const CapTree Caps = 1 << 3
 
-// OpTree opens a tree session (TreeReq messages on the control stream).
-const OpTree Op = 3
+// OpTree opens a tree session that writes the server's tree (a push);
+// OpTreePull one that reads it (a pull: TreeList, TreeStat, TreeGet,
+// TreeAttach and TreeFlush only).
+const (
+	OpTree     Op = 3
+	OpTreePull Op = 4
+)
 
 // Tree operations (TreeReq.Op). Paths are relative to the tree's
 // directory, '/'-separated; "." names the directory itself (TreeList,
@@ -41,7 +46,8 @@ const (
 	TreeFile      uint8 = 9  // sync regular file Path (Size, ModTime, Mode): an engine run follows
 	TreeAttach    uint8 = 10 // worker streams attach with SessionID
 	TreeFlush     uint8 = 11 // make what the session wrote durable
-	treeOpLast          = TreeFlush
+	TreeGet       uint8 = 12 // send regular file Path (a pull): TreeReply's Entry describes it, an engine run follows
+	treeOpLast          = TreeGet
 	TreeMetaMode  uint8 = 1 << 0 // TreeMeta: set the mode's permission bits
 	TreeMetaTime  uint8 = 1 << 1 // TreeMeta: set the mtime
 	TreeMetaOwner uint8 = 1 << 2 // TreeMeta: set the owner (Uid, Gid)

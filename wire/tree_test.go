@@ -38,7 +38,7 @@ func TestTreeInvalid(t *testing.T) {
 		want error
 	}{
 		{&TreeReq{}, ErrInvalid},
-		{&TreeReq{Op: TreeFlush + 1}, ErrInvalid},
+		{&TreeReq{Op: TreeGet + 1}, ErrInvalid},
 		{&TreeReq{Op: TreeMeta, Flags: 8}, ErrInvalid},
 		{&TreeReq{Op: TreeFile, Size: -1}, ErrInvalid},
 		{&TreeReq{Op: TreeFile, Streams: make([]uint16, MaxWorkers+1)}, ErrTooLarge},

@@ -161,11 +161,13 @@ func (o Op) String() string {
 		return "pull"
 	case OpTree:
 		return "tree"
+	case OpTreePull:
+		return "tree pull"
 	}
 	return fmt.Sprintf("Op(%d)", uint8(o))
 }
 
-func (o Op) valid() bool { return o == OpPush || o == OpPull || o == OpTree }
+func (o Op) valid() bool { return o == OpPush || o == OpPull || o == OpTree || o == OpTreePull }
 
 // String returns "none", "lz4" or "Codec(n)".
 func (c Codec) String() string {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"os"
 
 	"github.com/pdiffagent/pdiffagent/agent"
@@ -32,5 +33,32 @@ func runPushTree(ctx context.Context, opts *remoteOptions, p engine.Params, cfg 
 	cfg.Link, topt.Engine.Link = topt.Engine.Link, nil // the agent paces its streams
 	return opts.runTree(ctx, "push tree", local, remote, p, prog, func() (tree.Stats, error) {
 		return agent.PushTree(ctx, cfg, local, remote, topt)
+	})
+}
+
+// runPullTree pulls the server's directory to the local directory local
+// (tree.Resolve's rule: "PATH/" is its contents, "PATH" the directory
+// itself, into local/PATH) in one tree session (agent.PullTree).
+func runPullTree(ctx context.Context, opts *remoteOptions, p engine.Params, cfg agent.ClientConfig, remote, local string) error {
+	if err := opts.checkTree(); err != nil {
+		return err
+	}
+	prog := new(tree.Progress)
+	topt, err := opts.treeSyncOptions(p, prog)
+	if err != nil {
+		return err
+	}
+	cfg.Link, topt.Engine.Link = topt.Engine.Link, nil // the agent paces its streams
+	_, rpath, err := agent.ParseRemote(remote)
+	if err != nil {
+		return usageErrorf("%v", err)
+	}
+	if _, _, prefix := tree.Resolve(rpath, local); prefix != "" && !opts.DryRun {
+		if err := os.Mkdir(local, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+			return err
+		}
+	}
+	return opts.runTree(ctx, "pull tree", remote, local, p, prog, func() (tree.Stats, error) {
+		return agent.PullTree(ctx, cfg, remote, local, topt)
 	})
 }

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -91,7 +92,11 @@ A remote written [USER@]HOST:PATH (a colon not followed by a port) is
 reached through ssh instead: pdiffagent serve --stdio runs on the far side
 (-e/--rsh, --remote-path) and the session runs over ssh's pipe, without
 pins; an absolute PATH is taken beneath the far side's root (/), a
-relative one beneath the login directory.`,
+relative one beneath the login directory.
+
+A directory is pulled as a tree in one session, with sync's rules and flags,
+when LOCAL is a directory or PATH ends with a slash ("PATH/" is its contents,
+into LOCAL; "PATH" the directory itself, into LOCAL/PATH); not over ssh yet.`,
 		Example: `  pdiffagent pull --pin sha256:3f1c… primary:9443/db/main.ibd /var/lib/db/main.ibd`,
 		Args:    exactArgs(2, "HOST:PORT/PATH and LOCAL"),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -99,6 +104,7 @@ relative one beneath the login directory.`,
 		},
 	}
 	opts.addFlags(cmd)
+	opts.treeOptions.AddFlags(cmd.Flags())
 	return cmd
 }
 
@@ -145,8 +151,11 @@ func runRemote(ctx context.Context, opts *remoteOptions, push bool, local, remot
 		PinVerified: func() { saveOnce.Do(func() { saveErr = save() }) },
 		Log:         slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})),
 	}
-	if push && isDir(local) {
+	switch {
+	case push && isDir(local):
 		return runPushTree(ctx, opts, p, cfg, local, remote)
+	case !push && (isDir(local) || strings.HasSuffix(rpath, "/")):
+		return runPullTree(ctx, opts, p, cfg, remote, local)
 	}
 	rep, eopt, err := opts.prepare(&cfg, p, push, local)
 	if err != nil {
@@ -233,7 +242,7 @@ func (o *remoteOptions) check(p engine.Params, push bool, local string) error {
 	if err := o.limitOptions.checkBlock(p.BlockSize, o.IdleTimeout); err != nil {
 		return err
 	}
-	if !push {
+	if !push && !isDir(local) {
 		if err := checkLocalKind(local); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return err
 		}

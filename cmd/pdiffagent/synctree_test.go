@@ -78,7 +78,7 @@ func TestSyncTreeKilled(t *testing.T) {
 
 // TestPushTreeCLI: push of a directory over TCP, the same rules as sync
 // (no trailing slash: the directory itself, into PATH/DIR), --json, a
-// rerun that only stats, --delete, and pull of a directory refused.
+// rerun that only stats, --delete; and pull of a directory.
 func TestPushTreeCLI(t *testing.T) {
 	dir := t.TempDir()
 	root, src := filepath.Join(dir, "root"), filepath.Join(dir, "src")
@@ -112,7 +112,15 @@ func TestPushTreeCLI(t *testing.T) {
 	}
 	sysiotest.TreeEqual(t, src, got, sysiotest.TreeOptions{})
 
-	if code, msg := execute(t, append([]string{"pull", addr + "/backup/src", filepath.Join(dir, "pulled")}, remote...)...); code != exitError || !strings.Contains(msg, "directory") {
-		t.Errorf("pull of a directory: exit %d, %q", code, msg)
+	// Pull: "PATH/" is its contents; into a directory, "PATH" is the
+	// directory itself.
+	pulled := filepath.Join(dir, "pulled")
+	if code, msg := execute(t, append([]string{"pull", "-q", addr + "/backup/src/", pulled}, remote...)...); code != exitOK {
+		t.Fatalf("pull of a directory: exit %d, %q", code, msg)
 	}
+	sysiotest.TreeEqual(t, src, pulled, sysiotest.TreeOptions{})
+	if code, msg := execute(t, append([]string{"pull", "-q", addr + "/backup/src", pulled}, remote...)...); code != exitOK {
+		t.Fatalf("pull of a directory into a directory: exit %d, %q", code, msg)
+	}
+	sysiotest.TreeEqual(t, src, filepath.Join(pulled, "src"), sysiotest.TreeOptions{})
 }

@@ -65,10 +65,11 @@
 // ignored): its records trust a target made durable before they are, which
 // DeferSync postpones to the tree's end.
 //
-// Push (agent.PushTree; pull of a tree is not built yet). The walker
-// above is reused whole: it writes through a Target (target.go), a local
-// directory for Sync and a server's for SyncTo, so both run one plan. The
-// client always drives. A session with wire.CapTree opens on a directory
+// Push and pull (agent.PushTree, agent.PullTree). The walker above is
+// reused whole: it reads a Source and writes a Target (target.go), each a
+// local directory or a server's (SyncTo: a server's Target; SyncFrom: a
+// server's Source, whose files a Fetch brings into the local target), so
+// every direction runs one plan. The client always drives. A session with wire.CapTree opens on a directory
 // beneath the server's root (Open with wire.OpTree); on its control
 // stream, which no engine run uses, the client asks for one directory's
 // listing at a time (the server sends it sorted, in batches of at most

@@ -3,7 +3,6 @@ package tree
 import (
 	"errors"
 	"fmt"
-	"os"
 
 	"github.com/pdiffagent/pdiffagent/engine"
 	"github.com/pdiffagent/pdiffagent/sysio"
@@ -124,12 +123,9 @@ func (s *syncer) fileDone(g *linkGroup, rel string, size int64, err error) {
 
 // symlink makes the target entry dp a symlink with the source's target
 // (never followed, read or resolved), then gives it the owner and mtime.
-func (s *syncer) symlink(se Entry, dd Dirent, sp, dp, rel string) error {
+func (s *syncer) symlink(sd, dd Dirent, dp, rel string) error {
 	s.count(func(st *Stats) { st.Symlinks++ })
-	target, err := os.Readlink(sp)
-	if err != nil {
-		return err
-	}
+	se, target := sd.Entry, sd.Link
 	if dd.Kind == KindSymlink && dd.Link == target {
 		if s.dryRun {
 			return nil

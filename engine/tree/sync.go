@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/pdiffagent/pdiffagent/engine"
 )
 
 // ErrPartial means that some paths of the tree could not be synced; the
@@ -43,7 +45,23 @@ func Sync(ctx context.Context, src, dst, prefix string, opt Options) (Stats, err
 	if err := notInside(src, dst); err != nil {
 		return Stats{}, err
 	}
-	lt := new(localTarget)
+	return syncInto(ctx, LocalSource(), src, dst, prefix, opt, nil)
+}
+
+// Fetch brings the local file dp up to date with the Source's file sp,
+// for SyncFrom (the agent's pull runs the engine with the server).
+type Fetch func(ctx context.Context, sp, dp string, se, de Entry, p engine.Params, opt engine.Options, atomic bool) (engine.Stats, error)
+
+// SyncFrom brings the local directory dst up to date with the directory
+// src of the Source from, as Sync does (dst is made if missing, its parent
+// must exist); each file is brought up to date by fetch.
+func SyncFrom(ctx context.Context, from Source, src, dst, prefix string, opt Options, fetch Fetch) (Stats, error) {
+	return syncInto(ctx, from, src, dst, prefix, opt, fetch)
+}
+
+// syncInto syncs into the local directory dst, made if missing.
+func syncInto(ctx context.Context, from Source, src, dst, prefix string, opt Options, fetch Fetch) (Stats, error) {
+	lt := &localTarget{fetch: fetch}
 	dryRun := opt.Session.DryRun
 	dstE, err := lstatFollow(dst)
 	switch {
@@ -58,7 +76,7 @@ func Sync(ctx context.Context, src, dst, prefix string, opt Options) (Stats, err
 	case dstE.Kind != KindDir:
 		return Stats{}, fmt.Errorf("%s exists and is not a directory", dst)
 	}
-	st, err := SyncTo(ctx, src, lt, dst, prefix, opt)
+	st, err := SyncTo(ctx, from, src, lt, dst, prefix, opt)
 	if err == nil || errors.Is(err, ErrPartial) {
 		if ferr := lt.dur.flush(dst); ferr != nil {
 			err = ferr
@@ -68,11 +86,11 @@ func Sync(ctx context.Context, src, dst, prefix string, opt Options) (Stats, err
 }
 
 // SyncTo brings the directory root of the Target t (which exists, unless
-// in a dry run) up to date with the local directory src, as Sync does; it
-// ends with t.Flush.
-func SyncTo(ctx context.Context, src string, t Target, root, prefix string, opt Options) (Stats, error) {
+// in a dry run) up to date with the directory src of the Source from, as
+// Sync does; it ends with t.Flush.
+func SyncTo(ctx context.Context, from Source, src string, t Target, root, prefix string, opt Options) (Stats, error) {
 	start := time.Now()
-	s, rootDir, err := newSyncer(ctx, src, t, root, prefix, opt)
+	s, rootDir, err := newSyncer(ctx, from, src, t, root, prefix, opt)
 	if err != nil {
 		return Stats{}, err
 	}
@@ -99,7 +117,7 @@ func SyncTo(ctx context.Context, src string, t Target, root, prefix string, opt 
 }
 
 // newSyncer checks the source.
-func newSyncer(ctx context.Context, src string, t Target, root, prefix string, opt Options) (*syncer, *dirNode, error) {
+func newSyncer(ctx context.Context, from Source, src string, t Target, root, prefix string, opt Options) (*syncer, *dirNode, error) {
 	sess, err := opt.Session.Normalize()
 	if err != nil {
 		return nil, nil, err
@@ -108,9 +126,9 @@ func newSyncer(ctx context.Context, src string, t Target, root, prefix string, o
 	if opt.Progress == nil {
 		opt.Progress = new(Progress)
 	}
-	s := &syncer{ctx: ctx, opt: opt, dryRun: sess.DryRun, sched: newScheduler(sess.Workers), tgt: t}
+	s := &syncer{ctx: ctx, opt: opt, dryRun: sess.DryRun, sched: newScheduler(sess.Workers), tgt: t, src: from}
 	s.links.groups = make(map[fileID]*linkGroup)
-	srcE, err := lstatFollow(src)
+	srcE, err := from.Root(src)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -172,6 +190,7 @@ type syncer struct {
 	sched  *scheduler
 	links  links
 	tgt    Target
+	src    Source
 
 	mu sync.Mutex
 	st Stats

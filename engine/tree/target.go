@@ -44,6 +44,17 @@ type Target interface {
 	Flush() error
 }
 
+// Source is the side a tree sync reads: a local directory (Sync), or a
+// server's (the agent's pull). Its paths are its own, as a Target's.
+type Source interface {
+	Join(dir, name string) string
+	// List is as Target.List.
+	List(dir string) ([]Dirent, error)
+	// Root describes the tree's directory src (a local one named through
+	// a symlink is followed, as the user named it).
+	Root(src string) (Entry, error)
+}
+
 // Dirent is an entry of a Target: its name, its metadata, and a
 // symlink's text.
 type Dirent struct {
@@ -62,8 +73,12 @@ const (
 	MetaOwner
 )
 
-// localTarget is a local directory; it batches durability (durable.go).
-type localTarget struct{ dur durable }
+// localTarget is a local directory, as a Target and as a Source; it
+// batches durability (durable.go).
+type localTarget struct {
+	dur   durable
+	fetch Fetch // SyncFrom's: files come from another Source than the local file system
+}
 
 func (*localTarget) Join(dir, name string) string { return filepath.Join(dir, name) }
 
@@ -118,6 +133,8 @@ func localLstat(path string) (Dirent, error) {
 
 func (*localTarget) Lstat(path string) (Dirent, error) { return localLstat(path) }
 
+func (*localTarget) Root(path string) (Entry, error) { return lstatFollow(path) }
+
 func (t *localTarget) Mkdir(path string) error {
 	t.dur.entryChanged(path)
 	return os.Mkdir(path, 0o700)
@@ -166,14 +183,21 @@ func (*localTarget) Meta(path string, src Entry, what Meta) error {
 }
 
 func (t *localTarget) SyncFile(ctx context.Context, sp, dp string, se, de Entry, p engine.Params, opt engine.Options, atomic bool) (engine.Stats, error) {
-	run := engine.SyncLocal
-	if atomic {
-		run = engine.SyncLocalAtomic
-	}
 	if de.Kind == 0 && !p.DryRun {
 		t.dur.entryChanged(dp)
 	}
-	st, err := run(ctx, sp, dp, p, opt)
+	var (
+		st  engine.Stats
+		err error
+	)
+	switch {
+	case t.fetch != nil:
+		st, err = t.fetch(ctx, sp, dp, se, de, p, opt, atomic)
+	case atomic:
+		st, err = engine.SyncLocalAtomic(ctx, sp, dp, p, opt)
+	default:
+		st, err = engine.SyncLocal(ctx, sp, dp, p, opt)
+	}
 	if err == nil && !p.DryRun && (st.BlocksChanged > 0 || de.Kind == 0 || de.Size != se.Size) {
 		t.dur.add(dp)
 	}
@@ -181,3 +205,7 @@ func (t *localTarget) SyncFile(ctx context.Context, sp, dp string, se, de Entry,
 }
 
 func (*localTarget) Flush() error { return nil } // Sync flushes its durable with the root's path
+
+// LocalSource is the local file system as a tree's Source (paths are
+// file system paths).
+func LocalSource() Source { return new(localTarget) }

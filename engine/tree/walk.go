@@ -1,10 +1,8 @@
 package tree
 
 import (
-	"errors"
 	"fmt"
 	"io/fs"
-	"path/filepath"
 )
 
 // The walk. One goroutine (the caller's) walks the source and the target
@@ -22,7 +20,7 @@ import (
 // (which may not exist in a dry run); relDir is the prefix of the entries'
 // relative paths ("" or "a/b/").
 func (s *syncer) walkDir(d *dirNode, src, dst, relDir string) error {
-	sn, err := readNames(src)
+	sn, err := s.src.List(src)
 	if err != nil {
 		s.fail(d.rel, err)
 		return nil
@@ -38,10 +36,10 @@ func (s *syncer) walkDir(d *dirNode, src, dst, relDir string) error {
 			return err
 		}
 		switch {
-		case j == len(dn) || (i < len(sn) && sn[i] < dn[j].Name):
+		case j == len(dn) || (i < len(sn) && sn[i].Name < dn[j].Name):
 			err = s.entry(d, sn[i], src, dst, relDir, Dirent{})
 			i++
-		case i == len(sn) || dn[j].Name < sn[i]:
+		case i == len(sn) || dn[j].Name < sn[i].Name:
 			s.extra(s.tgt.Join(dst, dn[j].Name), relDir+dn[j].Name, dn[j].Entry)
 			j++
 		default:
@@ -84,17 +82,12 @@ func (s *syncer) remove(path, rel string) error {
 	return s.tgt.Remove(path)
 }
 
-// entry plans the source entry name of the directory src; dd is the
+// entry plans the source entry sd of the directory src; dd is the
 // target directory's entry of that name (Kind 0: none).
-func (s *syncer) entry(d *dirNode, name, src, dst, relDir string, dd Dirent) error {
-	sp, dp, rel := filepath.Join(src, name), s.tgt.Join(dst, name), relDir+name
-	se, err := lstat(sp)
-	if err != nil {
-		if !errors.Is(err, fs.ErrNotExist) { // vanished since the listing: nothing to sync
-			s.fail(rel, err)
-		}
-		return nil
-	}
+func (s *syncer) entry(d *dirNode, sd Dirent, src, dst, relDir string, dd Dirent) error {
+	sp, dp, rel := s.src.Join(src, sd.Name), s.tgt.Join(dst, sd.Name), relDir+sd.Name
+	se := sd.Entry
+	var err error
 	if s.opt.Filter != nil && s.opt.Filter.Excluded(rel, se.Kind == KindDir) {
 		s.count(func(st *Stats) { st.Excluded++ })
 		return nil
@@ -106,7 +99,7 @@ func (s *syncer) entry(d *dirNode, name, src, dst, relDir string, dd Dirent) err
 	case KindFile:
 		return s.file(d, se, de, sp, dp, rel)
 	case KindSymlink:
-		err = s.symlink(se, dd, sp, dp, rel)
+		err = s.symlink(sd, dd, dp, rel)
 	case KindDevice:
 		if !s.opt.AllowDevices {
 			s.count(func(st *Stats) { st.Specials++ })
