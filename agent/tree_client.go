@@ -30,19 +30,7 @@ func PushTree(ctx context.Context, cfg ClientConfig, local, remote string, opt t
 	if rdir == "" || rdir == "." {
 		return tree.Stats{}, fmt.Errorf("remote %q names no directory: want host:port/path", remote)
 	}
-	if cfg, err = cfg.populate(hostport); err != nil {
-		return tree.Stats{}, err
-	}
-	sess, err := opt.Session.Normalize()
-	if err != nil {
-		return tree.Stats{}, err
-	}
-	p := engine.Params{Session: sess}
-	open := openMessage(wire.OpTree, rdir, p)
-	if opt.Atomic && !p.DryRun {
-		open.Flags |= wire.FlagAtomic
-	}
-	return runTree(ctx, cfg, hostport, open, p, func(rt *remoteTarget) (tree.Stats, error) {
+	return runTree(ctx, cfg, hostport, wire.OpTree, rdir, opt, func(rt *remoteTarget) (tree.Stats, error) {
 		return tree.SyncTo(ctx, tree.LocalSource(), srcDir, rt, ".", prefix, opt)
 	})
 }
@@ -63,7 +51,16 @@ func PullTree(ctx context.Context, cfg ClientConfig, remote, local string, opt t
 		return tree.Stats{}, fmt.Errorf("remote %q names no directory: want host:port/path", remote)
 	}
 	srcDir, dstDir, prefix := tree.Resolve(rpath, local)
-	if cfg, err = cfg.populate(hostport); err != nil {
+	return runTree(ctx, cfg, hostport, wire.OpTreePull, srcDir, opt, func(rt *remoteTarget) (tree.Stats, error) {
+		return tree.SyncFrom(ctx, rt, ".", dstDir, prefix, opt, rt.fetch)
+	})
+}
+
+// runTree runs a tree session (op) on the server's directory dir: its
+// Open, then run, then the end.
+func runTree(ctx context.Context, cfg ClientConfig, hostport string, op wire.Op, dir string, opt tree.Options, run func(*remoteTarget) (tree.Stats, error)) (tree.Stats, error) {
+	cfg, err := cfg.populate(hostport)
+	if err != nil {
 		return tree.Stats{}, err
 	}
 	sess, err := opt.Session.Normalize()
@@ -71,14 +68,10 @@ func PullTree(ctx context.Context, cfg ClientConfig, remote, local string, opt t
 		return tree.Stats{}, err
 	}
 	p := engine.Params{Session: sess}
-	open := openMessage(wire.OpTreePull, srcDir, p)
-	return runTree(ctx, cfg, hostport, open, p, func(rt *remoteTarget) (tree.Stats, error) {
-		return tree.SyncFrom(ctx, rt, ".", dstDir, prefix, opt, rt.fetch)
-	})
-}
-
-// runTree runs a tree session: its Open, then run, then the end.
-func runTree(ctx context.Context, cfg ClientConfig, hostport string, open *wire.Open, p engine.Params, run func(*remoteTarget) (tree.Stats, error)) (tree.Stats, error) {
+	open := openMessage(op, dir, p)
+	if op == wire.OpTree && opt.Atomic && !p.DryRun {
+		open.Flags |= wire.FlagAtomic
+	}
 	c := &clientConn{cfg: cfg, hostport: hostport}
 	if cfg.Tunnel == nil {
 		c.tlsConf = clientTLSConfig(cfg.Identity, cfg.Pin, cfg.PinVerified)

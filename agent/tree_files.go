@@ -162,26 +162,8 @@ func (t *treeServer) attach(req *wire.TreeReq) error {
 // next requests. A file that fails costs its worker streams (the engine
 // aborted them): the client attaches new ones.
 func (t *treeServer) file(req *wire.TreeReq) error {
-	rel, err := cleanRelPath(req.Path)
-	var (
-		tf      *target
-		streams []*netStream
-	)
-	if err == nil {
-		streams, err = t.workers.take(req.Streams, false)
-	}
-	if err == nil {
-		o := *t.open
-		o.Op, o.Path, o.Size, o.ModTime, o.Mode = wire.OpPush, path.Join(t.rel, rel), req.Size, req.ModTime, req.Mode
-		o.Workers = uint16(len(streams))
-		if tf, err = t.s.openTarget(t.peer, &o); err != nil {
-			t.workers.put(req.Streams, nil, nil)
-		}
-	}
+	tf, streams, rel, err := t.openFile(req, wire.OpPush)
 	if err != nil {
-		if serr := t.ctl.Send(treeReplyErr(err)); serr != nil {
-			return errTreeFatal
-		}
 		return err
 	}
 	return t.run(tf, req, rel, streams, &wire.TreeReply{})
@@ -192,6 +174,18 @@ func (t *treeServer) file(req *wire.TreeReq) error {
 // hard-link guard), described in the answer, then sent over the worker
 // streams it names, in a goroutine of its own.
 func (t *treeServer) get(req *wire.TreeReq) error {
+	tf, streams, rel, err := t.openFile(req, wire.OpPull)
+	if err != nil {
+		return err
+	}
+	reply := &wire.TreeReply{Entry: wire.TreeEntry{Kind: 1, Size: tf.src.Size, ModTime: tf.src.ModTime, Mode: uint32(tf.src.Mode)}}
+	return t.run(tf, req, rel, streams, reply)
+}
+
+// openFile opens req's file for op (a push's target, a pull's source) on
+// the worker streams req names, which it takes; a refusal is answered
+// here, and the streams are given back.
+func (t *treeServer) openFile(req *wire.TreeReq, op wire.Op) (*target, []*netStream, string, error) {
 	rel, err := cleanRelPath(req.Path)
 	var (
 		tf      *target
@@ -202,20 +196,22 @@ func (t *treeServer) get(req *wire.TreeReq) error {
 	}
 	if err == nil {
 		o := *t.open
-		o.Op, o.Path, o.Flags = wire.OpPull, path.Join(t.rel, rel), o.Flags&^(wire.FlagAtomic|wire.FlagOwner)
-		o.Workers = uint16(len(streams))
+		o.Op, o.Path, o.Workers = op, path.Join(t.rel, rel), uint16(len(streams))
+		if op == wire.OpPush {
+			o.Size, o.ModTime, o.Mode = req.Size, req.ModTime, req.Mode
+		} else {
+			o.Flags &^= wire.FlagAtomic | wire.FlagOwner
+		}
 		if tf, err = t.s.openTarget(t.peer, &o); err != nil {
 			t.workers.put(req.Streams, nil, nil)
 		}
 	}
 	if err != nil {
 		if serr := t.ctl.Send(treeReplyErr(err)); serr != nil {
-			return errTreeFatal
+			return nil, nil, "", errTreeFatal
 		}
-		return err
 	}
-	reply := &wire.TreeReply{Entry: wire.TreeEntry{Kind: 1, Size: tf.src.Size, ModTime: tf.src.ModTime, Mode: uint32(tf.src.Mode)}}
-	return t.run(tf, req, rel, streams, reply)
+	return tf, streams, rel, err
 }
 
 // run answers a file's request with reply, then runs the engine on the

@@ -95,25 +95,15 @@ func (r *remoteTarget) SyncFile(ctx context.Context, sp, path string, _, _ tree.
 	if p, err = p.Bind(src.Size); err != nil {
 		return engine.Stats{}, err
 	}
-	idx := r.pool.take(k)
-	streams, err := r.attach(ctx, idx)
+	idx, ws, streams, err := r.takeStreams(ctx, k)
 	if err != nil {
-		r.pool.put(idx, err)
 		return engine.Stats{}, err
-	}
-	ws := make([]uint16, k)
-	for i, j := range idx {
-		ws[i] = uint16(j + 1)
 	}
 	if err := r.op(&wire.TreeReq{Op: wire.TreeFile, Path: path, Size: src.Size, ModTime: src.ModTime, Mode: uint32(src.Mode), Streams: ws}); err != nil {
 		r.pool.put(idx, nil)
 		return engine.Stats{}, err
 	}
-	wd := startWatchdog(r.c.cfg.IdleTimeout, 0, "server "+r.c.hostport, streams)
-	es := make([]engine.Stream, k)
-	for i, ns := range streams {
-		es[i] = engine.ThrottleStream(wd.wrap(ns), r.c.cfg.Link)
-	}
+	wd, es := r.watch(streams)
 	st, err := engine.Send(ctx, src, p, es, opt)
 	if werr := wd.Stop(); werr != nil && err != nil {
 		err = werr
@@ -207,15 +197,9 @@ func (r *remoteTarget) fetch(ctx context.Context, sp, dp string, _, _ tree.Entry
 	}
 	defer func() { t.Close(err, st) }()
 	k := min(max(fp.Workers, 1), len(r.pool.streams))
-	idx := r.pool.take(k)
-	streams, err := r.attach(ctx, idx)
+	idx, ws, streams, err := r.takeStreams(ctx, k)
 	if err != nil {
-		r.pool.put(idx, err)
 		return engine.Stats{}, err
-	}
-	ws := make([]uint16, k)
-	for i, j := range idx {
-		ws[i] = uint16(j + 1)
 	}
 	r.mu.Lock()
 	reply, err := r.request(&wire.TreeReq{Op: wire.TreeGet, Path: sp, Streams: ws})
@@ -234,15 +218,39 @@ func (r *remoteTarget) fetch(ctx context.Context, sp, dp string, _, _ tree.Entry
 		r.pool.put(idx, err)
 		return engine.Stats{}, err
 	}
-	wd := startWatchdog(r.c.cfg.IdleTimeout, 0, "server "+r.c.hostport, streams)
-	es := make([]engine.Stream, k)
-	for i, ns := range streams {
-		es[i] = engine.ThrottleStream(wd.wrap(ns), r.c.cfg.Link)
-	}
+	wd, es := r.watch(streams)
 	st, err = engine.ReceiveTarget(ctx, t, p, es, opt)
 	if werr := wd.Stop(); werr != nil && err != nil {
 		err = werr
 	}
 	r.pool.put(idx, err)
 	return st, err
+}
+
+// takeStreams takes k worker streams from the pool, attached: their pool
+// indices, their numbers on the wire (TreeReq.Streams) and the streams.
+// On failure they are back in the pool.
+func (r *remoteTarget) takeStreams(ctx context.Context, k int) ([]int, []uint16, []*netStream, error) {
+	idx := r.pool.take(k)
+	streams, err := r.attach(ctx, idx)
+	if err != nil {
+		r.pool.put(idx, err)
+		return nil, nil, nil, err
+	}
+	ws := make([]uint16, k)
+	for i, j := range idx {
+		ws[i] = uint16(j + 1)
+	}
+	return idx, ws, streams, nil
+}
+
+// watch is a file's streams as the engine gets them: watched for a
+// server that stops answering, and paced by the session's --bwlimit.
+func (r *remoteTarget) watch(streams []*netStream) (*watchdog, []engine.Stream) {
+	wd := startWatchdog(r.c.cfg.IdleTimeout, 0, "server "+r.c.hostport, streams)
+	es := make([]engine.Stream, len(streams))
+	for i, ns := range streams {
+		es[i] = engine.ThrottleStream(wd.wrap(ns), r.c.cfg.Link)
+	}
+	return wd, es
 }

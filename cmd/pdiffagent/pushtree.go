@@ -22,15 +22,10 @@ func isDir(path string) bool {
 // directory itself, into PATH/dir) in one tree session
 // (agent.PushTree). A rerun converges: retries are not needed.
 func runPushTree(ctx context.Context, opts *remoteOptions, p engine.Params, cfg agent.ClientConfig, local, remote string) error {
-	if err := opts.checkTree(); err != nil {
-		return err
-	}
-	prog := new(tree.Progress)
-	topt, err := opts.treeSyncOptions(p, prog)
+	prog, topt, err := opts.remoteTree(p, &cfg)
 	if err != nil {
 		return err
 	}
-	cfg.Link, topt.Engine.Link = topt.Engine.Link, nil // the agent paces its streams
 	return opts.runTree(ctx, "push tree", local, remote, p, prog, func() (tree.Stats, error) {
 		return agent.PushTree(ctx, cfg, local, remote, topt)
 	})
@@ -40,15 +35,10 @@ func runPushTree(ctx context.Context, opts *remoteOptions, p engine.Params, cfg 
 // (tree.Resolve's rule: "PATH/" is its contents, "PATH" the directory
 // itself, into local/PATH) in one tree session (agent.PullTree).
 func runPullTree(ctx context.Context, opts *remoteOptions, p engine.Params, cfg agent.ClientConfig, remote, local string) error {
-	if err := opts.checkTree(); err != nil {
-		return err
-	}
-	prog := new(tree.Progress)
-	topt, err := opts.treeSyncOptions(p, prog)
+	prog, topt, err := opts.remoteTree(p, &cfg)
 	if err != nil {
 		return err
 	}
-	cfg.Link, topt.Engine.Link = topt.Engine.Link, nil // the agent paces its streams
 	_, rpath, err := agent.ParseRemote(remote)
 	if err != nil {
 		return usageErrorf("%v", err)
@@ -61,4 +51,19 @@ func runPullTree(ctx context.Context, opts *remoteOptions, p engine.Params, cfg 
 	return opts.runTree(ctx, "pull tree", remote, local, p, prog, func() (tree.Stats, error) {
 		return agent.PullTree(ctx, cfg, remote, local, topt)
 	})
+}
+
+// remoteTree checks a push's or pull's tree flags and makes its options
+// (the agent paces the streams: --bwlimit goes to cfg).
+func (opts *remoteOptions) remoteTree(p engine.Params, cfg *agent.ClientConfig) (*tree.Progress, tree.Options, error) {
+	if err := opts.checkTree(); err != nil {
+		return nil, tree.Options{}, err
+	}
+	prog := new(tree.Progress)
+	topt, err := opts.treeSyncOptions(p, prog)
+	if err != nil {
+		return nil, tree.Options{}, err
+	}
+	cfg.Link, topt.Engine.Link = topt.Engine.Link, nil
+	return prog, topt, nil
 }
