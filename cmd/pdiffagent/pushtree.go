@@ -43,10 +43,8 @@ func runPullTree(ctx context.Context, opts *remoteOptions, p engine.Params, cfg 
 	if err != nil {
 		return usageErrorf("%v", err)
 	}
-	if _, _, prefix := tree.Resolve(rpath, local); prefix != "" && !opts.DryRun {
-		if err := os.Mkdir(local, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
-			return err
-		}
+	if err := mkdirForPull(rpath, local, opts.DryRun); err != nil {
+		return err
 	}
 	return opts.runTree(ctx, "pull tree", remote, local, p, prog, func() (tree.Stats, error) {
 		return agent.PullTree(ctx, cfg, remote, local, topt)
@@ -66,4 +64,15 @@ func (opts *remoteOptions) remoteTree(p engine.Params, cfg *agent.ClientConfig) 
 	}
 	cfg.Link, topt.Engine.Link = topt.Engine.Link, nil
 	return prog, topt, nil
+}
+
+// mkdirForPull makes local when a pull of rpath puts the remote directory
+// itself inside it (no trailing slash: tree.Resolve).
+func mkdirForPull(rpath, local string, dryRun bool) error {
+	if _, _, prefix := tree.Resolve(rpath, local); prefix != "" && !dryRun {
+		if err := os.Mkdir(local, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+			return err
+		}
+	}
+	return nil
 }

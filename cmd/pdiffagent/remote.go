@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
-	"strings"
 	"sync"
 	"time"
 
@@ -63,7 +62,7 @@ relative one beneath the login directory.
 
 A directory LOCAL is pushed as a tree in one session, with sync's rules and
 flags (-H, --delete, --exclude, --include; "DIR/" is its contents, "DIR" the
-directory itself, into PATH/DIR); not over ssh yet.`,
+directory itself, into PATH/DIR).`,
 		Example: `  pdiffagent push --pin sha256:3f1c… vm.img backup1:9443/vms/vm.img
   pdiffagent push -H --delete /var/lib/pgsql/data/ backup1:9443/pgdata
   pdiffagent push --transport quic --connections 4 db.ibd [fd00::2]:9443`,
@@ -96,7 +95,7 @@ relative one beneath the login directory.
 
 A directory is pulled as a tree in one session, with sync's rules and flags,
 when LOCAL is a directory or PATH ends with a slash ("PATH/" is its contents,
-into LOCAL; "PATH" the directory itself, into LOCAL/PATH); not over ssh yet.`,
+into LOCAL; "PATH" the directory itself, into LOCAL/PATH).`,
 		Example: `  pdiffagent pull --pin sha256:3f1c… primary:9443/db/main.ibd /var/lib/db/main.ibd`,
 		Args:    exactArgs(2, "HOST:PORT/PATH and LOCAL"),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -154,7 +153,7 @@ func runRemote(ctx context.Context, opts *remoteOptions, push bool, local, remot
 	switch {
 	case push && isDir(local):
 		return runPushTree(ctx, opts, p, cfg, local, remote)
-	case !push && (isDir(local) || strings.HasSuffix(rpath, "/")):
+	case !push && isTree(push, local, rpath):
 		return runPullTree(ctx, opts, p, cfg, remote, local)
 	}
 	rep, eopt, err := opts.prepare(&cfg, p, push, local)

@@ -231,6 +231,9 @@ func closeTunnels(tuns []*sshTunnel) error {
 // every retry) starts `pdiffagent serve --stdio` on the far side through
 // --rsh and runs the session over its pipe.
 func runRemoteSSH(ctx context.Context, opts *remoteOptions, p engine.Params, push bool, local, dest, rpath string) error {
+	if isTree(push, local, rpath) {
+		return runRemoteSSHTree(ctx, opts, p, push, local, dest, rpath)
+	}
 	if !push && (rpath == "" || strings.HasSuffix(rpath, "/")) {
 		return usageErrorf("pull needs a file: [user@]host:/path/to/file")
 	}

@@ -150,7 +150,7 @@ func checkLocalKind(path string) error {
 	case m.IsRegular(), m&fs.ModeDevice != 0 && m&fs.ModeCharDevice == 0:
 		return nil
 	case m.IsDir():
-		what = "a directory (sync, push and pull copy trees; not over ssh yet)"
+		what = "a directory (sync, push and pull copy trees)"
 	case m&fs.ModeNamedPipe != 0:
 		what = "a FIFO"
 	case m&fs.ModeCharDevice != 0:
