@@ -96,6 +96,9 @@ func (c *clientConn) start(ctx context.Context, ctl *netStream, open *wire.Open,
 	}
 	p.Workers = int(reply.Workers)
 	p.Caps = ctl.caps // the server's Hello came before its OpenReply
+	if open.Op == wire.OpPush {
+		p.PeerRecord = reply.RecordDigest // the engine uses it only with CapRecordDigest
+	}
 	if open.Op == wire.OpPull {
 		var err error
 		if *p, err = p.Bind(reply.Size); err != nil {

@@ -62,7 +62,7 @@
 // stream is the control stream, which is also worker 0:
 //
 //	client: Hello, Open{op, session id, path, params}
-//	server: Hello, OpenReply{size of a pulled source, workers accepted} | Error
+//	server: Hello, OpenReply{size of a pulled source, workers accepted, target's record digest} | Error
 //	client, on each further stream w = 1..workers-1: Hello, Attach{session id, w}
 //
 // The server validates the Open (path inside the root, read-only, params,

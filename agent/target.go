@@ -85,11 +85,16 @@ func ioError(rel string, err error) error {
 	return codeErrorf(wire.CodeIO, "%s: %v", rel, err)
 }
 
-// reply is the OpenReply for the session.
+// reply is the OpenReply for the session; call it once t.p.Caps are set.
 func (t *target) reply() *wire.OpenReply {
 	r := &wire.OpenReply{Workers: uint16(t.p.Workers)}
 	if t.src != nil {
 		r.Size, r.ModTime, r.Mode = t.src.Size, t.src.ModTime, uint32(t.src.Mode)
+	}
+	if t.tgt != nil { // a push to a target whose record may say it is the source already
+		if d, ok := engine.RecordDigest(t.tgt, t.p, t.eopt); ok {
+			r.RecordDigest = d
+		}
 	}
 	return r
 }

@@ -57,7 +57,8 @@ type fileCache struct {
 	basis   bool // the record used is the replaced file's (lookupCache)
 	lazy    bool // a Hit's record lacks some tier-2 hashes: a reading side records the file again
 	known   knownHashes
-	hitID   sysio.Identity // the identity a Hit's record was made with
+	hitID   sysio.Identity          // the identity a Hit's record was made with
+	digest  *[cache.DigestSize]byte // a Hit's record digest, if it has one (equal.go)
 	closers []func() error
 	w       *cache.Writer
 	j       atomic.Pointer[cache.Journal] // set by the first write (beforeWrite)
@@ -99,6 +100,9 @@ func lookupCache(s *cache.Store, f, basis *sysio.File, p Params, resume bool) *f
 	c.status = st
 	if st == cache.Hit {
 		c.known, c.hitID, c.lazy = recordHashes{rec}, rec.Identity, rec.Lazy
+		if rec.HasDigest && !c.basis {
+			c.digest = &rec.Digest
+		}
 		c.closers = append(c.closers, rec.Close)
 		return c
 	}

@@ -203,7 +203,7 @@ func TestCacheCorruptRecord(t *testing.T) {
 
 	rec = recordFile(t, g.store, g.dst)
 	b, _ := os.ReadFile(rec)
-	b[len(b)-10] ^= 1 // the one chunk (64 blocks < 1024)
+	b[128+16+5] ^= 1 // the one chunk (64 blocks < 1024): its first entry, after the header and chunk head
 	os.WriteFile(rec, b, 0o600)
 	st := g.sync(false)
 	if st.TargetCache != "hit" || st.TargetRead != int64(len(g.data)) {

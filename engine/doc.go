@@ -272,6 +272,27 @@
 // checksum), and a side whose Hit record is Lazy records its file again;
 // scrub compares such blocks by tier 1 only (ScrubResult.WeakOnly).
 //
+// Equal by records (equal.go). A record with every tier-2 hash carries a
+// digest of its whole hash list (engine/cache, digest.go): size, block
+// size, method and every block's two hashes. Before a push, a server whose
+// target record is a trusted hit offers that digest to a client with
+// wire.CapRecordDigest (wire.OpenReply.RecordDigest; RecordDigest); a
+// sender whose own record is a hit with the same digest hashes and reads
+// nothing: each stripe ends at once, every block confirmed (the search's
+// RollEnd, then StripeEnd), and Final carries the record digest in place
+// of the session digest. The receiver accepts such stripes only with a
+// record digest of its own, and the session only if every stripe ended so,
+// Final's digest is its record's and the target's identity has not moved;
+// it then commits (truncate, fsync, mode and times) as after any sync, and
+// both sides report cache hit. Equal digests mean the two copies have the
+// same size and the same tier-2 hash at every block, the ground any
+// verified sync rests on. No shortcut for --no-cache, a dry run, a ranged
+// or --whole-file sync, an atomic push (its target is a copy) or a pull
+// (its receiver, the client, speaks first only in Open, sent before the
+// server's Hello says what it reads). An unchanged push then costs the
+// handshake and a few frames per stream, whatever the size (it was one
+// WeakBatch and Verdict per batch of blocks, read from the records).
+//
 // Resume. The receiver journals every block it wrote or offered, with its
 // hashes, and checkpoints every checkpointEvery (fsync of the target, then
 // of the journal). A session that fails while the receiver is alive seals

@@ -84,6 +84,11 @@ type File struct {
 	// file. End 0 means Size. Start is block-aligned; End is block-aligned
 	// or Size. A ranged sync never shrinks the target.
 	Start, End int64
+	// PeerRecord is the receiver's record digest, offered before the
+	// session (RecordDigest; the agent's OpenReply): a sender whose own
+	// record has it ends the session at once, equal by records (equal.go).
+	// Zero: none.
+	PeerRecord [wire.DigestSize]byte
 }
 
 // Params are one file's sync within a session.

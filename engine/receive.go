@@ -29,6 +29,7 @@ type receiver struct {
 	read0     int64 // dst.BytesRead() when the session began
 	peer      *wire.Report
 	dig       sharedDigest
+	equal     equalStripes // equal.go
 	tot       counters
 	// refineStreak is the refined blocks in a row, over all stripes, that
 	// sent most of their sub-blocks (refine.go).
@@ -156,7 +157,10 @@ func (r *receiver) finish() error {
 	if !ok {
 		return protocolErrorf("want Final, got %T", m)
 	}
-	ours := r.dig.bytes()
+	ours, err := r.equalDigest(final)
+	if err != nil {
+		return err
+	}
 	if !r.p.DryRun && final.Digest != ours {
 		return fmt.Errorf("%w: end-to-end digest differs: sender %x, receiver %x", ErrVerify, final.Digest[:8], ours[:8])
 	}
@@ -337,6 +341,10 @@ func (r *receiver) worker(ctx context.Context, w int, st *lockedStream) (err err
 func (r *receiver) endStripe(ss *stripeState, m *wire.StripeEnd, got, next int64) error {
 	blocks := ss.end - ss.first
 	sent, confirmed := int64(m.Sent), int64(m.Confirmed)
+	if r.endByRecord(ss, m, next) {
+		r.tot.confirmed.Add(confirmed)
+		return nil
+	}
 	if !r.p.WholeFile && next != ss.end {
 		return protocolErrorf("stripe [%d,%d) ended at block %d", ss.first, ss.end, next)
 	}

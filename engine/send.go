@@ -22,6 +22,8 @@ type sender struct {
 	zero *zeroHashes
 	tot  counters
 	dig  sharedDigest
+	// equal: the session ends at once, equal by records (equal.go).
+	equal bool
 	// cache is the source's block-hash cache: on a hit, weak and strong
 	// hashes come from its record and only blocks to send are read;
 	// otherwise it may record what this session hashes.
@@ -53,6 +55,9 @@ func Send(ctx context.Context, src *Source, p Params, streams []Stream, opt Opti
 	s.cache = lookupCache(opt.Cache, src.File, nil, p, false)
 	if !p.DryRun && !p.WholeFile {
 		s.cache.startSourceRecord(p)
+	}
+	if d, ok := s.cache.recordDigest(); ok && equalAllowed(p) && d == p.PeerRecord {
+		s.equal = true
 	}
 	err := s.sess.run(s.worker)
 	if err == nil {
@@ -93,6 +98,9 @@ func (s *sender) finish() error {
 	}
 	st0 := s.sess.streams[0]
 	ours := s.dig.bytes()
+	if s.equal {
+		ours = s.p.PeerRecord
+	}
 	final := &wire.Final{Size: size, ModTime: mtime, Mode: uint32(mode), Uid: s.src.Uid, Gid: s.src.Gid, Digest: ours}
 	if err := st0.Send(newReport(s.cache.report(), s.src.File.BytesRead()-s.read0)); err != nil {
 		return wrapStream(err)
@@ -144,6 +152,16 @@ type pendingBatch struct {
 // closes) pending.
 func (s *sender) worker(ctx context.Context, w int, st *lockedStream) error {
 	first, end := s.p.Stripe(w)
+	if s.equal { // equal by records (equal.go)
+		s.tot.confirmed.Add(end - first)
+		if err := s.newSendRoll().finish(st); err != nil { // nothing pieced, but the search's stripe ends too
+			return err
+		}
+		if err := st.Send(&wire.StripeEnd{Confirmed: uint64(end - first)}); err != nil {
+			return wrapStream(err)
+		}
+		return nil
+	}
 	if s.p.WholeFile {
 		return s.wholeStripe(ctx, first, end, st)
 	}

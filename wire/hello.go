@@ -31,13 +31,16 @@ const (
 	// follows every Verdict with a Refine; a sender answers refined blocks
 	// with SubData).
 	CapRefine Caps = 1 << 1
+	// CapRecordDigest: the peer reads OpenReply's RecordDigest (a client)
+	// and may end a session at once, equal by block-hash records.
+	CapRecordDigest Caps = 1 << 4
 )
 
 // AgentCaps are the capabilities this agent has.
-const AgentCaps = CapKeepalive | CapRefine | CapRolling | CapTree
+const AgentCaps = CapKeepalive | CapRefine | CapRolling | CapTree | CapRecordDigest
 
 // capNames name the bits, for String.
-var capNames = []string{"keepalive", "refine", "rolling", "tree"}
+var capNames = []string{"keepalive", "refine", "rolling", "tree", "record-digest"}
 
 // String lists the set's names, e.g. "keepalive", or "none"; an unknown bit
 // is written as bitN.

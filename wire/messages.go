@@ -136,6 +136,11 @@ type OpenReply struct {
 	ModTime int64
 	Mode    uint32
 	Workers uint16 // workers the server accepted (may be fewer than asked)
+	// RecordDigest, optional (to a client with CapRecordDigest; zero:
+	// absent), is the digest of the pushed-to target's block-hash record
+	// when it is a trusted hit: a sender whose source record has the same
+	// may end the session at once (engine, "Equal by records").
+	RecordDigest [DigestSize]byte
 }
 
 // Attach binds a new worker stream to a session.

@@ -61,6 +61,9 @@ func TestTruncatedPrefixes(t *testing.T) {
 		b := m.Append(nil)
 		for n := 0; n < len(b); n++ {
 			_, err := Decode(m.Type(), b[:n])
+			if _, ok := m.(*OpenReply); ok && n >= openReplyLen && (err == nil || errors.Is(err, ErrTrailing)) {
+				continue // cut in the optional RecordDigest: bytes after an OpenReply without it
+			}
 			if !errors.Is(err, ErrTruncated) {
 				t.Fatalf("sample %d (%v): %d-byte prefix of %d: got %v, want ErrTruncated", i, m.Type(), n, len(b), err)
 			}
@@ -110,6 +113,7 @@ func TestInvalid(t *testing.T) {
 		{mod(func(o *Open) { o.Path = strings.Repeat("p", MaxPathLen+1) }), ErrTooLarge},
 		{&OpenReply{Size: -1, Workers: 1}, ErrInvalid},
 		{&OpenReply{Workers: 0}, ErrInvalid},
+		{&OpenReply{Workers: 0, RecordDigest: [DigestSize]byte{5: 1}}, ErrInvalid},
 		{&OpenReply{Workers: MaxWorkers + 1}, ErrInvalid},
 		{&Attach{Worker: MaxWorkers}, ErrInvalid},
 		{&Error{Code: 0, Message: "x"}, ErrInvalid},

@@ -13,13 +13,22 @@ const (
 
 func (*OpenReply) Type() Type { return TypeOpenReply }
 
-func (*OpenReply) Len() int { return openReplyLen }
+func (r *OpenReply) Len() int {
+	if r.RecordDigest != ([DigestSize]byte{}) {
+		return openReplyLen + DigestSize
+	}
+	return openReplyLen
+}
 
 func (r *OpenReply) Append(b []byte) []byte {
 	b = binary.BigEndian.AppendUint64(b, uint64(r.Size))
 	b = binary.BigEndian.AppendUint64(b, uint64(r.ModTime))
 	b = binary.BigEndian.AppendUint32(b, r.Mode)
-	return binary.BigEndian.AppendUint16(b, r.Workers)
+	b = binary.BigEndian.AppendUint16(b, r.Workers)
+	if r.RecordDigest != ([DigestSize]byte{}) {
+		b = append(b, r.RecordDigest[:]...)
+	}
+	return b
 }
 
 // Validate checks Size >= 0 and 1 <= Workers <= MaxWorkers (a server that
@@ -44,8 +53,16 @@ func parseOpenReply(b []byte) (*OpenReply, int, error) {
 		Mode:    binary.BigEndian.Uint32(b[openReplyModeOff:]),
 		Workers: binary.BigEndian.Uint16(b[openReplyWorkersOff:]),
 	}
+	n := openReplyLen
+	if len(b) >= openReplyLen+DigestSize { // optional: a zero digest is not sent
+		copy(r.RecordDigest[:], b[openReplyLen:])
+		if r.RecordDigest == ([DigestSize]byte{}) {
+			return nil, 0, errInvalid(TypeOpenReply, "zero record digest")
+		}
+		n += DigestSize
+	}
 	if err := r.Validate(); err != nil {
 		return nil, 0, err
 	}
-	return r, openReplyLen, nil
+	return r, n, nil
 }

@@ -82,6 +82,7 @@ func samples() []Message {
 		},
 		&OpenReply{Size: 123456789, ModTime: 1700000000123456789, Mode: 0o100755, Workers: 4},
 		&OpenReply{Workers: MaxWorkers},
+		&OpenReply{Workers: 2, RecordDigest: [DigestSize]byte{0: 1, 31: 0xff}},
 		&Attach{SessionID: sessionID(9), Worker: 0},
 		&Attach{SessionID: sessionID(3), Worker: MaxWorkers - 1},
 		&Error{Code: CodeNotFound, Message: "no such file: a/b"},

@@ -97,7 +97,7 @@ func maxPayloadLen(t Type) (n int, ok bool) {
 	case TypeOpen:
 		return openMaxLen, true
 	case TypeOpenReply:
-		return openReplyLen, true
+		return openReplyLen + DigestSize, true
 	case TypeAttach:
 		return attachLen, true
 	case TypeError:

@@ -48,6 +48,14 @@
 // blocks it did not get. Using the chunks before a bad one is safe: each
 // was verified on its own, and a record is only ever made visible whole.
 //
+// A record with every tier-2 hash (not Lazy) ends with a trailer: the
+// record digest (digest.go), over size, block size, method and every
+// entry, summed per chunk as the Writer completes chunks (in any order),
+// with a crc32c seeded by the nonce. Record.Digest gives it; a record
+// without a valid trailer (older, or torn there) is used as before, only
+// without the digest. Two sides whose records have the same digest hold
+// equal copies (engine, "Equal by records").
+//
 // Crash rules. A record is made only after the sync is verified and the
 // target synced: it is written to a temporary file in the cache directory,
 // the identity is taken (see below), the header written, the data made

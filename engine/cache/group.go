@@ -114,6 +114,12 @@ func (w *Writer) finish(f *sysio.File, id sysio.Identity) error {
 		}
 		w.hdr.Fingerprint = fp
 	}
+	if !w.hdr.Lazy {
+		d := recordDigest(&w.hdr, &w.sum)
+		if _, err := w.f.WriteAt(encodeTrailer(w.hdr.nonce[:], d), trailerOffset(w.hdr.Blocks)); err != nil {
+			return fmt.Errorf("cache: %w", err)
+		}
+	}
 	if _, err := w.f.WriteAt(w.hdr.encode(), 0); err != nil {
 		return fmt.Errorf("cache: %w", err)
 	}

@@ -31,6 +31,7 @@ type Writer struct {
 	err     error
 	done    bool
 	expect  *sysio.Identity // Expect
+	sum     chunkSum        // of the chunks written (digest.go)
 }
 
 // Expect makes the commit fail unless the file's identity then is id: a
@@ -104,6 +105,7 @@ func (w *Writer) putChunk(c uint64, at int, es []Entry) error {
 		return nil
 	}
 	delete(w.pending, c)
+	w.sum.add(c, p.buf[chunkHead:])
 	le := binary.LittleEndian
 	le.PutUint64(p.buf, c*chunkBlocks)
 	le.PutUint32(p.buf[8:], uint32(p.n))
@@ -131,6 +133,10 @@ type Record struct {
 	Header
 	f    *os.File
 	path string
+	// Digest identifies the whole hash list (digest.go); HasDigest is
+	// false for a Lazy record and one made before records had it.
+	Digest    [DigestSize]byte
+	HasDigest bool
 
 	// The last chunks verified and decoded, at most keepChunks: a sync
 	// reads its record a batch at a time (a few blocks), each worker in

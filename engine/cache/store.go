@@ -178,7 +178,9 @@ func (s *Store) Lookup(f *sysio.File, blockSize int, method uint8) (*Record, Sta
 	}
 	now := time.Now()
 	os.Chtimes(p, now, now) // least recently used goes first; best effort
-	return &Record{Header: h, f: rf, path: p}, Hit, nil
+	rec := &Record{Header: h, f: rf, path: p}
+	rec.Digest, rec.HasDigest = readTrailer(rf, &h)
+	return rec, Hit, nil
 }
 
 // Invalidate durably removes f's record, whatever its block size: the
