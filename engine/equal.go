@@ -28,12 +28,16 @@ func RecordDigest(t *Target, p Params, opt Options) (d [wire.DigestSize]byte, ok
 	if !equalAllowed(p) || opt.Cache == nil || t == nil || t.File == nil || t.Atomic() {
 		return d, false
 	}
-	rec, st, err := opt.Cache.Lookup(t.File, p.BlockSize, uint8(p.Strong))
+	// Inspect, not Lookup: an offer only (the receiver's session looks its
+	// record up, trust rule and all, before it accepts), which leaves a
+	// stale record for that lookup to find and report.
+	rec, current, err := opt.Cache.Inspect(t.File)
 	if err != nil || rec == nil {
 		return d, false
 	}
 	defer rec.Close()
-	return rec.Digest, st == cache.Hit && rec.HasDigest
+	ok = current && rec.HasDigest && rec.BlockSize == p.BlockSize && rec.Method == uint8(p.Strong)
+	return rec.Digest, ok
 }
 
 func equalAllowed(p Params) bool {

@@ -353,5 +353,7 @@ func (s *Store) Inspect(f *sysio.File) (*Record, bool, error) {
 		rf.Close()
 		return nil, false, nil
 	}
-	return &Record{Header: h, f: rf, path: p}, h.Identity == id, nil
+	rec := &Record{Header: h, f: rf, path: p}
+	rec.Digest, rec.HasDigest = readTrailer(rf, &h)
+	return rec, h.Identity == id, nil
 }
