@@ -4,6 +4,8 @@ package engine
 // (rollIndex) and the scan of one unmatched block against them (search).
 // doc.go ("Rolling search") has the design and the bounds.
 
+import "math/bits"
+
 const (
 	// rollMaxBlock is the largest block size that searches: the receiver
 	// keeps a window of old blocks in memory (rollKeep).
@@ -36,7 +38,12 @@ const (
 	// rollPreBits is the size of the prefilter (zsync's negative hash
 	// table): a count per value of the top rollPreBits bits of a sum, so
 	// most offsets cost one look-up in a 128 KiB table and no map access.
-	rollPreBits = 16
+	// A file of few blocks gets a smaller table (rollPreMinBits more bits
+	// than its block count needs, at least rollPreMinBits): the same rate
+	// of false passes per entry, in a table that stays in the L1 cache
+	// instead of a cold 128 KiB one per small file of a tree.
+	rollPreBits    = 16
+	rollPreMinBits = 10
 )
 
 // rollSrc is a receiver block that may be the source of a copy.
@@ -58,16 +65,27 @@ type rollEntry struct {
 type rollIndex struct {
 	r     *roller
 	bs    int
-	pre   []uint16 // per top rollPreBits bits of an anchor: entries in m
+	pre   []uint16 // per top 64-shift bits of an anchor: entries in m
+	shift uint     // 64 minus the prefilter's bits
 	m     map[uint64][]rollSrc
 	order []rollEntry // entries in m, in block order
 }
 
-func newRollIndex(r *roller, bs int) *rollIndex {
-	return &rollIndex{r: r, bs: bs, pre: make([]uint16, 1<<rollPreBits), m: make(map[uint64][]rollSrc)}
+// newRollIndex returns the index of a stripe of a file of blocks blocks
+// (0: unknown, the full-size prefilter).
+func newRollIndex(r *roller, bs int, blocks int64) *rollIndex {
+	b := rollPreBits
+	if blocks > 0 {
+		b = min(max(bits.Len64(uint64(blocks))+rollPreMinBits, rollPreMinBits), rollPreBits)
+	}
+	return &rollIndex{r: r, bs: bs, pre: make([]uint16, 1<<b), shift: uint(64 - b), m: make(map[uint64][]rollSrc)}
 }
 
+// preIndex is the prefilter slot of the full-size table.
 func preIndex(h uint64) uint64 { return h >> (64 - rollPreBits) }
+
+// slot is the prefilter slot of an anchor.
+func (x *rollIndex) slot(h uint64) uint64 { return h >> x.shift }
 
 // add makes block (n bytes, with the given anchor and tier-1 sums) a
 // candidate source. A block equal by both sums to one already held
@@ -86,7 +104,7 @@ func (x *rollIndex) add(block int64, anchor, weak uint64, n int) {
 		return
 	}
 	x.m[anchor] = append(cs, rollSrc{block: block, weak: weak, n: n})
-	x.pre[preIndex(anchor)]++
+	x.pre[x.slot(anchor)]++
 	x.order = append(x.order, rollEntry{block, anchor})
 }
 
@@ -99,7 +117,7 @@ func (x *rollIndex) evictBefore(lo int64) {
 		for i := range cs {
 			if cs[i].block == e.block {
 				cs = append(cs[:i], cs[i+1:]...)
-				x.pre[preIndex(e.anchor)]--
+				x.pre[x.slot(e.anchor)]--
 				break
 			}
 		}
@@ -154,7 +172,7 @@ func (x *rollIndex) search(span []byte, n, start int, weak WeakFunc) searchResul
 				break
 			}
 		}
-		if key := x.r.hook(h); x.pre[preIndex(key)] != 0 && h != x.r.zero {
+		if key := x.r.hook(h); x.pre[x.slot(key)] != 0 && h != x.r.zero {
 			if src, ok := x.verify(span, o, key, weak, &fails, &res.work); ok {
 				if lit < o {
 					res.pieces = append(res.pieces, piece{off: lit, n: o - lit, src: -1})
@@ -191,12 +209,12 @@ func (x *rollIndex) search(span []byte, n, start int, weak WeakFunc) searchResul
 // or to end. It is the search's hot loop: one multiply, three table
 // look-ups per byte.
 func (x *rollIndex) scan(span []byte, o, end int, h uint64) (int, uint64) {
-	w, pre, out, zero := x.r.w, x.pre, &x.r.out, x.r.zero
+	w, pre, out, zero, shift := x.r.w, x.pre, &x.r.out, x.r.zero, x.shift&63
 	if end > len(span)-w+1 {
 		end = len(span) - w + 1
 	}
 	for ; o < end; o++ {
-		if pre[h>>(64-rollPreBits)] != 0 && h != zero {
+		if pre[h>>shift] != 0 && h != zero {
 			return o, h
 		}
 		if o+1 < end {

@@ -38,7 +38,7 @@ func (s *sender) newSendRoll() *sendRoll {
 	if s.opt.testSearchWeak != nil {
 		weak = s.opt.testSearchWeak
 	}
-	return &sendRoll{s: s, weak: weak, idx: newRollIndex(ro, s.p.BlockSize), per: int64(batchBlocks(s.p.BlockSize)), carryAt: -1, gap: rollProbeGap, refused: map[int64]bool{}}
+	return &sendRoll{s: s, weak: weak, idx: newRollIndex(ro, s.p.BlockSize, s.p.Blocks()), per: int64(batchBlocks(s.p.BlockSize)), carryAt: -1, gap: rollProbeGap, refused: map[int64]bool{}}
 }
 
 // recv is recvMsg that also answers every Refused it meets by sending that
@@ -213,9 +213,6 @@ func (rs *sendRoll) want(buf []byte, ref *wire.RefineBlock, sub int) bool {
 // one): the search reads nothing the fixed-offset pass did not.
 func (rs *sendRoll) fill(b *pendingBatch, i int, buf []byte) error {
 	s := rs.s
-	if rs.span == nil {
-		rs.span = make([]byte, 2*s.p.BlockSize)
-	}
 	nb, j := b, i+1
 	if j == len(b.bufs) {
 		select {
@@ -229,6 +226,11 @@ func (rs *sendRoll) fill(b *pendingBatch, i int, buf []byte) error {
 	nn := 0 // bytes of the next block in span
 	if nb != nil && (nb.have == nil || !nb.have[j]) {
 		next, nn = nb.bufs[j], s.p.BlockLen(nb.first+int64(j)) // nil: a hole
+	}
+	if need := len(buf) + nn; cap(rs.span) < need {
+		// sized to what the file needs, at most two blocks: a small file
+		// of a tree does not clear two blocks' worth of zeroes per file
+		rs.span = make([]byte, need)
 	}
 	span := rs.span[:len(buf)+nn]
 	err := sysio.Guard(func() {

@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"fmt"
+	"math/bits"
 	"testing"
 )
 
@@ -76,7 +78,7 @@ func TestRollDistribution(t *testing.T) {
 // TestRollIndexBounds: equal sources count once, at most rollCandidates
 // per anchor are kept, and eviction leaves the prefilter exact.
 func TestRollIndexBounds(t *testing.T) {
-	x := newRollIndex(newRoller(256), 4096)
+	x := newRollIndex(newRoller(256), 4096, 0)
 	for b := range int64(10) {
 		x.add(b, 7, 99, 4096) // one block repeated: one entry
 	}
@@ -104,10 +106,19 @@ func TestRollIndexBounds(t *testing.T) {
 // found, with the literal before it and the rest carried into the next
 // block.
 func TestSearchFindsShifted(t *testing.T) {
+	for _, blocks := range []int64{0, 2} { // the full prefilter, a small file's
+		t.Run(fmt.Sprint(blocks), func(t *testing.T) { testSearchFindsShifted(t, blocks) })
+	}
+}
+
+func testSearchFindsShifted(t *testing.T, blocks int64) {
 	const bs = 4096
 	old := randBytes(4, 2*bs)
 	r := newRoller(rollWindow(bs))
-	x := newRollIndex(r, bs)
+	x := newRollIndex(r, bs, blocks)
+	if want := 1 << (bits.Len64(uint64(blocks)) + rollPreMinBits); blocks > 0 && len(x.pre) != want {
+		t.Fatalf("prefilter of a %d-block file: %d slots, want %d", blocks, len(x.pre), want)
+	}
 	x.add(1, r.sum(old[bs:]), DefaultWeak(old[bs:2*bs]), bs)
 	span := append(randBytes(5, 100), old[bs:]...) // block 1 at 100
 	span = append(span, randBytes(6, bs-100)...)
