@@ -299,13 +299,18 @@ func treeErr(rel string, err error) error {
 
 // stat describes rel without following it.
 func (t *treeServer) stat(rel string) (wire.TreeEntry, error) {
-	fi, err := t.tr.Lstat(rel)
+	return statIn(t.tr, rel)
+}
+
+// statIn is stat of rel beneath the root r.
+func statIn(r *os.Root, rel string) (wire.TreeEntry, error) {
+	fi, err := r.Lstat(rel)
 	if err != nil {
 		return wire.TreeEntry{}, err
 	}
 	e := treeEntryOf(fi)
 	if fi.Mode()&fs.ModeSymlink != 0 {
-		if e.Link, err = t.tr.Readlink(rel); err != nil {
+		if e.Link, err = r.Readlink(rel); err != nil {
 			return wire.TreeEntry{}, err
 		}
 		if len(e.Link) > wire.MaxPathLen {
@@ -388,9 +393,18 @@ func (t *treeServer) list(p string) error {
 		}
 		return err
 	}
+	// stat beneath the directory opened once, not through each entry's
+	// whole path (an open and a close per entry)
+	dir, pre := t.tr, rel
+	if rel != "." && len(names) > 0 {
+		if sub, err := t.tr.OpenRoot(rel); err == nil {
+			defer sub.Close()
+			dir, pre = sub, "."
+		}
+	}
 	batch := &wire.TreeEntries{}
 	for i, n := range names {
-		e, err := t.stat(path.Join(rel, n))
+		e, err := statIn(dir, path.Join(pre, n))
 		if err == nil && len(n) <= wire.MaxNameLen {
 			e.Name = n
 			batch.Entries = append(batch.Entries, e)
