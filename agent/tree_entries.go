@@ -1,0 +1,185 @@
+package agent
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path"
+	"slices"
+	"time"
+
+	"github.com/pdiffagent/pdiffagent/sysio"
+	"github.com/pdiffagent/pdiffagent/wire"
+)
+
+// The tree server's entries: what it says of them (stat, list) and what
+// it sets on them (meta, link times), beneath the tree's os.Root.
+
+// stat describes rel without following it.
+func (t *treeServer) stat(rel string) (wire.TreeEntry, error) {
+	return statIn(t.tr, rel)
+}
+
+// statIn is stat of rel beneath the root r.
+func statIn(r *os.Root, rel string) (wire.TreeEntry, error) {
+	fi, err := r.Lstat(rel)
+	if err != nil {
+		return wire.TreeEntry{}, err
+	}
+	e := treeEntryOf(fi)
+	if fi.Mode()&fs.ModeSymlink != 0 {
+		if e.Link, err = r.Readlink(rel); err != nil {
+			return wire.TreeEntry{}, err
+		}
+		if len(e.Link) > wire.MaxPathLen {
+			e.Link = ""
+		}
+	}
+	return e, nil
+}
+
+// meta sets what req's Flags ask of rel: never through a symlink (a
+// symlink's mode is not set; its time is set on the link itself).
+func (t *treeServer) meta(rel string, req *wire.TreeReq) error {
+	fi, err := t.tr.Lstat(rel)
+	if err != nil {
+		return err
+	}
+	link := fi.Mode()&fs.ModeSymlink != 0
+	if req.Flags&wire.TreeMetaOwner != 0 {
+		if !t.s.cfg.AllowOwner || !t.p.Owner {
+			return codeErrorf(wire.CodeDenied, "%s: this server does not apply a client's owner and group", rel)
+		}
+		if err := t.tr.Lchown(rel, int(req.Uid), int(req.Gid)); err != nil {
+			return err
+		}
+	}
+	if req.Flags&wire.TreeMetaMode != 0 && !link {
+		m := fs.FileMode(req.Mode)
+		if err := t.tr.Chmod(rel, m.Perm()|m&(fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky)); err != nil {
+			return err
+		}
+	}
+	if req.Flags&wire.TreeMetaTime != 0 {
+		mt := time.Unix(0, req.ModTime)
+		if !link {
+			return t.tr.Chtimes(rel, mt, mt)
+		}
+		return t.linkTimes(rel, mt)
+	}
+	return nil
+}
+
+// linkTimes sets a symlink's own mtime: through its directory, opened
+// beneath the tree's root, and the link's base name.
+func (t *treeServer) linkTimes(rel string, mt time.Time) error {
+	dir, err := t.tr.Open(path.Dir(rel))
+	if err != nil {
+		return err
+	}
+	defer dir.Close()
+	return lutimesAt(dir, path.Base(rel), mt)
+}
+
+// flush makes the files and directories written durable: one syncfs of
+// the tree's file system (the files ran with engine.Options.DeferSync).
+func (t *treeServer) flush() error {
+	if t.p.DryRun || t.pull {
+		return nil
+	}
+	f, err := t.tr.Open(".")
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := sysio.SyncFS(f); !errors.Is(err, sysio.ErrNotSupported) {
+		return err
+	}
+	return f.Sync()
+}
+
+// list sends rel's sorted listing in batches of at most wire.MaxTreeBatch.
+func (t *treeServer) list(p string) error {
+	rel, err := treeRel(p, true)
+	var names []string
+	if err == nil && t.tr != nil {
+		names, err = t.readNames(rel)
+	}
+	if err != nil {
+		if serr := t.ctl.Send(treeReplyErr(err)); serr != nil {
+			return errTreeFatal
+		}
+		return err
+	}
+	// stat beneath the directory opened once, not through each entry's
+	// whole path (an open and a close per entry)
+	dir, pre := t.tr, rel
+	if rel != "." && len(names) > 0 {
+		if sub, err := t.tr.OpenRoot(rel); err == nil {
+			defer sub.Close()
+			dir, pre = sub, "."
+		}
+	}
+	batch := &wire.TreeEntries{}
+	for i, n := range names {
+		e, err := statIn(dir, path.Join(pre, n))
+		if err == nil && len(n) <= wire.MaxNameLen {
+			e.Name = n
+			batch.Entries = append(batch.Entries, e)
+		}
+		if len(batch.Entries) == wire.MaxTreeBatch || i == len(names)-1 {
+			batch.Last = i == len(names)-1
+			if err := t.ctl.Send(batch); err != nil {
+				return errTreeFatal
+			}
+			batch.Entries = batch.Entries[:0]
+		}
+	}
+	if len(names) == 0 {
+		if err := t.ctl.Send(&wire.TreeEntries{Last: true}); err != nil {
+			return errTreeFatal
+		}
+	}
+	return nil
+}
+
+// readNames is rel's names, sorted; a missing directory or one that is
+// no directory has none.
+func (t *treeServer) readNames(rel string) ([]string, error) {
+	if rel != "." {
+		fi, err := t.tr.Lstat(rel)
+		if errors.Is(err, fs.ErrNotExist) || (err == nil && !fi.IsDir()) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, treeError(rel, err)
+		}
+	}
+	f, err := t.tr.Open(rel)
+	if err != nil {
+		return nil, treeError(rel, err)
+	}
+	defer f.Close()
+	names, err := f.Readdirnames(-1)
+	slices.Sort(names)
+	return names, treeErr(rel, err)
+}
+
+func treeEntryOf(fi fs.FileInfo) wire.TreeEntry {
+	m := fi.Mode()
+	e := wire.TreeEntry{Mode: uint32(m), Size: fi.Size(), ModTime: fi.ModTime().UnixNano()}
+	switch {
+	case m.IsRegular():
+		e.Kind = 1
+	case m.IsDir():
+		e.Kind, e.Size = 2, 0
+	case m&fs.ModeSymlink != 0:
+		e.Kind, e.Size = 3, 0
+	case m&fs.ModeDevice != 0:
+		e.Kind, e.Size = 4, 0
+	default:
+		e.Kind, e.Size = 5, 0
+	}
+	statIDs(fi, &e)
+	return e
+}
