@@ -143,10 +143,10 @@ type TreeMutation struct {
 
 // MutateTree changes the tree at dir (GenerateTree's files tf) as the tree
 // case does between two syncs: spec.SmallChanged of the small files
-// rewritten with new contents of the same size (mtime: a fixed instant
-// long past, so no quick check can take them for the source's), and
-// spec.LargeChanged of each large file's blocks changed (Random: a few
-// bytes each). The same seed gives the same change.
+// rewritten with new contents of the same size, and spec.LargeChanged of
+// each large file's blocks changed (Random: a few bytes each); every file
+// changed gets the mtime of a fixed instant long past, so no quick check
+// can take it for the copy's. The same seed gives the same change.
 func MutateTree(dir string, tf TreeFiles, spec TreeSpec, blockSize int, seed int64) (TreeMutation, error) {
 	var m TreeMutation
 	rng := rand.New(rand.NewPCG(uint64(seed), 0x6d7574617465)) // "mutate"
@@ -173,8 +173,15 @@ func MutateTree(dir string, tf TreeFiles, spec TreeSpec, blockSize int, seed int
 		m.Bytes += fi.Size()
 	}
 	for i, rel := range tf.Large {
-		changed, err := Mutate(filepath.Join(dir, rel), blockSize, spec.LargeChanged, Random, seed+int64(i)+1)
+		p := filepath.Join(dir, rel)
+		changed, err := Mutate(p, blockSize, spec.LargeChanged, Random, seed+int64(i)+1)
 		if err != nil {
+			return m, err
+		}
+		// Written now, a large file's mtime may share its second with the
+		// copy's (made a moment before on a fast machine), which rsync's
+		// quick check, to the second, takes for unchanged.
+		if err := os.Chtimes(p, stamp, stamp); err != nil {
 			return m, err
 		}
 		m.BlocksChanged += changed
