@@ -102,7 +102,13 @@
 // rollCandidates sources by the tier-1 hash of the bytes that follow
 // (the block and the next one are in hand). A match is a copy; the scan
 // then jumps past it, and a copy running past the block's end is carried
-// into the next block. A block with at least one copy goes as pieces
+// into the next block. A block that ended in a literal keeps its last
+// rollTailMax bytes for the next one's search: after a deletion an old
+// block's anchor lies in the block before the one it serves, which the
+// sender may have searched before the receiver offered that old block (it
+// offers a batch after its verdict), so without the tail the block after
+// every batch boundary went whole (a quarter of the file at 1 MiB blocks).
+// A block with at least one copy goes as pieces
 // covering it in order: CopyFrom (its offset, length, the source offset
 // in the receiver's old file and the strong hash of the sender's bytes)
 // and Literal (bytes not found). The receiver assembles the block in a

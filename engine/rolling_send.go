@@ -22,8 +22,11 @@ type sendRoll struct {
 	off     bool           // a refusal turned the search off for the stripe
 	refused map[int64]bool // blocks the receiver refused, sent again as Data
 	span    []byte         // a block and the next one, contiguous
-	pieced  int64          // blocks sent in pieces
-	copied  int64          // bytes of those sent as copies
+	tail    []byte         // the end of the last searched block that went as a literal, for block tailAt
+	tailAt  int64
+	ext     []byte // tail followed by span, for a search that starts in the tail
+	pieced  int64  // blocks sent in pieces
+	copied  int64  // bytes of those sent as copies
 }
 
 // newSendRoll returns the search state of a stripe, or nil when the
@@ -137,8 +140,17 @@ func (rs *sendRoll) send(st *lockedStream, b *pendingBatch, i int, buf []byte, r
 		if s.opt.testSearchHook != nil {
 			s.opt.testSearchHook()
 		}
-		res = rs.idx.search(rs.span, n, carry.n, rs.weak)
+		if t := len(rs.tail); carry.n == 0 && rs.tailAt == blk && t > 0 {
+			// The previous block ended in a literal: an old block whose
+			// anchor lies there (data deleted before it, so it starts in
+			// the previous block) still serves the rest of this one.
+			rs.ext = append(append(rs.ext[:0], rs.tail...), rs.span...)
+			res = clipTail(rs.idx.search(rs.ext, t+n, 0, rs.weak), t)
+		} else {
+			res = rs.idx.search(rs.span, n, carry.n, rs.weak)
+		}
 		s.tot.searchWork.Add(res.work)
+		rs.keepTail(blk, n, res.pieces)
 	}
 	if carry.n > 0 {
 		res.pieces = append([]piece{carry}, res.pieces...)
@@ -271,4 +283,49 @@ func (rs *sendRoll) finish(st *lockedStream) error {
 	rs.s.tot.moved.Add(int64(end.Blocks))
 	rs.s.tot.reused.Add(int64(end.Bytes))
 	return nil
+}
+
+// rollTailMax bounds the literal end of a block kept for the next block's
+// search: deletions up to this size before a block are found whole.
+const rollTailMax = 64 << 10
+
+// keepTail keeps the literal end of block blk (span[:n], in pieces) for
+// the search of block blk+1, or forgets the last one.
+func (rs *sendRoll) keepTail(blk int64, n int, pieces []piece) {
+	rs.tail, rs.tailAt = rs.tail[:0], -1
+	if len(pieces) == 0 {
+		return
+	}
+	last := pieces[len(pieces)-1]
+	if last.src >= 0 || last.off+last.n != n {
+		return
+	}
+	from := max(last.off, n-rollTailMax)
+	rs.tail, rs.tailAt = append(rs.tail, rs.span[from:n]...), blk+1
+}
+
+// clipTail turns a search of a previous block's tail (t bytes) followed
+// by this block into this block's result: pieces within the tail are
+// dropped (that block is sent), a copy that starts there keeps its part
+// in this block, from further into its source.
+func clipTail(r searchResult, t int) searchResult {
+	out := searchResult{carry: r.carry, work: r.work}
+	for _, pc := range r.pieces {
+		end := pc.off + pc.n
+		if end <= t {
+			continue
+		}
+		if pc.off < t {
+			if pc.src >= 0 {
+				pc.src += int64(t - pc.off)
+			}
+			pc.n, pc.off = end-t, t
+		}
+		pc.off -= t
+		if pc.src >= 0 {
+			out.copied += pc.n
+		}
+		out.pieces = append(out.pieces, pc)
+	}
+	return out
 }

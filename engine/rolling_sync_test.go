@@ -86,6 +86,26 @@ func TestRollingInsertDelete(t *testing.T) {
 	}
 }
 
+// TestRollingDeleteAcrossBatches: data deleted near the start of a file
+// of many batches is found after every batch boundary too. Each block
+// then starts with the tail of an old block whose anchor lies in the
+// block before, searched before the receiver offered the next batch: the
+// search takes the literal end of that block along (keepTail), else a
+// block per batch goes whole.
+func TestRollingDeleteAcrossBatches(t *testing.T) {
+	checkNoLeak(t)
+	const bs = 256 << 10 // 16 blocks a batch: 3 batches a stripe
+	old := randBytes(12, 24*mib)
+	for _, n := range []int{100, 4096, 40000} {
+		data := deleteAt(old, 1000, n)
+		p := Params{Session: Session{BlockSize: bs, Workers: 2}}
+		sst, rst := rollSync(t, data, old, p, Options{}, rollCaps)
+		if most := int64(3 * bs); sst.BytesSent > most {
+			t.Errorf("%d bytes deleted: sent %d bytes, want at most %d (%d blocks moved)", n, sst.BytesSent, most, rst.BlocksMoved)
+		}
+	}
+}
+
 // TestRollingManyInsertions: 20 insertions of 100 bytes spread through
 // the file send a small part of it.
 func TestRollingManyInsertions(t *testing.T) {
