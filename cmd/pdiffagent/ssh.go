@@ -240,12 +240,7 @@ func runRemoteSSH(ctx context.Context, opts *remoteOptions, p engine.Params, pus
 	if err := opts.check(p, push, local); err != nil {
 		return err
 	}
-	level := slog.LevelWarn
-	if opts.Verbose > 1 {
-		level = slog.LevelDebug
-	}
-	cfg := agent.ClientConfig{IdleTimeout: opts.IdleTimeout, Atomic: opts.Atomic,
-		Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))}
+	cfg := opts.sshClientConfig()
 	rep, eopt, err := opts.prepare(&cfg, p, push, local)
 	if err != nil {
 		return err
@@ -275,4 +270,16 @@ func runRemoteSSH(ctx context.Context, opts *remoteOptions, p engine.Params, pus
 		fmt.Fprintf(os.Stderr, "%s over ssh (%s): %d workers on %d pipe(s)\n", dest, strings.Join(opts.command(), " "), out.Workers, out.Connections)
 	}
 	return rep.finish(ctx, result{Stats: out.Stats, Transport: out.Transport, Connections: out.Connections}, opts.atomicHint(err))
+}
+
+// sshClientConfig is the client configuration of a session over ssh, file
+// or tree: the idle timeout, --atomic, and a log on stderr at warnings
+// (debug with -vv).
+func (opts *remoteOptions) sshClientConfig() agent.ClientConfig {
+	level := slog.LevelWarn
+	if opts.Verbose > 1 {
+		level = slog.LevelDebug
+	}
+	return agent.ClientConfig{IdleTimeout: opts.IdleTimeout, Atomic: opts.Atomic,
+		Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))}
 }

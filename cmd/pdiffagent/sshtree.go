@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"log/slog"
-	"os"
 	"strings"
 
 	"github.com/pdiffagent/pdiffagent/agent"
@@ -28,12 +26,7 @@ func runRemoteSSHTree(ctx context.Context, opts *remoteOptions, p engine.Params,
 	if err := opts.check(p, push, local); err != nil {
 		return err
 	}
-	level := slog.LevelWarn
-	if opts.Verbose > 1 {
-		level = slog.LevelDebug
-	}
-	cfg := agent.ClientConfig{IdleTimeout: opts.IdleTimeout, Atomic: opts.Atomic,
-		Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))}
+	cfg := opts.sshClientConfig()
 	prog, topt, err := opts.remoteTree(p, &cfg)
 	if err != nil {
 		return err
