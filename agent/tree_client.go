@@ -195,7 +195,12 @@ func (r *remoteTarget) op(req *wire.TreeReq) error {
 	return err
 }
 
-func (r *remoteTarget) List(dir string) ([]tree.Dirent, error) {
+// List asks for dir's listing, which the server sends whole, sorted, in
+// batches; it is held in bounded memory (tree.DirentBuffer: on disk past
+// the sort threshold's entries) so that the control stream is free for
+// the walker's next requests. A listing that is not a sorted list of plain
+// names (a hostile or broken server) breaks the session.
+func (r *remoteTarget) List(dir string) (tree.Listing, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.broken != nil {
@@ -205,23 +210,30 @@ func (r *remoteTarget) List(dir string) ([]tree.Dirent, error) {
 		r.broken = err
 		return nil, err
 	}
-	var ents []tree.Dirent
+	var buf tree.DirentBuffer
 	for {
 		m, err := r.recv()
 		if err != nil {
+			buf.Close()
 			return nil, err
 		}
 		switch m := m.(type) {
 		case *wire.TreeReply:
+			buf.Close()
 			return nil, &engine.PeerError{Code: m.Code, Message: m.Message}
 		case *wire.TreeEntries:
 			for i := range m.Entries {
-				ents = append(ents, direntOf(&m.Entries[i]))
+				if err := buf.Add(direntOf(&m.Entries[i])); err != nil {
+					buf.Close()
+					r.broken = fmt.Errorf("server's listing of %q: %w", dir, err)
+					return nil, r.broken
+				}
 			}
 			if m.Last {
-				return ents, nil
+				return buf.Listing()
 			}
 		default:
+			buf.Close()
 			r.broken = fmt.Errorf("server sent %s, want TreeEntries", m.Type())
 			return nil, r.broken
 		}

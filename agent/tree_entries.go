@@ -5,9 +5,9 @@ import (
 	"io/fs"
 	"os"
 	"path"
-	"slices"
 	"time"
 
+	"github.com/pdiffagent/pdiffagent/engine/tree"
 	"github.com/pdiffagent/pdiffagent/sysio"
 	"github.com/pdiffagent/pdiffagent/wire"
 )
@@ -99,9 +99,13 @@ func (t *treeServer) flush() error {
 }
 
 // list sends rel's sorted listing in batches of at most wire.MaxTreeBatch.
+// The names are sorted in bounded memory (tree.ReadNames: on disk past
+// the sort threshold's names) and each is stat'ed as it is sent, so that
+// a directory of any size costs the server one chunk of names and a
+// batch, whoever asks for it.
 func (t *treeServer) list(p string) error {
 	rel, err := treeRel(p, true)
-	var names []string
+	var names *tree.Names
 	if err == nil && t.tr != nil {
 		names, err = t.readNames(rel)
 	}
@@ -111,41 +115,58 @@ func (t *treeServer) list(p string) error {
 		}
 		return err
 	}
+	if names != nil {
+		defer names.Close()
+		if runs := names.Runs(); runs > 0 {
+			t.log.Debug("large directory sorted on disk", "dir", rel, "runs", runs)
+		}
+	}
 	// stat beneath the directory opened once, not through each entry's
 	// whole path (an open and a close per entry)
 	dir, pre := t.tr, rel
-	if rel != "." && len(names) > 0 {
+	if rel != "." && names != nil {
 		if sub, err := t.tr.OpenRoot(rel); err == nil {
 			defer sub.Close()
 			dir, pre = sub, "."
 		}
 	}
 	batch := &wire.TreeEntries{}
-	for i, n := range names {
-		e, err := statIn(dir, path.Join(pre, n))
-		if err == nil && len(n) <= wire.MaxNameLen {
-			e.Name = n
-			batch.Entries = append(batch.Entries, e)
+	for names != nil {
+		n, ok := names.Next()
+		if !ok {
+			break
 		}
-		if len(batch.Entries) == wire.MaxTreeBatch || i == len(names)-1 {
-			batch.Last = i == len(names)-1
+		e, err := statIn(dir, path.Join(pre, n))
+		if err != nil || len(n) > wire.MaxNameLen {
+			continue // vanished since the listing, or a name the wire cannot carry
+		}
+		e.Name = n
+		batch.Entries = append(batch.Entries, e)
+		if len(batch.Entries) == wire.MaxTreeBatch {
 			if err := t.ctl.Send(batch); err != nil {
 				return errTreeFatal
 			}
 			batch.Entries = batch.Entries[:0]
 		}
 	}
-	if len(names) == 0 {
-		if err := t.ctl.Send(&wire.TreeEntries{Last: true}); err != nil {
+	// A listing that fails part way ends with an error, not with Last:
+	// the client must not take a cut listing for the whole directory.
+	if names != nil && names.Err() != nil {
+		if serr := t.ctl.Send(treeReplyErr(treeError(rel, names.Err()))); serr != nil {
 			return errTreeFatal
 		}
+		return names.Err()
+	}
+	batch.Last = true
+	if err := t.ctl.Send(batch); err != nil {
+		return errTreeFatal
 	}
 	return nil
 }
 
-// readNames is rel's names, sorted; a missing directory or one that is
-// no directory has none.
-func (t *treeServer) readNames(rel string) ([]string, error) {
+// readNames is rel's names, sorted (nil: a missing directory or one that
+// is no directory has none).
+func (t *treeServer) readNames(rel string) (*tree.Names, error) {
 	if rel != "." {
 		fi, err := t.tr.Lstat(rel)
 		if errors.Is(err, fs.ErrNotExist) || (err == nil && !fi.IsDir()) {
@@ -160,8 +181,7 @@ func (t *treeServer) readNames(rel string) ([]string, error) {
 		return nil, treeError(rel, err)
 	}
 	defer f.Close()
-	names, err := f.Readdirnames(-1)
-	slices.Sort(names)
+	names, err := tree.ReadNames(f)
 	return names, treeErr(rel, err)
 }
 

@@ -21,8 +21,8 @@ import (
 // server's root (no "..", no absolute name, no symlink leads out of it),
 // and runs the engine for each TreeFile over the session's worker
 // streams. It holds no more than one request, one directory's listing
-// (sent in batches) and the files in flight on its worker streams,
-// whatever the client sends.
+// (sorted in bounded memory, tree.ReadNames, and sent in batches) and the
+// files in flight on its worker streams, whatever the client sends.
 type treeServer struct {
 	s       *Server
 	ctx     context.Context

@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"github.com/pdiffagent/pdiffagent/engine"
 	"github.com/pdiffagent/pdiffagent/engine/tree"
 	"github.com/pdiffagent/pdiffagent/sysio/sysiotest"
+	"github.com/pdiffagent/pdiffagent/wire"
 )
 
 func treeOptions() tree.Options {
@@ -174,5 +176,89 @@ func TestPullTree(t *testing.T) {
 				t.Errorf("pull --delete: %+v, want 1 deleted", st)
 			}
 		})
+	}
+}
+
+// TestTreeLargeDirectory: a directory of more names than the sort
+// threshold (lowered here) is pushed and pulled like any other: the
+// server sorts its listing on disk in runs of the threshold and streams
+// it, the client holds what it receives on disk past the threshold, and
+// --delete removes exactly the target's extra names.
+func TestTreeLargeDirectory(t *testing.T) {
+	old := tree.SetSortThreshold(50)
+	t.Cleanup(func() { tree.SetSortThreshold(old) })
+	ts := startServer(t, nil)
+	src := filepath.Join(ts.root, "src")
+	os.MkdirAll(filepath.Join(src, "big"), 0o755)
+	for i := range 1000 {
+		writeFile(t, filepath.Join(src, "big", fmt.Sprintf("f%04d\n", (i*7919)%1000)), nil)
+	}
+	sysiotest.MakeTree(t, src, sysiotest.TreeSpec{Seed: 12, Files: 20, MaxSize: 4096, Dirs: 2, Depth: 1, OddNames: true})
+	opt := treeOptions()
+	opt.Delete = true
+
+	// Pull: the server's source listing is large.
+	pulled := filepath.Join(t.TempDir(), "pulled")
+	st, err := PullTree(context.Background(), ts.clientConfig(TransportTCP), ts.remote("src/"), pulled, opt)
+	if err != nil || st.Files != 1020 {
+		t.Fatalf("pull: %v, %+v", err, st)
+	}
+	sysiotest.TreeEqual(t, src, pulled, sysiotest.TreeOptions{})
+	if !strings.Contains(ts.log.String(), "dir=big runs=20") {
+		t.Errorf("the server did not sort the large listing on disk in 20 runs:\n%s", ts.log.String())
+	}
+
+	// Push: both listings are large, and the target has extra names.
+	dst := filepath.Join(ts.root, "dst")
+	os.MkdirAll(filepath.Join(dst, "big"), 0o755)
+	for i := range 300 {
+		writeFile(t, filepath.Join(dst, "big", fmt.Sprintf("f%04d\nx", i)), nil)
+	}
+	st = pushTree(t, ts, TransportTCP, pulled+"/", "dst", opt)
+	sysiotest.TreeEqual(t, src, dst, sysiotest.TreeOptions{})
+	if st.Files != 1020 || st.Deleted != 300 {
+		t.Errorf("push: %+v, want 1020 files, 300 deleted", st)
+	}
+}
+
+// TestTreeHostileListings: a client that asks again and again for the
+// listing of a directory larger than the threshold gets it whole and
+// sorted each time from a server that sorted it on disk (its memory is the
+// threshold's names, not the directory's), and one that walks away in the
+// middle of a listing leaves a server that ends the session and serves
+// the next.
+func TestTreeHostileListings(t *testing.T) {
+	old := tree.SetSortThreshold(100)
+	t.Cleanup(func() { tree.SetSortThreshold(old) })
+	ts := startServer(t, nil)
+	big := filepath.Join(ts.root, "dst", "big")
+	os.MkdirAll(big, 0o755)
+	for i := range 3000 {
+		writeFile(t, filepath.Join(big, fmt.Sprintf("n%05d", (i*7919)%3000)), nil)
+	}
+	rt := rawTree(t, ts, "dst")
+	for range 5 {
+		ents, err := listAll(rt, "big")
+		if err != nil || len(ents) != 3000 {
+			t.Fatalf("list: %v, %d entries", err, len(ents))
+		}
+		for i, e := range ents {
+			if want := fmt.Sprintf("n%05d", i); e.Name != want {
+				t.Fatalf("entry %d is %q, want %q", i, e.Name, want)
+			}
+		}
+	}
+	if n := strings.Count(ts.log.String(), "dir=big runs=30"); n != 5 {
+		t.Errorf("%d of 5 listings sorted on disk in 30 runs:\n%s", n, ts.log.String())
+	}
+	// Walk away after asking: the server is left writing to a closed
+	// session.
+	gone := rawTree(t, ts, "dst")
+	if err := gone.ctl.Send(&wire.TreeReq{Op: wire.TreeList, Path: "big"}); err != nil {
+		t.Fatal(err)
+	}
+	gone.c.close(context.Background(), errors.New("walked away"))
+	if ents, err := listAll(rawTree(t, ts, "dst"), "big"); err != nil || len(ents) != 3000 {
+		t.Fatalf("list after a client walked away: %v, %d entries", err, len(ents))
 	}
 }

@@ -27,8 +27,12 @@
 // directories on the walker's path, the files in flight, the directories
 // that hold them (dirs.go) and, with HardLinks, one record per
 // multiply-linked file. A million-file tree never holds a million
-// entries, though one directory of a million names is listed whole (as
-// rsync does).
+// entries, nor does a directory of a million names (names.go): its
+// listing streams (Listing), read in chunks of at most the sort threshold
+// (64 K names, SetSortThreshold), each chunk sorted and spilled to an
+// unlinked temporary file, the runs merged as the walker reads them; a
+// directory that fits in one chunk is sorted in memory. So each side
+// holds at most a threshold of names per directory on the walker's path.
 //
 // Metadata. The engine gives each file it runs on its mode and mtime (and
 // owner with Session.Owner) after the data; a skipped file gets a
@@ -72,9 +76,12 @@
 // every direction runs one plan. The client always drives. A session with wire.CapTree opens on a directory
 // beneath the server's root (Open with wire.OpTree); on its control
 // stream, which no engine run uses, the client asks for one directory's
-// listing at a time (the server sends it sorted, in batches of at most
-// wire.MaxTreeBatch: it holds one directory's names, never the tree) and
-// merges it with its own as walk.go does; every entry operation (mkdir,
+// listing at a time (the server sorts it as a local walker does, in
+// bounded memory, and sends it in batches of at most wire.MaxTreeBatch,
+// each name stat'ed as it goes; the client takes it whole, to free the
+// control stream, and holds it past the threshold on disk, refusing a
+// listing that is not sorted or has a name that is not a plain name:
+// DirentBuffer) and merges it with its own as walk.go does; every entry operation (mkdir,
 // symlink, hard link, remove, metadata) is one request and one answer,
 // which the server applies through an os.Root on the tree's directory (no
 // symlink leaves it, no ".." or absolute name is accepted) under its

@@ -2,12 +2,8 @@ package tree
 
 import (
 	"context"
-	"errors"
-	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
-	"syscall"
 	"time"
 
 	"github.com/pdiffagent/pdiffagent/engine"
@@ -25,8 +21,9 @@ import (
 type Target interface {
 	Join(dir, name string) string
 	// List is the directory's entries, sorted by name, as lstat sees
-	// them (a symlink's text in Link); a missing directory has none.
-	List(dir string) ([]Dirent, error)
+	// them (a symlink's text in Link); a missing directory has none. It
+	// streams: a directory of any size costs bounded memory (names.go).
+	List(dir string) (Listing, error)
 	// Lstat describes path (never following it); fs.ErrNotExist if missing.
 	Lstat(path string) (Dirent, error)
 	Mkdir(path string) error // mode 0700, set by Meta once its contents are done
@@ -49,7 +46,7 @@ type Target interface {
 type Source interface {
 	Join(dir, name string) string
 	// List is as Target.List.
-	List(dir string) ([]Dirent, error)
+	List(dir string) (Listing, error)
 	// Root describes the tree's directory src (a local one named through
 	// a symlink is followed, as the user named it).
 	Root(src string) (Entry, error)
@@ -82,40 +79,7 @@ type localTarget struct {
 
 func (*localTarget) Join(dir, name string) string { return filepath.Join(dir, name) }
 
-func (*localTarget) List(dir string) ([]Dirent, error) {
-	names, err := readNames(dir)
-	if err != nil {
-		return nil, err
-	}
-	ents := make([]Dirent, 0, len(names))
-	for _, n := range names {
-		d, err := localLstat(filepath.Join(dir, n))
-		if errors.Is(err, fs.ErrNotExist) {
-			continue // vanished since the listing
-		}
-		if err != nil {
-			return nil, err
-		}
-		d.Name = n
-		ents = append(ents, d)
-	}
-	return ents, nil
-}
-
-// readNames lists dir's names, sorted; a missing dir has none.
-func readNames(dir string) ([]string, error) {
-	f, err := os.Open(dir)
-	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) { // a dry run's file to be replaced
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	names, err := f.Readdirnames(-1)
-	sort.Strings(names)
-	return names, err
-}
+func (*localTarget) List(dir string) (Listing, error) { return listLocal(dir) }
 
 func localLstat(path string) (Dirent, error) {
 	e, err := lstat(path)

@@ -1,6 +1,7 @@
 package tree
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 )
@@ -13,45 +14,74 @@ import (
 // when every worker is busy, which bounds the files in flight), links and
 // devices are made on the spot. Memory is the listings of the
 // directories on the current path and the files in flight: never the
-// whole tree (though a single directory of a million names is held whole
-// while it is merged, as rsync does).
+// whole tree, and of each listing at most the sort threshold's names
+// (names.go: a larger directory is sorted on disk and merged as it is
+// read).
 
 // walkDir merges the source directory src with the target directory dst
 // (which may not exist in a dry run); relDir is the prefix of the entries'
-// relative paths ("" or "a/b/").
+// relative paths ("" or "a/b/"). Both listings stream (Listing): a
+// listing that fails part way stops the directory there (reported), so
+// that the rest of a source cut short is never taken for entries to
+// delete.
 func (s *syncer) walkDir(d *dirNode, src, dst, relDir string) error {
-	sn, err := s.src.List(src)
+	sl, err := s.src.List(src)
 	if err != nil {
 		s.fail(d.rel, err)
 		return nil
 	}
-	dn, err := s.tgt.List(dst)
+	defer sl.Close()
+	dl, err := s.tgt.List(dst)
 	if err != nil {
 		s.fail(d.rel, err)
 		return nil
 	}
-	i, j := 0, 0
-	for i < len(sn) || j < len(dn) {
+	defer dl.Close()
+	sn, dn := peek(sl), peek(dl)
+	for sn.ok || dn.ok {
 		if err := s.ctx.Err(); err != nil {
 			return err
 		}
+		if (!sn.ok && sl.Err() != nil) || (!dn.ok && dl.Err() != nil) {
+			break // failed part way: what is left of either side is unknown
+		}
 		switch {
-		case j == len(dn) || (i < len(sn) && sn[i].Name < dn[j].Name):
-			err = s.entry(d, sn[i], src, dst, relDir, Dirent{})
-			i++
-		case i == len(sn) || dn[j].Name < sn[i].Name:
-			s.extra(s.tgt.Join(dst, dn[j].Name), relDir+dn[j].Name, dn[j].Entry)
-			j++
+		case !dn.ok || (sn.ok && sn.d.Name < dn.d.Name):
+			err = s.entry(d, sn.d, src, dst, relDir, Dirent{})
+			sn.next()
+		case !sn.ok || dn.d.Name < sn.d.Name:
+			s.extra(s.tgt.Join(dst, dn.d.Name), relDir+dn.d.Name, dn.d.Entry)
+			dn.next()
 		default:
-			err = s.entry(d, sn[i], src, dst, relDir, dn[j])
-			i, j = i+1, j+1
+			err = s.entry(d, sn.d, src, dst, relDir, dn.d)
+			sn.next()
+			dn.next()
 		}
 		if err != nil {
 			return err
 		}
 	}
+	if err := errors.Join(sl.Err(), dl.Err()); err != nil {
+		s.fail(d.rel, err)
+	}
 	return nil
 }
+
+// peeked is a listing with its next entry read ahead: ok is false once
+// it has ended, or failed (its Err).
+type peeked struct {
+	l  Listing
+	d  Dirent
+	ok bool
+}
+
+func peek(l Listing) *peeked {
+	p := &peeked{l: l}
+	p.next()
+	return p
+}
+
+func (p *peeked) next() { p.d, p.ok = p.l.Next() }
 
 // extra handles a target entry the source lacks: deleted with Delete,
 // unless excluded (and not DeleteExcluded).
