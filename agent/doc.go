@@ -100,7 +100,9 @@
 // may run. The server answers with the workers it grants (its memory budget reserved for them once) and then serves one
 // TreeReq at a time on the control stream, which is never an engine
 // stream: listings in bounded batches, entry operations applied through
-// an os.Root on the tree's directory, and TreeFile, which opens the file
+// an os.Root on the tree's directory (device nodes, TreeMknod, only with
+// AllowDevices: mknodat through the node's directory opened beneath that
+// root), and TreeFile, which opens the file
 // through the jail and opener exactly as a single-file push (read-only,
 // locks, hard-link guard, room, owner) and then runs the engine over the
 // worker streams it names (TreeReq.Streams: one for a small file, all

@@ -45,7 +45,11 @@ type ServerConfig struct {
 	// ReadOnly refuses every push (wire.CodeDenied "server is read-only").
 	ReadOnly bool
 	// AllowDevices accepts block devices beneath the root as targets and
-	// sources. Character devices, FIFOs and sockets are always refused.
+	// sources, and lets a tree push make device nodes (block and
+	// character, wire.TreeMknod; mknod needs root) inside its tree: a
+	// client that may push can then make a node for any device of this
+	// machine. Character devices, FIFOs and sockets are never synced as
+	// files.
 	AllowDevices bool
 	// AllowHardlinks serves, and writes in place, regular files that have
 	// more than one name (hard links). By default they are refused: the

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"sync"
 	"time"
 
@@ -280,8 +281,13 @@ func (r *remoteTarget) Rmdir(path string) error {
 	return r.op(&wire.TreeReq{Op: wire.TreeRmdir, Path: path})
 }
 
-func (r *remoteTarget) Mknod(string, tree.Entry) error {
-	return errors.New("devices are not created over the network yet")
+// Mknod asks the server for a device node like e (which it makes only
+// with listen --allow-devices, as root).
+func (r *remoteTarget) Mknod(path string, e tree.Entry) error {
+	if e.Rdev > math.MaxInt64 {
+		return fmt.Errorf("device number %#x does not fit the request", e.Rdev)
+	}
+	return r.op(&wire.TreeReq{Op: wire.TreeMknod, Path: path, Mode: uint32(e.Mode), Size: int64(e.Rdev)})
 }
 
 func (r *remoteTarget) Meta(path string, src tree.Entry, what tree.Meta) error {

@@ -81,6 +81,27 @@ func (t *treeServer) linkTimes(rel string, mt time.Time) error {
 	return lutimesAt(dir, path.Base(rel), mt)
 }
 
+// mknod makes the device node rel like the client's (req.Mode's kind and
+// permission bits, req.Size the device number): only with listen
+// --allow-devices, and as root (mknod's own rule). It is made with
+// mknodat through its directory, opened beneath the tree's root, and its
+// base name: inside the tree, whatever the client names.
+func (t *treeServer) mknod(rel string, req *wire.TreeReq) error {
+	if !t.s.cfg.AllowDevices {
+		return codeErrorf(wire.CodeDenied, "%s: this server does not create devices (listen --allow-devices)", rel)
+	}
+	m := fs.FileMode(req.Mode)
+	if m&fs.ModeDevice == 0 || m&fs.ModeType&^(fs.ModeDevice|fs.ModeCharDevice) != 0 {
+		return codeErrorf(wire.CodeBadRequest, "%s: mode %v is not a device's", rel, m)
+	}
+	dir, err := t.tr.Open(path.Dir(rel))
+	if err != nil {
+		return err
+	}
+	defer dir.Close()
+	return sysio.MknodAt(dir, path.Base(rel), deviceMode(m), uint64(req.Size))
+}
+
 // flush makes the files and directories written durable: one syncfs of
 // the tree's file system (the files ran with engine.Options.DeferSync).
 func (t *treeServer) flush() error {

@@ -279,6 +279,8 @@ func (t *treeServer) entryOp(req *wire.TreeReq) (*wire.TreeReply, error) {
 		err = t.tr.Remove(rel)
 	case wire.TreeMeta:
 		err = t.meta(rel, req)
+	case wire.TreeMknod:
+		err = t.mknod(rel, req)
 	case wire.TreeFlush:
 		err = t.flush()
 	default:

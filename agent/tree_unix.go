@@ -33,3 +33,13 @@ func statIDs(fi fs.FileInfo, e *wire.TreeEntry) {
 	e.Uid, e.Gid = st.Uid, st.Gid
 	e.Nlink, e.Dev, e.Ino, e.Rdev = uint64(st.Nlink), uint64(st.Dev), uint64(st.Ino), uint64(st.Rdev)
 }
+
+// deviceMode is the device mode m as mknod(2) wants it: its kind and
+// permission bits.
+func deviceMode(m fs.FileMode) uint32 {
+	u := uint32(m.Perm())
+	if m&fs.ModeCharDevice != 0 {
+		return u | syscall.S_IFCHR
+	}
+	return u | syscall.S_IFBLK
+}

@@ -47,7 +47,8 @@ const (
 	TreeAttach    uint8 = 10 // worker streams attach with SessionID
 	TreeFlush     uint8 = 11 // make what the session wrote durable
 	TreeGet       uint8 = 12 // send regular file Path (a pull): TreeReply's Entry describes it, an engine run follows
-	treeOpLast          = TreeGet
+	TreeMknod     uint8 = 13 // make Path a device node: Mode's kind and permission bits, Size the device number
+	treeOpLast          = TreeMknod
 	TreeMetaMode  uint8 = 1 << 0 // TreeMeta: set the mode's permission bits
 	TreeMetaTime  uint8 = 1 << 1 // TreeMeta: set the mtime
 	TreeMetaOwner uint8 = 1 << 2 // TreeMeta: set the owner (Uid, Gid)

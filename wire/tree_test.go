@@ -23,6 +23,7 @@ func treeSamples() []Message {
 		&TreeReq{Op: TreeFile, Size: 1<<63 - 1, ModTime: 1 << 62, Mode: 0o100644, Path: strings.Repeat("p", MaxPathLen),
 			Arg: strings.Repeat("é", MaxPathLen/2)},
 		&TreeReq{Op: TreeAttach, SessionID: sessionID(4), Streams: []uint16{1, 2, 3}},
+		&TreeReq{Op: TreeMknod, Mode: 1<<26 | 1<<21 | 0o620, Size: 1<<8 | 3, Path: "dev/null"},
 		&TreeReq{Op: TreeFile, Streams: make([]uint16, MaxWorkers), Path: "f"},
 		&TreeReply{},
 		&TreeReply{Code: CodeDenied, Message: strings.Repeat("m", MaxErrorLen), Entry: full},
@@ -38,7 +39,7 @@ func TestTreeInvalid(t *testing.T) {
 		want error
 	}{
 		{&TreeReq{}, ErrInvalid},
-		{&TreeReq{Op: TreeGet + 1}, ErrInvalid},
+		{&TreeReq{Op: TreeMknod + 1}, ErrInvalid},
 		{&TreeReq{Op: TreeMeta, Flags: 8}, ErrInvalid},
 		{&TreeReq{Op: TreeFile, Size: -1}, ErrInvalid},
 		{&TreeReq{Op: TreeFile, Streams: make([]uint16, MaxWorkers+1)}, ErrTooLarge},

@@ -24,7 +24,7 @@ type policyOptions struct {
 func (o *policyOptions) AddFlags(f *pflag.FlagSet, root, rootHelp string) {
 	f.StringVar(&o.Root, "root", root, rootHelp)
 	f.BoolVar(&o.ReadOnly, "read-only", false, "refuse every push")
-	f.BoolVar(&o.AllowDevices, "allow-devices", false, "serve block devices beneath the root")
+	f.BoolVar(&o.AllowDevices, "allow-devices", false, "serve block devices beneath the root, and make the device nodes of a pushed tree (as root; a client that may push can then make a node for any device of this machine: allow only trusted clients)")
 	f.BoolVar(&o.AllowHardlinks, "allow-hardlinks", false, "serve and write in place files with more than one hard link")
 	f.BoolVar(&o.AllowOwner, "allow-owner", false, "apply the owner and group a pushing client sends (--owner; the server must run as root)")
 	o.MinFree = reserveValue{percent: agent.DefaultMinFreePercent}

@@ -85,8 +85,10 @@
 // symlink, hard link, remove, metadata) is one request and one answer,
 // which the server applies through an os.Root on the tree's directory (no
 // symlink leaves it, no ".." or absolute name is accepted) under its
-// read-only, allow-hardlinks and owner rules; devices are not created
-// over the network yet. A hostile client costs the server one message at
+// read-only, allow-hardlinks and owner rules; a device node is made
+// (TreeMknod) only by a server that allows devices (listen
+// --allow-devices, as root), with mknodat through its directory opened
+// beneath that root. A hostile client costs the server one message at
 // a time, whatever it sends.
 //
 // Files run over the session's worker streams, which the scheduler
