@@ -6,7 +6,15 @@
 //   - opening regular files and block devices (Open, or FromOS for a
 //     descriptor opened elsewhere, e.g. by openat2 inside the agent's jail);
 //   - positional I/O (pread/pwrite loops that continue short transfers and
-//     retry EINTR), safe for concurrent use from many goroutines;
+//     retry EINTR), safe for concurrent use from many goroutines; a
+//     buffered ReadAt first takes what the page cache holds with one raw
+//     preadv2(RWF_NOWAIT) (cached_linux.go), which keeps the goroutine's P:
+//     a blocking 1 MiB pread outlasts the Go scheduler's 20 µs monitor
+//     tick, which then hands the P to another thread and keeps ticking at
+//     20 µs. Measured on the 2-core VM (local sync of 1 GiB, 100 pages
+//     changed, load 9-10, 3 runs each): 3,200-4,800 context switches
+//     instead of 10,800-14,500, 2.29-2.64 CPU-s instead of 2.58-2.89;
+//     what the cache lacks is read by the ordinary pread;
 //   - space management: Truncate, Allocate (fallocate), PunchHole;
 //   - sparse-file discovery: NextData / NextHole (lseek SEEK_DATA/SEEK_HOLE);
 //   - read-only mappings of a range (Map), for hashing in place, and

@@ -44,10 +44,14 @@ func (f *File) ReadAt(p []byte, off int64) (n int, err error) {
 			}
 		}
 	}
+	if !f.directRead {
+		n = preadCached(f.f, p, off)
+	}
 	if n == len(p) {
 		return n, nil
 	}
-	// Remainder: unaligned tail, short direct read near EOF, or fallback.
+	// Remainder: unaligned tail, short direct read near EOF, what the
+	// cache did not hold, or fallback.
 	m, err := f.f.ReadAt(p[n:], off+int64(n))
 	if f.directRead && m > 0 {
 		// Reads were asked to bypass the cache: drop the pages this
