@@ -203,6 +203,27 @@
 //     faults cost less than that here). 100% changed: 1.63 against 1.61
 //     CPU-s, wall within the noise.
 //
+// Eager hashing (send_eager.go). While a worker's moving need rate (a
+// quarter weight on each verdict's share of needed blocks) is under 1/8,
+// its sender reads each block of the next batch into one scratch buffer,
+// hashes it with both tiers at once and keeps nothing: the verdict then
+// only compares, and the few blocks to send (or refine, or search) are
+// read again. Otherwise, and until its first verdict, it keeps every block
+// in a pooled buffer as described above, so a fully changed file pays no
+// tier-2 hash on the sender. The guarantee is the same: a kept block's
+// tier-2 hashes were compared; a block changed between its hash and its
+// second read fails the digest (TestEagerSourceChanged). Why: a window of
+// held batches cycles the pread through 16 MiB of buffers per worker, out
+// of the CPU's cache (pread of 1 GiB cached: 0.11-0.15 CPU-s into one
+// reused buffer, 0.22-0.27 into 32 cycling ones); at 1/8 needed the extra
+// tier-2 hashes and second reads cost about what that saves. Measured
+// (local sync of 1 GiB, 100 random 8 KiB pages rewritten, load 9-10,
+// 2026-12-01): 2.18-2.28 CPU-s against 2.09-2.66 kept (4 pairs), 2.68-2.72
+// against 2.58-2.89 (3, before the RWF_NOWAIT reads): a few percent, within
+// the noise of that load. The sender also computes the sub-block tier-1
+// hashes of a refined block once, for both the search's choice and the
+// sub-blocks (1000 pages: they were 0.22 of the client's 1.34 CPU-s).
+//
 // Earlier the same day another VM of this kind measured hashing 2 GiB at
 // 0.75 s with pread and 1.56 s mapped (a fault per 4 KiB page), and before
 // that a third measured the mapping a fifth faster: the difference depends

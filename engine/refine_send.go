@@ -40,8 +40,26 @@ func (s *sender) recvRefine(st *lockedStream, b *pendingBatch, v *wire.Verdict) 
 	return refs, int(ref.SubSize), nil
 }
 
+// subWeaks is the tier-1 hash of each sub-block of sub bytes of buf
+// (possibly mapped), computed once per refined block for both the search's
+// choice (sendRoll.want) and sendSubs.
+func (s *sender) subWeaks(buf []byte, sub int) ([]uint64, error) {
+	weak := s.opt.subWeak()
+	ws := make([]uint64, (len(buf)+sub-1)/sub)
+	err := sysio.Guard(func() {
+		for j := range ws {
+			ws[j] = weak(buf[j*sub : min((j+1)*sub, len(buf))])
+		}
+	})
+	if err != nil {
+		return nil, guardErr(err, s.src.File, ErrSourceChanged)
+	}
+	return ws, nil
+}
+
 // sendSubs compares block blk (its bytes buf, possibly mapped) in
-// sub-blocks of sub bytes with the receiver's sums rb. A sub-block whose
+// sub-blocks of sub bytes, whose tier-1 hashes are ws, with the receiver's
+// sums rb. A sub-block whose
 // tier-1 and tier-2 hashes both equal the receiver's is confirmed; every
 // other one is sent (one whose tier-1 hash alone matched is a collision,
 // counted), each run of consecutive ones as one SubData of at most half a
@@ -49,16 +67,14 @@ func (s *sender) recvRefine(st *lockedStream, b *pendingBatch, v *wire.Verdict) 
 // messages and writes, not one per sub-block. When no sub-block matched it
 // sends nothing and reports whole: the caller sends the block as Data, as
 // if it had not been refined. Each sub-block enters the digest as it went.
-func (s *sender) sendSubs(st *lockedStream, blk int64, buf []byte, rb *wire.RefineBlock, sub int, strong *strongHasher, dg *digest) (whole bool, err error) {
-	weak := s.opt.subWeak()
+func (s *sender) sendSubs(st *lockedStream, blk int64, buf []byte, rb *wire.RefineBlock, ws []uint64, sub int, strong *strongHasher, dg *digest) (whole bool, err error) {
 	n := len(rb.Weak)
-	ws := make([]uint64, n)
 	same := make([]bool, n)
 	var matched, collisions int64
 	err = sysio.Guard(func() {
 		for j := range n {
 			part := buf[j*sub : min((j+1)*sub, len(buf))]
-			if ws[j] = weak(part); ws[j] != rb.Weak[j] {
+			if ws[j] != rb.Weak[j] {
 				continue
 			}
 			if same[j] = strong.sum(part) == rb.Strong[j]; same[j] {

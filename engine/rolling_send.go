@@ -107,9 +107,10 @@ func (rs *sendRoll) recvSums(st *lockedStream, b *pendingBatch) error {
 // send describes needed block i of b (its bytes buf) in pieces if a copy
 // was carried into it or a search finds one, and reports whether it did;
 // if not, the caller sends the block as before. ref is the receiver's
-// refinement of the block, if any: when most of its sub-blocks match in
-// place, refinement serves it better and it is not searched.
-func (rs *sendRoll) send(st *lockedStream, b *pendingBatch, i int, buf []byte, ref *wire.RefineBlock, sub int, strong *strongHasher, dg *digest) (bool, error) {
+// refinement of the block, if any, and ws the tier-1 hashes of the
+// block's sub-blocks: when most of them match in place, refinement serves
+// it better and it is not searched.
+func (rs *sendRoll) send(st *lockedStream, b *pendingBatch, i int, buf []byte, ref *wire.RefineBlock, ws []uint64, strong *strongHasher, dg *digest) (bool, error) {
 	if rs == nil || buf == nil {
 		return false, nil
 	}
@@ -121,7 +122,7 @@ func (rs *sendRoll) send(st *lockedStream, b *pendingBatch, i int, buf []byte, r
 		carry = piece{}
 	}
 	rs.carry, rs.carryAt = piece{}, -1
-	search := rs.want(buf, ref, sub)
+	search := rs.want(buf, ref, ws)
 	if !search {
 		rs.skipped += int64(n)
 	}
@@ -197,14 +198,14 @@ func (rs *sendRoll) send(st *lockedStream, b *pendingBatch, i int, buf []byte, r
 // rollStreak bytes of fruitless searches in a row, a probe whenever the
 // needed blocks skipped reach the gap (which doubles with each fruitless
 // probe, up to rollProbeMax).
-func (rs *sendRoll) want(buf []byte, ref *wire.RefineBlock, sub int) bool {
+func (rs *sendRoll) want(buf []byte, ref *wire.RefineBlock, ws []uint64) bool {
 	if rs.off {
 		return false
 	}
 	if ref != nil {
-		weak, match := rs.s.opt.subWeak(), 0
+		match := 0
 		for j := range ref.Weak {
-			if weak(buf[j*sub:min((j+1)*sub, len(buf))]) == ref.Weak[j] {
+			if ws[j] == ref.Weak[j] {
 				match++
 			}
 		}
@@ -235,9 +236,11 @@ func (rs *sendRoll) fill(b *pendingBatch, i int, buf []byte) error {
 		nb, j = b.next, 0
 	}
 	var next []byte
-	nn := 0 // bytes of the next block in span
+	nn := 0         // bytes of the next block in span
+	unread := false // an eager batch's block, hashed and not kept: read it
 	if nb != nil && (nb.have == nil || !nb.have[j]) {
 		next, nn = nb.bufs[j], s.p.BlockLen(nb.first+int64(j)) // nil: a hole
+		unread = nb.unread(j)
 	}
 	if need := len(buf) + nn; cap(rs.span) < need {
 		// sized to what the file needs, at most two blocks: a small file
@@ -249,12 +252,17 @@ func (rs *sendRoll) fill(b *pendingBatch, i int, buf []byte) error {
 		copy(span, buf)
 		if next != nil {
 			copy(span[len(buf):], next)
-		} else {
+		} else if !unread {
 			clear(span[len(buf):])
 		}
 	})
 	if err != nil {
 		return guardErr(err, s.src.File, ErrSourceChanged)
+	}
+	if unread {
+		if err := s.readInto(span[len(buf):], nb.first+int64(j)); err != nil {
+			return err
+		}
 	}
 	rs.span = span
 	return nil

@@ -138,6 +138,12 @@ type pendingBatch struct {
 	view  *blockView // when not nil, bufs are slices of this mapping, not pooled buffers
 	known []cache.Entry
 	have  []bool // have[i]: block i's hashes are known[i], and it is read only if it must be sent
+	// eager: the reader hashed the batch's blocks with both tiers and kept
+	// none (send_eager.go): strong[i] is block i's tier-2 hash where
+	// read[i] (not a hole); decide reads a block again when it must travel.
+	eager  bool
+	strong [][wire.StrongSize]byte
+	read   []bool
 	// next is the stripe's following batch, set by the reader before it
 	// closes ready (which it also closes when it stops without one): the
 	// search (rolling_send.go) reads past a batch's last block in memory.
@@ -167,9 +173,10 @@ func (s *sender) worker(ctx context.Context, w int, st *lockedStream) error {
 	}
 	pending := make(chan *pendingBatch, windowBatches)
 	readErr := make(chan error, 1)
+	er := newEagerRate(s.opt.testEager)
 	go func() {
 		defer close(pending)
-		err := s.readStripe(ctx, first, end, st, pending)
+		err := s.readStripe(ctx, first, end, st, pending, er)
 		if err != nil {
 			s.sess.fail(err)
 		}
@@ -185,7 +192,7 @@ func (s *sender) worker(ctx context.Context, w int, st *lockedStream) error {
 			return err
 		}
 		for b := range pending {
-			n, c, err := s.decide(st, b, strong, &dg, rs)
+			n, c, err := s.decide(st, b, strong, &dg, rs, er)
 			sent, confirmed = sent+n, confirmed+c
 			if err != nil {
 				return err
@@ -210,9 +217,17 @@ func (s *sender) worker(ctx context.Context, w int, st *lockedStream) error {
 	return nil
 }
 
-// readStripe reads [first, end) batch by batch.
-func (s *sender) readStripe(ctx context.Context, first, end int64, st *lockedStream, pending chan<- *pendingBatch) error {
+// readStripe reads [first, end) batch by batch, each eagerly when er says
+// so (send_eager.go).
+func (s *sender) readStripe(ctx context.Context, first, end int64, st *lockedStream, pending chan<- *pendingBatch, er *eagerRate) error {
 	per := int64(batchBlocks(s.p.BlockSize))
+	var scratch []byte // the eager batches' one buffer
+	var strong *strongHasher
+	defer func() {
+		if scratch != nil {
+			putBuf(s.p.BlockSize, scratch)
+		}
+	}()
 	holes := newHoleScanner(s.src.File)
 	bs := int64(s.p.BlockSize)
 	if s.cache == nil || s.cache.known == nil { // a hit reads only blocks to send: no read-ahead
@@ -230,6 +245,16 @@ func (s *sender) readStripe(ctx context.Context, first, end int64, st *lockedStr
 		pb := &pendingBatch{first: b, bufs: make([][]byte, n), weak: weak, ready: make(chan struct{})}
 		if pb.known, pb.have = s.cache.lookupKnown(b, int(n)); pb.known == nil {
 			pb.view = mapBlocks(s.src.File, s.p, s.opt, s.p.Size, b, n)
+		}
+		if s.eagerAllowed(pb) && er.eager() {
+			if scratch == nil {
+				var err error
+				if strong, err = newStrongHasher(s.p.Strong); err != nil {
+					return err
+				}
+				scratch = getBuf(s.p.BlockSize, s.p.BlockSize)
+			}
+			pb.eager, pb.strong, pb.read = true, make([][wire.StrongSize]byte, n), make([]bool, n)
 		}
 		for i := range n {
 			if err := ctx.Err(); err != nil {
@@ -254,6 +279,13 @@ func (s *sender) readStripe(ctx context.Context, first, end int64, st *lockedStr
 					return guardErr(err, s.src.File, ErrSourceChanged)
 				}
 				pb.bufs[i] = buf
+				continue
+			}
+			if pb.eager {
+				if err := s.readEager(pb, int(i), blk, ln, scratch, strong); err != nil {
+					s.release(pb)
+					return err
+				}
 				continue
 			}
 			buf, err := s.readBlock(blk)
@@ -282,16 +314,23 @@ func (s *sender) readStripe(ctx context.Context, first, end int64, st *lockedStr
 }
 
 func (s *sender) readBlock(i int64) ([]byte, error) {
-	n := s.p.BlockLen(i)
-	buf := getBuf(s.p.BlockSize, n)
-	if _, err := s.src.File.ReadAt(buf, i*int64(s.p.BlockSize)); err != nil {
+	buf := getBuf(s.p.BlockSize, s.p.BlockLen(i))
+	if err := s.readInto(buf, i); err != nil {
 		putBuf(s.p.BlockSize, buf)
-		if errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("%w: %s: shorter than %d bytes", ErrSourceChanged, s.src.File.Name(), s.p.Size)
-		}
-		return nil, fmt.Errorf("read %s: %w", s.src.File.Name(), err)
+		return nil, err
 	}
 	return buf, nil
+}
+
+// readInto reads block i of the source into buf, of its length.
+func (s *sender) readInto(buf []byte, i int64) error {
+	if _, err := s.src.File.ReadAt(buf, i*int64(s.p.BlockSize)); err != nil {
+		if errors.Is(err, io.EOF) {
+			return fmt.Errorf("%w: %s: shorter than %d bytes", ErrSourceChanged, s.src.File.Name(), s.p.Size)
+		}
+		return fmt.Errorf("read %s: %w", s.src.File.Name(), err)
+	}
+	return nil
 }
 
 // release frees what b still holds: its mapping, or its pooled buffers.

@@ -8,7 +8,7 @@ import (
 
 // decide takes the verdict for b and sends what differs. It returns how
 // many blocks were sent (or would be, in a dry run) and confirmed.
-func (s *sender) decide(st *lockedStream, b *pendingBatch, strong *strongHasher, dg *digest, rs *sendRoll) (sent, confirmed int64, err error) {
+func (s *sender) decide(st *lockedStream, b *pendingBatch, strong *strongHasher, dg *digest, rs *sendRoll, er *eagerRate) (sent, confirmed int64, err error) {
 	defer s.release(b)
 	m, err := rs.recv(st)
 	if err != nil {
@@ -21,6 +21,13 @@ func (s *sender) decide(st *lockedStream, b *pendingBatch, strong *strongHasher,
 	if int64(v.First) != b.first || int(v.Count) != len(b.bufs) {
 		return 0, 0, protocolErrorf("verdict for blocks %d+%d, want %d+%d", v.First, v.Count, b.first, len(b.bufs))
 	}
+	needed := 0
+	for _, n := range v.Need {
+		if n {
+			needed++
+		}
+	}
+	er.observe(needed, len(v.Need))
 	var refs []*wire.RefineBlock // per block: the receiver's sub-block sums, if it refined it
 	var sub int
 	if s.p.refining() {
@@ -58,6 +65,8 @@ func (s *sender) decide(st *lockedStream, b *pendingBatch, strong *strongHasher,
 				}
 				b.bufs[i], known = buf, false
 				sum = strong.sum(buf)
+			} else if es, ok := b.eagerStrong(i); ok {
+				sum = es
 			} else if buf == nil {
 				_, sum = s.zero.get(s.p.BlockLen(blk))
 			} else if err := sysio.Guard(func() { sum = strong.sum(buf) }); err != nil {
@@ -78,19 +87,31 @@ func (s *sender) decide(st *lockedStream, b *pendingBatch, strong *strongHasher,
 			if buf, err = s.readBlock(blk); err != nil {
 				return sent, confirmed, err
 			}
+		} else if need {
+			if buf, err = s.fetch(b, i); err != nil { // an eager batch's: read again
+				return sent, confirmed, err
+			}
 		}
 		if rec {
 			puts[i] = cache.Entry{Weak: b.weak[i], Strong: sum}
-			if need { // sent: its tier-2 hash now, while the block is here (doc.go, "Records")
+			if es, ok := b.eagerStrong(i); need && ok {
+				puts[i].Strong = es // hashed with its tier-1 hash, from the same read
+			} else if need { // sent: its tier-2 hash now, while the block is here (doc.go, "Records")
 				puts[i].Strong = s.strongOf(strong, buf, s.p.BlockLen(blk), b.view != nil && !known)
 			}
 		}
 		var ref *wire.RefineBlock
+		var ws []uint64 // ref's sub-blocks' tier-1 hashes, ours
 		if refs != nil {
 			ref = refs[i]
 		}
+		if need && ref != nil && buf != nil {
+			if ws, err = s.subWeaks(buf, sub); err != nil {
+				return sent, confirmed, err
+			}
+		}
 		if need && v.Need[i] { // not a weak collision: its data is where it was
-			pieced, err := rs.send(st, b, i, buf, ref, sub, strong, dg)
+			pieced, err := rs.send(st, b, i, buf, ref, ws, strong, dg)
 			if pieced && known {
 				putBuf(s.p.BlockSize, buf) // read just now, not the batch's
 			}
@@ -103,7 +124,7 @@ func (s *sender) decide(st *lockedStream, b *pendingBatch, strong *strongHasher,
 			}
 		}
 		if need && ref != nil && buf != nil { // a hole goes whole, as zeros
-			whole, err := s.sendSubs(st, blk, buf, ref, sub, strong, dg)
+			whole, err := s.sendSubs(st, blk, buf, ref, ws, sub, strong, dg)
 			if !whole && known {
 				putBuf(s.p.BlockSize, buf) // read just now, not the batch's
 			}

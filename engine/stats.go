@@ -64,7 +64,8 @@ type Stats struct {
 	SourceCache string `json:"source_cache,omitempty"`
 	TargetCache string `json:"target_cache,omitempty"`
 
-	searchWork int64 // the sender's: bytes its search rolled over and tier-1 hashed
+	searchWork  int64 // the sender's: bytes its search rolled over and tier-1 hashed
+	eagerBlocks int64 // the sender's: blocks it hashed with both tiers as it read them
 }
 
 func (s *Stats) finish(p Params, seconds float64) {
@@ -127,6 +128,12 @@ type Options struct {
 	// search on both sides: of the blocks the receiver offers and of the
 	// sender's candidates (forcing false matches).
 	testSearchWeak WeakFunc
+	// testEager, when not 0, makes the sender hash every batch eagerly
+	// (1) or none (-1) instead of by its need rate (send_eager.go).
+	testEager int8
+	// testAfterEager, when not nil, is called with each block the sender
+	// hashed eagerly, right after.
+	testAfterEager func(blk int64)
 }
 
 // weak is the tier-1 hash of a sync run under ctx.
