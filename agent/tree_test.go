@@ -262,3 +262,36 @@ func TestTreeHostileListings(t *testing.T) {
 		t.Fatalf("list after a client walked away: %v, %d entries", err, len(ents))
 	}
 }
+
+// TestTreeProgressTotals: a tree's progress ends with every file found
+// done and every byte accounted for, pushed or pulled, first run (data
+// sent) and rerun (skipped after a stat): a pull's receiver, whose
+// engine counts no comparison, too.
+func TestTreeProgressTotals(t *testing.T) {
+	ts := startServer(t, nil)
+	src := filepath.Join(ts.root, "src")
+	os.Mkdir(src, 0o755)
+	sysiotest.MakeTree(t, src, sysiotest.TreeSpec{Seed: 14, Files: 30, MaxSize: 64 << 10, Dirs: 3, Depth: 2, Symlinks: 2})
+	pulled := filepath.Join(t.TempDir(), "pulled")
+	for _, run := range []string{"pull", "pull again", "push", "push again"} {
+		opt := treeOptions()
+		opt.Progress = new(tree.Progress)
+		var (
+			st  tree.Stats
+			err error
+		)
+		if strings.HasPrefix(run, "pull") {
+			st, err = PullTree(context.Background(), ts.clientConfig(TransportTCP), ts.remote("src/"), pulled, opt)
+		} else {
+			st, err = PushTree(context.Background(), ts.clientConfig(TransportTCP), pulled+"/", ts.remote("dst"), opt)
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", run, err)
+		}
+		p := opt.Progress
+		if p.Files.Load() != st.Files || p.FilesDone.Load() != st.Files || p.Bytes.Load() != st.BytesTotal || p.Done() != st.BytesTotal {
+			t.Errorf("%s: progress ends at %d/%d files, %d/%d bytes; want %d files, %d bytes", run,
+				p.FilesDone.Load(), p.Files.Load(), p.Done(), p.Bytes.Load(), st.Files, st.BytesTotal)
+		}
+	}
+}

@@ -141,6 +141,9 @@ func reportTree(ctx context.Context, opts *syncOptions, res treeResult, err erro
 	if err != nil {
 		res.Error, res.ErrorCode = err.Error(), errorCode(ctx, err)
 	}
+	if res.Failed == nil {
+		res.Failed = []tree.Failure{} // a list, empty: not null
+	}
 	switch {
 	case opts.JSON:
 		printJSONTo(os.Stdout, res)
@@ -189,7 +192,7 @@ func treeSummary(r treeResult) string {
 // rate, ETA and the large files in flight.
 func treeProgressLine(p *tree.Progress, start time.Time) string {
 	files, done := p.Files.Load(), p.FilesDone.Load()
-	total, bytes := p.Bytes.Load(), p.Engine.Compared.Load()+p.BytesSkipped.Load()
+	total, bytes := p.Bytes.Load(), p.Done()
 	elapsed := time.Since(start).Seconds()
 	rate := 0.0
 	if elapsed > 0 {

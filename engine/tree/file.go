@@ -22,6 +22,7 @@ func (s *syncer) file(d *dirNode, se, de Entry, sp, dp, rel string) error {
 		var follow bool
 		if group, follow = s.links.see(se, dp, rel, d); follow {
 			pr.FilesDone.Add(1)
+			pr.BytesDone.Add(se.Size)
 			pr.BytesSkipped.Add(se.Size)
 			return nil
 		}

@@ -1,6 +1,7 @@
 package tree
 
 import (
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -107,6 +108,8 @@ type Progress struct {
 	// BytesSkipped are the bytes of files skipped by the quick check
 	// (done without passing through Engine).
 	BytesSkipped atomic.Int64
+	// BytesDone are the bytes of the files finished (FilesDone's).
+	BytesDone atomic.Int64
 
 	mu      sync.Mutex
 	current map[string]int64 // large files in flight
@@ -132,6 +135,7 @@ func (p *Progress) end(rel string, size int64) {
 		return
 	}
 	p.FilesDone.Add(1)
+	p.BytesDone.Add(size)
 	if size < currentMin {
 		return
 	}
@@ -140,16 +144,27 @@ func (p *Progress) end(rel string, size int64) {
 	p.mu.Unlock()
 }
 
-// Current lists the large files in flight (at most max).
+// Done is the bytes of the source's files whose fate is decided, the
+// largest of three counts that never exceed it: compared by the sender
+// (Engine.Compared, within the files in flight) or skipped; written into
+// the files in flight or skipped (where this side only receives: a
+// pull's engine counts no comparison on the receiver); and the bytes of
+// the files finished. So a pull moves as data arrives, and its unchanged
+// data counts as each file ends.
+func (p *Progress) Done() int64 {
+	skipped := p.BytesSkipped.Load()
+	return max(p.Engine.Compared.Load()+skipped, p.Engine.Written.Load()+skipped, p.BytesDone.Load())
+}
+
+// Current lists the large files in flight, at most max, by name (so that
+// a progress line does not flicker between them).
 func (p *Progress) Current(max int) []string {
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	var names []string
+	names := make([]string, 0, len(p.current))
 	for n := range p.current {
-		if len(names) == max {
-			break
-		}
 		names = append(names, n)
 	}
-	return names
+	p.mu.Unlock()
+	slices.Sort(names)
+	return names[:min(len(names), max)]
 }

@@ -1,0 +1,102 @@
+package agent
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/pdiffagent/pdiffagent/engine"
+	"github.com/pdiffagent/pdiffagent/sysio/sysiotest"
+	"github.com/pdiffagent/pdiffagent/wire"
+)
+
+// TestTreeSymlinkedDirsInTarget: where the target tree, the server's in
+// a push or the local one in a pull, holds symlinks to a directory and a
+// file outside it and the source holds a real directory and file of those
+// names, the links are replaced: nothing is written through them, and
+// what is outside is as it was.
+func TestTreeSymlinkedDirsInTarget(t *testing.T) {
+	for _, op := range []string{"push", "pull"} {
+		t.Run(op, func(t *testing.T) {
+			ts := startServer(t, nil)
+			local, outside := t.TempDir(), t.TempDir()
+			src, dst := local, filepath.Join(ts.root, "dst")
+			if op == "pull" {
+				src, dst = filepath.Join(ts.root, "src"), filepath.Join(local, "dst")
+			}
+			os.MkdirAll(filepath.Join(src, "dir/sub"), 0o755)
+			os.MkdirAll(dst, 0o755)
+			writeFile(t, filepath.Join(src, "dir/f"), []byte("from source"))
+			writeFile(t, filepath.Join(src, "dir/sub/g"), []byte("from source"))
+			writeFile(t, filepath.Join(src, "file"), []byte("from source"))
+			os.MkdirAll(filepath.Join(outside, "sub"), 0o755)
+			for _, f := range []string{"f", "sub/g", "file"} {
+				writeFile(t, filepath.Join(outside, f), []byte("outside"))
+			}
+			os.Symlink(outside, filepath.Join(dst, "dir"))
+			os.Symlink(filepath.Join(outside, "file"), filepath.Join(dst, "file"))
+			var err error
+			if op == "push" {
+				_, err = PushTree(context.Background(), ts.clientConfig(TransportTCP), src+"/", ts.remote("dst"), treeOptions())
+			} else {
+				_, err = PullTree(context.Background(), ts.clientConfig(TransportTCP), ts.remote("src/"), dst, treeOptions())
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			sysiotest.TreeEqual(t, src, dst, sysiotest.TreeOptions{IgnoreRoot: true})
+			for _, f := range []string{"f", "sub/g", "file"} {
+				if b := readFile(t, filepath.Join(outside, f)); string(b) != "outside" {
+					t.Errorf("%s outside the target: %q, written through a symlink", f, b)
+				}
+			}
+		})
+	}
+}
+
+// TestTreePullHostileClient: a pull session's client that names files
+// and directories with "..", absolute paths, or through symlinks planted
+// in the served tree (to a directory outside the server's root, and up
+// out of it) is sent nothing of what lies outside, and its session lives
+// on; names with a newline or invalid UTF-8 are just names.
+func TestTreePullHostileClient(t *testing.T) {
+	ts := startServer(t, func(c *ServerConfig) { c.ReadOnly = true })
+	outside := t.TempDir()
+	writeFile(t, filepath.Join(outside, "secret"), []byte("secret"))
+	src := filepath.Join(ts.root, "src")
+	os.MkdirAll(src, 0o755)
+	writeFile(t, filepath.Join(ts.root, "beside"), []byte("secret"))
+	for name, target := range map[string]string{"abs": outside, "up": "..", "file": filepath.Join(outside, "secret")} {
+		if err := os.Symlink(target, filepath.Join(src, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, name := range []string{"new\nline", "bad\xff\xfeutf8"} {
+		writeFile(t, filepath.Join(src, name), []byte("odd "+name))
+	}
+	rt := rawTreeOp(t, ts, "src", wire.OpTreePull)
+	got := filepath.Join(t.TempDir(), "got")
+	for _, p := range []string{"../beside", "../../secret", "abs/secret", "up/beside", "file", "/etc/passwd", "..", "abs/../../beside", "x\x00y"} {
+		if _, err := rt.fetch(context.Background(), p, got, sysEntry(), sysEntry(), engine.Params{}, engine.Options{}, false); err == nil {
+			t.Errorf("get %q: sent", p)
+		}
+		if b, err := os.ReadFile(got); err == nil && string(b) == "secret" {
+			t.Fatalf("get %q: the secret came through", p)
+		}
+		if ents, err := listAll(rt, p); err == nil && len(ents) > 0 {
+			t.Errorf("list %q: %d entries of what is outside", p, len(ents))
+		}
+	}
+	for _, name := range []string{"new\nline", "bad\xff\xfeutf8"} {
+		os.Remove(got)
+		if _, err := rt.fetch(context.Background(), name, got, sysEntry(), sysEntry(), engine.Params{}, engine.Options{}, false); err != nil {
+			t.Errorf("get %q: %v", name, err)
+		} else if b := readFile(t, got); string(b) != "odd "+name {
+			t.Errorf("get %q: %q", name, b)
+		}
+	}
+	if rt.broken != nil {
+		t.Errorf("the session broke: %v", rt.broken)
+	}
+}
