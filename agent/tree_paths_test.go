@@ -66,8 +66,11 @@ func TestTreePullHostileClient(t *testing.T) {
 	writeFile(t, filepath.Join(outside, "secret"), []byte("secret"))
 	src := filepath.Join(ts.root, "src")
 	os.MkdirAll(src, 0o755)
-	writeFile(t, filepath.Join(ts.root, "beside"), []byte("secret"))
-	for name, target := range map[string]string{"abs": outside, "up": "..", "file": filepath.Join(outside, "secret")} {
+	writeFile(t, filepath.Join(filepath.Dir(ts.root), "beside"), []byte("secret"))
+	// up leads out of the server's root: a tree's files are read through
+	// the server's jail, which is the root (a pull may read anything
+	// beneath it), its entries through the tree's os.Root.
+	for name, target := range map[string]string{"abs": outside, "up": "../..", "file": filepath.Join(outside, "secret")} {
 		if err := os.Symlink(target, filepath.Join(src, name)); err != nil {
 			t.Fatal(err)
 		}
