@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"sync/atomic"
 	"time"
 
 	"github.com/pdiffagent/pdiffagent/engine/tree"
@@ -162,6 +163,9 @@ func (t *treeServer) list(p string) error {
 			continue // vanished since the listing, or a name the wire cannot carry
 		}
 		e.Name = n
+		if hook := testHookTreeEntry.Load(); hook != nil {
+			(*hook)(&e) // a hostile server's listing
+		}
 		batch.Entries = append(batch.Entries, e)
 		if len(batch.Entries) == wire.MaxTreeBatch {
 			if err := t.ctl.Send(batch); err != nil {
@@ -184,6 +188,10 @@ func (t *treeServer) list(p string) error {
 	}
 	return nil
 }
+
+// testHookTreeEntry, when not nil, may change each entry a listing
+// sends: tests play a hostile server with it.
+var testHookTreeEntry atomic.Pointer[func(*wire.TreeEntry)]
 
 // readNames is rel's names, sorted (nil: a missing directory or one that
 // is no directory has none).

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/pdiffagent/pdiffagent/engine"
@@ -101,5 +102,44 @@ func TestTreePullHostileClient(t *testing.T) {
 	}
 	if rt.broken != nil {
 		t.Errorf("the session broke: %v", rt.broken)
+	}
+}
+
+// TestTreePullHostileServer: a server whose listing names an entry "..",
+// "../x", "a/b" or twice (out of order), which a pull's walker would
+// join to its local target, gets the session broken: nothing is made
+// outside the local target.
+func TestTreePullHostileServer(t *testing.T) {
+	ts := startServer(t, nil)
+	src := filepath.Join(ts.root, "src")
+	for _, d := range []string{"d1", "d2", "d3"} {
+		os.MkdirAll(filepath.Join(src, d), 0o755)
+		writeFile(t, filepath.Join(src, d, "f"), []byte("x"))
+	}
+	for _, evil := range []string{"../escaped", "..", "sub/../../escaped", "d1", "/tmp/escaped"} {
+		t.Run(evil, func(t *testing.T) {
+			hook := func(e *wire.TreeEntry) {
+				if e.Name == "d2" {
+					e.Name = evil // "d1": the same name twice
+				}
+			}
+			testHookTreeEntry.Store(&hook)
+			t.Cleanup(func() { testHookTreeEntry.Store(nil) })
+			base := t.TempDir()
+			dst := filepath.Join(base, "in", "dst")
+			os.MkdirAll(dst, 0o755)
+			_, err := PullTree(context.Background(), ts.clientConfig(TransportTCP), ts.remote("src/"), dst, treeOptions())
+			if err == nil || !strings.Contains(err.Error(), "listing") {
+				t.Errorf("pull: %v, want the listing refused", err)
+			}
+			for _, p := range []string{filepath.Join(base, "in", "escaped"), filepath.Join(base, "escaped"), "/tmp/escaped"} {
+				if _, err := os.Lstat(p); err == nil {
+					t.Errorf("%s was made", p)
+				}
+			}
+			if ents, _ := os.ReadDir(filepath.Join(base, "in")); len(ents) != 1 {
+				t.Errorf("%d entries beside the target", len(ents))
+			}
+		})
 	}
 }
