@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/pdiffagent/pdiffagent/engine"
+	"github.com/pdiffagent/pdiffagent/engine/tree"
 	"github.com/pdiffagent/pdiffagent/wire"
 )
 
@@ -218,9 +219,13 @@ func (t *treeServer) openFile(req *wire.TreeReq, op wire.Op) (*target, []*netStr
 // file's streams in a goroutine, while the control stream goes on.
 func (t *treeServer) run(tf *target, req *wire.TreeReq, rel string, streams []*netStream, reply *wire.TreeReply) error {
 	tf.p.Caps = t.p.Caps
-	// The client's TreeFlush makes the tree durable at once; no cache
-	// record may trust data not yet on disk (engine/tree/doc.go).
-	tf.eopt.DeferSync, tf.eopt.Cache = true, nil
+	// The client's TreeFlush makes the tree durable at once; the records
+	// wait for it (t.rec, tree_records.go): none may trust data not yet
+	// on disk (engine/tree/doc.go).
+	tf.eopt.DeferSync, tf.eopt.Records = true, t.rec
+	if !tree.Recorded(tf.p.Size, tf.p.BlockSize) {
+		tf.eopt.Cache, tf.eopt.Records = nil, nil
+	}
 	if err := t.ctl.Send(reply); err != nil {
 		tf.close(err, engine.Stats{}, t.log)
 		t.workers.put(req.Streams, err, nil)

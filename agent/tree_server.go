@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/pdiffagent/pdiffagent/engine"
+	"github.com/pdiffagent/pdiffagent/engine/cache"
 	"github.com/pdiffagent/pdiffagent/wire"
 )
 
@@ -34,7 +35,8 @@ type treeServer struct {
 	p       engine.Params
 	log     *slog.Logger
 	workers treeStreams
-	pull    bool // a pull: the session reads the tree, never writes it
+	pull    bool            // a pull: the session reads the tree, never writes it
+	rec     *cache.Deferred // the files' block-hash records (tree_records.go)
 }
 
 // serveTree runs a tree session from its Open to its end.
@@ -58,6 +60,7 @@ func (s *Server) serveTree(ctx context.Context, ctl *netStream, peer peerIdentit
 	if t.tr != nil {
 		defer t.tr.Close()
 	}
+	t.deferRecords()
 	if err != nil {
 		ctl.Send(toWireError(err))
 		log.Warn("session refused", "err", err)
@@ -79,6 +82,7 @@ func (s *Server) serveTree(ctx context.Context, ctl *netStream, peer peerIdentit
 				err = abortCause(ctx)
 			}
 			t.workers.drop(err)
+			t.endRecords(err)
 			log.Info("tree session ended", "files", files, "failed", failed, "seconds", time.Since(start).Seconds(), "err", err)
 			return
 		}
@@ -91,6 +95,7 @@ func (s *Server) serveTree(ctx context.Context, ctl *netStream, peer peerIdentit
 				ctl.Send(toWireError(err))
 			}
 			t.workers.drop(err)
+			t.endRecords(err)
 			log.Warn("tree session failed", "err", err)
 			return
 		}
@@ -190,6 +195,9 @@ func (t *treeServer) handle(req *wire.TreeReq) error {
 	}
 	if serr := t.ctl.Send(reply); serr != nil {
 		return errTreeFatal
+	}
+	if req.Op == wire.TreeFlush && err == nil {
+		t.commitRecords() // the tree is durable; the client need not wait for the records
 	}
 	return err
 }

@@ -61,10 +61,12 @@ type fileCache struct {
 	digest  *[cache.DigestSize]byte // a Hit's record digest, if it has one (equal.go)
 	closers []func() error
 	w       *cache.Writer
-	j       atomic.Pointer[cache.Journal] // set by the first write (beforeWrite)
-	failed  atomic.Bool                   // a write to the file failed: its journal must not be sealed
-	stop    chan struct{}
-	wg      sync.WaitGroup
+	later   *cache.Deferred // Options.Records: the record is committed with the tree's
+
+	j      atomic.Pointer[cache.Journal] // set by the first write (beforeWrite)
+	failed atomic.Bool                   // a write to the file failed: its journal must not be sealed
+	stop   chan struct{}
+	wg     sync.WaitGroup
 
 	// The first write (beforeWrite) invalidates f's record and starts the
 	// journal; a session that writes nothing keeps an unchanged file's
@@ -115,6 +117,14 @@ func lookupCache(s *cache.Store, f, basis *sysio.File, p Params, resume bool) *f
 		}
 	}
 	return c
+}
+
+// deferTo makes the record be committed through d (Options.Records), once
+// the caller has made f durable, rather than at once.
+func (c *fileCache) deferTo(d *cache.Deferred) {
+	if c != nil {
+		c.later = d
+	}
 }
 
 // startWriting is called by a receiver before it may write f: it starts
@@ -262,9 +272,16 @@ func (c *fileCache) commit() {
 	}
 	c.stopCheckpoints()
 	if c.w != nil {
-		if c.failed.Load() || c.unchanged() {
+		switch {
+		case c.failed.Load() || c.unchanged():
 			c.w.Abort()
-		} else {
+		case c.later != nil:
+			if f, err := c.f.Dup(); err == nil {
+				c.later.Add(c.w, f)
+			} else {
+				c.w.Abort()
+			}
+		default:
 			c.w.Commit(c.f)
 		}
 		c.w = nil

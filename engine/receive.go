@@ -106,7 +106,11 @@ func (r *receiver) prepare() error {
 		return fmt.Errorf("size of %s: %w", r.dst.Name(), err)
 	}
 	r.oldSize = size
+	if r.opt.DeferSync && r.opt.Records == nil {
+		r.opt.Cache = nil // a record must not trust data not yet durable
+	}
 	r.cache = lookupCache(r.opt.Cache, r.dst, r.tgt.basis(), r.p, true)
+	r.cache.deferTo(r.opt.Records)
 	if r.p.DryRun {
 		return nil
 	}

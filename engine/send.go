@@ -53,6 +53,7 @@ func Send(ctx context.Context, src *Source, p Params, streams []Stream, opt Opti
 	defer s.sess.cancel()
 	s.read0 = src.File.BytesRead()
 	s.cache = lookupCache(opt.Cache, src.File, nil, p, false)
+	s.cache.deferTo(opt.Records)
 	if !p.DryRun && !p.WholeFile {
 		s.cache.startSourceRecord(p)
 	}

@@ -111,9 +111,16 @@ type Options struct {
 	ReadLimit, Link *Rate
 	// DeferSync leaves the receiver's target unsynced at the end (no
 	// fsync before FinalAck): the caller makes it durable itself, as a tree
-	// sync does for all its files with one syncfs (engine/tree). Never with
-	// Cache: a record must not outlive data that was not on stable storage.
+	// sync does for all its files with one syncfs (engine/tree). With
+	// Cache, a receiver then needs Records (without, it keeps no cache):
+	// a record must not be visible before the data it trusts is durable.
 	DeferSync bool
+	// Records, when not nil, takes the records this side makes instead of
+	// committing each at the end of its session: the caller commits them
+	// once the files are durable (a tree, after its flush). A side that
+	// only reads its file may use it too, to commit many records with a
+	// few syncs.
+	Records *cache.Deferred
 
 	// testSubWeak, when not nil, is the tier-1 hash of sub-blocks
 	// (refine.go); a test hook, like Weak.

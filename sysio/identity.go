@@ -71,7 +71,13 @@ func TimestampGranularity() time.Duration { return timestampGranularity() }
 // the platform has no syncfs it returns ErrNotSupported and the caller
 // syncs each file. f may be any open file or directory of that filesystem.
 func SyncFS(f *os.File) error {
+	if !hasSyncFS {
+		return ErrNotSupported
+	}
 	err := syncFS(f)
 	runtime.KeepAlive(f)
 	return err
 }
+
+// CanSyncFS reports whether SyncFS works on this platform.
+func CanSyncFS() bool { return hasSyncFS }

@@ -62,3 +62,5 @@ func syncFS(f *os.File) error {
 	}
 	return nil
 }
+
+const hasSyncFS = true

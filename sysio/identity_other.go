@@ -22,3 +22,5 @@ func coarseNow() int64 { return time.Now().UnixNano() }
 func timestampGranularity() time.Duration { return time.Second }
 
 func syncFS(f *os.File) error { return ErrNotSupported }
+
+const hasSyncFS = false

@@ -63,6 +63,9 @@ func (opts *remoteOptions) remoteTree(p engine.Params, cfg *agent.ClientConfig) 
 		return nil, tree.Options{}, err
 	}
 	cfg.Link, topt.Engine.Link = topt.Engine.Link, nil
+	if topt.Engine.Cache, err = opts.cacheOptions.open(opts.identityOptions.dir()); err != nil {
+		return nil, tree.Options{}, err
+	}
 	return prog, topt, nil
 }
 

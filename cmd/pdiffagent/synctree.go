@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pdiffagent/pdiffagent/agent"
 	"github.com/pdiffagent/pdiffagent/engine"
 	"github.com/pdiffagent/pdiffagent/engine/tree"
 	"github.com/pdiffagent/pdiffagent/engine/tree/filter"
@@ -84,6 +85,9 @@ func runSyncTree(ctx context.Context, opts *syncOptions, src, dst string) error 
 	prog := new(tree.Progress)
 	topt, err := opts.treeSyncOptions(p, prog)
 	if err != nil {
+		return err
+	}
+	if topt.Engine.Cache, err = opts.cacheOptions.open(agent.DefaultIdentityDir()); err != nil {
 		return err
 	}
 	srcDir, dstDir, prefix := tree.Resolve(src, dst)

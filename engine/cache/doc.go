@@ -65,7 +65,14 @@
 // can leave a record that claims the old content. A group commit (many
 // records, a tree) takes every identity, writes every header, makes them
 // all durable with one syncfs (one fsync per record where there is no
-// syncfs), renames them and syncs the directory once.
+// syncfs), renames them and syncs the directory once. A tree, whose
+// files are written without an fsync each and made durable together at its
+// end, hands its records to a Deferred (deferred.go), which commits them
+// as a group only once the caller has made the files durable (or, every
+// MaxDeferred records, after a syncfs of its own): no record is ever
+// visible before the data it trusts is. Invalidate syncs the directory
+// only when it removed a record (store.go says why a stale record, removed
+// by Lookup, need not be removed durably).
 //
 // The racy window. File timestamps come from the coarse clock and move
 // once per kernel tick (clock_getres(CLOCK_REALTIME_COARSE): 1-10 ms), or

@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"os"
@@ -32,8 +33,9 @@ func (g *Group) Add(w *Writer, f *sysio.File) {
 // Commit takes the identities of the files once their racy window has
 // passed (settle), writes the headers, makes the records durable (one
 // syncfs where the platform has it, else one fsync per record), renames
-// them into place and syncs the directory. Any failure aborts every
-// record of the group not yet renamed.
+// them into place and syncs the directory. A record that cannot be
+// finished is dropped alone (its error is returned); any other failure
+// aborts every record of the group not yet renamed.
 func (g *Group) Commit() (err error) {
 	defer func() {
 		for _, w := range g.ws {
@@ -47,11 +49,22 @@ func (g *Group) Commit() (err error) {
 	if err != nil {
 		return err
 	}
+	// A record that cannot be finished (its file changed, it is
+	// incomplete) is dropped alone: the others are still made.
+	var first error
+	ok := g.ws[:0:0]
 	for i, w := range g.ws {
 		if err := w.finish(g.fs[i], ids[i]); err != nil {
-			return err
+			w.Abort()
+			first = cmp.Or(first, err)
+			continue
 		}
+		ok = append(ok, w)
 	}
+	if len(ok) == 0 {
+		return first
+	}
+	g.ws = ok
 	if err := g.sync(); err != nil {
 		return err
 	}
@@ -68,7 +81,7 @@ func (g *Group) Commit() (err error) {
 		return err
 	}
 	g.store.evict(keep)
-	return nil
+	return first
 }
 
 func (g *Group) sync() error {

@@ -186,16 +186,27 @@ func (s *Store) Lookup(f *sysio.File, blockSize int, method uint8) (*Record, Sta
 // Invalidate durably removes f's record, whatever its block size: the
 // entry is unlinked and the directory synced, so that no crash can bring
 // it back. A session calls it before it writes its first block to f.
+//
+// When f has no record (none was made, or Lookup removed a stale one)
+// the directory is not synced: that costs an fsync per file written,
+// which a tree of small files felt (10 ms a file here). A stale record
+// that a crash brings back stays stale: it names an identity f had
+// before a change made by someone else, and f can only take that
+// identity again if that change itself is lost in the crash, which
+// leaves f's content unknown with or without a record. A block device
+// (whose identity does not move on writes) is always synced.
 func (s *Store) Invalidate(f *sysio.File) error {
 	id, err := f.Identity()
 	if err != nil {
 		return err
 	}
-	if err := os.Remove(s.path(key(id))); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	err = os.Remove(s.path(key(id)))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("cache: invalidate: %w", err)
 	}
-	// Synced even when nothing was removed here: an earlier removal of a
-	// stale record (Lookup) may not be durable yet.
+	if err != nil && !id.Device {
+		return nil // nothing removed
+	}
 	return s.syncDir()
 }
 

@@ -65,9 +65,21 @@
 // entered, and excluded target entries survive Delete unless
 // DeleteExcluded.
 //
-// Trees do not use the block-hash cache yet (Options.Engine.Cache is
-// ignored): its records trust a target made durable before they are, which
-// DeferSync postpones to the tree's end.
+// The block-hash cache (records.go). With Options.Engine.Cache, files of
+// at least minRecordedBlocks blocks use their records as a single-file
+// sync does (a side whose copy is unchanged since its record reads only
+// the blocks it sends or refines), and make new ones; smaller files keep
+// none (a durable invalidation before a recorded file is written costs an
+// fsync, more than reading a small file, which the quick check skips when
+// unchanged anyway). A record trusts its file's data, which DeferSync
+// leaves undurable until the tree's end: so the records a tree makes wait
+// in a cache.Deferred (engine.Options.Records), committed only once Flush
+// succeeded (a local target's Flush then syncs the whole filesystem with
+// syncfs, since a file recorded need not have been written), or mid-tree
+// after a syncfs of their own once cache.MaxDeferred wait. A crash before
+// that leaves no record of the tree's new data; a rerun reads those files.
+// The server does the same for its side of a tree (after the client's
+// TreeFlush, or at a pull's end).
 //
 // Push and pull (agent.PushTree, agent.PullTree). The walker above is
 // reused whole: it reads a Source and writes a Target (target.go), each a
@@ -106,7 +118,8 @@
 // re-attach, never the session. Per-file streams multiplexed inside each
 // connection (yamux in TLS) would make a failure free, at the cost of a
 // multiplexer on every byte; not built. The server runs each file with
-// DeferSync and without its block-hash cache (as a local tree), and the
-// client's final TreeFlush syncs its file system once (syncfs). Messages
+// DeferSync and its records deferred (as a local tree), and the
+// client's final TreeFlush syncs its file system once (syncfs), after
+// which the server commits its records. Messages
 // 0x30-0x3F and wire.CapTree are reserved for trees.
 package tree

@@ -58,15 +58,7 @@ func (d *durable) flush(root string) error {
 		return nil
 	}
 	if overflow {
-		r, err := os.Open(root)
-		if err != nil {
-			return err
-		}
-		defer r.Close()
-		if err := sysio.SyncFS(r); !errors.Is(err, sysio.ErrNotSupported) {
-			return err
-		}
-		return r.Sync()
+		return syncFS(root)
 	}
 	var errs []error
 	for p := range paths {
@@ -81,4 +73,18 @@ func (d *durable) flush(root string) error {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// syncFS flushes the filesystem holding root (where there is no syncfs,
+// only root itself: the files are left to the system's writeback).
+func syncFS(root string) error {
+	r, err := os.Open(root)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	if err := sysio.SyncFS(r); !errors.Is(err, sysio.ErrNotSupported) {
+		return err
+	}
+	return r.Sync()
 }

@@ -76,7 +76,10 @@ const smallFile = 1 << 20
 // syncFile runs the engine on one file.
 func (s *syncer) syncFile(sp, dp string, se, de Entry, p engine.Params) error {
 	opt := s.opt.Engine
-	opt.Cache, opt.DeferSync, opt.Progress = nil, true, &s.opt.Progress.Engine
+	opt.Records, opt.DeferSync, opt.Progress = s.rec, true, &s.opt.Progress.Engine
+	if !Recorded(se.Size, p.BlockSize) {
+		opt.Cache, opt.Records = nil, nil
+	}
 	if opt.Direct == sysio.DirectAuto && se.Size < smallFile {
 		opt.Direct = sysio.DirectOff // a second descriptor per file for nothing
 	}

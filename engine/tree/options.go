@@ -26,10 +26,10 @@ type Options struct {
 	// files take them from one scheduler, a small file one, a large file
 	// up to all of them (its stripes).
 	Session engine.Session
-	// Engine are the per-file engine options (read path, limits). Its
-	// Cache is not used: a tree defers durability to its end (DeferSync),
-	// and a record must not outlive data that may not be on disk.
-	// Its Progress is replaced by Progress.Engine.
+	// Engine are the per-file engine options (read path, limits, the
+	// block-hash cache). Records the files make are committed only once
+	// the tree is durable (cache.Deferred; doc.go, "Durability"). Its
+	// Progress is replaced by Progress.Engine.
 	Engine engine.Options
 	// Delete removes target entries the source lacks (never outside the
 	// target directory); excluded ones are kept unless DeleteExcluded.
@@ -84,6 +84,8 @@ type Stats struct {
 	BytesSent     int64     `json:"bytes_sent"`
 	BytesWire     int64     `json:"bytes_wire"`
 	BlocksChanged int64     `json:"blocks_changed"`
+	SourceRead    int64     `json:"source_bytes_read"` // bytes the engine read of the source's files
+	TargetRead    int64     `json:"target_bytes_read"` // and of the target's (the peer's count, over the network)
 	Seconds       float64   `json:"seconds"`
 	DryRun        bool      `json:"dry_run"`
 	FailedCount   int64     `json:"failed_count"`
@@ -95,6 +97,8 @@ func (s *Stats) addFile(st engine.Stats) {
 	s.BytesSent += st.BytesSent
 	s.BytesWire += st.BytesWire
 	s.BlocksChanged += st.BlocksChanged
+	s.SourceRead += st.SourceRead
+	s.TargetRead += st.TargetRead
 }
 
 // Progress is updated while a tree sync runs; another goroutine may read

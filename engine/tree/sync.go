@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/pdiffagent/pdiffagent/engine"
+	"github.com/pdiffagent/pdiffagent/engine/cache"
 )
 
 // ErrPartial means that some paths of the tree could not be synced; the
@@ -76,13 +77,8 @@ func syncInto(ctx context.Context, from Source, src, dst, prefix string, opt Opt
 	case dstE.Kind != KindDir:
 		return Stats{}, fmt.Errorf("%s exists and is not a directory", dst)
 	}
-	st, err := SyncTo(ctx, from, src, lt, dst, prefix, opt)
-	if err == nil || errors.Is(err, ErrPartial) {
-		if ferr := lt.dur.flush(dst); ferr != nil {
-			err = ferr
-		}
-	}
-	return st, err
+	lt.root = dst
+	return SyncTo(ctx, from, src, lt, dst, prefix, opt)
 }
 
 // SyncTo brings the directory root of the Target t (which exists, unless
@@ -105,6 +101,7 @@ func SyncTo(ctx context.Context, from Source, src string, t Target, root, prefix
 	if err == nil {
 		err = t.Flush()
 	}
+	s.commitRecords(err)
 	s.mu.Lock()
 	st := s.st
 	s.mu.Unlock()
@@ -127,6 +124,7 @@ func newSyncer(ctx context.Context, from Source, src string, t Target, root, pre
 		opt.Progress = new(Progress)
 	}
 	s := &syncer{ctx: ctx, opt: opt, dryRun: sess.DryRun, sched: newScheduler(sess.Workers), tgt: t, src: from}
+	s.deferRecords()
 	s.links.groups = make(map[fileID]*linkGroup)
 	srcE, err := from.Root(src)
 	if err != nil {
@@ -191,6 +189,7 @@ type syncer struct {
 	links  links
 	tgt    Target
 	src    Source
+	rec    *cache.Deferred // the records of the files, committed once the tree is durable (records.go)
 
 	mu sync.Mutex
 	st Stats

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/pdiffagent/pdiffagent/engine"
+	"github.com/pdiffagent/pdiffagent/engine/cache"
 	"github.com/pdiffagent/pdiffagent/sysio"
 )
 
@@ -74,7 +75,9 @@ const (
 // batches durability (durable.go).
 type localTarget struct {
 	dur   durable
-	fetch Fetch // SyncFrom's: files come from another Source than the local file system
+	root  string          // the target directory (syncInto's): Flush makes it durable
+	fetch Fetch           // SyncFrom's: files come from another Source than the local file system
+	rec   *cache.Deferred // the files' records (records.go): Flush then syncs the whole filesystem
 }
 
 func (*localTarget) Join(dir, name string) string { return filepath.Join(dir, name) }
@@ -168,7 +171,24 @@ func (t *localTarget) SyncFile(ctx context.Context, sp, dp string, se, de Entry,
 	return st, err
 }
 
-func (*localTarget) Flush() error { return nil } // Sync flushes its durable with the root's path
+// testHookFlush, when not nil, runs as a local target's Flush begins; an
+// error it returns is Flush's (a crash before the tree is durable).
+var testHookFlush func() error
+
+func (t *localTarget) Flush() error {
+	if t.root == "" {
+		return nil
+	}
+	if testHookFlush != nil {
+		if err := testHookFlush(); err != nil {
+			return err
+		}
+	}
+	if t.rec != nil && t.rec.Pending() > 0 {
+		return syncFS(t.root) // a recorded file may not have been written by this sync
+	}
+	return t.dur.flush(t.root)
+}
 
 // LocalSource is the local file system as a tree's Source (paths are
 // file system paths).

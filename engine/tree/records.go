@@ -1,0 +1,61 @@
+package tree
+
+import (
+	"errors"
+
+	"github.com/pdiffagent/pdiffagent/sysio"
+)
+
+// deferRecords sets up the files' block-hash records (Options.Engine.Cache;
+// doc.go, "Durability"): they wait in a cache.Deferred, committed only
+// once the tree is durable, never before. A local target's records trust
+// data this sync may have written: they are committed after Flush, which
+// then syncs the whole filesystem (a recorded file may not be among those
+// written), or mid-tree after a syncfs once cache.MaxDeferred wait. The
+// records of a side that only reads (a push's source) wait for nothing
+// but the end. Without syncfs a local target keeps no records.
+func (s *syncer) deferRecords() {
+	c := s.opt.Engine.Cache
+	if c == nil || s.dryRun {
+		return
+	}
+	var flush func() error
+	if lt, ok := s.tgt.(*localTarget); ok {
+		if lt.root == "" || !sysio.CanSyncFS() {
+			return
+		}
+		root := lt.root
+		flush = func() error { return syncFS(root) }
+		defer func() { lt.rec = s.rec }()
+	}
+	s.rec = c.Defer(flush)
+}
+
+// commitRecords ends the records: committed after a flush that succeeded
+// (err, a failed path does not count), dropped otherwise. A record that
+// cannot be made is no error of the sync: that file is read again next
+// time.
+func (s *syncer) commitRecords(err error) {
+	if s.rec == nil {
+		return
+	}
+	if err == nil || errors.Is(err, ErrPartial) {
+		s.rec.Commit()
+		return
+	}
+	s.rec.Abort()
+}
+
+// minRecordedBlocks is the size, in blocks, from which a tree's file keeps
+// a block-hash record. A record saves reading and hashing a file the next
+// time it is compared, but a file written while its record is valid pays
+// a durable invalidation first (an fsync of the cache directory, about
+// 10 ms here: as much as hashing 16 MiB), and a small file unchanged is
+// skipped by the quick check anyway, so small files keep none.
+const minRecordedBlocks = 8
+
+// Recorded reports whether a tree's file of size bytes uses the block-hash
+// cache (both ends of a network tree apply it, each to its own copy).
+func Recorded(size int64, blockSize int) bool {
+	return size >= int64(minRecordedBlocks)*int64(blockSize)
+}
