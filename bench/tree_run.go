@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -27,6 +28,10 @@ type TreeConfig struct {
 	Repeat    int // runs per tool (0 means 1); the fastest is reported
 	Tools     []Tool
 	Log       func(format string, args ...any)
+	// Keep leaves the trees in Dir when done, and reuses those a run with
+	// the same Spec left there (a run ends with the target equal to the
+	// source): a large tree is generated once for many runs.
+	Keep bool
 }
 
 // Tree runs: the sync after MutateTree, and a rerun with nothing changed.
@@ -81,18 +86,15 @@ func RunTree(ctx context.Context, cfg TreeConfig) (*TreeReport, error) {
 	rep := &TreeReport{Spec: cfg.Spec, Skipped: map[string]string{}}
 	defer func() { rep.Seconds = time.Since(start).Seconds() }()
 	src, dst := filepath.Join(cfg.Dir, "source"), filepath.Join(cfg.Dir, "target")
-	defer os.RemoveAll(src)
-	defer os.RemoveAll(dst)
-	cfg.Log("tree: generating %d files and %d of %s (%s) and a copy", cfg.Spec.Files, cfg.Spec.Large,
-		FormatBytes(cfg.Spec.LargeSize), FormatBytes(cfg.Spec.Bytes()))
-	tf, err := GenerateTree(src, cfg.Spec)
+	if !cfg.Keep {
+		defer os.RemoveAll(src)
+		defer os.RemoveAll(dst)
+	}
+	tf, err := treeData(cfg, src, dst)
 	if err != nil {
 		return rep, err
 	}
 	rep.Files, rep.Bytes = len(tf.Small)+len(tf.Large), tf.Bytes
-	if err := CopyTree(src, dst); err != nil {
-		return rep, err
-	}
 	var tools []Tool
 	for _, t := range cfg.Tools {
 		if t.Skip != "" {
@@ -214,4 +216,45 @@ func flushFiles(dir string, rels []string) error {
 		}
 	}
 	return nil
+}
+
+// treeData generates the source tree and its copy, or with Keep reuses
+// those a run with the same spec left (kept.json says which).
+func treeData(cfg TreeConfig, src, dst string) (TreeFiles, error) {
+	type kept struct {
+		Spec  TreeSpec
+		Files TreeFiles
+	}
+	mark := filepath.Join(cfg.Dir, "kept.json")
+	if cfg.Keep {
+		var k kept
+		if b, err := os.ReadFile(mark); err == nil && json.Unmarshal(b, &k) == nil && k.Spec == cfg.Spec {
+			if diffs, err := treediff.Diff(src, dst, treediff.Options{}); err == nil && len(diffs) == 0 {
+				cfg.Log("tree: reusing the trees in %s", cfg.Dir)
+				return k.Files, nil
+			}
+		}
+		os.Remove(mark)
+		os.RemoveAll(src)
+		os.RemoveAll(dst)
+	}
+	cfg.Log("tree: generating %d files and %d of %s (%s) and a copy", cfg.Spec.Files, cfg.Spec.Large,
+		FormatBytes(cfg.Spec.LargeSize), FormatBytes(cfg.Spec.Bytes()))
+	tf, err := GenerateTree(src, cfg.Spec)
+	if err != nil {
+		return tf, err
+	}
+	if err := CopyTree(src, dst); err != nil {
+		return tf, err
+	}
+	if cfg.Keep {
+		b, err := json.Marshal(kept{cfg.Spec, tf})
+		if err != nil {
+			return tf, err
+		}
+		if err := os.WriteFile(mark, b, 0o644); err != nil {
+			return tf, err
+		}
+	}
+	return tf, nil
 }

@@ -108,8 +108,11 @@ of 512 MiB (sizes times --tree-scale), 5% of the small files rewritten and
 10% of the large files' blocks changed, brought back by pdiffagent push
 DIR/ HOST:PORT/PATH over TCP and by rsync -a --inplace --no-whole-file to
 its daemon, each verified (bytes, modes, mtimes), then both run again with
-nothing changed. A build whose push does not take directories reports the
-tcp tool as skipped.
+nothing changed. The push runs with default flags: both ends keep a
+block-hash cache, so from the second repetition on (--repeat) the records
+made by the previous push are used (the steady state of a replica made and
+kept by pdiffagent); tcp-nocache is the same push with --no-cache. A build
+whose push does not take directories reports the tcp tool as skipped.
 
 The output ends with the targets, each marked PASS or MISS. The exit status
 is 0 when every sync was verified, whatever the targets say.`,

@@ -18,6 +18,7 @@ type benchTreeOptions struct {
 	Tree      bool
 	TreeScale float64
 	TreeFiles int
+	TreeDir   string
 }
 
 func (o *benchTreeOptions) AddFlags(f *pflag.FlagSet) {
@@ -26,6 +27,8 @@ func (o *benchTreeOptions) AddFlags(f *pflag.FlagSet) {
 		"and with rsync -a --inplace --no-whole-file to a daemon, then both again with nothing changed")
 	f.Float64Var(&o.TreeScale, "tree-scale", 1, "multiply every file size of the tree case by this, from 0.0001 to 1 (0.01 for a quick run)")
 	f.IntVar(&o.TreeFiles, "tree-files", 2000, "small files in the tree case, 1 to 1000000")
+	f.StringVar(&o.TreeDir, "tree-dir", "", "keep the tree case's trees in this directory and reuse them in the next run with the same sizes")
+	f.MarkHidden("tree-dir")
 }
 
 func (o *benchTreeOptions) check() error {
@@ -48,7 +51,13 @@ func runTreeCase(ctx context.Context, opts *benchOptions, work string, rep *benc
 		return err
 	}
 	n.transport = "tcp"
-	tools := []bench.Tool{{Name: "tcp", Sync: n.pushTree}}
+	// Default flags on both ends: each keeps its block-hash cache, and the
+	// records a run makes serve the next (an operator's replica is made and
+	// kept by pdiffagent); tcp-nocache is the same push with --no-cache.
+	n.srvCache = filepath.Join(n.srvDir, "cache")
+	nc := n
+	nc.extra = []string{"--no-cache"}
+	tools := []bench.Tool{{Name: "tcp", Sync: n.pushTree}, {Name: "tcp-nocache", Sync: nc.pushTree}}
 	if slices.Contains(opts.Tools, "local") {
 		tools = append(tools, bench.Tool{Name: "local", Sync: n.syncTree})
 	}
@@ -57,7 +66,11 @@ func runTreeCase(ctx context.Context, opts *benchOptions, work string, rep *benc
 	}
 	spec := bench.DefaultTreeSpec(opts.TreeScale, opts.Seed)
 	spec.Files = opts.TreeFiles
-	tr, err := bench.RunTree(ctx, bench.TreeConfig{Dir: work, Spec: spec,
+	dir := work
+	if opts.TreeDir != "" {
+		dir = opts.TreeDir
+	}
+	tr, err := bench.RunTree(ctx, bench.TreeConfig{Dir: dir, Spec: spec, Keep: opts.TreeDir != "",
 		BlockSize: int(opts.BlockSize), Repeat: opts.Repeat, Tools: tools, Log: log})
 	rep.Tree = tr
 	return err
@@ -69,12 +82,17 @@ func runTreeCase(ctx context.Context, opts *benchOptions, work string, rep *benc
 // makes it bench.ErrUnsupported.
 func (n peerNet) pushTree(ctx context.Context, src, dst string) (bench.Outcome, error) {
 	var res bench.Outcome
-	d, addr, err := startPeer(ctx, n.exe, "peer-serve", append([]string{"--root", filepath.Dir(dst), "--identity", n.srvDir, "--allow", n.cliFP}, n.read...)...)
+	sargs := []string{"--root", filepath.Dir(dst), "--identity", n.srvDir, "--allow", n.cliFP, "--cache-dir", n.srvCache}
+	if n.srvProfile != "" {
+		sargs = append(sargs, "--cpu-profile", n.srvProfile)
+	}
+	d, addr, err := startPeer(ctx, n.exe, "peer-serve", append(sargs, n.read...)...)
 	if err != nil {
 		return res, err
 	}
 	args := append([]string{"push", "--json", "--progress=never", "--identity", n.cliDir, "--pin", n.srvFP,
 		"--transport", n.transport}, n.common...)
+	args = append(args, n.extra...)
 	start := time.Now()
 	out, cu, err := bench.RunChild(ctx, bench.WatchProcess, n.exe, append(args, src+"/", addr+"/"+filepath.Base(dst))...)
 	res.Seconds = time.Since(start).Seconds()

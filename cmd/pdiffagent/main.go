@@ -85,6 +85,7 @@ changed); 130 interrupted (SIGINT).`,
 		newVerifyCommand(&verifyOptions{}),
 	)
 	registerCompletions(cmd)
+	addCPUProfile(cmd)
 	return cmd
 }
 
