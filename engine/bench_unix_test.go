@@ -4,6 +4,7 @@ package engine
 
 import (
 	"crypto/rand"
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -153,5 +154,21 @@ func BenchmarkStrong(b *testing.B) {
 				s.sum(buf)
 			}
 		})
+		for _, sub := range []int{4 << 10, 8 << 10, 16 << 10} { // refinement's sub-blocks
+			b.Run(fmt.Sprintf("%s/%dK", h, sub>>10), func(b *testing.B) {
+				s, err := newStrongHasher(h)
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.SetBytes(int64(len(buf)))
+				b.ReportAllocs()
+				defer reportCPU(b, cpuTime(), int64(len(buf)))
+				for b.Loop() {
+					for j := 0; j < len(buf); j += sub {
+						s.sum(buf[j : j+sub])
+					}
+				}
+			})
+		}
 	}
 }

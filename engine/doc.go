@@ -223,6 +223,15 @@
 // the noise of that load. The sender also computes the sub-block tier-1
 // hashes of a refined block once, for both the search's choice and the
 // sub-blocks (1000 pages: they were 0.22 of the client's 1.34 CPU-s).
+// Also measured on this VM, and left as it was: the read-only mapping
+// (ReadMmap) for a push of 1 GiB at 100 pages cost the client 2.33-2.62
+// CPU-s against 1.26-1.35 with pread (a fault per page is dear here);
+// sha256's one-shot Sum256 instead of Reset, Write and Sum made no
+// difference (BenchmarkStrong); BLAKE3 (zeebo/blake3, AVX2 here, no
+// AVX-512 path) hashes 1 MiB blocks at 2.6-3.3 GB/cpu-s but 4 KiB
+// sub-blocks at 1.1-1.4 and 8 KiB ones at 2.6 (it hashes 8 chunks of 1
+// KiB at once): --min-block 8K suits a BLAKE3 session of 8 KiB pages, not
+// made the default (a 4 KiB write would send 8 KiB).
 //
 // Earlier the same day another VM of this kind measured hashing 2 GiB at
 // 0.75 s with pread and 1.56 s mapped (a fault per 4 KiB page), and before
