@@ -133,7 +133,21 @@
 // target at copy time, since nothing writes there (a weak collision there
 // is rewritten, but then the strong hash refuses the copy). So moves in
 // either direction, overlapping or crossing, never read a source after it
-// was overwritten, and --atomic needs nothing else.
+// was overwritten, and --atomic needs nothing else. The copies cost the
+// receiver a copy of every needed block and up to 24 MiB per worker of
+// held blocks, for nothing when whole blocks were replaced: so after
+// rollStreak bytes of needed blocks in a row that came whole (Data,
+// SubData), as the sender stops searching every block, the hasher leaves
+// needed blocks lazy (no copy: the target holds their old bytes until the
+// reader queues their first write, and a copy from one before that reads
+// the target); the reader drops a lazy block as it queues its write, and
+// a later copy from it is refused (not counted as a collision; the sender
+// stops searching that stripe). The next piece turns keeping on again,
+// and a lazy block still unwritten is then read and kept just before its
+// write. Measured on a fully replaced 1 GiB push over TCP (2 workers, 3
+// interleaved pairs, load 6-8 on 2 cores): the server's CPU 2.04-2.20 s
+// fell to 1.77-1.94, its peak RSS from 84 to 40-44 MiB (fresh memory
+// costs about 2 ms of CPU per MiB here at first touch).
 //
 // Bounds. Sources are the blocks of the same stripe from rollBackBatches
 // (2) batches behind the block the sender decides to the last the

@@ -383,10 +383,14 @@ func (r *receiver) writeBlock(ss *stripeState, bw *blockWriter, d *wire.Data) er
 			return err
 		}
 		ss.received = i + 1
+		ss.roll.cameWhole(int(d.RawLen))
 	}
 	n := r.p.BlockLen(i)
 	if int(d.RawLen) != n {
 		return protocolErrorf("Data for block %d holds %d bytes, want %d", i, d.RawLen, n)
+	}
+	if err := ss.roll.beforeWrite(i); err != nil {
+		return err
 	}
 	if d.Codec == wire.CodecZero {
 		r.tot.zero.Add(1)

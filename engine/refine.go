@@ -277,6 +277,11 @@ func (r *receiver) writeSub(ss *stripeState, bw *blockWriter, d *wire.SubData) e
 	}
 	r.tot.sentBytes.Add(int64(len(d.Payload)))
 	r.tot.subs.Add(int64(rb.last + 1 - j))
+	ss.roll.cameWhole(n)
+	if err := ss.roll.beforeWrite(i); err != nil {
+		releaseBuf(r.p.BlockSize, buf)
+		return err
+	}
 	bw.q <- pendingWrite{block: i, off: int(d.Offset), buf: buf, n: n, sub: true}
 	return nil
 }

@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/pdiffagent/pdiffagent/wire"
 )
@@ -35,16 +36,29 @@ type recvRoll struct {
 	buf     []byte // cur's bytes; nil when refused
 	copied  int    // bytes of cur copied
 	refused map[int64]bool
-	ended   bool  // the sender's RollEnd came
-	pieced  int64 // blocks begun in pieces
-	took    int64 // blocks assembled and written
-	reused  int64 // bytes copied for them
+	// active: the old bytes of needed sources are kept (the hasher's
+	// copy, or the reader's read before it overwrites a lazy one). The
+	// reader turns it off after rollStreak bytes of needed blocks in a
+	// row came whole (Data, SubData), and on again at the next piece.
+	active atomic.Bool
+	whole  int64 // the reader's: bytes of needed blocks in a row that came whole
+	ended  bool  // the sender's RollEnd came
+	pieced int64 // blocks begun in pieces
+	took   int64 // blocks assembled and written
+	reused int64 // bytes copied for them
 }
 
-// keptBlock is a source block: n bytes, held in buf when it is needed.
+// keptBlock is a source block of n bytes. A block offered and not needed
+// has no buf: it is read from the target, which writes never touch there.
+// A needed block offered while the search is active is copied into buf; one
+// offered while it is not is lazy: its old bytes are the target's until
+// the reader is about to overwrite it (beforeWrite), and then kept if the
+// search is active again, or gone: a copy from it is refused.
 type keptBlock struct {
-	buf []byte
-	n   int
+	buf  []byte
+	n    int
+	lazy bool
+	gone bool
 }
 
 // newRecvRoll returns the search state of a stripe, or nil when the
@@ -60,8 +74,10 @@ func (r *receiver) newRecvRoll() (*recvRoll, error) {
 	ro := newRoller(rollWindow(r.p.BlockSize))
 	ro.collide = r.opt.testRollCollide
 	per := int64(batchBlocks(r.p.BlockSize))
-	return &recvRoll{r: r, ro: ro, strong: strong, back: (windowBatches + 1 + rollBackBatches) * per,
-		src: map[int64]keptBlock{}, cur: -1, refused: map[int64]bool{}}, nil
+	rr := &recvRoll{r: r, ro: ro, strong: strong, back: (windowBatches + 1 + rollBackBatches) * per,
+		src: map[int64]keptBlock{}, cur: -1, refused: map[int64]bool{}}
+	rr.active.Store(true)
+	return rr, nil
 }
 
 // begin starts the RollSums of a batch and evicts the sources the sender
@@ -101,8 +117,9 @@ func (rr *recvRoll) offerTail(blk, off int64, buf []byte) error {
 }
 
 // offer makes block blk, whose old bytes are b (possibly mapped: the
-// caller guards) and tier-1 hash weak, a source, keeping a copy of its
-// bytes if it is needed (it will be overwritten). A block shorter than
+// caller guards) and tier-1 hash weak, a source. If it is needed (it will
+// be overwritten), it keeps a copy of its bytes while the search is
+// active, and otherwise leaves it lazy (beforeWrite). A block shorter than
 // the anchor, or whose anchor is all zeros, is not offered.
 func (rr *recvRoll) offer(blk int64, b []byte, weak uint64, needed bool) {
 	if rr == nil || len(b) < rr.ro.w {
@@ -115,10 +132,13 @@ func (rr *recvRoll) offer(blk int64, b []byte, weak uint64, needed bool) {
 	if rr.r.opt.testSearchWeak != nil {
 		weak = rr.r.opt.testSearchWeak(b)
 	}
-	var keep []byte
-	if needed {
-		keep = getBuf(rr.r.p.BlockSize, len(b))
-		copy(keep, b)
+	k := keptBlock{n: len(b)}
+	if needed && rr.active.Load() {
+		k.buf = getBuf(rr.r.p.BlockSize, len(b))
+		copy(k.buf, b)
+		rr.countKept()
+	} else {
+		k.lazy = needed
 	}
 	rr.mu.Lock()
 	if old, ok := rr.src[blk]; ok { // offered again: cannot happen, but keep the map exact
@@ -126,7 +146,7 @@ func (rr *recvRoll) offer(blk int64, b []byte, weak uint64, needed bool) {
 	} else {
 		rr.order = append(rr.order, blk)
 	}
-	rr.src[blk] = keptBlock{buf: keep, n: len(b)}
+	rr.src[blk] = k
 	rr.mu.Unlock()
 	i := blk - int64(rr.sums.First)
 	rr.sums.Offer[i] = true
@@ -163,6 +183,8 @@ func (rr *recvRoll) piece(ss *stripeState, bw *blockWriter, st *lockedStream, m 
 			return false, err
 		}
 		ss.received = blk + 1
+		rr.active.Store(true)
+		rr.whole = 0
 		rr.cur, rr.have, rr.copied = blk, 0, 0
 		rr.buf = getBuf(r.p.BlockSize, r.p.BlockLen(blk))
 		rr.pieced++
@@ -188,6 +210,9 @@ func (rr *recvRoll) piece(ss *stripeState, bw *blockWriter, st *lockedStream, m 
 	rr.cur = -1
 	if rr.buf == nil {
 		return false, nil
+	}
+	if err := rr.beforeWrite(blk); err != nil {
+		return false, err
 	}
 	bw.write(blk, rr.buf)
 	rr.buf = nil
@@ -219,7 +244,9 @@ func (rr *recvRoll) copyFrom(c *wire.CopyFrom, st *lockedStream) error {
 	switch {
 	case !ok:
 		return protocolErrorf("CopyFrom for block %d from %d+%d: not within a source block offered and kept", rr.cur, c.Src, c.N)
-	case old.buf == nil:
+	case old.gone: // overwritten while the search found nothing: refused, not a collision
+		return rr.refuse(st)
+	case old.buf == nil: // not needed, or not yet overwritten (only the reader queues writes)
 		if _, err := r.dst.ReadAt(dst, int64(c.Src)); err != nil {
 			return fmt.Errorf("read %s: %w", r.dst.Name(), err)
 		}
@@ -228,13 +255,73 @@ func (rr *recvRoll) copyFrom(c *wire.CopyFrom, st *lockedStream) error {
 		rr.copied += int(n)
 		return nil
 	}
-	putBuf(r.p.BlockSize, rr.buf)
+	r.tot.collisions.Add(1)
+	return rr.refuse(st)
+}
+
+// refuse drops the block being assembled and tells the sender, which
+// sends it again whole (and searches no more in the stripe).
+func (rr *recvRoll) refuse(st *lockedStream) error {
+	putBuf(rr.r.p.BlockSize, rr.buf)
 	rr.buf = nil
 	rr.refused[rr.cur] = true
-	r.tot.collisions.Add(1)
 	rr.sendMu.Lock()
 	defer rr.sendMu.Unlock()
 	return wrapStream(st.Send(&wire.Refused{Block: uint64(rr.cur)}))
+}
+
+// beforeWrite runs in the reader just before it queues the first write
+// to block blk (only the reader queues writes, each after the block's
+// verdict, so offer came first and the target still holds the old bytes):
+// a lazy source (offered while the search was inactive) is read and kept
+// if a piece made the search active again since, and is gone otherwise.
+// With 100% of the blocks replaced the search soon finds nothing, so the
+// receiver stops copying and holding old blocks (it copied every needed
+// block and held up to 24 MiB of them per worker).
+func (rr *recvRoll) beforeWrite(blk int64) error {
+	if rr == nil {
+		return nil
+	}
+	rr.mu.Lock()
+	defer rr.mu.Unlock()
+	k, ok := rr.src[blk]
+	if !ok || !k.lazy {
+		return nil
+	}
+	k.lazy = false
+	if !rr.active.Load() {
+		k.gone = true
+		rr.src[blk] = k
+		return nil
+	}
+	r := rr.r
+	buf := getBuf(r.p.BlockSize, k.n)
+	if _, err := r.dst.ReadAt(buf, blk*int64(r.p.BlockSize)); err != nil {
+		putBuf(r.p.BlockSize, buf)
+		return fmt.Errorf("read %s: %w", r.dst.Name(), err)
+	}
+	k.buf = buf
+	rr.src[blk] = k
+	rr.countKept()
+	return nil
+}
+
+func (rr *recvRoll) countKept() {
+	if c := rr.r.opt.testRollKept; c != nil {
+		c.Add(1)
+	}
+}
+
+// cameWhole counts a needed block of n bytes that came whole (Data or
+// SubData, not pieces): after rollStreak bytes in a row the reader stops
+// keeping old blocks, as the sender stops searching every block.
+func (rr *recvRoll) cameWhole(n int) {
+	if rr == nil {
+		return
+	}
+	if rr.whole += int64(n); rr.whole >= rollStreak {
+		rr.active.Store(false)
+	}
 }
 
 // takeRefused reports whether a Data for block i is the sender's answer to

@@ -332,3 +332,25 @@ func TestRollingWorkBound(t *testing.T) {
 		})
 	}
 }
+
+// TestRollingKeepsNoReplacedBlocks: after rollStreak bytes of needed
+// blocks that came whole (Data: the search found nothing) the receiver
+// stops keeping their old bytes for the search (it kept a copy of every
+// one: 24 MiB per worker and a copy of every needed block with all of
+// them replaced), and the sync is still exact.
+func TestRollingKeepsNoReplacedBlocks(t *testing.T) {
+	checkNoLeak(t)
+	const bs = 1 << 20
+	old := randBytes(21, 48*mib)
+	data := randBytes(22, 48*mib)
+	var kept atomic.Int64
+	p := Params{Session: Session{BlockSize: bs, Workers: 1}}
+	_, rst := rollSync(t, data, old, p, Options{testRollKept: &kept}, rollCaps)
+	// Kept while active: the first rollStreak bytes, and what the hasher
+	// read ahead (its window) before the receiver saw them come whole.
+	most := int64(rollStreak/bs + (windowBatches+1)*batchBlocks(bs))
+	t.Logf("%d blocks changed, %d old blocks kept (at most %d)", rst.BlocksChanged, kept.Load(), most)
+	if kept.Load() > most || rst.BlocksChanged != 48 {
+		t.Errorf("kept %d old blocks of %d changed, want at most %d", kept.Load(), rst.BlocksChanged, most)
+	}
+}

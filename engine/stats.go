@@ -141,6 +141,9 @@ type Options struct {
 	// testAfterEager, when not nil, is called with each block the sender
 	// hashed eagerly, right after.
 	testAfterEager func(blk int64)
+	// testRollKept, when not nil, counts the old blocks the receiver
+	// keeps for the search (copied as hashed, or read before a write).
+	testRollKept *atomic.Int64
 }
 
 // weak is the tier-1 hash of a sync run under ctx.
