@@ -22,22 +22,43 @@ import (
 // the identity directory of a client it allows.
 func testListen(t *testing.T, root string, mod func(*agent.ServerConfig)) (addr, pin, clientDir string) {
 	t.Helper()
+	ids := newTestIDs(t)
+	return ids.listen(t, "127.0.0.1:0", root, mod), ids.pin(), ids.clientDir
+}
+
+// testIDs are a server's identity and the identity directory of a client
+// it allows, made before the server runs (testIDs.listen).
+type testIDs struct {
+	server, client *agent.Identity
+	clientDir      string
+}
+
+func newTestIDs(t *testing.T) *testIDs {
+	t.Helper()
 	sid, err := agent.LoadOrCreateIdentity(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	clientDir = t.TempDir()
-	cid, err := agent.LoadOrCreateIdentity(clientDir)
-	if err != nil {
+	ids := &testIDs{server: sid, clientDir: t.TempDir()}
+	if ids.client, err = agent.LoadOrCreateIdentity(ids.clientDir); err != nil {
 		t.Fatal(err)
 	}
-	cfg := agent.ServerConfig{Root: root, Allow: []string{cid.Fingerprint()}, Identity: sid,
+	return ids
+}
+
+// pin is the server's fingerprint.
+func (ids *testIDs) pin() string { return ids.server.Fingerprint() }
+
+// listen runs the server on addr until the test ends, and returns where.
+func (ids *testIDs) listen(t *testing.T, addr, root string, mod func(*agent.ServerConfig)) string {
+	t.Helper()
+	cfg := agent.ServerConfig{Root: root, Allow: []string{ids.client.Fingerprint()}, Identity: ids.server,
 		Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
 	if mod != nil {
 		mod(&cfg)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := agent.Listen(ctx, "127.0.0.1:0", cfg)
+	srv, err := agent.Listen(ctx, addr, cfg)
 	if err != nil {
 		cancel()
 		t.Fatal(err)
@@ -45,7 +66,7 @@ func testListen(t *testing.T, root string, mod func(*agent.ServerConfig)) (addr,
 	done := make(chan struct{})
 	go func() { defer close(done); srv.Serve(ctx) }()
 	t.Cleanup(func() { cancel(); srv.Close(); <-done })
-	return srv.Addr(), srv.Fingerprint(), clientDir
+	return srv.Addr()
 }
 
 // jsonOutcome is what a --json run printed: exactly one object.

@@ -109,7 +109,15 @@ func (opts *syncOptions) runTree(ctx context.Context, what, src, dst string, p e
 	}
 	start := time.Now()
 	stop := opts.startProgressText(&prog.Engine, 0, func() string { return treeProgressLine(prog, start) })
-	st, err := run()
+	// --retries: a tree that failed as a whole for a reason worth
+	// retrying (the network, a busy server) runs again; what the last run
+	// completed, the next skips after a stat. A partial tree (some paths
+	// failed, the rest synced) is reported, not retried.
+	var st tree.Stats
+	err := opts.retryOptions.do(ctx, os.Stderr, prog.Reset, func() (err error) {
+		st, err = run()
+		return err
+	})
 	stop()
 	return reportTree(ctx, opts, treeResult{Stats: st}, err)
 }

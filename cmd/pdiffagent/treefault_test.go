@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -301,4 +302,46 @@ func immutableTarget(t *testing.T, src, dst, name string) bool {
 	}
 	t.Cleanup(func() { exec.Command("chattr", "-i", p).Run() })
 	return true
+}
+
+// TestTreeRetries: --retries runs a tree again when it failed as a whole
+// for a reason worth retrying: a push of a tree to a server that is not
+// there yet (connection refused) says so, runs again once the server is
+// up, and ends with an identical tree; a partial tree is not retried.
+func TestTreeRetries(t *testing.T) {
+	ids := newTestIDs(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there until the retry's wait
+	root, src := t.TempDir(), t.TempDir()
+	sysiotest.MakeTree(t, src, sysiotest.TreeSpec{Seed: 25, Files: 20, MaxSize: 8 << 10, Dirs: 2, Depth: 1})
+	read, restore := captureStderr(t)
+	defer restore()
+	args := []string{"push", "-q", "--retries", "1", "--identity", ids.clientDir, "--pin", ids.pin(), src + "/", addr + "/dst"}
+	codes := make(chan int, 1)
+	go func() {
+		code, _ := execute(t, args...)
+		codes <- code
+	}()
+	if !sysiotest.WaitUntil(time.Minute, func() bool { return strings.Contains(read(), "run 1 of 2 failed (network)") }) {
+		t.Fatalf("no retry announced: %q", read())
+	}
+	ids.listen(t, addr, root, nil)
+	if code := <-codes; code != exitOK {
+		t.Fatalf("exit %d: %s", code, read())
+	}
+	restore()
+	sysiotest.TreeEqual(t, src, filepath.Join(root, "dst"), sysiotest.TreeOptions{})
+
+	// A partial tree: reported at once, not run again.
+	sysiotest.WriteFile(t, filepath.Join(src, "blocked"), []byte("b"))
+	os.MkdirAll(filepath.Join(root, "dst", "blocked", "x"), 0o755)
+	read, restore = captureStderr(t)
+	defer restore()
+	if code, _ := execute(t, args...); code != exitError || strings.Contains(read(), "running again") {
+		t.Errorf("partial tree: exit %d, %q; want 1, no retry", code, read())
+	}
 }

@@ -148,6 +148,17 @@ func (p *Progress) end(rel string, size int64) {
 	p.mu.Unlock()
 }
 
+// Reset zeroes the progress before a tree sync runs again (a retry).
+func (p *Progress) Reset() {
+	for _, c := range []*atomic.Int64{&p.Engine.Compared, &p.Engine.Written, &p.Engine.Sent, &p.Files, &p.FilesDone,
+		&p.Bytes, &p.BytesSkipped, &p.BytesDone} {
+		c.Store(0)
+	}
+	p.mu.Lock()
+	clear(p.current)
+	p.mu.Unlock()
+}
+
 // Done is the bytes of the source's files whose fate is decided, the
 // largest of three counts that never exceed it: compared by the sender
 // (Engine.Compared, within the files in flight) or skipped; written into
