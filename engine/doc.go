@@ -367,4 +367,46 @@
 // Options.ReadLimit paces the hashing passes through the tier-1 hash, which
 // every block read passes once (--io-limit). The bucket holds one block at
 // most, so nothing passes in a larger burst, and a late waiter is credited.
+//
+// # Everything changed: where a fully replaced push spends its CPU
+//
+// Issue 14 asks a push of a 1 GiB file whose blocks were all replaced to
+// reach 70% of the throughput of plain TLS 1.3 over two connections
+// (bench's "tls x2" floor) on the same 2-core machine. The floor is pure
+// encrypt, copy and socket I/O: about 1.5 CPU-s per GiB on a quiet
+// machine (0.76 s for 1 GiB, both cores busy), 2.1-2.5 at load 8-10.
+// Profiles of both ends (perf, 2026-12-01, load 8-10, 2 workers,
+// --no-cache; numbers as shares of each process's CPU, 1.7-2.0 CPU-s client,
+// 2.0-2.2 server) after 96b8ffc:
+//   - client: TLS encrypt 18%, copy into TLS records 19%, socket writes
+//     18% (together the floor's sender), pread of the source 11% (into
+//     the window's many buffers: three times the server's cost per byte,
+//     which reads into one hot buffer), Go's sysmon 8% (also the floor's),
+//     the rolling search 7% (its first rollStreak of each stripe and one
+//     probe per 64 MiB: about 32 blocks of 1024, scanned and copied into
+//     its span), xxhash64 5%, first-touch page faults 4%.
+//   - server: socket reads 20%, TLS decrypt 16%, copy out of TLS records
+//     11% (the floor's receiver), sysmon 12%, O_DIRECT writes 6%, xxhash64
+//     9% (the target's blocks as hashed, and each received block for the
+//     digest), pread of the target 4%, page faults 5% (at first touch of
+//     60-68 MiB: about 2 ms of CPU per fresh MiB here), refinement's
+//     sha256 of the ~30 blocks refined before its back-off 1.5%.
+//
+// So the sync costs the floor plus about 0.7 CPU-s per GiB on each side
+// (1.6-1.7 times the floor's CPU at the same load), nearly all of it the
+// reads, hashes and writes of the two files, which the floor does not do:
+// at 2.2-2.4 CPU-s a GiB on two shared cores the best wall time is about
+// 1.1-1.2 s, 62-70% of the floor, and only if both cores stay busy. They
+// do not quite: a local sync of the same change takes 1.15 s on 1.1 CPU-s
+// (one core of two), bounded by the O_DIRECT writes of 1 MiB (dd measured
+// 0.4-0.75 GB/s for 1-4 MiB direct writes here while other work ran).
+// What was cut: the receiver's copy of every needed block for the search
+// and its 24 MiB per worker of held copies (96b8ffc: server 2.04-2.20 ->
+// 1.77-1.94 CPU-s, peak RSS 84 -> 40-68 MiB). What is left, by size: the
+// source's pread into cold buffers (reading into one hot buffer and
+// holding nothing is wt-compare's eager mode, for low need rates), write
+// coalescing (pwritev of consecutive blocks, larger device requests) and
+// the search's first 8 MiB per stripe. The back-off of the search's
+// probes doubles its gap during the first rollStreak too (rolling_send.go),
+// so the first probe comes 64 MiB after it, not 1 MiB as written above.
 package engine
