@@ -69,6 +69,7 @@ func runTree(ctx context.Context, cfg ClientConfig, hostport string, op wire.Op,
 		return tree.Stats{}, err
 	}
 	p := engine.Params{Session: sess}
+	p.Workers *= tree.SlotsPerWorker // streams: small files run beside a large one's stripes
 	open := openMessage(op, dir, p)
 	if op == wire.OpTree && opt.Atomic && !p.DryRun {
 		open.Flags |= wire.FlagAtomic

@@ -17,12 +17,15 @@
 // skipped, not verified; ChecksumAll turns it off), and any other goes to
 // the scheduler as a job. Extended attributes and ACLs are not synced.
 //
-// Workers (sched.go). The tree has Session.Workers workers. A file takes
-// one per minStripeBlocks of its blocks, at least one, at most all: a file
-// of a few blocks runs on one, side by side with others, so many small
-// files keep every worker busy, while a large one is striped across all of
-// them by the engine exactly as a single-file sync (its Params.Workers).
-// The walker waits for a file's workers before it goes on, which bounds
+// Workers (sched.go). The tree has Session.Workers workers and
+// SlotsPerWorker times as many slots. A file takes one worker (and slot)
+// per minStripeBlocks of its blocks, at least one, at most every worker: a
+// file of a few blocks runs on one, side by side with others, so many
+// small files keep every worker busy, while a large one is striped across
+// all of them by the engine exactly as a single-file sync (its
+// Params.Workers), and the slots it leaves let small files, which mostly
+// wait on round trips, run beside it (a network tree opens a stream per
+// slot). The walker waits for a file's slots before it goes on, which bounds
 // the files in flight, and with them the memory: the listings of the
 // directories on the walker's path, the files in flight, the directories
 // that hold them (dirs.go) and, with HardLinks, one record per
