@@ -37,7 +37,7 @@ func staleCopy(t *testing.T, dir string, tr *sysiotest.Tree) {
 	t.Helper()
 	old := time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC)
 	for _, f := range tr.Files {
-		if contains(tr.HardLinks, f) {
+		if slices.Contains(tr.HardLinks, f) {
 			continue // its inode is another name's, changed once
 		}
 		p := filepath.Join(dir, filepath.FromSlash(f))
@@ -54,15 +54,6 @@ func staleCopy(t *testing.T, dir string, tr *sysiotest.Tree) {
 			t.Fatal(err)
 		}
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // TestTreeKilledNetwork: a client killed with SIGKILL in the middle of a
@@ -220,13 +211,7 @@ func TestTreeChangedMidSyncNetwork(t *testing.T) {
 				return func(b []byte) uint64 {
 					if bytes.Equal(b, marker) {
 						once.Do(func() { // the sender holds here while the file grows
-							f, err := os.OpenFile(victim, os.O_APPEND|os.O_WRONLY, 0)
-							if err != nil {
-								t.Error(err)
-								return
-							}
-							f.Write([]byte("grown meanwhile"))
-							f.Close()
+							sysiotest.AppendFile(t, victim, []byte("grown meanwhile"))
 						})
 					}
 					return w(b)
@@ -287,20 +272,18 @@ func TestTreePathFailsNetwork(t *testing.T) {
 }
 
 // immutableTarget gives the source a file name and the target an older
-// copy of it made immutable (chattr +i), which even root cannot open for
-// writing (EPERM); false where chattr cannot.
+// copy of it made immutable, which even root cannot open for writing
+// (EPERM); false where chattr cannot.
 func immutableTarget(t *testing.T, src, dst, name string) bool {
 	t.Helper()
 	sysiotest.WriteFile(t, filepath.Join(src, name), []byte("new content"))
 	p := filepath.Join(dst, name)
 	sysiotest.WriteFile(t, p, []byte("old"))
-	if out, err := exec.Command("chattr", "+i", p).CombinedOutput(); err != nil {
-		t.Logf("chattr +i: %v: %s (no immutable file in this test)", err, out)
+	if !sysiotest.Immutable(t, p) {
 		os.Remove(filepath.Join(src, name))
 		os.Remove(p)
 		return false
 	}
-	t.Cleanup(func() { exec.Command("chattr", "-i", p).Run() })
 	return true
 }
 

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -39,15 +38,7 @@ func TestChangedMidSync(t *testing.T) {
 	var once sync.Once
 	hookWeak(t, func(_ context.Context, b []byte) {
 		if bytes.Equal(b, marker) {
-			once.Do(func() {
-				f, err := os.OpenFile(victim, os.O_APPEND|os.O_WRONLY, 0)
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				f.Write([]byte("grown meanwhile"))
-				f.Close()
-			})
+			once.Do(func() { sysiotest.AppendFile(t, victim, []byte("grown meanwhile")) })
 		}
 	})
 	var warned []string
@@ -134,11 +125,9 @@ func immutable(t *testing.T, src, dst, name string) bool {
 	sysiotest.WriteFile(t, filepath.Join(src, name), []byte("new content"))
 	p := filepath.Join(dst, name)
 	sysiotest.WriteFile(t, p, []byte("old"))
-	if out, err := exec.Command("chattr", "+i", p).CombinedOutput(); err != nil {
-		t.Logf("chattr +i: %v: %s (no immutable file in this test)", err, out)
+	if !sysiotest.Immutable(t, p) {
 		os.Remove(filepath.Join(src, name))
 		return false
 	}
-	t.Cleanup(func() { exec.Command("chattr", "-i", p).Run() })
 	return true
 }

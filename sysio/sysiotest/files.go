@@ -1,8 +1,10 @@
 package sysiotest
 
 import (
+	"errors"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"testing"
 )
 
@@ -50,4 +52,30 @@ func ListDir(t testing.TB, dir string, keep func(name string) bool) []string {
 		}
 	}
 	return out
+}
+
+// Immutable makes path immutable (chattr +i) until the test ends, so that
+// opening it for writing fails with EPERM even for root; false, logged,
+// where chattr cannot (not Linux, a filesystem without the attribute).
+func Immutable(t testing.TB, path string) bool {
+	t.Helper()
+	if out, err := exec.Command("chattr", "+i", path).CombinedOutput(); err != nil {
+		t.Logf("chattr +i: %v: %s (no immutable file in this test)", err, out)
+		return false
+	}
+	t.Cleanup(func() { exec.Command("chattr", "-i", path).Run() })
+	return true
+}
+
+// AppendFile appends b to the file path.
+func AppendFile(t testing.TB, path string, b []byte) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	if err == nil {
+		_, err = f.Write(b)
+		err = errors.Join(err, f.Close())
+	}
+	if err != nil {
+		t.Error(err)
+	}
 }
