@@ -400,6 +400,18 @@
 // do not quite: a local sync of the same change takes 1.15 s on 1.1 CPU-s
 // (one core of two), bounded by the O_DIRECT writes of 1 MiB (dd measured
 // 0.4-0.75 GB/s for 1-4 MiB direct writes here while other work ran).
+// The writes are the first suspect for the wall time: with each worker's
+// writer timed (push over TCP, load 9-15), its 1 MiB O_DIRECT writes
+// took 3.5-5.4 s in all (about 4 ms each: 250 MB/s per writer while other
+// work used the disk) and the readers waited 1.6-3.4 s on full write
+// queues in syncs of 4.6-5.7 s; in a local sync they waited 4.3 s of
+// 3.4-3.7. Buffered writes into the cached target (the hasher has just
+// read each block) halved the writers' time and the waits (0.7-0.8 s) but
+// left 0.5-0.8 s for the final fsync; with sync_file_range(WRITE) after
+// each block the fsync took 0.05-0.2 s and the writes 1.8-2.6 s. The wall
+// times of those runs (4.3-7.5 s) were load noise, so the write path
+// stays O_DIRECT until a quiet machine decides (bench's FLUSH column shows
+// the fsync).
 // What was cut: the receiver's copy of every needed block for the search
 // and its 24 MiB per worker of held copies (96b8ffc: server 2.04-2.20 ->
 // 1.77-1.94 CPU-s, peak RSS 84 -> 40-68 MiB). What is left, by size: the
