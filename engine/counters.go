@@ -15,8 +15,6 @@ type counters struct {
 	// and the bytes copied (rolling*.go); searchWork the bytes the
 	// sender's search rolled over and tier-1 hashed.
 	moved, reused, searchWork atomic.Int64
-	// eager counts the blocks the sender hashed eagerly (send_eager.go).
-	eager atomic.Int64
 }
 
 func (c *counters) stats() Stats {
@@ -32,6 +30,5 @@ func (c *counters) stats() Stats {
 		BlocksMoved:     c.moved.Load(),
 		BytesReused:     c.reused.Load(),
 		searchWork:      c.searchWork.Load(),
-		eagerBlocks:     c.eager.Load(),
 	}
 }

@@ -217,26 +217,20 @@
 //     faults cost less than that here). 100% changed: 1.63 against 1.61
 //     CPU-s, wall within the noise.
 //
-// Eager hashing (send_eager.go). While a worker's moving need rate (a
-// quarter weight on each verdict's share of needed blocks) is under 1/8,
-// its sender reads each block of the next batch into one scratch buffer,
-// hashes it with both tiers at once and keeps nothing: the verdict then
-// only compares, and the few blocks to send (or refine, or search) are
-// read again. Otherwise, and until its first verdict, it keeps every block
-// in a pooled buffer as described above, so a fully changed file pays no
-// tier-2 hash on the sender. The guarantee is the same: a kept block's
-// tier-2 hashes were compared; a block changed between its hash and its
-// second read fails the digest (TestEagerSourceChanged). Why: a window of
-// held batches cycles the pread through 16 MiB of buffers per worker, out
-// of the CPU's cache (pread of 1 GiB cached: 0.11-0.15 CPU-s into one
-// reused buffer, 0.22-0.27 into 32 cycling ones); at 1/8 needed the extra
-// tier-2 hashes and second reads cost about what that saves. Measured
-// (local sync of 1 GiB, 100 random 8 KiB pages rewritten, load 9-10,
-// 2026-12-01): 2.18-2.28 CPU-s against 2.09-2.66 kept (4 pairs), 2.68-2.72
-// against 2.58-2.89 (3, before the RWF_NOWAIT reads): a few percent, within
-// the noise of that load. The sender also computes the sub-block tier-1
-// hashes of a refined block once, for both the search's choice and the
-// sub-blocks (1000 pages: they were 0.22 of the client's 1.34 CPU-s).
+// Tried and not kept (cf2f2b9 and f7397e0, removed after): eager hashing on
+// the sender, which, while a worker's moving need rate was under 1/8,
+// read each block into one reused (cache-hot) buffer, hashed both tiers at
+// once, kept nothing and read again only the blocks that travel, instead
+// of holding a window of 16 MiB of pooled buffers per worker (pread of 1
+// GiB cached: 0.11-0.15 CPU-s into one reused buffer, 0.22-0.27 into 32
+// cycling ones). Local sync of 1 GiB, load 7-11, interleaved pairs: 100
+// pages 2.26-2.50 CPU-s eager against 2.05-2.54 kept (5 pairs, median
+// 2.39 against 2.37); 10% of whole blocks replaced 2.34-2.58 against
+// 2.17-2.53 (kept lower in all 5 pairs): the tier-2 hashes of the blocks
+// then sent and their second read cost more than the hot buffer saves.
+// Kept: the sender computes the sub-block tier-1 hashes of a refined
+// block once, for both the search's choice and the sub-blocks (at 1000
+// pages they were 0.22 of the client's 1.34 CPU-s, computed twice).
 // Also measured on this VM, and left as it was: the read-only mapping
 // (ReadMmap) for a push of 1 GiB at 100 pages cost the client 2.33-2.62
 // CPU-s against 1.26-1.35 with pread (a fault per page is dear here);

@@ -236,11 +236,9 @@ func (rs *sendRoll) fill(b *pendingBatch, i int, buf []byte) error {
 		nb, j = b.next, 0
 	}
 	var next []byte
-	nn := 0         // bytes of the next block in span
-	unread := false // an eager batch's block, hashed and not kept: read it
+	nn := 0 // bytes of the next block in span
 	if nb != nil && (nb.have == nil || !nb.have[j]) {
 		next, nn = nb.bufs[j], s.p.BlockLen(nb.first+int64(j)) // nil: a hole
-		unread = nb.unread(j)
 	}
 	if need := len(buf) + nn; cap(rs.span) < need {
 		// sized to what the file needs, at most two blocks: a small file
@@ -252,17 +250,12 @@ func (rs *sendRoll) fill(b *pendingBatch, i int, buf []byte) error {
 		copy(span, buf)
 		if next != nil {
 			copy(span[len(buf):], next)
-		} else if !unread {
+		} else {
 			clear(span[len(buf):])
 		}
 	})
 	if err != nil {
 		return guardErr(err, s.src.File, ErrSourceChanged)
-	}
-	if unread {
-		if err := s.readInto(span[len(buf):], nb.first+int64(j)); err != nil {
-			return err
-		}
 	}
 	rs.span = span
 	return nil

@@ -139,12 +139,6 @@ type pendingBatch struct {
 	view  *blockView // when not nil, bufs are slices of this mapping, not pooled buffers
 	known []cache.Entry
 	have  []bool // have[i]: block i's hashes are known[i], and it is read only if it must be sent
-	// eager: the reader hashed the batch's blocks with both tiers and kept
-	// none (send_eager.go): strong[i] is block i's tier-2 hash where
-	// read[i] (not a hole); decide reads a block again when it must travel.
-	eager  bool
-	strong [][wire.StrongSize]byte
-	read   []bool
 	// next is the stripe's following batch, set by the reader before it
 	// closes ready (which it also closes when it stops without one): the
 	// search (rolling_send.go) reads past a batch's last block in memory.
@@ -174,10 +168,9 @@ func (s *sender) worker(ctx context.Context, w int, st *lockedStream) error {
 	}
 	pending := make(chan *pendingBatch, windowBatches)
 	readErr := make(chan error, 1)
-	er := newEagerRate(s.opt.testEager)
 	go func() {
 		defer close(pending)
-		err := s.readStripe(ctx, first, end, st, pending, er)
+		err := s.readStripe(ctx, first, end, st, pending)
 		if err != nil {
 			s.sess.fail(err)
 		}
@@ -193,7 +186,7 @@ func (s *sender) worker(ctx context.Context, w int, st *lockedStream) error {
 			return err
 		}
 		for b := range pending {
-			n, c, err := s.decide(st, b, strong, &dg, rs, er)
+			n, c, err := s.decide(st, b, strong, &dg, rs)
 			sent, confirmed = sent+n, confirmed+c
 			if err != nil {
 				return err
@@ -218,17 +211,9 @@ func (s *sender) worker(ctx context.Context, w int, st *lockedStream) error {
 	return nil
 }
 
-// readStripe reads [first, end) batch by batch, each eagerly when er says
-// so (send_eager.go).
-func (s *sender) readStripe(ctx context.Context, first, end int64, st *lockedStream, pending chan<- *pendingBatch, er *eagerRate) error {
+// readStripe reads [first, end) batch by batch.
+func (s *sender) readStripe(ctx context.Context, first, end int64, st *lockedStream, pending chan<- *pendingBatch) error {
 	per := int64(batchBlocks(s.p.BlockSize))
-	var scratch []byte // the eager batches' one buffer
-	var strong *strongHasher
-	defer func() {
-		if scratch != nil {
-			putBuf(s.p.BlockSize, scratch)
-		}
-	}()
 	holes := newHoleScanner(s.src.File)
 	bs := int64(s.p.BlockSize)
 	if s.cache == nil || s.cache.known == nil { // a hit reads only blocks to send: no read-ahead
@@ -246,16 +231,6 @@ func (s *sender) readStripe(ctx context.Context, first, end int64, st *lockedStr
 		pb := &pendingBatch{first: b, bufs: make([][]byte, n), weak: weak, ready: make(chan struct{})}
 		if pb.known, pb.have = s.cache.lookupKnown(b, int(n)); pb.known == nil {
 			pb.view = mapBlocks(s.src.File, s.p, s.opt, s.p.Size, b, n)
-		}
-		if s.eagerAllowed(pb) && er.eager() {
-			if scratch == nil {
-				var err error
-				if strong, err = newStrongHasher(s.p.Strong); err != nil {
-					return err
-				}
-				scratch = getBuf(s.p.BlockSize, s.p.BlockSize)
-			}
-			pb.eager, pb.strong, pb.read = true, make([][wire.StrongSize]byte, n), make([]bool, n)
 		}
 		for i := range n {
 			if err := ctx.Err(); err != nil {
@@ -280,13 +255,6 @@ func (s *sender) readStripe(ctx context.Context, first, end int64, st *lockedStr
 					return guardErr(err, s.src.File, ErrSourceChanged)
 				}
 				pb.bufs[i] = buf
-				continue
-			}
-			if pb.eager {
-				if err := s.readEager(pb, int(i), blk, ln, scratch, strong); err != nil {
-					s.release(pb)
-					return err
-				}
 				continue
 			}
 			buf, err := s.readBlock(blk)

@@ -8,7 +8,7 @@ import (
 
 // decide takes the verdict for b and sends what differs. It returns how
 // many blocks were sent (or would be, in a dry run) and confirmed.
-func (s *sender) decide(st *lockedStream, b *pendingBatch, strong *strongHasher, dg *digest, rs *sendRoll, er *eagerRate) (sent, confirmed int64, err error) {
+func (s *sender) decide(st *lockedStream, b *pendingBatch, strong *strongHasher, dg *digest, rs *sendRoll) (sent, confirmed int64, err error) {
 	defer s.release(b)
 	m, err := rs.recv(st)
 	if err != nil {
@@ -21,13 +21,6 @@ func (s *sender) decide(st *lockedStream, b *pendingBatch, strong *strongHasher,
 	if int64(v.First) != b.first || int(v.Count) != len(b.bufs) {
 		return 0, 0, protocolErrorf("verdict for blocks %d+%d, want %d+%d", v.First, v.Count, b.first, len(b.bufs))
 	}
-	needed := 0
-	for _, n := range v.Need {
-		if n {
-			needed++
-		}
-	}
-	er.observe(needed, len(v.Need))
 	var refs []*wire.RefineBlock // per block: the receiver's sub-block sums, if it refined it
 	var sub int
 	if s.p.refining() {
@@ -65,8 +58,6 @@ func (s *sender) decide(st *lockedStream, b *pendingBatch, strong *strongHasher,
 				}
 				b.bufs[i], known = buf, false
 				sum = strong.sum(buf)
-			} else if es, ok := b.eagerStrong(i); ok {
-				sum = es
 			} else if buf == nil {
 				_, sum = s.zero.get(s.p.BlockLen(blk))
 			} else if err := sysio.Guard(func() { sum = strong.sum(buf) }); err != nil {
@@ -87,16 +78,10 @@ func (s *sender) decide(st *lockedStream, b *pendingBatch, strong *strongHasher,
 			if buf, err = s.readBlock(blk); err != nil {
 				return sent, confirmed, err
 			}
-		} else if need {
-			if buf, err = s.fetch(b, i); err != nil { // an eager batch's: read again
-				return sent, confirmed, err
-			}
 		}
 		if rec {
 			puts[i] = cache.Entry{Weak: b.weak[i], Strong: sum}
-			if es, ok := b.eagerStrong(i); need && ok {
-				puts[i].Strong = es // hashed with its tier-1 hash, from the same read
-			} else if need { // sent: its tier-2 hash now, while the block is here (doc.go, "Records")
+			if need { // sent: its tier-2 hash now, while the block is here (doc.go, "Records")
 				puts[i].Strong = s.strongOf(strong, buf, s.p.BlockLen(blk), b.view != nil && !known)
 			}
 		}

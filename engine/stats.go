@@ -64,8 +64,7 @@ type Stats struct {
 	SourceCache string `json:"source_cache,omitempty"`
 	TargetCache string `json:"target_cache,omitempty"`
 
-	searchWork  int64 // the sender's: bytes its search rolled over and tier-1 hashed
-	eagerBlocks int64 // the sender's: blocks it hashed with both tiers as it read them
+	searchWork int64 // the sender's: bytes its search rolled over and tier-1 hashed
 }
 
 func (s *Stats) finish(p Params, seconds float64) {
@@ -135,12 +134,6 @@ type Options struct {
 	// search on both sides: of the blocks the receiver offers and of the
 	// sender's candidates (forcing false matches).
 	testSearchWeak WeakFunc
-	// testEager, when not 0, makes the sender hash every batch eagerly
-	// (1) or none (-1) instead of by its need rate (send_eager.go).
-	testEager int8
-	// testAfterEager, when not nil, is called with each block the sender
-	// hashed eagerly, right after.
-	testAfterEager func(blk int64)
 	// testRollKept, when not nil, counts the old blocks the receiver
 	// keeps for the search (copied as hashed, or read before a write).
 	testRollKept *atomic.Int64
