@@ -14,7 +14,9 @@
 // AllowDevices (mknod, root), otherwise skipped with a warning, as FIFOs
 // and sockets always are; a regular file whose size and mtime equal the
 // target's is skipped after the stat (the quick check; reported as
-// skipped, not verified; ChecksumAll turns it off), and any other goes to
+// skipped, not verified, unless both local copies have current records
+// with the same digest: records.go; ChecksumAll turns it off), and any
+// other goes to
 // the scheduler as a job. Extended attributes and ACLs are not synced.
 //
 // Workers (sched.go). The tree has Session.Workers workers and

@@ -35,7 +35,14 @@ func (s *syncer) file(d *dirNode, se, de Entry, sp, dp, rel string) error {
 		de = Entry{}
 	}
 	if de.Kind == KindFile && de.Size == se.Size && de.ModTime == se.ModTime && !s.opt.ChecksumAll {
-		s.count(func(st *Stats) { st.FilesSkipped++ })
+		verified := s.sameRecords(sp, dp, se.Size)
+		s.count(func(st *Stats) {
+			if verified {
+				st.FilesVerified++
+			} else {
+				st.FilesSkipped++
+			}
+		})
 		pr.BytesSkipped.Add(se.Size)
 		err := error(nil)
 		if !s.dryRun {

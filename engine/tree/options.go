@@ -70,7 +70,7 @@ type Failure struct {
 type Stats struct {
 	Files         int64     `json:"files"`          // regular files of the source (not excluded)
 	FilesChanged  int64     `json:"files_changed"`  // written (or, dry run, that would be): new, or data differed
-	FilesVerified int64     `json:"files_verified"` // compared by the engine and found equal
+	FilesVerified int64     `json:"files_verified"` // compared by the engine and found equal, or skipped with equal current records on both sides
 	FilesSkipped  int64     `json:"files_skipped"`  // size and mtime equal: skipped after a stat, not verified
 	Dirs          int64     `json:"dirs"`
 	Symlinks      int64     `json:"symlinks"`

@@ -3,6 +3,8 @@ package tree
 import (
 	"errors"
 
+	"github.com/pdiffagent/pdiffagent/engine"
+	"github.com/pdiffagent/pdiffagent/engine/cache"
 	"github.com/pdiffagent/pdiffagent/sysio"
 )
 
@@ -58,4 +60,41 @@ const minRecordedBlocks = 8
 // cache (both ends of a network tree apply it, each to its own copy).
 func Recorded(size int64, blockSize int) bool {
 	return size >= int64(minRecordedBlocks)*int64(blockSize)
+}
+
+// sameRecords reports whether a file the quick check skips is also proven
+// equal: in a local tree, both copies have records that are current (their
+// identities unchanged since they were made) for the session's block size
+// and tier-2 hash, with the same record digest (engine, "Equal by
+// records"). Such a skip is counted as verified. A network tree's skips
+// stay unverified: the server's records are not in its listings.
+func (s *syncer) sameRecords(sp, dp string, size int64) bool {
+	c, sess := s.opt.Engine.Cache, s.opt.Session
+	if c == nil || s.dryRun || sess.NoCache || !Recorded(size, sess.BlockSize) {
+		return false
+	}
+	if _, ok := s.tgt.(*localTarget); !ok || s.tgt.(*localTarget).fetch != nil {
+		return false
+	}
+	if _, ok := s.src.(*localTarget); !ok {
+		return false
+	}
+	a, okA := currentDigest(c, sp, sess)
+	b, okB := currentDigest(c, dp, sess)
+	return okA && okB && a == b
+}
+
+func currentDigest(c *cache.Store, path string, sess engine.Session) (d [cache.DigestSize]byte, ok bool) {
+	f, err := sysio.Open(path, sysio.ReadOnly, sysio.Options{Direct: sysio.DirectOff})
+	if err != nil {
+		return d, false
+	}
+	defer f.Close()
+	rec, current, err := c.Inspect(f)
+	if err != nil || rec == nil {
+		return d, false
+	}
+	defer rec.Close()
+	ok = current && rec.HasDigest && rec.BlockSize == sess.BlockSize && rec.Method == uint8(sess.Strong)
+	return rec.Digest, ok
 }

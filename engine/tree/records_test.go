@@ -70,11 +70,27 @@ func TestTreeRecords(t *testing.T) {
 		t.Errorf("small: recorded, want no record for a file of 2 blocks")
 	}
 
+	// A rerun skips every file after a stat; the recorded ones are
+	// verified by their records, unless one was written since (ctime).
+	if st := syncTree(t, src, dst, opt); st.FilesVerified != 2 || st.FilesSkipped != 1 || st.SourceRead+st.TargetRead != 0 {
+		t.Errorf("rerun: %+v, want the 2 recorded files verified by their records, the small one skipped, nothing read", st)
+	}
+	p2 := filepath.Join(dst, "d", "big2")
+	fi, err := os.Stat(p2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sysiotest.WriteFile(t, p2, sysiotest.ReadFile(t, p2)) // same bytes, same mtime: only ctime moves
+	os.Chtimes(p2, fi.ModTime(), fi.ModTime())
+	if st := syncTree(t, src, dst, opt); st.FilesVerified != 1 || st.FilesSkipped != 2 {
+		t.Errorf("rerun after d/big2 was written behind the cache: %+v, want 1 verified, 2 skipped", st)
+	}
+
 	all := opt
 	all.ChecksumAll = true
 	st := syncTree(t, src, dst, all)
-	if st.FilesVerified != 3 || st.SourceRead != 8<<10 || st.TargetRead != 8<<10 {
-		t.Errorf("rerun comparing every file: %+v, want 3 verified and only the small file read on each side", st)
+	if st.FilesVerified != 3 || st.SourceRead != 8<<10 || st.TargetRead != (8+48)<<10 {
+		t.Errorf("rerun comparing every file: %+v, want 3 verified, only the small file read on the source, and d/big2 too on the target", st)
 	}
 
 	p := filepath.Join(src, "big")
