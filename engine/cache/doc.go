@@ -64,10 +64,10 @@
 // before it writes the file's first block (Store.Invalidate), so no crash
 // can leave a record that claims the old content. A group commit (many
 // records, a tree) takes every identity, writes every header, makes them
-// all durable with one syncfs (one fsync per record where there is no
-// syncfs), renames them and syncs the directory once. A tree, whose
-// files are written without an fsync each and made durable together at its
-// end, hands its records to a Deferred (deferred.go), which commits them
+// all durable with one syncfs (from groupSyncFS records; below that, or
+// where there is no syncfs, one fsync per record), renames them and syncs
+// the directory once. A tree, whose files are written without an fsync
+// each and made durable together at its end, hands its records to a Deferred (deferred.go), which commits them
 // as a group only once the caller has made the files durable (or, every
 // MaxDeferred records, after a syncfs of its own): no record is ever
 // visible before the data it trusts is. Invalidate syncs the directory

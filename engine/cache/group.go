@@ -32,7 +32,8 @@ func (g *Group) Add(w *Writer, f *sysio.File) {
 
 // Commit takes the identities of the files once their racy window has
 // passed (settle), writes the headers, makes the records durable (one
-// syncfs where the platform has it, else one fsync per record), renames
+// syncfs for groupSyncFS records or more where the platform has it, else
+// one fsync per record), renames
 // them into place and syncs the directory. A record that cannot be
 // finished is dropped alone (its error is returned); any other failure
 // aborts every record of the group not yet renamed.
@@ -84,8 +85,14 @@ func (g *Group) Commit() (err error) {
 	return first
 }
 
+// groupSyncFS is the number of records from which a group is made
+// durable with one syncfs rather than an fsync each: syncfs writes out
+// every dirty page of the filesystem, other programs' too, which on a busy
+// server costs more than a few fsyncs of small files.
+const groupSyncFS = 16
+
 func (g *Group) sync() error {
-	if len(g.ws) > 1 {
+	if len(g.ws) >= groupSyncFS {
 		err := sysio.SyncFS(g.ws[0].f)
 		if err == nil {
 			return nil

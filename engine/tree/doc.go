@@ -79,8 +79,8 @@
 // unchanged anyway). A record trusts its file's data, which DeferSync
 // leaves undurable until the tree's end: so the records a tree makes wait
 // in a cache.Deferred (engine.Options.Records), committed only once Flush
-// succeeded (a local target's Flush then syncs the whole filesystem with
-// syncfs, since a file recorded need not have been written), or mid-tree
+// succeeded (a local target's Flush fsyncs every file recorded, written
+// or not: an interrupted run may have left it unsynced), or mid-tree
 // after a syncfs of their own once cache.MaxDeferred wait. A crash before
 // that leaves no record of the tree's new data; a rerun reads those files.
 // The server does the same for its side of a tree (after the client's

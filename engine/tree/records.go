@@ -11,9 +11,10 @@ import (
 // deferRecords sets up the files' block-hash records (Options.Engine.Cache;
 // doc.go, "Durability"): they wait in a cache.Deferred, committed only
 // once the tree is durable, never before. A local target's records trust
-// data this sync may have written: they are committed after Flush, which
-// then syncs the whole filesystem (a recorded file may not be among those
-// written), or mid-tree after a syncfs once cache.MaxDeferred wait. The
+// data this sync may have written: they are committed after Flush (which
+// fsyncs every recorded file, written or not: an interrupted run may have
+// left it unsynced), or mid-tree after a syncfs once cache.MaxDeferred
+// wait. The
 // records of a side that only reads (a push's source) wait for nothing
 // but the end. Without syncfs a local target keeps no records.
 func (s *syncer) deferRecords() {
@@ -28,7 +29,6 @@ func (s *syncer) deferRecords() {
 		}
 		root := lt.root
 		flush = func() error { return syncFS(root) }
-		defer func() { lt.rec = s.rec }()
 	}
 	s.rec = c.Defer(flush)
 }

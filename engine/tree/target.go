@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/pdiffagent/pdiffagent/engine"
-	"github.com/pdiffagent/pdiffagent/engine/cache"
 	"github.com/pdiffagent/pdiffagent/sysio"
 )
 
@@ -75,9 +74,8 @@ const (
 // batches durability (durable.go).
 type localTarget struct {
 	dur   durable
-	root  string          // the target directory (syncInto's): Flush makes it durable
-	fetch Fetch           // SyncFrom's: files come from another Source than the local file system
-	rec   *cache.Deferred // the files' records (records.go): Flush then syncs the whole filesystem
+	root  string // the target directory (syncInto's): Flush makes it durable
+	fetch Fetch  // SyncFrom's: files come from another Source than the local file system
 }
 
 func (*localTarget) Join(dir, name string) string { return filepath.Join(dir, name) }
@@ -165,7 +163,9 @@ func (t *localTarget) SyncFile(ctx context.Context, sp, dp string, se, de Entry,
 	default:
 		st, err = engine.SyncLocal(ctx, sp, dp, p, opt)
 	}
-	if err == nil && !p.DryRun && (st.BlocksChanged > 0 || de.Kind == 0 || de.Size != se.Size) {
+	// A file recorded (opt.Records) is flushed too, written or not: its
+	// record trusts data an interrupted run may have left unsynced.
+	if err == nil && !p.DryRun && (st.BlocksChanged > 0 || de.Kind == 0 || de.Size != se.Size || opt.Records != nil) {
 		t.dur.add(dp)
 	}
 	return st, err
@@ -183,9 +183,6 @@ func (t *localTarget) Flush() error {
 		if err := testHookFlush(); err != nil {
 			return err
 		}
-	}
-	if t.rec != nil && t.rec.Pending() > 0 {
-		return syncFS(t.root) // a recorded file may not have been written by this sync
 	}
 	return t.dur.flush(t.root)
 }
