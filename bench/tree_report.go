@@ -48,6 +48,14 @@ func WriteTree(w io.Writer, tr *TreeReport) {
 	if len(tr.Results) > 0 {
 		TreeTable(tr).WriteText(w)
 	}
+	for _, r := range tr.Results {
+		if r.Run == TreeChanged && len(r.Runs) > 1 && (r.Tool == "tcp" || r.Tool == "tcp-nocache") {
+			fmt.Fprintf(w, "%s changed, every run in order: %s\n", r.Tool, runList(r.Runs))
+		}
+	}
+	if _, ok := tr.result("tcp-nocache", TreeChanged); ok {
+		fmt.Fprintln(w, "tcp pushes with default flags: both ends keep a block-hash cache across runs, so the records of the previous push serve from the second run on (the first run made them); tcp-nocache is the same push with --no-cache")
+	}
 	names := make([]string, 0, len(tr.Skipped))
 	for name := range tr.Skipped {
 		names = append(names, name)
@@ -113,4 +121,15 @@ func TreeTargets(tr *TreeReport) []Target {
 		rerun.Detail = why("tcp")
 	}
 	return []Target{vs, rerun}
+}
+
+func runList(runs []float64) string {
+	var b []byte
+	for i, x := range runs {
+		if i > 0 {
+			b = append(b, ", "...)
+		}
+		b = append(b, secs(x)...)
+	}
+	return string(b)
 }
