@@ -26,10 +26,21 @@ func preadCached(f *os.File, p []byte, off int64) int {
 	if len(p) == 0 || noNowait.Load() {
 		return 0
 	}
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return 0
+	}
 	iov := unix.Iovec{Base: &p[0]}
 	iov.SetLen(len(p))
-	n, _, errno := unix.RawSyscall6(unix.SYS_PREADV2, f.Fd(), uintptr(unsafe.Pointer(&iov)), 1, uintptr(off), 0, unix.RWF_NOWAIT)
-	runtime.KeepAlive(f)
+	var n uintptr
+	var errno unix.Errno
+	// Control holds the descriptor for the call: a concurrent Close waits,
+	// so the number cannot be reused for another file meanwhile.
+	if rc.Control(func(fd uintptr) {
+		n, _, errno = unix.RawSyscall6(unix.SYS_PREADV2, fd, uintptr(unsafe.Pointer(&iov)), 1, uintptr(off), 0, unix.RWF_NOWAIT)
+	}) != nil {
+		return 0
+	}
 	runtime.KeepAlive(p)
 	switch errno {
 	case 0:
