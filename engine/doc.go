@@ -200,7 +200,10 @@
 // Reads. Both sides read their copy once, through the page cache (a warm
 // re-sync is memory-bound), with the read path of Options.ReadPath
 // (readpath.go). The default preads each block into a pooled, aligned
-// buffer after posix_fadvise SEQUENTIAL+WILLNEED for the stripe; ReadMmap
+// buffer after posix_fadvise SEQUENTIAL+WILLNEED for the stripe (sysio
+// takes what the cache holds with a raw preadv2(RWF_NOWAIT) first, which
+// cut the context switches of a 100-page sync by two thirds and its CPU
+// by 7-13% with the change below; sysio/doc.go); ReadMmap
 // hashes each batch in place through a read-only mapping (mapped.go, which
 // says how a file truncated meanwhile is caught). The choice was measured
 // on the 2-core AMD EPYC VM this was written on (Linux 6.18, ext4, warm
