@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -61,5 +62,42 @@ func TestPushTreeRecords(t *testing.T) {
 	os.Chtimes(p, later, later)
 	if st := run(false); st.FilesChanged != 1 || st.BlocksChanged != 1 || st.SourceRead != 64<<10 || st.TargetRead > 4096 {
 		t.Errorf("after one block changed: %+v, want 1 block, the source read whole and at most that block on the server", st)
+	}
+}
+
+// TestPullTreeRecords: a pulled tree's records are kept on both ends (the
+// server's, of files it only read, at the session's end), so a second
+// pull comparing every file reads only the small, unrecorded file.
+func TestPullTreeRecords(t *testing.T) {
+	if !sysio.CanSyncFS() {
+		t.Skip("a tree keeps records only where there is syncfs")
+	}
+	ts, _ := cachedServer(t)
+	cli, err := cache.Open(cache.Options{Dir: filepath.Join(t.TempDir(), "cache")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := filepath.Join(ts.root, "src")
+	os.MkdirAll(filepath.Join(src, "d"), 0o755)
+	writeFile(t, filepath.Join(src, "big"), sysiotest.RandomBytes(1, 64<<10))
+	writeFile(t, filepath.Join(src, "d", "big2"), sysiotest.RandomBytes(2, 48<<10))
+	writeFile(t, filepath.Join(src, "small"), sysiotest.RandomBytes(3, 8<<10))
+	dst := t.TempDir()
+	opt := treeOptions()
+	opt.Engine.Cache = cli
+	opt.ChecksumAll = true
+	for i := 1; i <= 2; i++ {
+		st, err := PullTree(context.Background(), ts.clientConfig(TransportTCP), ts.remote("src/"), dst, opt)
+		if err != nil {
+			t.Fatalf("pull %d: %v", i, err)
+		}
+		sysiotest.TreeEqual(t, src, dst, sysiotest.TreeOptions{})
+		if i == 2 && (st.FilesVerified != 3 || st.SourceRead != 8<<10 || st.TargetRead != 8<<10) {
+			t.Errorf("second pull: %+v, want 3 verified and only the small file read on each side", st)
+		}
+		// The server commits its records at the session's end.
+		if !waitFor(20*time.Second, func() bool { return strings.Count(ts.log.String(), `msg="tree session ended"`) >= i }) {
+			t.Fatalf("the server never ended pull %d:\n%s", i, ts.log.String())
+		}
 	}
 }
