@@ -121,9 +121,10 @@ func releaseBuf(blockSize int, b []byte) {
 // A sender holds its window (windowBatches batches awaiting their verdict
 // and one being read, pooled buffers or a mapping of the same size), a
 // block copied out of a mapping on its way to the stream and a compressed
-// one. A receiver holds the Data payload being read, writeQueue queued
-// blocks and one being written, a decompression buffer and the hasher's
-// read buffer, and, recording, copies of up to refineHeld refined blocks.
+// one. A receiver holds the Data payload being read, what its writer
+// holds (writerHeld: queued blocks and a run being written), a
+// decompression buffer and the hasher's read buffer, and, recording,
+// copies of up to refineHeld refined blocks.
 func WorkerMemory(s Session, sender bool) int64 {
 	bs := int64(s.BlockSize)
 	if bs <= 0 {
@@ -132,5 +133,5 @@ func WorkerMemory(s Session, sender bool) int64 {
 	if sender {
 		return int64((windowBatches+1)*batchBlocks(int(bs)))*bs + 2*bs
 	}
-	return int64(writeQueue+4)*bs + refineHeld(int(bs))*bs
+	return int64(writerHeld(int(bs))+3)*bs + refineHeld(int(bs))*bs
 }

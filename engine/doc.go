@@ -183,9 +183,12 @@
 //
 // Bounds. A sender worker holds at most windowBatches+1 batches of about
 // batchBytes; a receiver worker one block for hashing and the blocks in
-// flight, of which at most writeQueue wait for its writer goroutine (an
-// O_DIRECT write returns only when the device has the data, and the stream
-// is read on meanwhile). Hash lists are streamed batch by batch and never
+// flight, of which at most queueBlocks (4 MiB of blocks, at least 2) wait
+// for its writer goroutine while it writes a run (an O_DIRECT write
+// returns only when the device has the data, and the stream is read on
+// meanwhile). The writer writes consecutive whole blocks it finds queued
+// together as one run of up to 4 MiB (writer.go: one pwritev, no copy);
+// it never waits for a run to grow. Hash lists are streamed batch by batch and never
 // held whole, so memory does not grow with the file. The window is a function of the block
 // size only, so both sides size it alike without negotiating, and the
 // receiver's hand-off queue is deeper than the window: its reading

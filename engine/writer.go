@@ -6,12 +6,49 @@ import (
 	"github.com/pdiffagent/pdiffagent/engine/cache"
 )
 
-// writeQueue is how many received blocks a worker may hand its writer
-// before it waits: enough that the stream is read on while one write waits
-// for the disk (an O_DIRECT write returns only when the device has the
-// data), small enough that the bound on memory stays a few blocks per
-// worker.
+// writeRunBytes bounds a run: consecutive whole blocks of data that the
+// writer finds queued together go to the target in one write of up to this
+// many bytes (sysio.File.WriteAtv: one O_DIRECT pwritev, no copy). dd
+// measured 4 MiB direct writes 40-75% faster than 1 MiB ones here.
+const writeRunBytes = 4 << 20
+
+// runBlocks is how many blocks of blockSize bytes a run holds at most (at
+// least one: blocks of writeRunBytes or more are written one at a time).
+// At most maxRunBlocks, so that small blocks keep a short queue.
+func runBlocks(blockSize int) int {
+	return min(maxRunBlocks, max(1, writeRunBytes/max(blockSize, 1)))
+}
+
+const maxRunBlocks = 16
+
+// queueBlocks is how many received blocks a worker may hand its writer
+// before it waits: the stream is read on while a run waits for the disk
+// (an O_DIRECT write returns only when the device has the data), and the
+// next run is queued meanwhile.
+func queueBlocks(blockSize int) int {
+	return max(writeQueue, runBlocks(blockSize))
+}
+
+// writerHeld is the most received blocks a writer holds at once: its
+// queue, the run being written and, while it is written, the item that
+// ended the run (taken from the queue when runs are gathered at all).
+func writerHeld(blockSize int) int {
+	n := queueBlocks(blockSize) + runBlocks(blockSize)
+	if runBlocks(blockSize) > 1 {
+		n++
+	}
+	return n
+}
+
+// writeQueue is the least queue a writer has: with blocks of writeRunBytes
+// or more, enough that the stream is read on while one write waits, small
+// enough that the bound on memory stays a few blocks per worker.
 const writeQueue = 2
+
+// testHookWriteRun, when set (engine tests), is called by a writer before
+// each write of data blocks with the run's first block and its number of
+// blocks; an error it returns is the write's.
+var testHookWriteRun func(bw *blockWriter, first int64, blocks int) error
 
 // pendingWrite is one received block on its way to the target: buf holds
 // its bytes and goes back to the pool once written; a nil buf is a block of
@@ -34,12 +71,15 @@ type blockWriter struct {
 	rec    bool          // written blocks go to the cache's record and journal
 	strong *strongHasher // their tier-2 hash, when rec
 	ss     *stripeState
-	q      chan pendingWrite
+	q      chan pendingWrite // the receiving worker sends and closes (wait); run receives
 	done   chan error
+	max    int           // blocks in a run at most (runBlocks)
+	es     []cache.Entry // putRun's scratch
+	bufs   [][]byte      // putRun's scratch
 }
 
 func (r *receiver) startWriter(ss *stripeState) *blockWriter {
-	bw := &blockWriter{r: r, ss: ss, q: make(chan pendingWrite, writeQueue), done: make(chan error, 1)}
+	bw := &blockWriter{r: r, ss: ss, q: make(chan pendingWrite, queueBlocks(r.p.BlockSize)), done: make(chan error, 1), max: runBlocks(r.p.BlockSize)}
 	if bw.rec = r.cache.recording(); bw.rec {
 		bw.strong, _ = newStrongHasher(r.p.Strong) // Strong was validated with the session
 	}
@@ -47,23 +87,130 @@ func (r *receiver) startWriter(ss *stripeState) *blockWriter {
 	return bw
 }
 
+// run takes what is queued in order. Whole blocks of data that follow one
+// another in the file and in the queue make a run, written at once; a run
+// ends at the first other item, at a gap, at bw.max blocks, or when the
+// queue is empty (the writer never waits for a run to grow).
 func (bw *blockWriter) run() {
 	r := bw.r
 	var err error
-	for pw := range bw.q {
-		if err == nil {
-			err = bw.put(pw)
-			if err != nil {
-				r.sess.fail(err)
-			} else {
-				r.tot.landed.Add(1)
+	run := make([]pendingWrite, 0, bw.max)
+	var next pendingWrite
+	held := false
+	for {
+		pw := next
+		if !held {
+			var ok bool
+			if pw, ok = <-bw.q; !ok {
+				break
 			}
 		}
-		if pw.buf != nil {
-			releaseBuf(r.p.BlockSize, pw.buf)
+		held = false
+		if err == nil {
+			err = r.sess.ctx.Err() // the session ended: what is queued is not needed
+		}
+		if !bw.runnable(pw) {
+			err = bw.one(pw, err)
+			continue
+		}
+		run = append(run[:0], pw)
+	gather:
+		for len(run) < bw.max && len(pw.buf) == r.p.BlockSize {
+			select {
+			case q, ok := <-bw.q:
+				if !ok {
+					break gather
+				}
+				if !bw.runnable(q) || q.block != pw.block+1 {
+					next, held = q, true
+					break gather
+				}
+				run = append(run, q)
+				pw = q
+			default:
+				break gather
+			}
+		}
+		if err == nil {
+			if err = bw.putRun(run); err != nil && r.sess.ctx.Err() == nil {
+				r.sess.fail(err)
+			} else {
+				r.tot.landed.Add(int64(len(run)))
+			}
+		}
+		for i := range run {
+			releaseBuf(r.p.BlockSize, run[i].buf)
+			run[i] = pendingWrite{}
 		}
 	}
 	bw.done <- err
+}
+
+// runnable reports whether pw may be part of a run: a block of data.
+func (bw *blockWriter) runnable(pw pendingWrite) bool {
+	return pw.buf != nil && !pw.sub && !pw.record
+}
+
+// one writes an item that is not part of a run, unless err (the writer's
+// first error) is set, and returns the writer's error.
+func (bw *blockWriter) one(pw pendingWrite, err error) error {
+	r := bw.r
+	if err == nil {
+		if err = bw.put(pw); err != nil {
+			r.sess.fail(err)
+		} else {
+			r.tot.landed.Add(1)
+		}
+	}
+	if pw.buf != nil {
+		releaseBuf(r.p.BlockSize, pw.buf)
+	}
+	return err
+}
+
+// putRun adds a run of consecutive data blocks to the stripe's digest,
+// writes them in one call and then records them, as put does one block.
+// A failed write records none of them and counts none as landed: a part
+// of the run may be on the disk, and the session fails anyway.
+func (bw *blockWriter) putRun(run []pendingWrite) error {
+	r := bw.r
+	es := bw.es[:0]
+	bufs := bw.bufs[:0]
+	n := 0
+	for _, pw := range run {
+		if err := r.sess.ctx.Err(); err != nil {
+			return err
+		}
+		w := r.weak(pw.buf)
+		bw.ss.written.addSent(pw.block, w)
+		es = append(es, cache.Entry{Weak: w})
+		bufs = append(bufs, pw.buf)
+		n += len(pw.buf)
+	}
+	bw.es, bw.bufs = es, bufs
+	defer clear(bufs)
+	if err := r.cache.beforeWrite(); err != nil {
+		return err
+	}
+	err := error(nil)
+	if testHookWriteRun != nil {
+		err = testHookWriteRun(bw, run[0].block, len(run))
+	}
+	if err == nil {
+		err = r.writeData(bufs, run[0].block*int64(r.p.BlockSize))
+	}
+	if err != nil {
+		r.cache.writeFailed()
+		return fmt.Errorf("write %s: %w", r.dst.Name(), err)
+	}
+	r.countWritten(n)
+	if bw.rec {
+		for i, pw := range run {
+			es[i].Strong = bw.strong.sum(pw.buf)
+		}
+		r.cache.put(run[0].block, es)
+	}
+	return nil
 }
 
 // put adds a block to the stripe's digest and writes it; once written, the
@@ -80,28 +227,15 @@ func (bw *blockWriter) put(pw pendingWrite) error {
 	case pw.record:
 		return bw.putRefined(pw)
 	}
+	if pw.buf != nil {
+		return bw.putRun([]pendingWrite{pw})
+	}
 	var e cache.Entry
-	if pw.buf == nil {
-		e.Weak, e.Strong = r.zero.get(pw.n)
-		bw.ss.written.addSent(pw.block, e.Weak)
-		if err := r.writeZero(pw.block, pw.n); err != nil {
-			r.cache.writeFailed()
-			return err
-		}
-	} else {
-		e.Weak = r.weak(pw.buf)
-		bw.ss.written.addSent(pw.block, e.Weak)
-		if err := r.cache.beforeWrite(); err != nil {
-			return err
-		}
-		if _, err := r.dst.WriteAt(pw.buf, pw.block*int64(r.p.BlockSize)); err != nil {
-			r.cache.writeFailed()
-			return fmt.Errorf("write %s: %w", r.dst.Name(), err)
-		}
-		r.countWritten(len(pw.buf))
-		if bw.rec {
-			e.Strong = bw.strong.sum(pw.buf)
-		}
+	e.Weak, e.Strong = r.zero.get(pw.n)
+	bw.ss.written.addSent(pw.block, e.Weak)
+	if err := r.writeZero(pw.block, pw.n); err != nil {
+		r.cache.writeFailed()
+		return err
 	}
 	if bw.rec {
 		r.cache.put(pw.block, []cache.Entry{e})
@@ -124,4 +258,11 @@ func (bw *blockWriter) writeZeros(block int64, n int) {
 func (bw *blockWriter) wait() error {
 	close(bw.q)
 	return <-bw.done
+}
+
+// writeData writes the buffers of bufs one after another from off
+// (sysio.File.WriteAtv: one O_DIRECT pwritev where O_DIRECT is in use).
+func (r *receiver) writeData(bufs [][]byte, off int64) error {
+	_, err := r.dst.WriteAtv(bufs, off)
+	return err
 }

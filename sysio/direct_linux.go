@@ -13,8 +13,9 @@ import (
 // Raw transfer functions of the O_DIRECT descriptor; tests replace them to
 // simulate a filesystem that refuses O_DIRECT transfers.
 var (
-	directPread  = unix.Pread
-	directPwrite = unix.Pwrite
+	directPread   = unix.Pread
+	directPwrite  = unix.Pwrite
+	directPwritev = unix.Pwritev
 )
 
 // ignoringEINTR calls fn until it returns something other than EINTR.
@@ -90,10 +91,41 @@ func pwriteDirect(fd int, p []byte, off int64) (int, error) {
 	return directLoop(directPwrite, fd, p, off)
 }
 
+// pwritevDirect writes the buffers of bufs (each aligned in address and
+// length) one after another from off (aligned) through the O_DIRECT
+// descriptor fd, continuing short writes while the position stays
+// aligned, as pwriteDirect does.
+func pwritevDirect(fd int, bufs [][]byte, off int64) (int, error) {
+	bufs = append([][]byte(nil), bufs...) // advanced below: the caller's stays whole
+	total, at := 0, 0
+	for _, b := range bufs {
+		total += len(b)
+	}
+	return directSteps(total, func(n int) (int, error) {
+		for skip := n - at; skip > 0; { // drop what the last step wrote
+			k := min(skip, len(bufs[0]))
+			if bufs[0] = bufs[0][k:]; len(bufs[0]) == 0 {
+				bufs = bufs[1:]
+			}
+			skip -= k
+		}
+		at = n
+		return directPwritev(fd, bufs, off+int64(n))
+	})
+}
+
 func directLoop(op func(int, []byte, int64) (int, error), fd int, p []byte, off int64) (int, error) {
+	return directSteps(len(p), func(n int) (int, error) { return op(fd, p[n:], off+int64(n)) })
+}
+
+// directSteps calls step with the bytes done so far until total are done,
+// retrying EINTR; it stops early, without error, at end of file or after a
+// short transfer that leaves the position unaligned. EINVAL becomes
+// errDirectRefused.
+func directSteps(total int, step func(done int) (int, error)) (int, error) {
 	n := 0
-	for n < len(p) {
-		m, err := op(fd, p[n:], off+int64(n))
+	for n < total {
+		m, err := step(n)
 		switch {
 		case err == unix.EINTR:
 			continue

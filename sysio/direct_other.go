@@ -15,3 +15,6 @@ func preadDirect(fd int, p []byte, off int64) (int, error) { return 0, errDirect
 
 // pwriteDirect is never called: there is no direct descriptor.
 func pwriteDirect(fd int, p []byte, off int64) (int, error) { return 0, errDirectRefused }
+
+// pwritevDirect is never called: there is no direct descriptor.
+func pwritevDirect(fd int, bufs [][]byte, off int64) (int, error) { return 0, errDirectRefused }

@@ -184,3 +184,52 @@ func TestPunchHoleSeek(t *testing.T) {
 		}
 	}
 }
+
+// TestWriteAtv: buffers written one after another land as WriteAt would
+// land them joined; the aligned ones go in one direct pwritev where
+// O_DIRECT is in use, and a refused one falls back to buffered writes.
+func TestWriteAtv(t *testing.T) {
+	dir := t.TempDir()
+	direct := directFS(t, dir)
+	for _, refuse := range []bool{false, true} {
+		calls := new(atomic.Int64)
+		pv := directPwritev
+		directPwritev = func(fd int, iovs [][]byte, off int64) (int, error) {
+			calls.Add(1)
+			if refuse {
+				return 0, unix.EINVAL
+			}
+			// A short write in the middle of the second buffer: the
+			// rest must follow.
+			if calls.Load() == 1 && len(iovs) > 1 {
+				return pv(fd, [][]byte{iovs[0], iovs[1][:Alignment]}, off)
+			}
+			return pv(fd, iovs, off)
+		}
+		f := create(t, dir, Options{})
+		bufs := [][]byte{AlignedBuffer(2 * Alignment), AlignedBuffer(3 * Alignment), AlignedBuffer(Alignment), make([]byte, 100), AlignedBuffer(Alignment)}
+		var want []byte
+		for i, b := range bufs {
+			for j := range b {
+				b[j] = byte(i*31 + j)
+			}
+			want = append(want, b...)
+		}
+		const off = 4 * Alignment
+		n, err := f.WriteAtv(bufs, off)
+		directPwritev = pv
+		if err != nil || n != len(want) {
+			t.Fatalf("refuse %v: WriteAtv = %d, %v; want %d", refuse, n, err, len(want))
+		}
+		got := make([]byte, len(want))
+		if _, err := f.ReadAt(got, off); err != nil || !bytes.Equal(got, want) {
+			t.Fatalf("refuse %v: read back %v, equal %v", refuse, err, bytes.Equal(got, want))
+		}
+		if direct && calls.Load() < 1 {
+			t.Errorf("refuse %v: no direct pwritev on a filesystem with O_DIRECT", refuse)
+		}
+		if !direct && calls.Load() != 0 {
+			t.Errorf("pwritev on the direct descriptor without one: %d calls", calls.Load())
+		}
+	}
+}

@@ -90,6 +90,54 @@ func (f *File) WriteAt(p []byte, off int64) (int, error) {
 	return n + m, err
 }
 
+// WriteAtv writes the buffers of bufs one after another from off, as
+// WriteAt would write them joined, but without joining them: where WriteAt
+// would use O_DIRECT, the leading buffers that are aligned in address and
+// length go to the device in one pwritev (larger requests than one buffer
+// each: dd measured 4 MiB direct writes 40-75% faster than 1 MiB ones on
+// the 2-core VM of engine/doc.go); the rest, and everything when O_DIRECT
+// is not in use, is written one buffer at a time. It returns the bytes
+// written in order from off before the first error.
+func (f *File) WriteAtv(bufs [][]byte, off int64) (int, error) {
+	if len(bufs) == 1 {
+		return f.WriteAt(bufs[0], off)
+	}
+	if off < 0 {
+		return 0, &os.PathError{Op: "write", Path: f.name, Err: errNegativeOffset}
+	}
+	n := 0
+	if f.directWrite && f.direct != nil && !f.directOff.Load() && off%Alignment == 0 {
+		k := 0
+		for k < len(bufs) && isAlignedPtr(bufs[k]) && len(bufs[k])%Alignment == 0 {
+			k++
+		}
+		if k > 1 {
+			var err error
+			n, err = pwritevDirect(f.dfd, bufs[:k], off)
+			f.keepAlive()
+			if err == errDirectRefused {
+				f.directOff.Store(true)
+			} else if err != nil {
+				return n, &os.PathError{Op: "pwritev", Path: f.name, Err: err}
+			}
+		}
+	}
+	skip := n
+	for _, b := range bufs {
+		if skip >= len(b) {
+			skip -= len(b)
+			continue
+		}
+		m, err := f.WriteAt(b[skip:], off+int64(n))
+		n += m
+		if err != nil {
+			return n, err
+		}
+		skip = 0
+	}
+	return n, nil
+}
+
 // WriteAtBuffered writes all of p at off through the page cache, even
 // where WriteAt would use O_DIRECT. It is for small scattered writes (the
 // engine's refined sub-blocks): on the 2-core VM this was measured on
