@@ -409,15 +409,27 @@
 // read each block) halved the writers' time and the waits (0.7-0.8 s) but
 // left 0.5-0.8 s for the final fsync; with sync_file_range(WRITE) after
 // each block the fsync took 0.05-0.2 s and the writes 1.8-2.6 s. The wall
-// times of those runs (4.3-7.5 s) were load noise, so the write path
-// stays O_DIRECT until a quiet machine decides (bench's FLUSH column shows
-// the fsync).
+// times of those runs (4.3-7.5 s) were load noise. The writes: since
+// 7475fbd the writer writes runs of up to 4 MiB (writer.go). Against
+// 1 MiB writes, 3 interleaved bench runs each (1 GiB, --pattern blocks
+// 100%, warm; quiet machine, load 3, "other load 0.00"): local sync
+// 1.09/0.92/0.90 -> 0.89/0.90/0.89 s, push over TCP 1.94/2.04/2.02 ->
+// 2.19/1.83/1.79 s (CPU of both ends 2.8-3.0 -> 2.8-3.3 s/GB), TLS x2
+// floor 0.73-0.96 s: 38-53% of it either way. So on a quiet machine the
+// writes do not bound the push (its CPU does: about 3 CPU-s against the
+// floor's 2 cores x 0.8 s); under load (8-13) the runs were no worse.
+// Buffered writes with sync_file_range(WRITE) after each run, against
+// O_DIRECT runs, the same binary, 4 interleaved pairs at load 3: local
+// 1.20/0.94/0.94/0.96 s at 1.07-1.14 CPU-s against 1.32/0.93/0.84/0.80 s
+// at 0.63-1.15 (the copy into the page cache costs about 0.3 CPU-s a
+// GiB), push over TCP 2.11/2.10/1.98/2.00 s at 3.2-3.9 CPU-s against
+// 2.98/2.14/2.18/1.61 s at 2.9-3.6; final fsync 1-43 ms in both. Buffered
+// is not faster and costs more CPU, so block writes stay O_DIRECT.
 // What was cut: the receiver's copy of every needed block for the search
 // and its 24 MiB per worker of held copies (96b8ffc: server 2.04-2.20 ->
 // 1.77-1.94 CPU-s, peak RSS 84 -> 40-68 MiB). What is left, by size: the
 // source's pread into cold buffers (reading into one hot buffer and
-// holding nothing is wt-compare's eager mode, for low need rates), write
-// coalescing (pwritev of consecutive blocks, larger device requests) and
+// holding nothing is wt-compare's eager mode, for low need rates) and
 // the search's first 8 MiB per stripe. The back-off of the search's
 // probes doubles its gap during the first rollStreak too (rolling_send.go),
 // so the first probe comes 64 MiB after it, not 1 MiB as written above.
