@@ -71,8 +71,11 @@
 // as a group only once the caller has made the files durable (or, every
 // MaxDeferred records, after a syncfs of its own): no record is ever
 // visible before the data it trusts is. Invalidate syncs the directory
-// only when it removed a record (store.go says why a stale record, removed
-// by Lookup, need not be removed durably).
+// only when it removed a record: every other removal is durable before it
+// returns (Lookup syncs after removing a stale record, eviction after
+// removing any), so a crash cannot bring back a stale record whose
+// identity the file takes again while its content is neither the
+// record's nor what was written (store.go).
 //
 // The racy window. File timestamps come from the coarse clock and move
 // once per kernel tick (clock_getres(CLOCK_REALTIME_COARSE): 1-10 ms), or

@@ -161,8 +161,7 @@ func (s *Store) Lookup(f *sysio.File, blockSize int, method uint8) (*Record, Sta
 	}
 	if h.Identity != id {
 		rf.Close()
-		os.Remove(p)
-		return nil, Stale, nil
+		return nil, Stale, s.removeStale(p)
 	}
 	if h.BlockSize != blockSize || h.Method != method {
 		rf.Close()
@@ -172,7 +171,9 @@ func (s *Store) Lookup(f *sysio.File, blockSize int, method uint8) (*Record, Sta
 		fp, err := fingerprint(f, id.Size)
 		if err != nil || fp != h.Fingerprint {
 			rf.Close()
-			os.Remove(p)
+			if rerr := s.removeStale(p); err == nil {
+				err = rerr
+			}
 			return nil, Stale, err
 		}
 	}
@@ -187,14 +188,15 @@ func (s *Store) Lookup(f *sysio.File, blockSize int, method uint8) (*Record, Sta
 // entry is unlinked and the directory synced, so that no crash can bring
 // it back. A session calls it before it writes its first block to f.
 //
-// When f has no record (none was made, or Lookup removed a stale one)
-// the directory is not synced: that costs an fsync per file written,
-// which a tree of small files felt (10 ms a file here). A stale record
-// that a crash brings back stays stale: it names an identity f had
-// before a change made by someone else, and f can only take that
-// identity again if that change itself is lost in the crash, which
-// leaves f's content unknown with or without a record. A block device
-// (whose identity does not move on writes) is always synced.
+// When f has no record the directory is not synced: that costs an fsync
+// per file written, which a tree of small files felt (10 ms a file
+// here). That is safe because every other removal of a record is durable
+// before it returns: Lookup syncs the directory after it removes a stale
+// record (removeStale), and an eviction after it removed any. Otherwise a
+// crash could bring back a stale record whose identity f takes again (the
+// change that made it stale lost, our own O_DIRECT writes kept) while
+// its content is neither. A block device (whose identity does not move
+// on writes) is always synced.
 func (s *Store) Invalidate(f *sysio.File) error {
 	id, err := f.Identity()
 	if err != nil {
@@ -210,7 +212,25 @@ func (s *Store) Invalidate(f *sysio.File) error {
 	return s.syncDir()
 }
 
+// removeStale removes the stale record at p and makes that durable
+// (Invalidate says why), so that no crash can bring it back.
+func (s *Store) removeStale(p string) error {
+	if err := os.Remove(p); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil // another process removed it, and synced
+		}
+		return fmt.Errorf("cache: remove stale record: %w", err)
+	}
+	return s.syncDir()
+}
+
+// testHookSyncDir, when set (tests), is called at each directory sync.
+var testHookSyncDir func()
+
 func (s *Store) syncDir() error {
+	if testHookSyncDir != nil {
+		testHookSyncDir()
+	}
 	d, err := sysio.Open(s.dir, sysio.ReadOnly, sysio.Options{Direct: sysio.DirectOff})
 	if err != nil {
 		return fmt.Errorf("cache: %w", err)
@@ -310,6 +330,7 @@ func (s *Store) evict(keep map[string]bool) {
 		total += fi.Size()
 	}
 	sort.Slice(recs, func(i, j int) bool { return recs[i].used.Before(recs[j].used) })
+	evicted := false
 	for _, r := range recs {
 		if total <= s.max {
 			break
@@ -317,7 +338,11 @@ func (s *Store) evict(keep map[string]bool) {
 		if os.Remove(s.path(r.name)) == nil {
 			total -= r.size
 			delete(have, r.name)
+			evicted = true
 		}
+	}
+	if evicted {
+		s.syncDir() // best effort: Invalidate counts on removals being durable
 	}
 	// A path index entry goes with its record (paths.go).
 	for _, n := range paths {

@@ -175,6 +175,41 @@ func TestInvalidate(t *testing.T) {
 	}
 }
 
+// TestStaleRemovalDurable: Lookup's removal of a stale record is synced
+// at once, so that Invalidate may skip the sync when there is nothing to
+// remove; a crash then cannot bring a stale record back behind a write.
+func TestStaleRemovalDurable(t *testing.T) {
+	s := newStore(t, Options{})
+	f := newFile(t, 4*testBlock, 9)
+	syncs := 0
+	testHookSyncDir = func() { syncs++ }
+	t.Cleanup(func() { testHookSyncDir = nil })
+	record(t, s, f)
+	scribble(t, f, 0)
+	before := syncs
+	if _, st := lookup(t, s, f); st != Stale {
+		t.Fatalf("lookup after a write: %v, want stale", st)
+	}
+	if syncs != before+1 {
+		t.Fatalf("the stale record's removal synced the directory %d times, want 1", syncs-before)
+	}
+	before = syncs
+	if err := s.Invalidate(f); err != nil {
+		t.Fatal(err)
+	}
+	if syncs != before {
+		t.Fatalf("Invalidate with no record synced the directory %d times, want 0", syncs-before)
+	}
+	record(t, s, f)
+	before = syncs
+	if err := s.Invalidate(f); err != nil {
+		t.Fatal(err)
+	}
+	if syncs != before+1 {
+		t.Fatalf("Invalidate of a record synced the directory %d times, want 1", syncs-before)
+	}
+}
+
 func TestOffUntrusted(t *testing.T) {
 	s := newStore(t, Options{})
 	for _, ft := range []uint64{0x6969, 0x65735546, 0x794c7630, 0} { // NFS, FUSE, overlayfs, unknown
