@@ -285,6 +285,9 @@ func (r *remoteTarget) Rmdir(path string) error {
 // Mknod asks the server for a device node like e (which it makes only
 // with listen --allow-devices, as root).
 func (r *remoteTarget) Mknod(path string, e tree.Entry) error {
+	if r.p.Caps&wire.CapTreeDevices == 0 {
+		return fmt.Errorf("server %s does not make device nodes (it is older than this client)", r.c.hostport)
+	}
 	if e.Rdev > math.MaxInt64 {
 		return fmt.Errorf("device number %#x does not fit the request", e.Rdev)
 	}

@@ -37,10 +37,10 @@ const (
 )
 
 // AgentCaps are the capabilities this agent has.
-const AgentCaps = CapKeepalive | CapRefine | CapRolling | CapTree | CapRecordDigest
+const AgentCaps = CapKeepalive | CapRefine | CapRolling | CapTree | CapRecordDigest | CapTreeDevices
 
 // capNames name the bits, for String.
-var capNames = []string{"keepalive", "refine", "rolling", "tree", "record-digest"}
+var capNames = []string{"keepalive", "refine", "rolling", "tree", "record-digest", "tree-devices"}
 
 // String lists the set's names, e.g. "keepalive", or "none"; an unknown bit
 // is written as bitN.

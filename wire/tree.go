@@ -23,6 +23,12 @@ const (
 // CapTree: the peer serves tree sessions (Open with OpTree).
 const CapTree Caps = 1 << 3
 
+// CapTreeDevices: the peer's tree sessions know TreeMknod (whether its
+// server makes device nodes is its policy: listen --allow-devices). A
+// client never sends TreeMknod to a peer without it, whose decoder would
+// take the unknown op for a malformed request and end the session.
+const CapTreeDevices Caps = 1 << 5
+
 // OpTree opens a tree session that writes the server's tree (a push);
 // OpTreePull one that reads it (a pull: TreeList, TreeStat, TreeGet,
 // TreeAttach and TreeFlush only).

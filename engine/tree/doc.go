@@ -105,7 +105,9 @@
 // read-only, allow-hardlinks and owner rules; a device node is made
 // (TreeMknod) only by a server that allows devices (listen
 // --allow-devices, as root), with mknodat through its directory opened
-// beneath that root. A hostile client costs the server one message at
+// beneath that root, and asked for only of a server that announces
+// wire.CapTreeDevices (an older one fails the device alone, not the
+// session). A hostile client costs the server one message at
 // a time, whatever it sends.
 //
 // Files run over the session's worker streams, which the scheduler
