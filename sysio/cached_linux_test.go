@@ -60,9 +60,20 @@ func TestReadAtCachedFirst(t *testing.T) {
 		if err := f.DropCache(); err != nil {
 			t.Fatal(err)
 		}
+		// A read with RWF_NOWAIT still starts the readahead of the pages
+		// it lacks and takes them if that I/O has completed by the time
+		// it looks again (filemap_get_pages): on a fast or synchronous
+		// device (a RAM-backed disk, CI's) it reads an uncached page
+		// whole, which is a plain read, as correct as ours. So only what
+		// it returns is checked here; that it took nothing is logged.
 		if sysiotest.CachedPages(t, path) == 0 {
-			if n := preadCached(f.f, p[:Alignment], 32*Alignment); n != 0 {
-				t.Errorf("preadCached of an uncached page read %d bytes, want 0", n)
+			q := p[:Alignment]
+			n := preadCached(f.f, q, 32*Alignment)
+			if n < 0 || n > len(q) || !bytes.Equal(q[:n], data[32*Alignment:32*Alignment+n]) {
+				t.Errorf("preadCached of an uncached page returned %d bytes, or the wrong ones", n)
+			}
+			if n != 0 {
+				t.Logf("preadCached of an uncached page read %d bytes: this device completes readahead at once", n)
 			}
 		}
 	}
