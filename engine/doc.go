@@ -136,8 +136,11 @@
 // was overwritten, and --atomic needs nothing else. The copies cost the
 // receiver a copy of every needed block and up to 24 MiB per worker of
 // held blocks, for nothing when whole blocks were replaced: so after
-// rollStreak bytes of needed blocks in a row that came whole (Data,
-// SubData), as the sender stops searching every block, the hasher leaves
+// rollStreak bytes of needed blocks in a row that came whole (Data, or
+// SubData: a refined block served in place counts its whole length; it
+// counted the sub-blocks sent, so a 1000-page push copied 0.64 GiB of old
+// blocks, 0.15-0.2 CPU-s and 14-19 MiB of the server's RSS), as the
+// sender stops searching every block, the hasher leaves
 // needed blocks lazy (no copy: the target holds their old bytes until the
 // reader queues their first write, and a copy from one before that reads
 // the target); the reader drops a lazy block as it queues its write, and

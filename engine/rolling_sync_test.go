@@ -354,3 +354,26 @@ func TestRollingKeepsNoReplacedBlocks(t *testing.T) {
 		t.Errorf("kept %d old blocks of %d changed, want at most %d", kept.Load(), rst.BlocksChanged, most)
 	}
 }
+
+// TestRollingKeepsNoRefinedBlocks: a needed block that refinement serves
+// in place (SubData, no pieces: 8 KiB pages rewritten) counts whole for
+// the search's keeping, so after rollStreak bytes of them the receiver
+// stops copying needed blocks; counting only the sub-blocks sent kept a
+// copy of every one.
+func TestRollingKeepsNoRefinedBlocks(t *testing.T) {
+	checkNoLeak(t)
+	const bs = 1 << 20
+	old := randBytes(23, 48*mib)
+	data := bytes.Clone(old)
+	for i := range 48 { // one page in each block
+		copy(data[i*bs+(i%100)*8192:], randBytes(uint64(100+i), 8192))
+	}
+	var kept atomic.Int64
+	p := Params{Session: Session{BlockSize: bs, Workers: 1}}
+	_, rst := rollSync(t, data, old, p, Options{testRollKept: &kept}, rollCaps)
+	most := int64(rollStreak/bs + (windowBatches+1)*batchBlocks(bs))
+	t.Logf("%d blocks refined, %d old blocks kept (at most %d)", rst.BlocksRefined, kept.Load(), most)
+	if kept.Load() > most || rst.BlocksRefined != 48 {
+		t.Errorf("kept %d old blocks of %d refined, want at most %d", kept.Load(), rst.BlocksRefined, most)
+	}
+}
