@@ -223,6 +223,7 @@ func (t *treeServer) run(tf *target, req *wire.TreeReq, rel string, streams []*n
 	// wait for it (t.rec, tree_records.go): none may trust data not yet
 	// on disk (engine/tree/doc.go).
 	tf.eopt.DeferSync, tf.eopt.Records = true, t.rec
+	tf.eopt.Search = &t.search // a pull's files: one search streak (engine.SearchShare)
 	if !tree.Recorded(tf.p.Size, tf.p.BlockSize) {
 		tf.eopt.Cache, tf.eopt.Records = nil, nil
 	}

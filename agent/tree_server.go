@@ -35,8 +35,9 @@ type treeServer struct {
 	p       engine.Params
 	log     *slog.Logger
 	workers treeStreams
-	pull    bool            // a pull: the session reads the tree, never writes it
-	rec     *cache.Deferred // the files' block-hash records (tree_records.go)
+	pull    bool               // a pull: the session reads the tree, never writes it
+	rec     *cache.Deferred    // the files' block-hash records (tree_records.go)
+	search  engine.SearchShare // a pull's rolling-search streak, over its files
 }
 
 // serveTree runs a tree session from its Open to its end.

@@ -166,7 +166,9 @@
 // search stops. After rollStreak (8 MiB) of fruitless searches in a row a
 // worker searches one needed block after a gap of needed bytes that
 // doubles from 1 MiB to 64 MiB, until one finds something: replaced data
-// costs little search. Tests (rolling_sync_test.go) bound the work: the
+// costs little search. The syncs of a tree's files share that streak
+// (Options.Search, rolling_share.go): each small file alone would be
+// searched whole. Tests (rolling_sync_test.go) bound the work: the
 // bytes the search rolls over plus every byte through the tier-1 hash
 // (fixed-offset pass, writes, the search's checks) is at most twice that
 // of the same sync without the search on one repeated block, on forced

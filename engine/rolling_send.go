@@ -16,9 +16,7 @@ type sendRoll struct {
 	per     int64 // blocks per batch
 	carry   piece // the rest of the last copy, for block carryAt
 	carryAt int64
-	streak  int64          // bytes of searched blocks in a row that found nothing
-	skipped int64          // bytes of needed blocks not searched since the last probe
-	gap     int64          // skipped bytes before the next probe
+	share   *SearchShare   // the fruitless-search streak: Options.Search, or the stripe's own
 	off     bool           // a refusal turned the search off for the stripe
 	refused map[int64]bool // blocks the receiver refused, sent again as Data
 	span    []byte         // a block and the next one, contiguous
@@ -41,7 +39,11 @@ func (s *sender) newSendRoll() *sendRoll {
 	if s.opt.testSearchWeak != nil {
 		weak = s.opt.testSearchWeak
 	}
-	return &sendRoll{s: s, weak: weak, idx: newRollIndex(ro, s.p.BlockSize, s.p.Blocks()), per: int64(batchBlocks(s.p.BlockSize)), carryAt: -1, gap: rollProbeGap, refused: map[int64]bool{}}
+	share := s.opt.Search
+	if share == nil {
+		share = new(SearchShare)
+	}
+	return &sendRoll{s: s, weak: weak, idx: newRollIndex(ro, s.p.BlockSize, s.p.Blocks()), per: int64(batchBlocks(s.p.BlockSize)), carryAt: -1, share: share, refused: map[int64]bool{}}
 }
 
 // recv is recvMsg that also answers every Refused it meets by sending that
@@ -123,9 +125,6 @@ func (rs *sendRoll) send(st *lockedStream, b *pendingBatch, i int, buf []byte, r
 	}
 	rs.carry, rs.carryAt = piece{}, -1
 	search := rs.want(buf, ref, ws)
-	if !search {
-		rs.skipped += int64(n)
-	}
 	if carry.n == 0 && !search {
 		return false, nil
 	}
@@ -158,12 +157,7 @@ func (rs *sendRoll) send(st *lockedStream, b *pendingBatch, i int, buf []byte, r
 		res.copied += carry.n
 	}
 	if search {
-		if res.copied > carry.n {
-			rs.streak, rs.gap = 0, 0
-		} else {
-			rs.streak += int64(n)
-			rs.gap = min(max(2*rs.gap, rollProbeGap), rollProbeMax)
-		}
+		rs.share.searched(n, res.copied > carry.n)
 	}
 	if res.copied == 0 {
 		return false, nil
@@ -195,11 +189,12 @@ func (rs *sendRoll) send(st *lockedStream, b *pendingBatch, i int, buf []byte, r
 
 // want decides whether a needed block is searched: not when the search is
 // off, not a block of zeros, not one that refinement serves, and, after
-// rollStreak bytes of fruitless searches in a row, a probe whenever the
-// needed blocks skipped reach the gap (which doubles with each fruitless
-// probe, up to rollProbeMax).
+// rollStreak bytes of fruitless searches in a row (the stripe's, or the
+// tree's: SearchShare), a probe whenever the needed blocks skipped reach
+// the gap (which doubles with each fruitless probe, up to rollProbeMax).
 func (rs *sendRoll) want(buf []byte, ref *wire.RefineBlock, ws []uint64) bool {
 	if rs.off {
+		rs.share.skip(len(buf))
 		return false
 	}
 	if ref != nil {
@@ -210,14 +205,11 @@ func (rs *sendRoll) want(buf []byte, ref *wire.RefineBlock, ws []uint64) bool {
 			}
 		}
 		if 2*match >= len(ref.Weak) {
+			rs.share.skip(len(buf))
 			return false
 		}
 	}
-	if rs.streak >= rollStreak && rs.skipped < rs.gap || isZero(buf) {
-		return false
-	}
-	rs.skipped = 0
-	return true
+	return rs.share.want(buf)
 }
 
 // fill puts block i of b (buf, possibly mapped) into span, followed by

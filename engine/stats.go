@@ -120,6 +120,10 @@ type Options struct {
 	// only reads its file may use it too, to commit many records with a
 	// few syncs.
 	Records *cache.Deferred
+	// Search, when not nil, is the rolling search's streak of fruitless
+	// searches shared with other syncs (rolling_share.go): a tree's files.
+	// Nil gives each stripe its own.
+	Search *SearchShare
 
 	// testSubWeak, when not nil, is the tier-1 hash of sub-blocks
 	// (refine.go); a test hook, like Weak.

@@ -113,10 +113,10 @@ type peerNet struct {
 	// srvCache and cliCache are the block-hash cache directories of the
 	// ends (bench.Cached); "" runs them without one.
 	srvCache, cliCache string
-	// extra are more flags of the tree case's push; srvProfile, when set,
-	// is where its server writes a CPU profile.
-	extra      []string
-	srvProfile string
+	// extra are more flags of the tree case's push; with profileDir, both
+	// its ends write CPU profiles there, named after profileName.
+	extra                   []string
+	profileDir, profileName string
 }
 
 func (n peerNet) sync(ctx context.Context, src, dst string) (bench.Outcome, error) {

@@ -19,6 +19,9 @@ type benchTreeOptions struct {
 	TreeScale float64
 	TreeFiles int
 	TreeDir   string
+	// TreeProfile, when set, is a directory where every tree push writes
+	// its client's and its server's CPU profiles (tcp-N-client.pprof, …).
+	TreeProfile string
 }
 
 func (o *benchTreeOptions) AddFlags(f *pflag.FlagSet) {
@@ -29,6 +32,8 @@ func (o *benchTreeOptions) AddFlags(f *pflag.FlagSet) {
 	f.IntVar(&o.TreeFiles, "tree-files", 2000, "small files in the tree case, 1 to 1000000")
 	f.StringVar(&o.TreeDir, "tree-dir", "", "keep the tree case's trees in this directory and reuse them in the next run with the same sizes")
 	f.MarkHidden("tree-dir")
+	f.StringVar(&o.TreeProfile, "tree-profile", "", "write the CPU profiles of both ends of every tree push to this directory")
+	f.MarkHidden("tree-profile")
 }
 
 func (o *benchTreeOptions) check() error {
@@ -55,8 +60,9 @@ func runTreeCase(ctx context.Context, opts *benchOptions, work string, rep *benc
 	// records a run makes serve the next (an operator's replica is made and
 	// kept by pdiffagent); tcp-nocache is the same push with --no-cache.
 	n.srvCache = filepath.Join(n.srvDir, "cache")
+	n.profileDir, n.profileName = opts.TreeProfile, "tcp"
 	nc := n
-	nc.extra = []string{"--no-cache"}
+	nc.extra, nc.profileName = []string{"--no-cache"}, "tcp-nocache"
 	tools := []bench.Tool{{Name: "tcp", Sync: n.pushTree}, {Name: "tcp-nocache", Sync: nc.pushTree}}
 	if slices.Contains(opts.Tools, "local") {
 		tools = append(tools, bench.Tool{Name: "local", Sync: n.syncTree})
@@ -83,8 +89,12 @@ func runTreeCase(ctx context.Context, opts *benchOptions, work string, rep *benc
 func (n peerNet) pushTree(ctx context.Context, src, dst string) (bench.Outcome, error) {
 	var res bench.Outcome
 	sargs := []string{"--root", filepath.Dir(dst), "--identity", n.srvDir, "--allow", n.cliFP, "--cache-dir", n.srvCache}
-	if n.srvProfile != "" {
-		sargs = append(sargs, "--cpu-profile", n.srvProfile)
+	var cliProfile []string
+	if n.profileDir != "" {
+		treeProfiles++
+		base := filepath.Join(n.profileDir, fmt.Sprintf("%s-%d-", n.profileName, treeProfiles))
+		sargs = append(sargs, "--cpu-profile", base+"server.pprof")
+		cliProfile = []string{"--cpuprofile", base + "client.pprof"}
 	}
 	d, addr, err := startPeer(ctx, n.exe, "peer-serve", append(sargs, n.read...)...)
 	if err != nil {
@@ -92,7 +102,7 @@ func (n peerNet) pushTree(ctx context.Context, src, dst string) (bench.Outcome, 
 	}
 	args := append([]string{"push", "--json", "--progress=never", "--identity", n.cliDir, "--pin", n.srvFP,
 		"--transport", n.transport}, n.common...)
-	args = append(args, n.extra...)
+	args = append(append(args, n.extra...), cliProfile...)
 	start := time.Now()
 	out, cu, err := bench.RunChild(ctx, bench.WatchProcess, n.exe, append(args, src+"/", addr+"/"+filepath.Base(dst))...)
 	res.Seconds = time.Since(start).Seconds()
@@ -109,6 +119,9 @@ func (n peerNet) pushTree(ctx context.Context, src, dst string) (bench.Outcome, 
 	}
 	return res, treeOutcome(err, out, &res)
 }
+
+// treeProfiles numbers the tree pushes profiled (--tree-profile).
+var treeProfiles int
 
 // syncTree runs `pdiffagent sync --json SRC/ DST`, timed around it (its
 // block-hash cache, if any, under the client's throwaway identity).

@@ -84,6 +84,9 @@ const smallFile = 1 << 20
 func (s *syncer) syncFile(sp, dp string, se, de Entry, p engine.Params) error {
 	opt := s.opt.Engine
 	opt.Records, opt.DeferSync, opt.Progress = s.rec, true, &s.opt.Progress.Engine
+	// Each small file is a sync of its own: alone, every rewritten one
+	// would be searched whole for moved data (engine.SearchShare).
+	opt.Search = &s.search
 	if !Recorded(se.Size, p.BlockSize) {
 		opt.Cache, opt.Records = nil, nil
 	}

@@ -189,7 +189,8 @@ type syncer struct {
 	links  links
 	tgt    Target
 	src    Source
-	rec    *cache.Deferred // the records of the files, committed once the tree is durable (records.go)
+	rec    *cache.Deferred    // the records of the files, committed once the tree is durable (records.go)
+	search engine.SearchShare // the rolling search's streak, over all the files (sender side)
 
 	mu sync.Mutex
 	st Stats
