@@ -126,7 +126,7 @@ func (s Session) Normalize() (Session, error) {
 	if s.Workers < 1 || s.Workers > wire.MaxWorkers {
 		return s, fmt.Errorf("engine: workers %d out of range 1..%d", s.Workers, wire.MaxWorkers)
 	}
-	if _, err := s.Strong.newHash(); err != nil {
+	if _, err := s.Strong.oneShot(); err != nil {
 		return s, err
 	}
 	if s.Codec != wire.CodecNone && s.Codec != wire.CodecLZ4 {
