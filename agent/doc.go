@@ -99,7 +99,12 @@
 // the opener as a single-file pull), which a read-only server or client
 // may run. The server answers with the workers it grants (its memory budget reserved for them once) and then serves one
 // TreeReq at a time on the control stream, which is never an engine
-// stream: listings in bounded batches, entry operations applied through
+// stream: listings in bounded batches (to a client with
+// wire.CapTreeRecords, each regular file's current record digest with its
+// entry, when the server keeps a cache and the session allows it: the
+// client then reports a quick-check skip as verified where its own
+// record's digest is the same; tree_listrecords.go says what "current"
+// is and what the lookups cost), entry operations applied through
 // an os.Root on the tree's directory (device nodes, TreeMknod, only with
 // AllowDevices: mknodat through the node's directory opened beneath that
 // root), and TreeFile, which opens the file

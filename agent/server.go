@@ -128,6 +128,10 @@ type ServerConfig struct {
 	// ways (listen --bwlimit); ReadLimit the rate at which their hashing
 	// passes read served files (listen --io-limit). nil: no limit.
 	Link, ReadLimit *engine.Rate
+
+	// olderCaps, when not zero, are the capabilities the server announces
+	// and uses in place of wire.AgentCaps: tests play an older server.
+	olderCaps wire.Caps
 }
 
 // populate checks c and fills its defaults. A tunnel server (ServeTunnel:

@@ -37,7 +37,11 @@ func (s *Server) handleStream(ctx context.Context, bs byteStream, peer peerIdent
 			ns.release()
 		}
 	}()
-	if err := ns.Send(wire.NewHello()); err != nil {
+	hello := wire.NewHello()
+	if c := s.cfg.olderCaps; c != 0 { // a test's older server
+		hello.Caps, ns.olderCaps = c, c
+	}
+	if err := ns.Send(hello); err != nil {
 		return
 	}
 	bs.SetReadDeadline(time.Now().Add(s.cfg.HandshakeTimeout))

@@ -50,6 +50,9 @@ type netStream struct {
 	// caps are the capabilities this agent and the peer share, from the
 	// peer's Hello (wire.Hello.Common); zero until it has been read.
 	caps wire.Caps
+	// olderCaps, when not zero, bound caps: an older agent played by a
+	// test (ServerConfig.olderCaps).
+	olderCaps wire.Caps
 
 	// pre, when not nil, is a prefetch in flight or done: the next Recv
 	// waits for it and returns preMsg, preErr.
@@ -161,6 +164,9 @@ func (s *netStream) recv() (wire.Message, error) {
 				return nil, err
 			}
 			s.caps = h.Common()
+			if s.olderCaps != 0 {
+				s.caps &= s.olderCaps
+			}
 		case *wire.Error:
 			return m, nil
 		default:

@@ -225,7 +225,11 @@ func (r *remoteTarget) List(dir string) (tree.Listing, error) {
 			return nil, &engine.PeerError{Code: m.Code, Message: m.Message}
 		case *wire.TreeEntries:
 			for i := range m.Entries {
-				if err := buf.Add(direntOf(&m.Entries[i])); err != nil {
+				err := r.checkRecord(&m.Entries[i])
+				if err == nil {
+					err = buf.Add(direntOf(&m.Entries[i]))
+				}
+				if err != nil {
 					buf.Close()
 					r.broken = fmt.Errorf("server's listing of %q: %w", dir, err)
 					return nil, r.broken
@@ -242,11 +246,26 @@ func (r *remoteTarget) List(dir string) (tree.Listing, error) {
 	}
 }
 
+// checkRecord refuses a record digest in a listing from a server that did
+// not announce wire.CapTreeRecords (the decoder has refused one on an
+// entry that is not a regular file, or of a bad length).
+func (r *remoteTarget) checkRecord(e *wire.TreeEntry) error {
+	if e.Record != ([wire.DigestSize]byte{}) && !r.p.Caps.Has(wire.CapTreeRecords) {
+		return fmt.Errorf("a record digest for %q, which a server without %v does not send", e.Name, wire.CapTreeRecords)
+	}
+	return nil
+}
+
 func direntOf(e *wire.TreeEntry) tree.Dirent {
-	return tree.Dirent{Name: e.Name, Link: e.Link, Entry: tree.Entry{
+	d := tree.Dirent{Name: e.Name, Link: e.Link, Entry: tree.Entry{
 		Kind: tree.Kind(e.Kind), Mode: fs.FileMode(e.Mode), Size: e.Size, ModTime: e.ModTime,
 		Uid: e.Uid, Gid: e.Gid, Nlink: e.Nlink, Dev: e.Dev, Ino: e.Ino, Rdev: e.Rdev,
 	}}
+	if e.Record != ([wire.DigestSize]byte{}) {
+		rec := tree.RecordDigest(e.Record)
+		d.Record = &rec
+	}
+	return d
 }
 
 func (r *remoteTarget) Lstat(path string) (tree.Dirent, error) {

@@ -23,20 +23,26 @@ func (t *treeServer) stat(rel string) (wire.TreeEntry, error) {
 
 // statIn is stat of rel beneath the root r.
 func statIn(r *os.Root, rel string) (wire.TreeEntry, error) {
+	e, _, err := lstatIn(r, rel)
+	return e, err
+}
+
+// lstatIn is statIn with the lstat it made.
+func lstatIn(r *os.Root, rel string) (wire.TreeEntry, fs.FileInfo, error) {
 	fi, err := r.Lstat(rel)
 	if err != nil {
-		return wire.TreeEntry{}, err
+		return wire.TreeEntry{}, nil, err
 	}
 	e := treeEntryOf(fi)
 	if fi.Mode()&fs.ModeSymlink != 0 {
 		if e.Link, err = r.Readlink(rel); err != nil {
-			return wire.TreeEntry{}, err
+			return wire.TreeEntry{}, nil, err
 		}
 		if len(e.Link) > wire.MaxPathLen {
 			e.Link = ""
 		}
 	}
-	return e, nil
+	return e, fi, nil
 }
 
 // meta sets what req's Flags ask of rel: never through a symlink (a
@@ -153,16 +159,18 @@ func (t *treeServer) list(p string) error {
 		}
 	}
 	batch := &wire.TreeEntries{}
+	recs := t.listRecords(dir, pre)
 	for names != nil {
 		n, ok := names.Next()
 		if !ok {
 			break
 		}
-		e, err := statIn(dir, path.Join(pre, n))
+		e, fi, err := lstatIn(dir, path.Join(pre, n))
 		if err != nil || len(n) > wire.MaxNameLen {
 			continue // vanished since the listing, or a name the wire cannot carry
 		}
 		e.Name = n
+		recs.digest(&e, fi)
 		if hook := testHookTreeEntry.Load(); hook != nil {
 			(*hook)(&e) // a hostile server's listing
 		}

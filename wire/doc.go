@@ -129,6 +129,15 @@
 //     which the block comes whole as Data; RollEnd closes a stripe's
 //     pieces both ways. Open's FlagNoRolling turns the search off for a
 //     session between peers that both have it.
+//   - Grown fields. A message grows a field without a new type when the
+//     field can only be sent under a capability and its presence is
+//     marked in the message itself, so that every decoder still checks
+//     the whole message: OpenReply's RecordDigest (CapRecordDigest) is an
+//     optional tail; TreeEntries' record digests (CapTreeRecords) are
+//     announced by a flag bit in its first byte, after which each entry
+//     says whether its digest follows. An older decoder refuses the grown
+//     form (trailing bytes, an unknown flag), which the capability rules
+//     out.
 //   - Keepalive. A side in a phase that sends nothing for a while (an
 //     atomic push's copy of the old target before OpenReply, a search)
 //     sends Keepalive frames to a peer with CapKeepalive, at most one per

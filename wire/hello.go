@@ -37,10 +37,10 @@ const (
 )
 
 // AgentCaps are the capabilities this agent has.
-const AgentCaps = CapKeepalive | CapRefine | CapRolling | CapTree | CapRecordDigest | CapTreeDevices
+const AgentCaps = CapKeepalive | CapRefine | CapRolling | CapTree | CapRecordDigest | CapTreeDevices | CapTreeRecords
 
 // capNames name the bits, for String.
-var capNames = []string{"keepalive", "refine", "rolling", "tree", "record-digest", "tree-devices"}
+var capNames = []string{"keepalive", "refine", "rolling", "tree", "record-digest", "tree-devices", "tree-records"}
 
 // String lists the set's names, e.g. "keepalive", or "none"; an unknown bit
 // is written as bitN.

@@ -13,7 +13,10 @@ import "encoding/binary"
 // followed by one engine run over the worker streams (Size, ModTime and
 // Mode of the TreeReq are the file's); a TreeAttach names the session id
 // under which a new set of worker streams attaches (after a file whose
-// failure tore the previous set down).
+// failure tore the previous set down). Between peers that both have
+// CapTreeRecords a TreeEntries may carry, for each regular file, the
+// digest of its current block-hash record (TreeEntry.Record); an older
+// peer is never sent one.
 const (
 	TypeTreeReq     Type = 0x30 // client -> server: one entry operation
 	TypeTreeReply   Type = 0x31 // server -> client: its outcome (and an entry for TreeStat)
@@ -28,6 +31,15 @@ const CapTree Caps = 1 << 3
 // client never sends TreeMknod to a peer without it, whose decoder would
 // take the unknown op for a malformed request and end the session.
 const CapTreeDevices Caps = 1 << 5
+
+// CapTreeRecords: the peer reads, and its listings may carry, the record
+// digests of regular files (TreeEntry.Record): a listing's file whose
+// block-hash record is current carries that record's digest, so that the
+// side that decides can count a quick-check skip as verified where both
+// copies' records have the same digest (engine/tree, records.go). A
+// listing is sent with records only to a peer with the bit: an older
+// one's decoder refuses the flag (TreeEntries' first byte above 1).
+const CapTreeRecords Caps = 1 << 6
 
 // OpTree opens a tree session that writes the server's tree (a push);
 // OpTreePull one that reads it (a pull: TreeList, TreeStat, TreeGet,
@@ -93,6 +105,11 @@ type TreeEntry struct {
 	Nlink, Dev, Ino uint64
 	Rdev            uint64
 	Name, Link      string
+	// Record is the digest of a regular file's block-hash record, current
+	// for exactly the Size and ModTime above (zero: none). Only a
+	// TreeEntries to a peer with CapTreeRecords carries it; a TreeReply
+	// never does.
+	Record [DigestSize]byte
 }
 
 // TreeReply answers a TreeReq: Code 0 for success, else a wire error code
@@ -103,7 +120,10 @@ type TreeReply struct {
 	Entry   TreeEntry
 }
 
-// TreeEntries is part of a listing, sorted by name; Last ends it.
+// TreeEntries is part of a listing, sorted by name; Last ends it. Its
+// first byte holds Last (bit 0) and treeEntriesRecords (bit 1), set when
+// some entry has a Record: every entry is then followed by one byte, 1
+// when its Record (DigestSize bytes) follows, else 0.
 type TreeEntries struct {
 	Last    bool
 	Entries []TreeEntry
@@ -115,7 +135,11 @@ const (
 	treeEntryFixedLen = sizeU8 + 3*sizeU32 + 6*sizeU64
 	treeEntryMaxLen   = treeEntryFixedLen + strLenSize + MaxNameLen + strLenSize + MaxPathLen
 	treeReplyMaxLen   = sizeU16 + strLenSize + MaxErrorLen + treeEntryMaxLen
-	treeEntriesMaxLen = sizeU8 + sizeU16 + MaxTreeBatch*treeEntryMaxLen
+	treeRecordMaxLen  = sizeU8 + DigestSize // an entry's record in a TreeEntries with treeEntriesRecords
+	treeEntriesMaxLen = sizeU8 + sizeU16 + MaxTreeBatch*(treeEntryMaxLen+treeRecordMaxLen)
+
+	treeEntriesLast    = 1 << 0 // TreeEntries' first byte: Last
+	treeEntriesRecords = 1 << 1 // TreeEntries' first byte: each entry is followed by its record's presence
 )
 
 func (*TreeReq) Type() Type     { return TypeTreeReq }
@@ -228,6 +252,8 @@ func (e *TreeEntry) append(b []byte) []byte {
 
 func (e *TreeEntry) validate(t Type) error {
 	switch {
+	case e.Record != [DigestSize]byte{} && e.Kind != 1:
+		return errInvalid(t, "record digest on %q, an entry of kind %d: only regular files have records", e.Name, e.Kind)
 	case e.Kind > 5:
 		return errInvalid(t, "unknown entry kind %d", e.Kind)
 	case e.Size < 0:
@@ -273,10 +299,14 @@ func (r *TreeReply) Append(b []byte) []byte {
 	return r.Entry.append(b)
 }
 
-// Validate checks the message's length and the entry.
+// Validate checks the message's length and the entry (which carries no
+// Record).
 func (r *TreeReply) Validate() error {
-	if len(r.Message) > MaxErrorLen {
+	switch {
+	case len(r.Message) > MaxErrorLen:
 		return errTooLarge(TypeTreeReply, "message length", uint64(len(r.Message)), MaxErrorLen)
+	case r.Entry.Record != [DigestSize]byte{}:
+		return errInvalid(TypeTreeReply, "a reply's entry carries no record digest")
 	}
 	return r.Entry.validate(TypeTreeReply)
 }
@@ -298,23 +328,52 @@ func parseTreeReply(b []byte) (*TreeReply, int, error) {
 	return r, o + n, r.Validate()
 }
 
+// hasRecords reports whether some entry has a Record (treeEntriesRecords).
+func (m *TreeEntries) hasRecords() bool {
+	for i := range m.Entries {
+		if m.Entries[i].Record != ([DigestSize]byte{}) {
+			return true
+		}
+	}
+	return false
+}
+
 func (m *TreeEntries) Len() int {
 	n := sizeU8 + sizeU16
+	recs := m.hasRecords()
 	for i := range m.Entries {
 		n += m.Entries[i].len()
+		if recs {
+			n += sizeU8
+			if m.Entries[i].Record != ([DigestSize]byte{}) {
+				n += DigestSize
+			}
+		}
 	}
 	return n
 }
 
 func (m *TreeEntries) Append(b []byte) []byte {
-	last := byte(0)
+	flags := byte(0)
 	if m.Last {
-		last = 1
+		flags |= treeEntriesLast
 	}
-	b = append(b, last)
+	recs := m.hasRecords()
+	if recs {
+		flags |= treeEntriesRecords
+	}
+	b = append(b, flags)
 	b = binary.BigEndian.AppendUint16(b, uint16(len(m.Entries)))
 	for i := range m.Entries {
-		b = m.Entries[i].append(b)
+		e := &m.Entries[i]
+		b = e.append(b)
+		switch {
+		case !recs:
+		case e.Record == [DigestSize]byte{}:
+			b = append(b, 0)
+		default:
+			b = append(append(b, 1), e.Record[:]...)
+		}
 	}
 	return b
 }
@@ -337,18 +396,23 @@ func parseTreeEntries(b []byte) (*TreeEntries, int, error) {
 	if len(b) < fixed {
 		return nil, 0, errTruncated(TypeTreeEntries, fixed, len(b))
 	}
-	if b[0] > 1 {
-		return nil, 0, errInvalid(TypeTreeEntries, "last %d is not 0 or 1", b[0])
+	if b[0]&^(treeEntriesLast|treeEntriesRecords) != 0 {
+		return nil, 0, errInvalid(TypeTreeEntries, "unknown flags %#x", b[0])
 	}
+	recs := b[0]&treeEntriesRecords != 0
 	count := int(binary.BigEndian.Uint16(b[1:]))
 	// Bounded before allocating: the count, and the bytes it needs.
 	if count > MaxTreeBatch {
 		return nil, 0, errTooLarge(TypeTreeEntries, "entries", uint64(count), MaxTreeBatch)
 	}
-	if need := fixed + count*(treeEntryFixedLen+2*strLenSize); len(b) < need {
+	least := treeEntryFixedLen + 2*strLenSize
+	if recs {
+		least += sizeU8
+	}
+	if need := fixed + count*least; len(b) < need {
 		return nil, 0, errTruncated(TypeTreeEntries, need, len(b))
 	}
-	m := &TreeEntries{Last: b[0] == 1}
+	m := &TreeEntries{Last: b[0]&treeEntriesLast != 0}
 	if count > 0 {
 		m.Entries = make([]TreeEntry, count)
 	}
@@ -358,8 +422,40 @@ func parseTreeEntries(b []byte) (*TreeEntries, int, error) {
 		if err != nil {
 			return nil, 0, err
 		}
-		m.Entries[i] = e
 		o += n
+		if recs {
+			if n, err = parseTreeRecord(b[o:], &e); err != nil {
+				return nil, 0, err
+			}
+			o += n
+		}
+		m.Entries[i] = e
+	}
+	if recs && !m.hasRecords() {
+		return nil, 0, errInvalid(TypeTreeEntries, "records flag set, but no entry has a record")
 	}
 	return m, o, nil
+}
+
+// parseTreeRecord reads the record that follows entry e in a TreeEntries
+// with treeEntriesRecords: a presence byte, then the digest if it is 1.
+func parseTreeRecord(b []byte, e *TreeEntry) (int, error) {
+	if len(b) < sizeU8 {
+		return 0, errTruncated(TypeTreeEntries, sizeU8, len(b))
+	}
+	switch b[0] {
+	case 0:
+		return sizeU8, nil
+	case 1:
+	default:
+		return 0, errInvalid(TypeTreeEntries, "record presence %d of %q is not 0 or 1", b[0], e.Name)
+	}
+	if len(b) < treeRecordMaxLen {
+		return 0, errTruncated(TypeTreeEntries, treeRecordMaxLen, len(b))
+	}
+	copy(e.Record[:], b[sizeU8:treeRecordMaxLen])
+	if e.Record == ([DigestSize]byte{}) {
+		return 0, errInvalid(TypeTreeEntries, "zero record digest for %q", e.Name)
+	}
+	return treeRecordMaxLen, e.validate(TypeTreeEntries)
 }

@@ -372,22 +372,9 @@ func (s *Store) Inspect(f *sysio.File) (*Record, bool, error) {
 		return nil, false, err
 	}
 	p := s.path(key(id))
-	rf, err := os.Open(p)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, false, nil
-	}
-	if err != nil {
+	rf, h, err := openHeader(p)
+	if rf == nil {
 		return nil, false, err
-	}
-	b := make([]byte, headerSize)
-	if _, err := io.ReadFull(rf, b); err != nil {
-		rf.Close()
-		return nil, false, nil
-	}
-	h, err := decodeHeader(b)
-	if err != nil {
-		rf.Close()
-		return nil, false, nil
 	}
 	rec := &Record{Header: h, f: rf, path: p}
 	rec.Digest, rec.HasDigest = readTrailer(rf, &h)

@@ -14,10 +14,11 @@
 // AllowDevices (mknod, root), otherwise skipped with a warning, as FIFOs
 // and sockets always are; a regular file whose size and mtime equal the
 // target's is skipped after the stat (the quick check; reported as
-// skipped, not verified, unless both local copies have current records
-// with the same digest: records.go; ChecksumAll turns it off), and any
-// other goes to
-// the scheduler as a job. Extended attributes and ACLs are not synced.
+// skipped, not verified, unless both copies have current block-hash
+// records with the same digest, records.go: a local copy's looked up
+// when the quick check skips it, a server's carried in its listing;
+// ChecksumAll turns the quick check off), and any other goes to the
+// scheduler as a job. Extended attributes and ACLs are not synced.
 //
 // Workers (sched.go). The tree has Session.Workers workers and
 // SlotsPerWorker times as many slots. A file takes one worker (and slot)
@@ -98,8 +99,15 @@
 // each name stat'ed as it goes; the client takes it whole, to free the
 // control stream, and holds it past the threshold on disk, refusing a
 // listing that is not sorted or has a name that is not a plain name:
-// DirentBuffer) and merges it with its own as walk.go does; every entry operation (mkdir,
-// symlink, hard link, remove, metadata) is one request and one answer,
+// DirentBuffer) and merges it with its own as walk.go does. To a client
+// with wire.CapTreeRecords the listing carries, for each regular file
+// large enough to keep a record whose record is current for the very
+// lstat the listing made (same identity: device, inode, size, mtime,
+// ctime), that record's digest (Entry.Record), so that a quick-check skip
+// over the network is verified as a local one is (records.go); an older
+// peer gets the listing as before, and every skip stays unverified.
+// Every entry operation (mkdir, symlink, hard link, remove, metadata) is
+// one request and one answer,
 // which the server applies through an os.Root on the tree's directory (no
 // symlink leaves it, no ".." or absolute name is accepted) under its
 // read-only, allow-hardlinks and owner rules; a device node is made

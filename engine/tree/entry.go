@@ -3,6 +3,8 @@ package tree
 import (
 	"io/fs"
 	"os"
+
+	"github.com/pdiffagent/pdiffagent/engine/cache"
 )
 
 // Kind is what a tree entry is.
@@ -46,7 +48,16 @@ type Entry struct {
 	Nlink    uint64
 	Dev, Ino uint64
 	Rdev     uint64
+	// Record is the digest of a regular file's current block-hash record
+	// as the side that listed it found it, for exactly this Size and
+	// ModTime (a server's listing, with wire.CapTreeRecords); nil: none,
+	// or not looked up (a local listing never looks up: records.go asks
+	// the local cache when it matters).
+	Record *RecordDigest
 }
+
+// RecordDigest is a block-hash record's digest (engine/cache).
+type RecordDigest = [cache.DigestSize]byte
 
 // lstat describes path without following a final symlink.
 func lstat(path string) (Entry, error) {

@@ -35,7 +35,7 @@ func (s *syncer) file(d *dirNode, se, de Entry, sp, dp, rel string) error {
 		de = Entry{}
 	}
 	if de.Kind == KindFile && de.Size == se.Size && de.ModTime == se.ModTime && !s.opt.ChecksumAll {
-		verified := s.sameRecords(sp, dp, se.Size)
+		verified := s.sameRecords(sp, dp, se, de)
 		s.count(func(st *Stats) {
 			if verified {
 				st.FilesVerified++

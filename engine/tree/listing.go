@@ -138,11 +138,18 @@ func (b *DirentBuffer) Add(d Dirent) error {
 func (b *DirentBuffer) write(d Dirent) error {
 	e := &d.Entry
 	p := b.buf[:0]
+	rec := uint64(0)
+	if e.Record != nil {
+		rec = 1
+	}
 	for _, v := range []uint64{uint64(e.Kind), uint64(e.Mode), uint64(e.Size), uint64(e.ModTime), uint64(e.Uid),
-		uint64(e.Gid), e.Nlink, e.Dev, e.Ino, e.Rdev, uint64(len(d.Name)), uint64(len(d.Link))} {
+		uint64(e.Gid), e.Nlink, e.Dev, e.Ino, e.Rdev, uint64(len(d.Name)), uint64(len(d.Link)), rec} {
 		p = binary.AppendUvarint(p, v)
 	}
 	p = append(append(p, d.Name...), d.Link...)
+	if e.Record != nil {
+		p = append(p, e.Record[:]...)
+	}
 	b.buf = p
 	if _, err := b.w.Write(p); err != nil {
 		return fmt.Errorf("hold a large listing: %w", err)
@@ -207,27 +214,32 @@ func (l *spillListing) Next() (Dirent, bool) {
 	if l.left == 0 || l.err != nil {
 		return Dirent{}, false
 	}
-	var v [12]uint64
+	var v [13]uint64
 	for i := range v {
 		if v[i], l.err = binary.ReadUvarint(l.r); l.err != nil {
 			l.err = fmt.Errorf("read back a large listing: %w", l.err)
 			return Dirent{}, false
 		}
 	}
-	if v[10] > maxSpilledName || v[11] > maxSpilledName {
-		l.err = errors.New("read back a large listing: a name too long")
+	if v[10] > maxSpilledName || v[11] > maxSpilledName || v[12] > 1 {
+		l.err = errors.New("read back a large listing: a name too long, or a bad record flag")
 		return Dirent{}, false
 	}
-	s := make([]byte, v[10]+v[11])
+	recLen := v[12] * uint64(len(RecordDigest{}))
+	s := make([]byte, v[10]+v[11]+recLen)
 	if _, err := io.ReadFull(l.r, s); err != nil {
 		l.err = fmt.Errorf("read back a large listing: %w", err)
 		return Dirent{}, false
 	}
 	l.left--
-	return Dirent{Name: string(s[:v[10]]), Link: string(s[v[10]:]), Entry: Entry{
+	d := Dirent{Name: string(s[:v[10]]), Link: string(s[v[10] : v[10]+v[11]]), Entry: Entry{
 		Kind: Kind(v[0]), Mode: fs.FileMode(v[1]), Size: int64(v[2]), ModTime: int64(v[3]), Uid: uint32(v[4]),
 		Gid: uint32(v[5]), Nlink: v[6], Dev: v[7], Ino: v[8], Rdev: v[9],
-	}}, true
+	}}
+	if recLen > 0 {
+		d.Record = (*RecordDigest)(s[v[10]+v[11]:])
+	}
+	return d, true
 }
 
 func (l *spillListing) Err() error { return l.err }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -178,7 +179,8 @@ func (l *failingListing) Err() error {
 }
 
 // TestDirentBuffer: a listing received whole is held in memory up to the
-// threshold and on disk past it, each field read back as written; names
+// threshold and on disk past it, each field (a record digest too) read
+// back as written; names
 // out of order, twice, or that are no plain names are refused.
 func TestDirentBuffer(t *testing.T) {
 	for _, threshold := range []int{1000, 10} {
@@ -189,6 +191,9 @@ func TestDirentBuffer(t *testing.T) {
 			d := Dirent{Name: fmt.Sprintf("n%03d\n\xff", i), Link: strings.Repeat("l", i), Entry: Entry{Kind: Kind(i%5 + 1),
 				Mode: 0o755 | os.ModeSetuid, Size: int64(i) << 40, ModTime: -int64(i) * 1e9, Uid: uint32(i), Gid: 1 << 31,
 				Nlink: uint64(i), Dev: ^uint64(0), Ino: uint64(i) << 50, Rdev: 7}}
+			if i%3 == 0 { // a server's record digest (wire.CapTreeRecords)
+				d.Record = &RecordDigest{0: byte(i), 31: 0xff}
+			}
 			if err := b.Add(d); err != nil {
 				t.Fatal(err)
 			}
@@ -209,7 +214,7 @@ func TestDirentBuffer(t *testing.T) {
 				}
 				break
 			}
-			if d != want[i] {
+			if !reflect.DeepEqual(d, want[i]) {
 				t.Fatalf("threshold %d: entry %d read back %+v, want %+v", threshold, i, d, want[i])
 			}
 		}

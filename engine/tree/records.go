@@ -62,39 +62,63 @@ func Recorded(size int64, blockSize int) bool {
 	return size >= int64(minRecordedBlocks)*int64(blockSize)
 }
 
-// sameRecords reports whether a file the quick check skips is also proven
-// equal: in a local tree, both copies have records that are current (their
-// identities unchanged since they were made) for the session's block size
-// and tier-2 hash, with the same record digest (engine, "Equal by
-// records"). Such a skip is counted as verified. A network tree's skips
-// stay unverified: the server's records are not in its listings.
-func (s *syncer) sameRecords(sp, dp string, size int64) bool {
+// sameRecords reports whether a file the quick check skips (se and de,
+// the source's and the target's entries, equal in size and mtime) is also
+// proven equal: both copies have current records with the same record
+// digest (engine, "Equal by records"), for the session's block size and
+// tier-2 hash. Such a skip is counted as verified, any other as skipped.
+//
+// "Current" is the cache's trust rule (cache.Store.CurrentDigest): the
+// record was made for exactly the file's identity now (device, inode,
+// size, mtime, ctime and filesystem type all equal), is complete (its
+// digest trailer valid) and vouches for the very size and mtime the quick
+// check compared. A write behind pdiffagent's back moves ctime even when
+// it restores size and mtime, so a stale record never counts. A local
+// side (either side of a local tree, a push's source, a pull's target) is
+// asked here, only for files the quick check skips; a server's digest
+// comes in its listing (Entry.Record, wire.CapTreeRecords), taken by the
+// same rule from the lstat the listing made; a server that sent none (an
+// older one, no cache, --no-cache) leaves the skip unverified.
+func (s *syncer) sameRecords(sp, dp string, se, de Entry) bool {
 	c, sess := s.opt.Engine.Cache, s.opt.Session
-	if c == nil || s.dryRun || sess.NoCache || !Recorded(size, sess.BlockSize) {
+	if c == nil || s.dryRun || sess.NoCache || !Recorded(se.Size, sess.BlockSize) {
 		return false
 	}
-	if _, ok := s.tgt.(*localTarget); !ok || s.tgt.(*localTarget).fetch != nil {
+	_, srcLocal := s.src.(*localTarget)
+	_, dstLocal := s.tgt.(*localTarget) // a pull's too: its fetch only brings the data
+	// A server's digest first: without one, the local lookup is not made.
+	if (!srcLocal && se.Record == nil) || (!dstLocal && de.Record == nil) {
 		return false
 	}
-	if _, ok := s.src.(*localTarget); !ok {
+	a, okA := s.digestOf(srcLocal, sp, se)
+	if !okA {
 		return false
 	}
-	a, okA := currentDigest(c, sp, sess)
-	b, okB := currentDigest(c, dp, sess)
-	return okA && okB && a == b
+	b, okB := s.digestOf(dstLocal, dp, de)
+	return okB && a == b
 }
 
-func currentDigest(c *cache.Store, path string, sess engine.Session) (d [cache.DigestSize]byte, ok bool) {
-	f, err := sysio.Open(path, sysio.ReadOnly, sysio.Options{Direct: sysio.DirectOff})
-	if err != nil {
-		return d, false
+// digestOf is the current record digest of a side's file path, whose
+// entry (as that side listed it) is e: a local file's looked up in the
+// cache now, a server's from its listing.
+func (s *syncer) digestOf(local bool, path string, e Entry) (RecordDigest, bool) {
+	if local {
+		return currentDigest(s.opt.Engine.Cache, path, e, s.opt.Session)
 	}
-	defer f.Close()
-	rec, current, err := c.Inspect(f)
-	if err != nil || rec == nil {
-		return d, false
+	if e.Record == nil {
+		return RecordDigest{}, false
 	}
-	defer rec.Close()
-	ok = current && rec.HasDigest && rec.BlockSize == sess.BlockSize && rec.Method == uint8(sess.Strong)
-	return rec.Digest, ok
+	return *e.Record, true
+}
+
+// currentDigest is the digest of the local file path's current record,
+// for exactly e's size and mtime (the quick check's). The identity is
+// taken without opening the file (sysio.PathIdentity: an lstat and a
+// statfs), as a server's listing takes it from its lstat.
+func currentDigest(c *cache.Store, path string, e Entry, sess engine.Session) (RecordDigest, bool) {
+	id, ok := sysio.PathIdentity(path)
+	if !ok || id.Size != e.Size || id.Mtime != e.ModTime {
+		return RecordDigest{}, false
+	}
+	return c.CurrentDigest(id, sess.BlockSize, uint8(sess.Strong))
 }
