@@ -28,6 +28,19 @@ func FuzzDecode(f *testing.F) {
 	}
 	f.Add(byte(0x7f), []byte("unknown"))
 	f.Add(byte(TypeVerdict), []byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9, 0xff, 0x01})
+	// TreeEntries with records (CapTreeRecords) that are refused: on a
+	// directory, a presence byte of 2, the flag with none, one cut short.
+	rec := append([]byte{1}, bytes.Repeat([]byte{0xab}, DigestSize)...)
+	dir := (&TreeEntry{Kind: 2, Name: "d"}).append(nil)
+	file := (&TreeEntry{Kind: 1, Name: "f", Size: 1 << 20}).append(nil)
+	for _, b := range [][]byte{
+		append(append([]byte{treeEntriesRecords, 0, 1}, dir...), rec...),
+		append(append([]byte{treeEntriesRecords | treeEntriesLast, 0, 1}, file...), 2),
+		append(append([]byte{treeEntriesRecords, 0, 1}, file...), 0),
+		append(append([]byte{treeEntriesRecords, 0, 2}, file...), rec[:DigestSize/2]...),
+	} {
+		f.Add(byte(TypeTreeEntries), b)
+	}
 	f.Fuzz(func(t *testing.T, typ byte, payload []byte) {
 		m, err := Decode(Type(typ), payload)
 		if err != nil {

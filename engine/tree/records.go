@@ -78,7 +78,10 @@ func Recorded(size int64, blockSize int) bool {
 // asked here, only for files the quick check skips; a server's digest
 // comes in its listing (Entry.Record, wire.CapTreeRecords), taken by the
 // same rule from the lstat the listing made; a server that sent none (an
-// older one, no cache, --no-cache) leaves the skip unverified.
+// older one, no cache, --no-cache) leaves the skip unverified. Either
+// side's digest holds as of its own look (the listing's lstat, or the
+// lookup here), as the quick check's size and mtime do: a write after it
+// is this run's to miss, and the next run's to see (it moved ctime).
 func (s *syncer) sameRecords(sp, dp string, se, de Entry) bool {
 	c, sess := s.opt.Engine.Cache, s.opt.Session
 	if c == nil || s.dryRun || sess.NoCache || !Recorded(se.Size, sess.BlockSize) {
