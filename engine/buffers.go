@@ -97,19 +97,23 @@ func BlockBuffer(blockSize, n int) []byte {
 func ReleaseBlockBuffer(blockSize int, b []byte) { releaseBuf(blockSize, b) }
 
 // bufClass is the pool for n bytes in a session of blockSize-byte blocks:
-// sub-blocks (refine.go) have one of their own, so that each does not
-// take a whole block.
+// the smallest power of two from refineSub that holds n, up to blockSize,
+// so that a sub-block or a run of them (refine.go: an 8 KiB page is two)
+// does not take a whole block. With runs in whole-block buffers a
+// 1000-page push held up to a writer queue of 1 MiB buffers per worker
+// for payloads of 8 KiB.
 func bufClass(blockSize, n int) int {
-	if n <= refineSub && blockSize > refineSub {
-		return refineSub
+	c := refineSub
+	for c < n && c < blockSize {
+		c <<= 1
 	}
-	return blockSize
+	return max(c, min(n, blockSize))
 }
 
 // releaseBuf returns b to the pool bufClass took it from.
 func releaseBuf(blockSize int, b []byte) {
-	if cap(b) == refineSub && blockSize > refineSub {
-		putBuf(refineSub, b)
+	if c := cap(b); c < blockSize && c >= refineSub && c&(c-1) == 0 {
+		putBuf(c, b)
 		return
 	}
 	putBuf(blockSize, b)
