@@ -100,8 +100,9 @@
 // may run. The server answers with the workers it grants (its memory budget reserved for them once) and then serves one
 // TreeReq at a time on the control stream, which is never an engine
 // stream: listings in bounded batches (to a client with
-// wire.CapTreeRecords, each regular file's current record digest with its
-// entry, when the server keeps a cache and the session allows it: the
+// wire.CapTreeRecords that asks, wire.TreeListRecords, each regular
+// file's current record digest with its entry, when the server keeps a
+// cache and the session allows it: the
 // client then reports a quick-check skip as verified where its own
 // record's digest is the same; tree_listrecords.go says what "current"
 // is and what the lookups cost), entry operations applied through

@@ -85,6 +85,7 @@ func runTree(ctx context.Context, cfg ClientConfig, hostport string, op wire.Op,
 	rt, err := openTree(ctx, c, open, p)
 	var st tree.Stats
 	if err == nil {
+		rt.records = tree.VerifiesSkips(opt)
 		st, err = run(rt)
 		if rt.broken != nil && ctx.Err() == nil {
 			err = fmt.Errorf("tree session broke: %w", rt.broken)
@@ -139,6 +140,8 @@ type remoteTarget struct {
 
 	mu     sync.Mutex // the control stream: one request and its answer at a time
 	broken error      // the control stream failed: every later operation fails with it
+
+	records bool // listings ask for record digests (tree.VerifiesSkips)
 }
 
 func (r *remoteTarget) Join(dir, name string) string {
@@ -208,7 +211,11 @@ func (r *remoteTarget) List(dir string) (tree.Listing, error) {
 	if r.broken != nil {
 		return nil, r.broken
 	}
-	if err := r.ctl.Send(&wire.TreeReq{Op: wire.TreeList, Path: dir}); err != nil {
+	req := &wire.TreeReq{Op: wire.TreeList, Path: dir}
+	if r.records && r.p.Caps.Has(wire.CapTreeRecords) {
+		req.Flags = wire.TreeListRecords
+	}
+	if err := r.ctl.Send(req); err != nil {
 		r.broken = err
 		return nil, err
 	}
@@ -225,7 +232,7 @@ func (r *remoteTarget) List(dir string) (tree.Listing, error) {
 			return nil, &engine.PeerError{Code: m.Code, Message: m.Message}
 		case *wire.TreeEntries:
 			for i := range m.Entries {
-				err := r.checkRecord(&m.Entries[i])
+				err := r.checkRecord(&m.Entries[i], req.Flags&wire.TreeListRecords != 0)
 				if err == nil {
 					err = buf.Add(direntOf(&m.Entries[i]))
 				}
@@ -247,11 +254,16 @@ func (r *remoteTarget) List(dir string) (tree.Listing, error) {
 }
 
 // checkRecord refuses a record digest in a listing from a server that did
-// not announce wire.CapTreeRecords (the decoder has refused one on an
-// entry that is not a regular file, or of a bad length).
-func (r *remoteTarget) checkRecord(e *wire.TreeEntry) error {
-	if e.Record != ([wire.DigestSize]byte{}) && !r.p.Caps.Has(wire.CapTreeRecords) {
+// not announce wire.CapTreeRecords, or that was not asked for (asked: the
+// TreeList's TreeListRecords); the decoder has refused one on an entry
+// that is not a regular file, or of a bad length.
+func (r *remoteTarget) checkRecord(e *wire.TreeEntry, asked bool) error {
+	switch {
+	case e.Record == [wire.DigestSize]byte{}:
+	case !r.p.Caps.Has(wire.CapTreeRecords):
 		return fmt.Errorf("a record digest for %q, which a server without %v does not send", e.Name, wire.CapTreeRecords)
+	case !asked:
+		return fmt.Errorf("a record digest for %q, which the listing did not ask for", e.Name)
 	}
 	return nil
 }

@@ -126,12 +126,14 @@ func (t *treeServer) flush() error {
 	return f.Sync()
 }
 
-// list sends rel's sorted listing in batches of at most wire.MaxTreeBatch.
+// list sends rel's sorted listing in batches of at most wire.MaxTreeBatch,
+// with its files' record digests when the client asked (records) and may
+// have them (tree_listrecords.go).
 // The names are sorted in bounded memory (tree.ReadNames: on disk past
 // the sort threshold's names) and each is stat'ed as it is sent, so that
 // a directory of any size costs the server one chunk of names and a
 // batch, whoever asks for it.
-func (t *treeServer) list(p string) error {
+func (t *treeServer) list(p string, records bool) error {
 	rel, err := treeRel(p, true)
 	var names *tree.Names
 	if err == nil && t.tr != nil {
@@ -159,7 +161,7 @@ func (t *treeServer) list(p string) error {
 		}
 	}
 	batch := &wire.TreeEntries{}
-	recs := t.listRecords(dir, pre)
+	recs := t.listRecords(dir, pre, records)
 	for names != nil {
 		n, ok := names.Next()
 		if !ok {

@@ -23,10 +23,11 @@ import (
 //
 // Lookups cost a failed open of the record's path, or a header and a
 // trailer read, per file looked up: only regular files large enough to
-// keep records in a tree (tree.Recorded), and only when the session may
-// use them (the server keeps a cache, the client did not ask --no-cache,
-// not a dry run). The directory's filesystem is taken once per listing,
-// on its first such file.
+// keep records in a tree (tree.Recorded), and only when the client can
+// use them (it asked, wire.TreeListRecords: it keeps a cache and makes
+// the quick check, tree.VerifiesSkips) and the session allows them (the
+// server keeps a cache, no --no-cache, no dry run). The directory's
+// filesystem is taken once per listing, on its first such file.
 type listRecords struct {
 	c         *cache.Store // nil: no lookups
 	blockSize int
@@ -37,9 +38,9 @@ type listRecords struct {
 	fsErr     bool
 }
 
-func (t *treeServer) listRecords(dir *os.Root, pre string) *listRecords {
+func (t *treeServer) listRecords(dir *os.Root, pre string, asked bool) *listRecords {
 	c := t.s.cfg.Cache
-	if c == nil || !t.p.Caps.Has(wire.CapTreeRecords) || t.p.NoCache || t.p.DryRun {
+	if !asked || c == nil || !t.p.Caps.Has(wire.CapTreeRecords) || t.p.NoCache || t.p.DryRun {
 		return &listRecords{}
 	}
 	return &listRecords{c: c, blockSize: t.p.BlockSize, method: uint8(t.p.Strong), dir: dir, pre: pre}

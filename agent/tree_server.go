@@ -179,7 +179,7 @@ func (t *treeServer) handle(req *wire.TreeReq) error {
 	)
 	switch {
 	case req.Op == wire.TreeList:
-		return t.list(req.Path)
+		return t.list(req.Path, req.Flags&wire.TreeListRecords != 0)
 	case req.Op == wire.TreeAttach:
 		return t.attach(req)
 	case req.Op == wire.TreeFile && !t.pull:

@@ -179,14 +179,25 @@ func TestTreeSkipsOlderServer(t *testing.T) {
 
 // TestTreeListingOlderClient: a client whose Hello lacks
 // wire.CapTreeRecords gets listings without record digests, byte for byte
-// what it knows, although the server holds current records.
+// what it knows, although the server holds current records; so does one
+// that did not ask for them (wire.TreeListRecords).
 func TestTreeListingOlderClient(t *testing.T) {
 	if !sysio.CanSyncFS() {
 		t.Skip("a tree keeps records only where there is syncfs")
 	}
 	r, opt := newTreeRun(t, "pull", TransportTCP, 0)
 	r.run(t, opt) // the server records its files at the session's end
-	for _, caps := range []wire.Caps{wire.AgentCaps, wire.AgentCaps &^ wire.CapTreeRecords} {
+	for _, tc := range []struct {
+		caps  wire.Caps
+		flags uint8
+		want  string
+	}{
+		{wire.AgentCaps, wire.TreeListRecords, "[big]"},
+		{wire.AgentCaps, 0, "[]"}, // not asked for
+		{wire.AgentCaps &^ wire.CapTreeRecords, 0, "[]"},
+		{wire.AgentCaps &^ wire.CapTreeRecords, wire.TreeListRecords, "[]"}, // asked for, in a session without the bit
+	} {
+		caps := tc.caps
 		ns := helloStream(t, r.ts, &wire.Hello{Version: wire.ProtocolVersion, Caps: caps})
 		ns.helloPending = true
 		open := &wire.Open{Op: wire.OpTreePull, Path: "src", BlockSize: 4096, Workers: 1, Strong: 1}
@@ -196,7 +207,7 @@ func TestTreeListingOlderClient(t *testing.T) {
 		if _, err := expect[*wire.OpenReply](ns, time.Now().Add(10*time.Second)); err != nil {
 			t.Fatal(err)
 		}
-		if err := ns.Send(&wire.TreeReq{Op: wire.TreeList, Path: "."}); err != nil {
+		if err := ns.Send(&wire.TreeReq{Op: wire.TreeList, Flags: tc.flags, Path: "."}); err != nil {
 			t.Fatal(err)
 		}
 		m, err := expect[*wire.TreeEntries](ns, time.Now().Add(10*time.Second))
@@ -209,12 +220,8 @@ func TestTreeListingOlderClient(t *testing.T) {
 				got = append(got, e.Name)
 			}
 		}
-		want := "[big]"
-		if caps&wire.CapTreeRecords == 0 {
-			want = "[]"
-		}
-		if fmt.Sprint(got) != want {
-			t.Errorf("client announcing %v: records for %v, want %s", caps, got, want)
+		if fmt.Sprint(got) != tc.want {
+			t.Errorf("client announcing %v, flags %#x: records for %v, want %s", caps, tc.flags, got, tc.want)
 		}
 	}
 }
@@ -232,8 +239,8 @@ func (*scriptedStream) release(time.Duration)           {}
 
 // TestTreeListingRecordsHostile: a listing whose record digest sits on an
 // entry that is not a regular file, is cut short or has a bad presence
-// byte, or comes from a server that did not announce wire.CapTreeRecords,
-// is refused with an error that says so, and breaks the session (the
+// byte, comes from a server that did not announce wire.CapTreeRecords, or
+// was not asked for, is refused with an error that says so, and breaks the session (the
 // control stream cannot be trusted after it).
 func TestTreeListingRecordsHostile(t *testing.T) {
 	rec := [wire.DigestSize]byte{0: 1, 31: 2}
@@ -260,12 +267,13 @@ func TestTreeListingRecordsHostile(t *testing.T) {
 		{"cut short", edit(func(b []byte) []byte { return b[:len(b)-1] }), wire.AgentCaps, "truncated"},
 		{"bad presence", edit(func(b []byte) []byte { b[len(b)-wire.DigestSize-1] = 2; return b }), wire.AgentCaps, "record presence 2"},
 		{"not announced", frame(good), wire.AgentCaps &^ wire.CapTreeRecords, "which a server without tree-records does not send"},
+		{"not asked for", frame(good), wire.AgentCaps, "which the listing did not ask for"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ns := newNetStream(&scriptedStream{bytes.NewReader(tc.frames)}, 0, "scripted")
 			ns.caps = tc.caps
 			rt := &remoteTarget{c: &clientConn{cfg: ClientConfig{IdleTimeout: time.Minute}, hostport: "hostile"}, ctl: ns,
-				p: engine.Params{Session: engine.Session{BlockSize: 4096}}}
+				p: engine.Params{Session: engine.Session{BlockSize: 4096}}, records: tc.name != "not asked for"}
 			rt.p.Caps = tc.caps
 			_, err := rt.List(".")
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -279,7 +287,7 @@ func TestTreeListingRecordsHostile(t *testing.T) {
 	// The unedited listing is taken, its record with it.
 	ns := newNetStream(&scriptedStream{bytes.NewReader(frame(good))}, 0, "scripted")
 	ns.caps = wire.AgentCaps
-	rt := &remoteTarget{c: &clientConn{cfg: ClientConfig{IdleTimeout: time.Minute}}, ctl: ns, p: engine.Params{}}
+	rt := &remoteTarget{c: &clientConn{cfg: ClientConfig{IdleTimeout: time.Minute}}, ctl: ns, p: engine.Params{}, records: true}
 	rt.p.Caps = wire.AgentCaps
 	ents, err := listAll(rt, ".")
 	if err != nil || len(ents) != 2 || ents[0].Record != nil || ents[1].Record == nil || *ents[1].Record != rec {

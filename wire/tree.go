@@ -14,9 +14,10 @@ import "encoding/binary"
 // Mode of the TreeReq are the file's); a TreeAttach names the session id
 // under which a new set of worker streams attaches (after a file whose
 // failure tore the previous set down). Between peers that both have
-// CapTreeRecords a TreeEntries may carry, for each regular file, the
-// digest of its current block-hash record (TreeEntry.Record); an older
-// peer is never sent one.
+// CapTreeRecords, a TreeList with TreeListRecords is answered with
+// TreeEntries that carry, for each regular file, the digest of its
+// current block-hash record (TreeEntry.Record); an older peer is never
+// sent one.
 const (
 	TypeTreeReq     Type = 0x30 // client -> server: one entry operation
 	TypeTreeReply   Type = 0x31 // server -> client: its outcome (and an entry for TreeStat)
@@ -37,8 +38,10 @@ const CapTreeDevices Caps = 1 << 5
 // block-hash record is current carries that record's digest, so that the
 // side that decides can count a quick-check skip as verified where both
 // copies' records have the same digest (engine/tree, records.go). A
-// listing is sent with records only to a peer with the bit: an older
-// one's decoder refuses the flag (TreeEntries' first byte above 1).
+// client asks for them per listing (TreeListRecords), only of a server
+// with the bit, and a listing carries them only when asked, to a peer
+// with the bit: an older server refuses the flag, an older client's
+// decoder the grown TreeEntries (its first byte above 1).
 const CapTreeRecords Caps = 1 << 6
 
 // OpTree opens a tree session that writes the server's tree (a push);
@@ -71,6 +74,10 @@ const (
 	TreeMetaTime  uint8 = 1 << 1 // TreeMeta: set the mtime
 	TreeMetaOwner uint8 = 1 << 2 // TreeMeta: set the owner (Uid, Gid)
 	treeMetaAll         = TreeMetaMode | TreeMetaTime | TreeMetaOwner
+	// TreeListRecords: TreeList asks for its files' record digests
+	// (TreeEntry.Record), which a client that can use them sets, and
+	// only to a server with CapTreeRecords (an older one refuses the bit).
+	TreeListRecords uint8 = 1 << 3
 )
 
 // MaxNameLen bounds one name of a listing (a directory entry's name).
@@ -173,8 +180,10 @@ func (r *TreeReq) Validate() error {
 	switch {
 	case r.Op == 0 || r.Op > treeOpLast:
 		return errInvalid(TypeTreeReq, "unknown op %d", r.Op)
-	case r.Flags&^treeMetaAll != 0:
+	case r.Flags&^(treeMetaAll|TreeListRecords) != 0:
 		return errInvalid(TypeTreeReq, "unknown flags %#x", r.Flags)
+	case r.Flags&TreeListRecords != 0 && r.Op != TreeList:
+		return errInvalid(TypeTreeReq, "records flag on op %d, not TreeList", r.Op)
 	case r.Size < 0:
 		return errInvalid(TypeTreeReq, "negative size %d", r.Size)
 	case len(r.Path) > MaxPathLen:

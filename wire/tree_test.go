@@ -24,6 +24,7 @@ func treeSamples() []Message {
 	}
 	return []Message{
 		&TreeReq{Op: TreeList, Path: "."},
+		&TreeReq{Op: TreeList, Flags: TreeListRecords, Path: "a/b"},
 		&TreeReq{Op: TreeFlush},
 		&TreeReq{Op: TreeMeta, Flags: TreeMetaMode | TreeMetaTime | TreeMetaOwner, Mode: 0o4755, Uid: 1<<32 - 1, Gid: 3,
 			ModTime: -1, Path: "a/b"},
@@ -51,7 +52,8 @@ func TestTreeInvalid(t *testing.T) {
 	}{
 		{&TreeReq{}, ErrInvalid},
 		{&TreeReq{Op: TreeMknod + 1}, ErrInvalid},
-		{&TreeReq{Op: TreeMeta, Flags: 8}, ErrInvalid},
+		{&TreeReq{Op: TreeMeta, Flags: 16}, ErrInvalid},
+		{&TreeReq{Op: TreeMeta, Flags: TreeListRecords}, ErrInvalid},
 		{&TreeReq{Op: TreeFile, Size: -1}, ErrInvalid},
 		{&TreeReq{Op: TreeFile, Streams: make([]uint16, MaxWorkers+1)}, ErrTooLarge},
 		{&TreeReply{Entry: TreeEntry{Kind: 6}}, ErrInvalid},

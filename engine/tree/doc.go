@@ -100,15 +100,15 @@
 // control stream, and holds it past the threshold on disk, refusing a
 // listing that is not sorted or has a name that is not a plain name:
 // DirentBuffer) and merges it with its own as walk.go does. To a client
-// with wire.CapTreeRecords the listing carries, for each regular file
-// large enough to keep a record whose record is current for the very
-// lstat the listing made (same identity: device, inode, size, mtime,
-// ctime), that record's digest (Entry.Record), so that a quick-check skip
-// over the network is verified as a local one is (records.go); an older
-// peer gets the listing as before, and every skip stays unverified.
-// Every entry operation (mkdir, symlink, hard link, remove, metadata) is
-// one request and one answer,
-// which the server applies through an os.Root on the tree's directory (no
+// with wire.CapTreeRecords that asks (it keeps a cache and makes the
+// quick check: VerifiesSkips) the listing carries, with each regular file
+// large enough to keep a record, that record's digest (Entry.Record) if
+// the record is current for the very lstat the listing made (same
+// identity: device, inode, size, mtime, ctime), so that a quick-check
+// skip over the network is verified as a local one is (records.go); an
+// older peer gets the listing as before, and every skip stays
+// unverified. Every entry operation (mkdir, symlink, hard link, remove,
+// metadata) is one request and one answer, which the server applies through an os.Root on the tree's directory (no
 // symlink leaves it, no ".." or absolute name is accepted) under its
 // read-only, allow-hardlinks and owner rules; a device node is made
 // (TreeMknod) only by a server that allows devices (listen

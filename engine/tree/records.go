@@ -83,8 +83,7 @@ func Recorded(size int64, blockSize int) bool {
 // lookup here), as the quick check's size and mtime do: a write after it
 // is this run's to miss, and the next run's to see (it moved ctime).
 func (s *syncer) sameRecords(sp, dp string, se, de Entry) bool {
-	c, sess := s.opt.Engine.Cache, s.opt.Session
-	if c == nil || s.dryRun || sess.NoCache || !Recorded(se.Size, sess.BlockSize) {
+	if !VerifiesSkips(s.opt) || !Recorded(se.Size, s.opt.Session.BlockSize) {
 		return false
 	}
 	_, srcLocal := s.src.(*localTarget)
@@ -99,6 +98,15 @@ func (s *syncer) sameRecords(sp, dp string, se, de Entry) bool {
 	}
 	b, okB := s.digestOf(dstLocal, dp, de)
 	return okB && a == b
+}
+
+// VerifiesSkips reports whether a sync with opt may count a quick-check
+// skip as verified: it keeps a block-hash cache, trusts records (no
+// NoCache), makes the quick check (no ChecksumAll) and is no dry run. A
+// network tree asks the server for its records' digests only then
+// (wire.TreeListRecords): otherwise they could not count.
+func VerifiesSkips(opt Options) bool {
+	return opt.Engine.Cache != nil && !opt.Session.NoCache && !opt.ChecksumAll && !opt.Session.DryRun
 }
 
 // digestOf is the current record digest of a side's file path, whose
