@@ -341,7 +341,29 @@ func (bw *blockWriter) putSub(pw pendingWrite) error {
 		return fmt.Errorf("write %s: %w", r.dst.Name(), err)
 	}
 	r.countWritten(len(pw.buf))
+	bw.wroteBuffered(off, len(pw.buf))
 	return nil
+}
+
+// writebackEvery is how many bytes of sub-blocks a writer writes through
+// the page cache before it starts their writeback.
+const writebackEvery = 256 << 10
+
+// wroteBuffered notes n bytes written through the page cache at off and,
+// every writebackEvery bytes, starts writing back the span written since
+// the last time, without waiting: the commit's fsync then waits for I/O
+// already under way instead of starting all of it (at 1000 pages in 1
+// GiB, 8 MB in 2,000 scattered 4 KiB pages: an fsync of 47 ms at the
+// end of the sync, which nothing overlapped).
+func (bw *blockWriter) wroteBuffered(off int64, n int) {
+	if bw.dirtyN == 0 || off < bw.dirtyLo {
+		bw.dirtyLo = off
+	}
+	bw.dirtyHi = max(bw.dirtyHi, off+int64(n))
+	if bw.dirtyN += int64(n); bw.dirtyN >= writebackEvery {
+		bw.r.dst.StartWriteback(bw.dirtyLo, bw.dirtyHi-bw.dirtyLo)
+		bw.dirtyN, bw.dirtyHi = 0, 0
+	}
 }
 
 // putRefined records the hashes of a settled refined block, from its

@@ -76,6 +76,9 @@ type blockWriter struct {
 	max    int           // blocks in a run at most (runBlocks)
 	es     []cache.Entry // putRun's scratch
 	bufs   [][]byte      // putRun's scratch
+	// dirty is the span of sub-blocks written through the page cache
+	// since the last StartWriteback (putSub); dirtyN its bytes.
+	dirtyLo, dirtyHi, dirtyN int64
 }
 
 func (r *receiver) startWriter(ss *stripeState) *blockWriter {

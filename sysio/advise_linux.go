@@ -58,3 +58,11 @@ func adviseRandom(f *os.File) {
 	_ = unix.Fadvise(rawFd(f), 0, 0, unix.FADV_RANDOM)
 	runtime.KeepAlive(f)
 }
+
+// startWriteback starts writing back the dirty pages of [off, off+n) (n ==
+// 0: to end of file) without waiting for them (sync_file_range WRITE).
+// Errors are ignored: a later fsync writes and reports.
+func startWriteback(f *os.File, off, n int64) {
+	_ = unix.SyncFileRange(rawFd(f), off, n, unix.SYNC_FILE_RANGE_WRITE)
+	runtime.KeepAlive(f)
+}

@@ -69,6 +69,17 @@ func (f *File) AdviseSequential(off, n int64) {
 	adviseSequential(f.f, off, n)
 }
 
+// StartWriteback starts writing back the dirty cached pages of [off,
+// off+n) (n <= 0: to the end of the file) and returns without waiting
+// (sync_file_range WRITE on Linux; no-op elsewhere), so that a later
+// fsync finds less to write. Errors are ignored: the fsync reports them.
+func (f *File) StartWriteback(off, n int64) {
+	if off < 0 {
+		return
+	}
+	startWriteback(f.f, off, max(n, 0))
+}
+
 // AdviseDontNeed tells the kernel that [off, off+n) will not be read again
 // soon, so its clean cached pages may go (posix_fadvise DONTNEED): what a
 // reader that was asked to bypass the cache does where O_DIRECT is refused.
