@@ -373,6 +373,48 @@
 // every block read passes once (--io-limit). The bucket holds one block at
 // most, so nothing passes in a larger burst, and a late waiter is credited.
 //
+// # Where the page workload spends its CPU
+//
+// Issue 14's database case: a 1 GiB file with 100 or 1000 random 8 KiB
+// pages rewritten, pushed over TCP with --no-cache. On a quiet machine
+// (make bench on 4eae7ca+) the 100-page push took 1.00 s on 2.0 CPU-s of
+// both ends, the 1000-page push 1.29 s on 2.5: both cores busy from end
+// to end, so the time to cut is CPU, not idle time on a critical path.
+// Measured with perf (cpu-clock and page-faults) and pprof of both ends,
+// 2026-12-01, load 5-11 on 2 cores (shares of each end's CPU):
+//   - tier-2 hashes 55-61%: both copies whole (at 1000 pages the refined
+//     blocks' sub-blocks too), the floor of a verified sync: 2 GiB of
+//     sha256 at 1.69 GB/s is 1.27 CPU-s;
+//   - pread, the copy out of the page cache, 5-7%, and its faults and
+//     interrupts another 6-8%; xxhash64 5-9%;
+//   - first touch of fresh memory 4-12% (clear_page of huge pages, faults):
+//     about 2-3 ms of CPU per MiB on this VM. The client's peak RSS is
+//     57-60 MiB, 40 of them the sender's window (2 workers, 5 batches of
+//     4 MiB each: pending's 3, the one being read, the one decided);
+//   - the start (dial, TLS, Open, the second worker's connection and
+//     Attach) 10-33 ms, the first WeakBatch 5-100 ms after it: not where
+//     the time goes. BLAKE3 has the same shape with a hash of a third of
+//     the cost, so the rest (reads, tier 1, memory) is half of its CPU.
+//
+// 1000 pages cost 0.4-0.5 CPU-s more than 100 (640 refined blocks of
+// 1024). Found and fixed: the receiver copied every needed block for the
+// search, as a refined block counted only its SubData bytes towards
+// rollStreak (e444a10: server 1.46-1.56 -> 1.30-1.32 CPU-s, RSS 80-85 ->
+// 66 MiB); every tier-2 sum was a heap allocation, 256 per refined block,
+// and that garbage was most of both ends' page faults (the one-shot hash,
+// hash.go: both ends 2.90-3.10 -> 2.74-2.87 CPU-s); a SubData of 8 KiB
+// held a 1 MiB buffer in the writer's queue (bufClass: server RSS 57-75
+// -> 47-51 MiB); the final fsync of 2,000 scattered dirty pages, 32-66 ms
+// at the end of the sync, now 8-19 ms (wroteBuffered in refine.go). Left:
+// refined blocks are tier-1 hashed twice on each side (the block, then
+// its sub-blocks: 640 MiB, about 35 ms); the Refine's 6.5 MB (encoded,
+// encrypted, decoded into about 10 KiB of garbage per block on each
+// side); the digest's sha256 per sub-block (164,000 per side, about 30
+// ms; changing the digest needs a capability bit); and the sender's
+// window: with pending's capacity 1 the client's RSS fell from 57 to 41
+// MiB, its CPU within the noise at load 10, and a window that small would
+// halve what a worker keeps in flight on a long link (not changed).
+//
 // # Everything changed: where a fully replaced push spends its CPU
 //
 // Issue 14 asks a push of a 1 GiB file whose blocks were all replaced to
