@@ -124,8 +124,8 @@ func releaseBuf(blockSize int, b []byte) {
 // against it; a session's workers set how many blocks are in flight).
 // A sender holds its window (windowBatches batches awaiting their verdict
 // and one being read, pooled buffers or a mapping of the same size), a
-// block copied out of a mapping on its way to the stream and a compressed
-// one. A receiver holds the Data payload being read, what its writer
+// block copied out of a mapping on its way to the stream, a compressed
+// one and the blocks in its send queue (sendqueue.go). A receiver holds the Data payload being read, what its writer
 // holds (writerHeld: queued blocks and a run being written), a
 // decompression buffer and the hasher's read buffer, and, recording,
 // copies of up to refineHeld refined blocks.
@@ -135,7 +135,7 @@ func WorkerMemory(s Session, sender bool) int64 {
 		bs = DefaultBlockSize
 	}
 	if sender {
-		return int64((windowBatches+1)*batchBlocks(int(bs)))*bs + 2*bs
+		return int64((windowBatches+1)*batchBlocks(int(bs))+sendQueueLen(int(bs)))*bs + 2*bs
 	}
 	return int64(writerHeld(int(bs))+3)*bs + refineHeld(int(bs))*bs
 }

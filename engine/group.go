@@ -39,14 +39,25 @@ func newSession(ctx context.Context, streams []Stream) *session {
 }
 
 // lockedStream serialises Send; Recv stays with a single goroutine. Both
-// count the frames they move into wire.
+// count the frames they move into wire. While a sender worker decides, sq
+// is its send queue (sendqueue.go): Send queues, and the worker's reader
+// sends its WeakBatches with sendNow, ahead of what is queued.
 type lockedStream struct {
 	Stream
 	mu   sync.Mutex
 	wire *atomic.Int64
+	sq   *sendQueue // set and cleared by the worker while no other goroutine sends
 }
 
 func (l *lockedStream) Send(m wire.Message) error {
+	if l.sq != nil {
+		return l.sq.send(m)
+	}
+	return l.sendNow(m)
+}
+
+// sendNow sends m at once, whether or not a send queue is in use.
+func (l *lockedStream) sendNow(m wire.Message) error {
 	n := frameLen(m) // before Send: the message is the stream's after it
 	l.mu.Lock()
 	defer l.mu.Unlock()

@@ -168,6 +168,13 @@ func (s *sender) worker(ctx context.Context, w int, st *lockedStream) error {
 	}
 	pending := make(chan *pendingBatch, windowBatches)
 	readErr := make(chan error, 1)
+	sq := startSendQueue(s.sess, st, s.p.BlockSize)
+	st.sq = sq // before the reader starts; cleared once both are done
+	closeQueue := func() error {
+		err := sq.close()
+		st.sq = nil
+		return err
+	}
 	go func() {
 		defer close(pending)
 		err := s.readStripe(ctx, first, end, st, pending)
@@ -200,15 +207,18 @@ func (s *sender) worker(ctx context.Context, w int, st *lockedStream) error {
 			s.release(b)
 		}
 		<-readErr
+		closeQueue()
 		return err
 	}
 	if err := <-readErr; err != nil {
+		closeQueue()
 		return err
 	}
 	if err := st.Send(&wire.StripeEnd{Sent: uint64(sent), Confirmed: uint64(confirmed)}); err != nil {
+		closeQueue()
 		return wrapStream(err)
 	}
-	return nil
+	return closeQueue()
 }
 
 // readStripe reads [first, end) batch by batch.
@@ -275,7 +285,7 @@ func (s *sender) readStripe(ctx context.Context, first, end int64, st *lockedStr
 			s.release(pb)
 			return ctx.Err()
 		}
-		if err := st.Send(&wire.WeakBatch{First: uint64(b), Hashes: weak}); err != nil {
+		if err := st.sendNow(&wire.WeakBatch{First: uint64(b), Hashes: weak}); err != nil {
 			return wrapStream(err)
 		}
 	}
