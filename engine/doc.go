@@ -416,6 +416,12 @@
 // window: with pending's capacity 1 the client's RSS fell from 57 to 41
 // MiB, its CPU within the noise at load 10, and a window that small would
 // halve what a worker keeps in flight on a long link (not changed).
+// Bench's tcp tool runs without a cache; `push --no-cache` with the
+// default cache directories still records (see "Records are complete"),
+// which at 1000 pages costs each side a tier-2 hash of every refined
+// block (the sender's block, the receiver's patched copy): both ends
+// 2.77 -> 3.73-3.95 CPU-s and 2.6-3.0 -> 4.6-4.7 s wall (2 interleaved
+// pairs at load 5-6, fresh cache directories).
 //
 // # Everything changed: where a fully replaced push spends its CPU
 //
