@@ -182,12 +182,21 @@ func TestCacheSeesWriteBehindItsBack(t *testing.T) {
 	wantCache(t, g.sync(false), "hit", 0)
 }
 
-// TestCacheNoCacheReadsAndRecords: --no-cache reads everything, trusts
-// nothing, and still leaves a fresh record.
-func TestCacheNoCacheReadsAndRecords(t *testing.T) {
+// TestCacheNoCacheReadsAndKeepsNone: --no-cache reads everything and
+// trusts nothing; it leaves alone the records of files it does not
+// write, makes none of its own, and removes the target's that its
+// writes make stale.
+func TestCacheNoCacheReadsAndKeepsNone(t *testing.T) {
 	g := newCacheRig(t)
 	g.sync(false)
 	wantCache(t, g.sync(true), "off", int64(len(g.data)))
+	wantCache(t, g.sync(false), "hit", 0) // nothing written: the records stay
+	g.changeSource(3 * testBS)
+	wantCache(t, g.sync(true), "off", int64(len(g.data)))
+	if _, err := os.Stat(recordFile(t, g.store, g.dst)); !os.IsNotExist(err) {
+		t.Fatalf("the target's record after a --no-cache sync that wrote it: %v, want none", err)
+	}
+	wantCache(t, g.sync(false), "miss", int64(len(g.data)))
 	wantCache(t, g.sync(false), "hit", 0)
 }
 

@@ -285,7 +285,9 @@
 // record in place and skips the fsync, the racy-window wait and the new
 // record (measured: server CPU of an unchanged 1 GiB push 0.04-0.06 s,
 // was 0.07-0.09; five fsyncs fewer). Session.NoCache (--no-cache) trusts
-// no record but still records. An atomic replacement (ReceiveTarget) starts as a
+// no record and keeps none (a record costs a tier-2 hash of every block
+// written or sent); its first write still removes the record it makes
+// stale. An atomic replacement (ReceiveTarget) starts as a
 // copy of the file it replaces, so the receiver uses that file's record
 // (Lookup after the copy: a file whose identity still matches was not
 // written before or during it) and renames the replacement before it
@@ -416,12 +418,13 @@
 // window: with pending's capacity 1 the client's RSS fell from 57 to 41
 // MiB, its CPU within the noise at load 10, and a window that small would
 // halve what a worker keeps in flight on a long link (not changed).
-// Bench's tcp tool runs without a cache; `push --no-cache` with the
-// default cache directories still records (see "Records are complete"),
-// which at 1000 pages costs each side a tier-2 hash of every refined
-// block (the sender's block, the receiver's patched copy): both ends
-// 2.77 -> 3.73-3.95 CPU-s and 2.6-3.0 -> 4.6-4.7 s wall (2 interleaved
-// pairs at load 5-6, fresh cache directories).
+// Until 2026-12-01 `push --no-cache` with the default cache directories
+// still recorded (see "Records are complete"), which at 1000 pages cost
+// each side a tier-2 hash of every refined block (the sender's block,
+// the receiver's patched copy): both ends 2.77 -> 3.73-3.95 CPU-s and
+// 2.6-3.0 -> 4.6-4.7 s wall (2 interleaved pairs at load 5-6, fresh
+// cache directories). --no-cache now keeps no record, as bench's tcp
+// tool (no cache directory at all) always did.
 //
 // # Everything changed: where a fully replaced push spends its CPU
 //

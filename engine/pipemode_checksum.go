@@ -53,8 +53,12 @@ func Checksum(ctx context.Context, dst *sysio.File, p Params, w io.Writer, opt O
 	fc := lookupCache(opt.Cache, dst, nil, cp, false)
 	if p.Start == 0 && stop == size && dst != nil && !dst.IsDevice() {
 		// Not a device: save writes it at the same time, and a device's
-		// identity would not show that.
-		fc.startSourceRecord(cp)
+		// identity would not show that. Every block is tier-2 hashed
+		// here anyway, so even --no-cache keeps the fresh record (unlike
+		// a sync's, whose record would cost hashes of its own).
+		rc := cp
+		rc.NoCache = false
+		fc.startSourceRecord(rc)
 	}
 	defer func() {
 		if err != nil {
