@@ -69,7 +69,7 @@ func (h StrongHash) oneShot() (func([]byte) [wire.StrongSize]byte, error) {
 // hash.Hash allocated the sum on the heap at every call (the slice passed
 // to Sum escapes), 256 allocations per refined 1 MiB block in 4 KiB
 // sub-blocks; at 1000 pages in 1 GiB that garbage was most of each side's
-// page faults (doc.go, "Where the page workload spends its CPU").
+// page faults (doc_cpu.go, "Where the page workload spends its CPU").
 type strongHasher struct {
 	f func([]byte) [wire.StrongSize]byte
 }

@@ -1,0 +1,148 @@
+package engine
+
+// This file holds no code: it is the part of the package documentation
+// (doc.go) that records where a sync's CPU goes, measured.
+//
+// # Where the page workload spends its CPU
+//
+// Issue 14's database case: a 1 GiB file with 100 or 1000 random 8 KiB
+// pages rewritten, pushed over TCP with --no-cache. On a quiet machine
+// (make bench on 4eae7ca+) the 100-page push took 1.00 s on 2.0 CPU-s of
+// both ends, the 1000-page push 1.29 s on 2.5: both cores busy from end
+// to end, so the time to cut is CPU, not idle time on a critical path.
+// Measured with perf (cpu-clock and page-faults) and pprof of both ends,
+// 2026-12-01, load 5-11 on 2 cores (shares of each end's CPU):
+//   - tier-2 hashes 55-61%: both copies whole (at 1000 pages the refined
+//     blocks' sub-blocks too), the floor of a verified sync: 2 GiB of
+//     sha256 at 1.69 GB/s is 1.27 CPU-s;
+//   - pread, the copy out of the page cache, 5-7%, and its faults and
+//     interrupts another 6-8%; xxhash64 5-9%;
+//   - first touch of fresh memory 4-12% (clear_page of huge pages, faults):
+//     about 2-3 ms of CPU per MiB on this VM. The client's peak RSS is
+//     57-60 MiB, 40 of them the sender's window (2 workers, 5 batches of
+//     4 MiB each: pending's 3, the one being read, the one decided);
+//   - the start (dial, TLS, Open, the second worker's connection and
+//     Attach) 10-33 ms, the first WeakBatch 5-100 ms after it: not where
+//     the time goes. BLAKE3 has the same shape with a hash of a third of
+//     the cost, so the rest (reads, tier 1, memory) is half of its CPU.
+//
+// 1000 pages cost 0.4-0.5 CPU-s more than 100 (640 refined blocks of
+// 1024). Found and fixed: the receiver copied every needed block for the
+// search, as a refined block counted only its SubData bytes towards
+// rollStreak (e444a10: server 1.46-1.56 -> 1.30-1.32 CPU-s, RSS 80-85 ->
+// 66 MiB); every tier-2 sum was a heap allocation, 256 per refined block,
+// and that garbage was most of both ends' page faults (the one-shot hash,
+// hash.go: both ends 2.90-3.10 -> 2.74-2.87 CPU-s); a SubData of 8 KiB
+// held a 1 MiB buffer in the writer's queue (bufClass: server RSS 57-75
+// -> 47-51 MiB); the final fsync of 2,000 scattered dirty pages, 32-66 ms
+// at the end of the sync, now 8-19 ms (wroteBuffered in refine.go). Left:
+// refined blocks are tier-1 hashed twice on each side (the block, then
+// its sub-blocks: 640 MiB, about 35 ms); the Refine's 6.5 MB (encoded,
+// encrypted, decoded into about 10 KiB of garbage per block on each
+// side); the digest's sha256 per sub-block (164,000 per side, about 30
+// ms; changing the digest needs a capability bit); and the sender's
+// window: with pending's capacity 1 the client's RSS fell from 57 to 41
+// MiB, its CPU within the noise at load 10, and a window that small would
+// halve what a worker keeps in flight on a long link (not changed).
+// Until 2026-12-01 `push --no-cache` with the default cache directories
+// still recorded (see "Records are complete"), which at 1000 pages cost
+// each side a tier-2 hash of every refined block (the sender's block,
+// the receiver's patched copy): both ends 2.77 -> 3.73-3.95 CPU-s and
+// 2.6-3.0 -> 4.6-4.7 s wall (2 interleaved pairs at load 5-6, fresh
+// cache directories). --no-cache now keeps no record, as bench's tcp
+// tool (no cache directory at all) always did.
+//
+// # Everything changed: where a fully replaced push spends its CPU
+//
+// Issue 14 asks a push of a 1 GiB file whose blocks were all replaced to
+// reach 70% of the throughput of plain TLS 1.3 over two connections
+// (bench's "tls x2" floor) on the same 2-core machine. The floor is pure
+// encrypt, copy and socket I/O: about 1.5 CPU-s per GiB on a quiet
+// machine (0.76 s for 1 GiB, both cores busy), 2.1-2.5 at load 8-10.
+// Profiles of both ends (perf, 2026-12-01, load 8-10, 2 workers,
+// --no-cache; numbers as shares of each process's CPU, 1.7-2.0 CPU-s client,
+// 2.0-2.2 server) after 96b8ffc:
+//   - client: TLS encrypt 18%, copy into TLS records 19%, socket writes
+//     18% (together the floor's sender), pread of the source 11% (into
+//     the window's many buffers: three times the server's cost per byte,
+//     which reads into one hot buffer), Go's sysmon 8% (also the floor's),
+//     the rolling search 7% (its first rollStreak of each stripe and one
+//     probe per 64 MiB: about 32 blocks of 1024, scanned and copied into
+//     its span), xxhash64 5%, first-touch page faults 4%.
+//   - server: socket reads 20%, TLS decrypt 16%, copy out of TLS records
+//     11% (the floor's receiver), sysmon 12%, O_DIRECT writes 6%, xxhash64
+//     9% (the target's blocks as hashed, and each received block for the
+//     digest), pread of the target 4%, page faults 5% (at first touch of
+//     60-68 MiB: about 2 ms of CPU per fresh MiB here), refinement's
+//     sha256 of the ~30 blocks refined before its back-off 1.5%.
+//
+// So the sync costs the floor plus about 0.7 CPU-s per GiB on each side
+// (1.6-1.7 times the floor's CPU at the same load), nearly all of it the
+// reads, hashes and writes of the two files, which the floor does not do:
+// at 2.2-2.4 CPU-s a GiB on two shared cores the best wall time is about
+// 1.1-1.2 s, 62-70% of the floor, and only if both cores stay busy. They
+// do not quite: a local sync of the same change takes 1.15 s on 1.1 CPU-s
+// (one core of two), bounded by the O_DIRECT writes of 1 MiB (dd measured
+// 0.4-0.75 GB/s for 1-4 MiB direct writes here while other work ran).
+// The writes are the first suspect for the wall time: with each worker's
+// writer timed (push over TCP, load 9-15), its 1 MiB O_DIRECT writes
+// took 3.5-5.4 s in all (about 4 ms each: 250 MB/s per writer while other
+// work used the disk) and the readers waited 1.6-3.4 s on full write
+// queues in syncs of 4.6-5.7 s; in a local sync they waited 4.3 s of
+// 3.4-3.7. Buffered writes into the cached target (the hasher has just
+// read each block) halved the writers' time and the waits (0.7-0.8 s) but
+// left 0.5-0.8 s for the final fsync; with sync_file_range(WRITE) after
+// each block the fsync took 0.05-0.2 s and the writes 1.8-2.6 s. The wall
+// times of those runs (4.3-7.5 s) were load noise. The writes: since
+// 7475fbd the writer writes runs of up to 4 MiB (writer.go). Against
+// 1 MiB writes, 3 interleaved bench runs each (1 GiB, --pattern blocks
+// 100%, warm; quiet machine, load 3, "other load 0.00"): local sync
+// 1.09/0.92/0.90 -> 0.89/0.90/0.89 s, push over TCP 1.94/2.04/2.02 ->
+// 2.19/1.83/1.79 s (CPU of both ends 2.8-3.0 -> 2.8-3.3 s/GB), TLS x2
+// floor 0.73-0.96 s: 38-53% of it either way. So on a quiet machine the
+// writes do not bound the push (its CPU does: about 3 CPU-s against the
+// floor's 2 cores x 0.8 s); under load (8-13) the runs were no worse.
+// Buffered writes with sync_file_range(WRITE) after each run, against
+// O_DIRECT runs, the same binary, 4 interleaved pairs at load 3: local
+// 1.20/0.94/0.94/0.96 s at 1.07-1.14 CPU-s against 1.32/0.93/0.84/0.80 s
+// at 0.63-1.15 (the copy into the page cache costs about 0.3 CPU-s a
+// GiB), push over TCP 2.11/2.10/1.98/2.00 s at 3.2-3.9 CPU-s against
+// 2.98/2.14/2.18/1.61 s at 2.9-3.6; final fsync 1-43 ms in both. Buffered
+// is not faster and costs more CPU, so block writes stay O_DIRECT.
+// What was cut: the receiver's copy of every needed block for the search
+// and its 24 MiB per worker of held copies (96b8ffc: server 2.04-2.20 ->
+// 1.77-1.94 CPU-s, peak RSS 84 -> 40-68 MiB). What is left, by size: the
+// source's pread into cold buffers (reading into one hot buffer and
+// holding nothing is wt-compare's eager mode, for low need rates) and
+// the search's first 8 MiB per stripe. The back-off of the search's
+// probes doubles its gap during the first rollStreak too (rolling_send.go),
+// so the first probe comes 64 MiB after it, not 1 MiB as written above.
+//
+// Measured again 2026-12-01 (pprof of both ends, load 4-11; 1 GiB, 1 MiB
+// blocks replaced, 2 workers, --no-cache). 100%: client 1.4-1.6 CPU-s,
+// server 1.7-2.2 (rusage, process start included: ~0.06 each). Client:
+// TLS writes 57-60% (encrypt, copy into records, socket writes: the
+// floor's sender), the source's pread 18% (0.21 s/GB into the window's
+// buffers; the server's into one hot buffer 0.08-0.11), the search 13%
+// (scan 0.09 s, span copies 0.04), xxhash64 5-9%. Server: TLS reads
+// 58-64% (socket reads 0.47 s, decrypt 0.32, copy out 0.21: the floor's
+// receiver), the target's pread and xxhash64 21-27%, the writer 10%
+// (xxhash64 of what arrives for the digest 0.09 s, O_DIRECT writes
+// 0.1), the hasher's copies of 40 needed blocks for the search 0.1 s
+// (copies into fresh memory), refinement before its back-off 0.09.
+// Beyond the floor: 0.4-0.5 CPU-s client, 0.7-0.9 server, as before; the
+// arithmetic above stands (70% of the floor needs both ends near 2.3
+// CPU-s a GiB, they take 3.0-3.3). Making the hasher's copies lazy (the
+// reader read the old block just before its write) cut the server's peak
+// RSS from 67 to 45 MiB but read every needed block twice while the
+// search is active (TargetRead, and twice the disk for --direct-read):
+// not kept. 10%: sha256 is 52% of both processes' CPU, pread 19%, TLS of
+// the 102 MiB 9%, xxhash64 6%, a second runtime's sysmon and scheduler
+// 4-5%: the push costs the local sync's CPU plus about 0.3-0.5 CPU-s,
+// which is the quiet machine's 0.22 s on two cores. The session's set-up
+// is 16-17 ms (control stream's dial and TLS 10 ms, Open to OpenReply
+// 1.6, second worker's stream 4.7, the server's collect 2.7), its end
+// 1.5 ms; each process's start, not in the wall time, 0.05-0.07 CPU-s.
+// The deciders of a 10% push waited 0.49 s in Send of their 102 Data
+// (load 8; a local sync's Pipe 0.2 ms): sendqueue.go. With it they wait
+// 14-43 ms to queue (load 2.6).
