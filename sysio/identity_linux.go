@@ -15,13 +15,7 @@ func identity(f *os.File, dev bool) (Identity, error) {
 	if err := ignoringEINTR(func() error { return unix.Fstat(fd, &st) }); err != nil {
 		return Identity{}, &os.PathError{Op: "fstat", Path: f.Name(), Err: err}
 	}
-	id := Identity{
-		Dev:   uint64(st.Dev), //nolint:unconvert // uint32 on some arches
-		Ino:   uint64(st.Ino),
-		Size:  st.Size,
-		Mtime: st.Mtim.Nano(),
-		Ctime: st.Ctim.Nano(),
-	}
+	id := statIDOf(&st)
 	if dev {
 		size, err := deviceSize(f)
 		if err != nil {
@@ -34,9 +28,26 @@ func identity(f *os.File, dev bool) (Identity, error) {
 	if err := ignoringEINTR(func() error { return unix.Fstatfs(fd, &sfs) }); err != nil {
 		return Identity{}, &os.PathError{Op: "fstatfs", Path: f.Name(), Err: err}
 	}
-	id.FSType = uint64(uint32(sfs.Type)) // f_type is a signed word on some arches
+	id.FSType = fsTypeOf(&sfs)
 	return id, nil
 }
+
+// statIDOf is the Identity of a file as st gives it, without FSType: the
+// one place a stat becomes an identity, so that an identity taken through
+// a descriptor (identity) and one taken through a path (pathIdentity)
+// compare equal for the same file.
+func statIDOf(st *unix.Stat_t) Identity {
+	return Identity{
+		Dev:   uint64(st.Dev), //nolint:unconvert // uint32 on some arches
+		Ino:   uint64(st.Ino),
+		Size:  st.Size,
+		Mtime: st.Mtim.Nano(),
+		Ctime: st.Ctim.Nano(),
+	}
+}
+
+// fsTypeOf is sfs's f_type, a signed word on some arches.
+func fsTypeOf(sfs *unix.Statfs_t) uint64 { return uint64(uint32(sfs.Type)) }
 
 func coarseNow() int64 {
 	var ts unix.Timespec

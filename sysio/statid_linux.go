@@ -23,7 +23,7 @@ func dirFilesystem(dir *os.File) (Filesystem, error) {
 	if err != nil {
 		return Filesystem{}, &os.PathError{Op: "fstatfs", Path: dir.Name(), Err: err}
 	}
-	return Filesystem{Dev: uint64(st.Dev), Type: uint64(uint32(sfs.Type))}, nil //nolint:unconvert // uint32 on some arches
+	return Filesystem{Dev: uint64(st.Dev), Type: fsTypeOf(&sfs)}, nil //nolint:unconvert // uint32 on some arches
 }
 
 func statIdentity(fi fs.FileInfo, fsys Filesystem) (Identity, bool) {
@@ -50,12 +50,7 @@ func pathIdentity(path string) (Identity, bool) {
 	if ignoringEINTR(func() error { return unix.Statfs(path, &sfs) }) != nil {
 		return Identity{}, false
 	}
-	return Identity{
-		Dev:    uint64(st.Dev), //nolint:unconvert // uint32 on some arches
-		Ino:    uint64(st.Ino),
-		Size:   st.Size,
-		Mtime:  st.Mtim.Nano(),
-		Ctime:  st.Ctim.Nano(),
-		FSType: uint64(uint32(sfs.Type)),
-	}, true
+	id := statIDOf(&st)
+	id.FSType = fsTypeOf(&sfs)
+	return id, true
 }
