@@ -45,6 +45,7 @@ func (r *receiver) writeZeroAt(off int64, n int) error {
 
 func (r *receiver) countWritten(n int) {
 	r.tot.written.Add(int64(n))
+	r.flush.wrote(n)
 	if r.opt.Progress != nil {
 		r.opt.Progress.Written.Add(int64(n))
 	}
@@ -64,6 +65,9 @@ func (r *receiver) commit(f *wire.Final) error {
 		if err := r.dst.Truncate(r.p.Size); err != nil {
 			return fmt.Errorf("truncate %s: %w", r.dst.Name(), err)
 		}
+	}
+	if err := r.flush.stop(); err != nil {
+		return err
 	}
 	if !r.opt.DeferSync && !r.cache.clean() {
 		if err := r.dst.Sync(); err != nil {

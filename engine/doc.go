@@ -190,12 +190,16 @@
 //
 // Bounds. A sender worker holds at most windowBatches+1 batches of about
 // batchBytes; a receiver worker one block for hashing and the blocks in
-// flight, of which at most queueBlocks (4 MiB of blocks, at least 2) wait
-// for its writer goroutine while it writes a run (an O_DIRECT write
+// flight, of which at most queueBlocks (16 MiB of blocks, at least 2)
+// wait for its writer goroutine while it writes a run (an O_DIRECT write
 // returns only when the device has the data, and the stream is read on
 // meanwhile). The writer writes consecutive whole blocks it finds queued
 // together as one run of up to 4 MiB (writer.go: one pwritev, no copy);
-// it never waits for a run to grow. Hash lists are streamed batch by batch and never
+// it never waits for a run to grow. Every 64 MiB written the receiver
+// starts an fdatasync of the target in the background (flusher.go), so
+// that the final fsync does not wait, both cores idle, for a disk's or a
+// VM host's write cache to take the whole file (0.39-0.43 s of a 2 s
+// fully replaced 1 GiB push here; 25 ms after early flushes). Hash lists are streamed batch by batch and never
 // held whole, so memory does not grow with the file. The window is a function of the block
 // size only, so both sides size it alike without negotiating, and the
 // receiver's hand-off queue is deeper than the window: its reading
@@ -208,7 +212,10 @@
 // outranks the broken-stream errors that follow it.
 //
 // Reads. Both sides read their copy once, through the page cache (a warm
-// re-sync is memory-bound), with the read path of Options.ReadPath
+// re-sync is memory-bound; the receiver skips the blocks of a stripe that
+// keep differing once refinement and the search have backed off, probing
+// one in up to 16: skipread.go, so a fully replaced 1 GiB target is read
+// about 128 MiB), with the read path of Options.ReadPath
 // (readpath.go). The default preads each block into a pooled, aligned
 // buffer after posix_fadvise SEQUENTIAL+WILLNEED for the stripe (sysio
 // takes what the cache holds with a raw preadv2(RWF_NOWAIT) first, which

@@ -46,7 +46,9 @@ func Save(ctx context.Context, dst *sysio.File, r io.Reader, p Params, opt Optio
 		return st, err
 	}
 	rc := &receiver{dst: dst, p: sp, opt: opt, weak: opt.weak(ctx), noJournal: true}
-	defer func() { // the target's record was invalidated; save writes none
+	rc.flush = newFlusher(dst, sp, opt)
+	defer rc.flush.stop() // commit reports its error
+	defer func() {        // the target's record was invalidated; save writes none
 		if rc.cache != nil {
 			rc.cache.abort()
 		}

@@ -34,6 +34,7 @@ type receiver struct {
 	// refineStreak is the refined blocks in a row, over all stripes, that
 	// sent most of their sub-blocks (refine.go).
 	refineStreak atomic.Int64
+	flush        *flusher // early flushes (flusher.go); nil for none
 }
 
 // Receive runs the receiver's side: it brings dst up to date with the
@@ -60,6 +61,8 @@ func receive(ctx context.Context, dst *sysio.File, tgt *Target, p Params, stream
 		r.read0 = dst.BytesRead()
 	}
 	defer r.sess.cancel()
+	r.flush = newFlusher(dst, p, opt)
+	defer r.flush.stop() // no flush outlives Receive; commit reports its error
 	err := r.prepare()
 	if err != nil {
 		r.sess.fail(err)
@@ -217,6 +220,7 @@ type stripeState struct {
 	settled    digest       // the reader's: sub-blocks of refined blocks confirmed by the sender
 	settledN   int64        // the reader's: refined blocks settled
 	roll       *recvRoll    // the search's state (rolling_recv.go); nil without it
+	skip       skipState    // the hasher's: unread needs (skipread.go)
 	done       chan error
 }
 

@@ -137,6 +137,12 @@ func (r *receiver) hashBatch(ctx context.Context, ss *stripeState, wb *wire.Weak
 				continue
 			}
 		} else {
+			skip, probe := r.skip(ss)
+			if skip { // unread need (skipread.go)
+				v.Need[i] = true
+				ss.need++
+				continue
+			}
 			var b []byte
 			if view != nil {
 				b = view.block(blk, ln)
@@ -160,13 +166,15 @@ func (r *receiver) hashBatch(ctx context.Context, ss *stripeState, wb *wire.Weak
 			if !same {
 				v.Need[i] = true
 				ss.need++
-				if rf.want(ss) {
+				ss.skip.differed()
+				if (probe && rf != nil) || rf.want(ss) {
 					if err := r.refineNeeded(ss, rf, blk, b, strong); err != nil {
 						return err
 					}
 				}
 				continue
 			}
+			ss.skip.same()
 		}
 		v.Strong = append(v.Strong, sum)
 		if recording {

@@ -141,6 +141,10 @@ type Options struct {
 	// testRollKept, when not nil, counts the old blocks the receiver
 	// keeps for the search (copied as hashed, or read before a write).
 	testRollKept *atomic.Int64
+	// testFlush, when not nil, replaces the receiver's early flushes
+	// (flusher.go), made every testFlushEvery bytes when that is set.
+	testFlush      func(f *sysio.File) error
+	testFlushEvery int64
 }
 
 // weak is the tier-1 hash of a sync run under ctx.

@@ -11,8 +11,9 @@ import (
 	"testing"
 )
 
-// runRecorder holds the first write until its writer's queue is full, so
-// that the next write finds a whole run queued, and records every write.
+// runRecorder holds the first write until its writer's queue is full (or
+// holds the rest of the file), so that the next write finds a whole run
+// queued, and records every write.
 type runRecorder struct {
 	mu     sync.Mutex
 	runs   [][2]int64 // first block, blocks
@@ -28,9 +29,10 @@ func (rr *runRecorder) hook(bw *blockWriter, first int64, blocks int) error {
 	rr.mu.Unlock()
 	if k == 1 {
 		// The receiving worker goes on filling the queue while this
-		// write is held; it fills it (the file has blocks enough) or the
-		// session ends.
-		for len(bw.q) < cap(bw.q) && bw.r.sess.ctx.Err() == nil {
+		// write is held, until it is full or holds every block left, or
+		// the session ends.
+		left := int(bw.r.p.Blocks() - first - int64(blocks))
+		for len(bw.q) < min(cap(bw.q), left) && bw.r.sess.ctx.Err() == nil {
 			runtime.Gosched()
 		}
 	}

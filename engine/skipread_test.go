@@ -1,0 +1,60 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"testing"
+)
+
+// TestUnreadNeeds: once refinement and the search have backed off and a
+// stripe's blocks keep differing, the receiver calls them needed without
+// reading them, probing now and then; a probe that matches ends the
+// skipping, so an unchanged region after a replaced one is confirmed,
+// not sent, apart from at most a gap of blocks. A dry run reads every
+// block.
+func TestUnreadNeeds(t *testing.T) {
+	checkNoLeak(t)
+	// 64 MiB: refinement and the search give up after 8 MiB of whole
+	// blocks, which the receiver sees up to a window behind its hasher
+	// (18-24 MiB read before the skipping starts, measured).
+	const bs, blocks = 64 << 10, 1024
+	src := randBytes(81, blocks*bs)
+	for _, c := range []struct {
+		name     string
+		replaced int // leading blocks replaced; the rest is unchanged
+		dryRun   bool
+	}{{"all replaced", blocks, false}, {"half replaced", blocks / 2, false}, {"dry run", blocks, true}} {
+		t.Run(c.name, func(t *testing.T) {
+			old := append(randBytes(82, c.replaced*bs), src[c.replaced*bs:]...)
+			s, d := writeCase(t, syncCase{src: src, dst: old})
+			p := Params{Session: Session{BlockSize: bs, Workers: 1, DryRun: c.dryRun}}
+			st, err := SyncLocal(context.Background(), s, d, p, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("target read %d of %d bytes; %d blocks changed, %d confirmed", st.TargetRead, len(src), st.BlocksChanged, st.BlocksConfirmed)
+			if c.dryRun {
+				if st.TargetRead != int64(len(src)) || st.BlocksChanged != int64(c.replaced) {
+					t.Errorf("dry run read %d bytes and counted %d changed, want %d and %d", st.TargetRead, st.BlocksChanged, len(src), c.replaced)
+				}
+				return
+			}
+			if got, _ := os.ReadFile(d); !bytes.Equal(got, src) {
+				t.Fatal("target differs from the source")
+			}
+			// At most the window's lag plus a probe per gap: 3/4 (all of
+			// it without the skipping).
+			if c.replaced == blocks && st.TargetRead > int64(len(src))*3/4 {
+				t.Errorf("the receiver read %d of %d bytes of a fully replaced target, want at most 3/4", st.TargetRead, len(src))
+			}
+			if c.replaced < blocks {
+				kept := int64(blocks - c.replaced)
+				if st.BlocksConfirmed < kept-skipGapMax || st.BlocksChanged > int64(c.replaced)+skipGapMax {
+					t.Errorf("%d confirmed and %d changed, want at least %d confirmed (the unchanged half less a gap)",
+						st.BlocksConfirmed, st.BlocksChanged, kept-skipGapMax)
+				}
+			}
+		})
+	}
+}
