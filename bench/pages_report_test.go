@@ -72,3 +72,30 @@ func TestRunPages(t *testing.T) {
 		t.Errorf("blocks: %+v", b)
 	}
 }
+
+// TestTargetFloors: with the run's floors, a time target says what they
+// allow: out of reach when the floors alone miss the goal.
+func TestTargetFloors(t *testing.T) {
+	rep := pagesReport()
+	rep.Net = []NetFloor{{Kind: "tls", Connections: 2, Streams: 2, Bytes: 1 << 30, Seconds: 1}}
+	for i := range rep.Results {
+		if rep.Results[i].Tool == "tcp" {
+			rep.Results[i].FloorSeconds = 0.9 // 100 pages: 0.9 s (+ TLS of 2 MiB) of rsync's 1.0 s, within 1.3x
+		}
+	}
+	rep.Results[2].FloorSeconds = 1.7 // 1000 pages: 1.7 s + TLS of 40 MiB (0.04 s) is 0.87x rsync's 2.0 s
+	var got []string
+	for _, x := range Evaluate(rep) {
+		if strings.Contains(x.Name, "pages at most") {
+			got = append(got, x.Detail)
+		}
+	}
+	if len(got) != 2 || !strings.HasSuffix(got[0], "0.90x, within reach") || !strings.HasSuffix(got[1], "0.87x, out of reach here") {
+		t.Errorf("details:\n%s", strings.Join(got, "\n"))
+	}
+	var tt Target
+	tt.withFloor(0.6, 0.7, true, "(x)")
+	if tt.Floor != 0.6 || !strings.HasSuffix(tt.Detail, "60%, out of reach here") {
+		t.Errorf("higher is better: %+v", tt)
+	}
+}

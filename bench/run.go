@@ -317,6 +317,11 @@ func measureFloors(paths []string, blockSize int, res *Result) error {
 	if res.Blocks > 0 {
 		matching = max(0, 1-float64(res.BlocksMutated)/float64(res.Blocks))
 	}
+	if res.Pattern == Pages.String() && res.Size > 0 {
+		// Refinement confirms the rest of a block with a rewritten
+		// page: what matches is all but the pages.
+		matching = max(0, 1-float64(res.ChangedBytes())/float64(res.Size))
+	}
 	res.ReadSeconds = read.Seconds()
 	if matching == 0 {
 		return nil // nothing to confirm: no sha256 floor

@@ -48,6 +48,9 @@ func WriteTree(w io.Writer, tr *TreeReport) {
 	if len(tr.Results) > 0 {
 		TreeTable(tr).WriteText(w)
 	}
+	if tr.FloorSeconds > 0 {
+		fmt.Fprintf(w, "sha256 floor of the changed tree: %s (every block of the large files on the changed side, the changed blocks on the other, on all cores)\n", secs(tr.FloorSeconds))
+	}
 	for _, r := range tr.Results {
 		if r.Run == TreeChanged && len(r.Runs) > 1 && (r.Tool == "tcp" || r.Tool == "tcp-nocache") {
 			fmt.Fprintf(w, "%s changed, every run in order: %s\n", r.Tool, runList(r.Runs))
@@ -86,7 +89,11 @@ func (tr *TreeReport) result(tool, run string) (TreeResult, bool) {
 // TreeTargets judges the tcp tool against the goals: the changed
 // tree in at most GoalTreeVsRsync of rsync's time, a rerun with nothing
 // changed in at most GoalTreeRerun seconds.
-func TreeTargets(tr *TreeReport) []Target {
+//
+// With tls (the run's TLS floor; nil for none) the push's target also
+// says what the floors allow: the tree's sha256 floor plus TLS of the
+// push's wire bytes, over rsync's time.
+func TreeTargets(tr *TreeReport, tls *NetFloor) []Target {
 	if tr == nil {
 		return nil
 	}
@@ -109,6 +116,11 @@ func TreeTargets(tr *TreeReport) []Target {
 		vs.Value = tcp.SyncSeconds / rs.SyncSeconds
 		vs.Detail = fmt.Sprintf("%.2fx (%s vs %s)", vs.Value, secs(tcp.SyncSeconds), secs(rs.SyncSeconds))
 		vs.Status = passIf(vs.Value <= GoalTreeVsRsync)
+		if tls != nil && tr.FloorSeconds > 0 {
+			net := tls.TimeFor(tcp.Stats.BytesWire)
+			vs.withFloor((tr.FloorSeconds+net)/rs.SyncSeconds, GoalTreeVsRsync, false,
+				fmt.Sprintf("(sha256 %s + TLS of the wire bytes %s)", secs(tr.FloorSeconds), secs(net)))
+		}
 	}
 	if r, ok := tr.result("tcp", TreeUnchanged); ok {
 		rerun.Value = r.SyncSeconds

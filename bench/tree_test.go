@@ -170,7 +170,7 @@ func TestRunTree(t *testing.T) {
 			t.Errorf("the tree table lacks %q:\n%s", want, text)
 		}
 	}
-	targets := TreeTargets(rep)
+	targets := TreeTargets(rep, nil)
 	if len(targets) != 2 || targets[1].Status == NA {
 		t.Errorf("targets: %+v", targets)
 	}

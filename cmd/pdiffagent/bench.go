@@ -255,7 +255,11 @@ func runBench(ctx context.Context, opts *benchOptions, roundsSet bool) error {
 	if rep == nil {
 		return runErr
 	}
-	rep.Targets = append(bench.Evaluate(rep), bench.TreeTargets(rep.Tree)...)
+	var tls *bench.NetFloor
+	if f, ok := rep.NetFloorOf("tls"); ok {
+		tls = &f
+	}
+	rep.Targets = append(bench.Evaluate(rep), bench.TreeTargets(rep.Tree, tls)...)
 	rep.ReadPath = opts.readOptions.String()
 	// A failure of the run is in the report, saved or printed; with --json
 	// the one object on stdout is the report with the error (printed last,
