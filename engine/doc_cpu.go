@@ -146,3 +146,20 @@ package engine
 // The deciders of a 10% push waited 0.49 s in Send of their 102 Data
 // (load 8; a local sync's Pipe 0.2 ms): sendqueue.go. With it they wait
 // 14-43 ms to queue (load 2.6).
+//
+// Idle cores, 2026-12-02 (quiet machine, /proc/stat around the push):
+// the fully replaced push left 0.5-1.4 core-s of its ~2 s idle, against
+// 0.2-0.3 with the target on tmpfs, so the disk held it up, not the CPU.
+// Two causes, both fixed: the final fsync took 0.39-0.43 s (strace), the
+// O_DIRECT data still in the VM host's write cache (1.1 s after 1 GiB
+// written by dd at full speed), now flushed early every 64 MiB
+// (flusher.go; final fsync 25 ms); and a writer queue of one run let a
+// slower device write stall the stream and the sender behind it (16 MiB
+// now, writer.go). 6 interleaved runs: median 2.00 -> 1.79 -> 1.65 s,
+// idle 0.30-0.50 core-s; 4 more pairs of the final build against the one
+// before: 1.64-2.15 s (median 1.71) against 1.96-2.46 (2.19), the 10%
+// push unchanged (1.21 s against 1.22). The receiver no longer reads a
+// fully replaced target (skipread.go: 128 MiB of 1 GiB read); its CPU
+// stayed within the noise (1.5-1.7 CPU-s), so what the push costs beyond
+// the TLS floor is the sender's reads and search and each side's runtime,
+// as above.
