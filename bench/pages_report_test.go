@@ -99,3 +99,16 @@ func TestTargetFloors(t *testing.T) {
 		t.Errorf("higher is better: %+v", tt)
 	}
 }
+
+// TestMatching: the sha256 floor hashes what a sync confirms: the blocks
+// not mutated, and with the pages pattern all but the pages.
+func TestMatching(t *testing.T) {
+	pages := Result{Pattern: "pages", Pages: 1000, Size: 1 << 30, BlockSize: 1 << 20, Blocks: 1024, BlocksMutated: 640}
+	blocks := Result{Pattern: "blocks", Size: 1 << 30, BlockSize: 1 << 20, Blocks: 1024, BlocksMutated: 102}
+	if got, want := pages.matching(), 1-1000.0*PageLen/(1<<30); got != want {
+		t.Errorf("pages: %v, want %v", got, want)
+	}
+	if got, want := blocks.matching(), 1-102.0/1024; got != want {
+		t.Errorf("blocks: %v, want %v", got, want)
+	}
+}

@@ -266,8 +266,7 @@ func runTool(ctx context.Context, cfg Config, rd roundSpec, tool Tool, src, dst 
 		return res, err
 	}
 	if first {
-		var f Result
-		f.Blocks, f.BlocksMutated = res.Blocks, res.BlocksMutated
+		f := res // the round's shape: size, blocks, pattern, pages
 		if err := measureFloors(paths, cfg.BlockSize, &f); err != nil {
 			return res, err
 		}
@@ -313,15 +312,7 @@ func measureFloors(paths []string, blockSize int, res *Result) error {
 	if err != nil {
 		return err
 	}
-	matching := 0.0
-	if res.Blocks > 0 {
-		matching = max(0, 1-float64(res.BlocksMutated)/float64(res.Blocks))
-	}
-	if res.Pattern == Pages.String() && res.Size > 0 {
-		// Refinement confirms the rest of a block with a rewritten
-		// page: what matches is all but the pages.
-		matching = max(0, 1-float64(res.ChangedBytes())/float64(res.Size))
-	}
+	matching := res.matching()
 	res.ReadSeconds = read.Seconds()
 	if matching == 0 {
 		return nil // nothing to confirm: no sha256 floor
@@ -329,6 +320,20 @@ func measureFloors(paths []string, blockSize int, res *Result) error {
 	floor, err := FloorSHA256(paths, matching, blockSize)
 	res.FloorSeconds = floor.Seconds()
 	return err
+}
+
+// matching is the fraction of the copies a verified sync confirms with
+// sha256: the blocks not mutated; with the pages pattern all but the
+// pages, as refinement confirms the rest of each block with a rewritten
+// page.
+func (r Result) matching() float64 {
+	if r.Pattern == Pages.String() && r.Size > 0 {
+		return max(0, 1-float64(r.ChangedBytes())/float64(r.Size))
+	}
+	if r.Blocks > 0 {
+		return max(0, 1-float64(r.BlocksMutated)/float64(r.Blocks))
+	}
+	return 0
 }
 
 // minPositive is the smaller of a and b, ignoring a zero a (unset).
