@@ -48,7 +48,8 @@ func Save(ctx context.Context, dst *sysio.File, r io.Reader, p Params, opt Optio
 	rc := &receiver{dst: dst, p: sp, opt: opt, weak: opt.weak(ctx), noJournal: true}
 	rc.flush = newFlusher(dst, sp, opt)
 	defer rc.flush.stop() // commit reports its error
-	defer func() {        // the target's record was invalidated; save writes none
+	// The target's record was invalidated; save writes none.
+	defer func() {
 		if rc.cache != nil {
 			rc.cache.abort()
 		}
