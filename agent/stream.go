@@ -63,6 +63,10 @@ type netStream struct {
 	sendMu sync.Mutex // serializes Send and reportAbort
 
 	lastRead atomic.Int64 // unix nanoseconds of the last bytes read, for the watchdog
+	// lastWrite is when bytes were last written (the watchdog's progress
+	// for a Send the transport holds back: the peer's window is closed).
+	lastWrite atomic.Int64
+	w         io.Writer // bs, marking lastWrite as it goes
 
 	// holdClose makes CloseSend a no-op: the server ends its direction
 	// only in release, after it has closed and unlocked the file and freed
@@ -80,6 +84,7 @@ type netStream struct {
 func newNetStream(bs byteStream, worker int, what string) *netStream {
 	s := &netStream{bs: bs, worker: worker, what: what}
 	s.r = wire.NewReader(readMarker{bs, &s.lastRead})
+	s.w = writeMarker{bs, &s.lastWrite}
 	return s
 }
 
@@ -97,7 +102,7 @@ func (s *netStream) Send(m wire.Message) error {
 	}
 	s.sendMu.Lock()
 	defer s.sendMu.Unlock()
-	if err := wire.WriteFrame(s.bs, m); err != nil {
+	if err := wire.WriteFrame(s.w, m); err != nil {
 		if a := s.abortErr(); a != nil {
 			return a
 		}

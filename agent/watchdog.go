@@ -31,8 +31,9 @@ import (
 //     idle timeout notices either way.)
 //
 // The watchdog gives up on a session when the engine is waiting for the
-// peer (a Recv is in progress on some stream) and not a byte has arrived on
-// any stream for the idle timeout (a large block on a slow link is
+// peer (a Recv is in progress on some stream, or a Send the transport
+// holds back because the peer's window is closed) and not a byte has
+// arrived on any stream, nor left on one, for the idle timeout (a large block on a slow link is
 // progress, byte by byte; a frame of an unknown type, which is skipped, is
 // not: netStream.recv takes its bytes back off the clock). It does not fire while only our own
 // side is busy (no Recv in progress: hashing, a final fsync), and a
@@ -93,7 +94,7 @@ func (w *watchdog) loop() {
 			last := w.last.Load()
 			for _, ns := range w.streams {
 				if ns != nil {
-					last = max(last, ns.lastRead.Load())
+					last = max(last, ns.lastRead.Load(), ns.lastWrite.Load())
 				}
 			}
 			quiet := now.Sub(time.Unix(0, last))
@@ -127,7 +128,8 @@ func (w *watchdog) Stop() error {
 	return nil
 }
 
-// wrap returns ns as an engine.Stream whose Recv the watchdog follows.
+// wrap returns ns as an engine.Stream whose Recv and Send the watchdog
+// follows.
 func (w *watchdog) wrap(ns *netStream) engine.Stream { return &watchedStream{netStream: ns, w: w} }
 
 type watchedStream struct {
@@ -155,6 +157,49 @@ func (s *watchedStream) Recv() (wire.Message, error) {
 		}
 	}
 	return m, err
+}
+
+// Send counts as waiting for the peer while it blocks: a sender whose
+// stream the peer stopped reading (a closed window) waits for it as a
+// Recv does. Over TCP, TCP_USER_TIMEOUT ends such a connection; over QUIC
+// the connection's idle timeout is the larger of the configured one and
+// three probe timeouts, and a peer stopped (SIGSTOP) for seconds leaves
+// round-trip samples of seconds: a resumed server stayed blocked in a
+// Write to its vanished client far beyond the idle timeout
+// (TestSoakStoppedPeer/quic/pull/stop-server). Bytes written are progress
+// (writeMarker): a large frame on a slow link is not a stall.
+func (s *watchedStream) Send(m wire.Message) error {
+	s.w.waiting.Add(1)
+	s.w.last.Store(time.Now().UnixNano())
+	err := s.netStream.Send(m)
+	s.w.last.Store(time.Now().UnixNano())
+	s.w.waiting.Add(-1)
+	return err
+}
+
+// writeMarker records when bytes were last written to a stream, writing
+// at most writeMarkStep bytes at a time so that a large frame marks its
+// progress as it goes.
+type writeMarker struct {
+	io.Writer
+	last *atomic.Int64
+}
+
+const writeMarkStep = 64 << 10
+
+func (m writeMarker) Write(p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		k, err := m.Writer.Write(p[n:min(len(p), n+writeMarkStep)])
+		n += k
+		if k > 0 {
+			m.last.Store(time.Now().UnixNano())
+		}
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }
 
 // readMarker records when bytes were last read from a stream.
