@@ -4,15 +4,16 @@ package sysio
 
 import (
 	"os"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
 )
 
 func identity(f *os.File, dev bool) (Identity, error) {
-	var st unix.Stat_t
+	var st syscall.Stat_t
 	fd := rawFd(f)
-	if err := ignoringEINTR(func() error { return unix.Fstat(fd, &st) }); err != nil {
+	if err := ignoringEINTR(func() error { return syscall.Fstat(fd, &st) }); err != nil {
 		return Identity{}, &os.PathError{Op: "fstat", Path: f.Name(), Err: err}
 	}
 	id := statIDOf(&st)
@@ -34,9 +35,10 @@ func identity(f *os.File, dev bool) (Identity, error) {
 
 // statIDOf is the Identity of a file as st gives it, without FSType: the
 // one place a stat becomes an identity, so that an identity taken through
-// a descriptor (identity) and one taken through a path (pathIdentity)
-// compare equal for the same file.
-func statIDOf(st *unix.Stat_t) Identity {
+// a descriptor (identity), through a path (pathIdentity) and from a
+// directory listing's lstat (statIdentity) compare equal for the same
+// file. It takes syscall's Stat_t, the one os.FileInfo carries.
+func statIDOf(st *syscall.Stat_t) Identity {
 	return Identity{
 		Dev:   uint64(st.Dev), //nolint:unconvert // uint32 on some arches
 		Ino:   uint64(st.Ino),

@@ -31,20 +31,15 @@ func statIdentity(fi fs.FileInfo, fsys Filesystem) (Identity, bool) {
 	if !ok || uint64(st.Dev) != fsys.Dev { //nolint:unconvert // uint32 on some arches
 		return Identity{}, false
 	}
-	return Identity{
-		Dev:    uint64(st.Dev), //nolint:unconvert // uint32 on some arches
-		Ino:    uint64(st.Ino),
-		Size:   st.Size,
-		Mtime:  st.Mtim.Nano(),
-		Ctime:  st.Ctim.Nano(),
-		FSType: fsys.Type,
-	}, true
+	id := statIDOf(st)
+	id.FSType = fsys.Type
+	return id, true
 }
 
 func pathIdentity(path string) (Identity, bool) {
-	var st unix.Stat_t
+	var st syscall.Stat_t
 	var sfs unix.Statfs_t
-	if ignoringEINTR(func() error { return unix.Lstat(path, &st) }) != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
+	if ignoringEINTR(func() error { return syscall.Lstat(path, &st) }) != nil || st.Mode&syscall.S_IFMT != syscall.S_IFREG {
 		return Identity{}, false
 	}
 	if ignoringEINTR(func() error { return unix.Statfs(path, &sfs) }) != nil {
