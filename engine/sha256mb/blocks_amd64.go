@@ -1,0 +1,24 @@
+//go:build amd64 && !purego
+
+package sha256mb
+
+//go:generate sh -c "go run gen.go > blocks_amd64.s"
+
+// blocks4 runs the compression function over n 64-byte blocks of each of
+// four messages, st[i] the state of the message at pi (blocks_amd64.s).
+//
+//go:noescape
+func blocks4(st *[Lanes][8]uint32, p0, p1, p2, p3 *byte, n int)
+
+func cpuid(leaf, sub uint32) (a, b, c, d uint32)
+
+// useLanes: the SHA extensions (CPUID 7.0 EBX bit 29) and SSSE3 (1 ECX
+// bit 9, for PSHUFB and PALIGNR).
+var useLanes = func() bool {
+	if max, _, _, _ := cpuid(0, 0); max < 7 {
+		return false
+	}
+	_, _, c1, _ := cpuid(1, 0)
+	_, b7, _, _ := cpuid(7, 0)
+	return c1&(1<<9) != 0 && b7&(1<<29) != 0
+}()

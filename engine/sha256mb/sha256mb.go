@@ -1,0 +1,150 @@
+// Package sha256mb computes SHA-256 of several messages at once.
+//
+// Each result is exactly crypto/sha256.Sum256 of its message. On amd64
+// with the SHA extensions, four messages are hashed together, their
+// rounds interleaved: one message alone is bound by the latency of the
+// round instruction (each pair of rounds waits for the last), so several
+// in flight use more of the unit's throughput. Elsewhere, and when there
+// is one message, it is crypto/sha256, one message after the other.
+//
+// Measured on an AMD EPYC (Zen 5, "Turin-like" VM), Go 1.26, 2026-12-02:
+// SHA256RNDS2 has a latency of 1.22-1.27 ns here and a throughput of one
+// per 0.61-0.63 ns (four or six independent chains), so one message runs
+// at 1.60-1.68 GB/s (crypto/sha256) and at most 3.3 GB/s is possible per
+// core; four lanes reach 3.06-3.16 GB/s on 1 MiB messages and 2.8-2.9 on
+// 4 KiB ones (BenchmarkSum256), 1.8-1.9 times crypto/sha256.
+package sha256mb
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+)
+
+// Lanes is how many messages the fast path hashes together: pass at
+// least this many to Sum256 for its full speed.
+const Lanes = 4
+
+// Size is the length of a SHA-256 sum.
+const Size = sha256.Size
+
+// Fast reports whether this CPU takes the interleaved path.
+func Fast() bool { return useLanes }
+
+// Sum256 sets out[i] to the SHA-256 of msgs[i]; out must be as long as
+// msgs.
+func Sum256(out [][Size]byte, msgs [][]byte) {
+	if len(out) != len(msgs) {
+		panic("sha256mb: out and msgs differ in length")
+	}
+	if !useLanes || len(msgs) == 1 {
+		for i, m := range msgs {
+			out[i] = sha256.Sum256(m)
+		}
+		return
+	}
+	for len(msgs) > 0 {
+		n := min(len(msgs), Lanes)
+		sumLanes(out[:n], msgs[:n])
+		out, msgs = out[n:], msgs[n:]
+	}
+}
+
+// iv is the initial state in the lanes' word order (state.go).
+var iv = toLane([8]uint32{0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19})
+
+// toLane puts a..h in the order the round instruction keeps them: ABEF
+// and CDGH, each from its lowest 32-bit word up (F E B A, H G D C).
+func toLane(h [8]uint32) [8]uint32 {
+	return [8]uint32{h[5], h[4], h[1], h[0], h[7], h[6], h[3], h[2]}
+}
+
+// digest is the sum of a finished lane.
+func digest(s *[8]uint32) (d [Size]byte) {
+	h := [8]uint32{s[3], s[2], s[7], s[6], s[1], s[0], s[5], s[4]}
+	for i, v := range h {
+		binary.BigEndian.PutUint32(d[4*i:], v)
+	}
+	return d
+}
+
+// lane is one message on its way through blocks4: its whole 64-byte
+// blocks in place, then its padded tail (one or two blocks) from tail.
+type lane struct {
+	segs [2][]byte
+	tail [128]byte
+}
+
+func (l *lane) set(m []byte) {
+	whole := len(m) &^ 63
+	rest := m[whole:]
+	n := copy(l.tail[:], rest)
+	l.tail[n] = 0x80
+	end := 64
+	if n >= 56 {
+		end = 128
+	}
+	clear(l.tail[n+1 : end-8])
+	binary.BigEndian.PutUint64(l.tail[end-8:], uint64(len(m))<<3)
+	l.segs = [2][]byte{m[:whole], l.tail[:end]}
+}
+
+// next is the lane's data still to hash in its current segment, nil when
+// the lane is done.
+func (l *lane) next() []byte {
+	for len(l.segs[0]) == 0 {
+		if l.segs[1] == nil {
+			return nil
+		}
+		l.segs = [2][]byte{l.segs[1], nil}
+	}
+	return l.segs[0]
+}
+
+// sumLanes hashes up to Lanes messages together. Lanes of different
+// lengths run together as long as each has data; a lane without any
+// rereads another's (its state is thrown away).
+func sumLanes(out [][Size]byte, msgs [][]byte) {
+	var st [Lanes][8]uint32
+	var ls [Lanes]lane
+	done := [Lanes]bool{}
+	for i := range Lanes {
+		st[i] = iv
+		if i < len(msgs) {
+			ls[i].set(msgs[i])
+		} else {
+			done[i] = true
+		}
+	}
+	for {
+		var p [Lanes][]byte
+		k, any := 0, -1
+		for i := range Lanes {
+			if done[i] {
+				continue
+			}
+			if p[i] = ls[i].next(); p[i] == nil {
+				out[i] = digest(&st[i])
+				done[i] = true
+				continue
+			}
+			if nb := len(p[i]) / 64; any < 0 || nb < k {
+				k = nb
+			}
+			any = i
+		}
+		if any < 0 {
+			return
+		}
+		for i := range Lanes {
+			if p[i] == nil {
+				p[i] = p[any] // read, hashed into a state nobody uses
+			}
+		}
+		blocks4(&st, &p[0][0], &p[1][0], &p[2][0], &p[3][0], k)
+		for i := range Lanes {
+			if !done[i] {
+				ls[i].segs[0] = ls[i].segs[0][64*k:]
+			}
+		}
+	}
+}
