@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/pdiffagent/pdiffagent/engine/cache"
+	"github.com/pdiffagent/pdiffagent/engine/sha256mb"
 	"github.com/pdiffagent/pdiffagent/sysio"
 	"github.com/pdiffagent/pdiffagent/wire"
 )
@@ -17,8 +18,11 @@ func (r *receiver) hashStripe(ctx context.Context, ss *stripeState, weak <-chan 
 	if err != nil {
 		return err
 	}
-	buf := getBuf(r.p.BlockSize, r.p.BlockSize)
-	defer putBuf(r.p.BlockSize, buf)
+	var bufs lanesBufs // blocks read, their tier-2 hashes pending (hashBatch)
+	for i := range bufs {
+		bufs[i] = getBuf(r.p.BlockSize, r.p.BlockSize)
+		defer putBuf(r.p.BlockSize, bufs[i])
+	}
 	holes := newHoleScanner(r.dst)
 	bs := int64(r.p.BlockSize)
 	if r.cache == nil || r.cache.known == nil {
@@ -44,7 +48,7 @@ func (r *receiver) hashStripe(ctx context.Context, ss *stripeState, weak <-chan 
 			rf = &refineBatch{ref: &wire.Refine{First: wb.First, SubSize: uint32(r.p.MinBlock)}, weak: r.opt.subWeak()}
 		}
 		ss.roll.begin(wb)
-		err := r.hashBatch(ctx, ss, wb, v, view, strong, buf, holes, known, have, rf)
+		err := r.hashBatch(ctx, ss, wb, v, view, strong, &bufs, holes, known, have, rf)
 		view.close()
 		if err != nil {
 			return err
@@ -81,22 +85,62 @@ func (r *receiver) sendVerdict(ss *stripeState, st *lockedStream, v *wire.Verdic
 	return nil
 }
 
+// lanesBufs are a worker's read buffers: a block that looks the same is
+// tier-2 hashed together with the next ones (strongHasher.sums), so up to
+// sha256mb.Lanes of them wait in their own buffers.
+type lanesBufs [sha256mb.Lanes][]byte
+
+// pendingStrong is a block whose tier-2 hash waits for its lane: where it
+// goes in the Verdict (vi) and in the offered records (pi, or -1).
+type pendingStrong struct {
+	blk    int64
+	vi, pi int
+}
+
 // hashBatch fills v, the Verdict for wb, taking the target's hashes from
 // known where have says the cache knows them, and otherwise reading its
-// blocks from view when it is mapped and into buf when not. A known block
+// blocks from view when it is mapped and into bufs when not. The blocks
+// that look the same are tier-2 hashed in groups (lanesBufs); a known or
+// zero block's hash, which needs no hashing, first settles the group
+// before it, so that the pending blocks are always the last entries of
+// v.Strong and of the offered records. A known block
 // recorded without its tier-2 hash (cache.NoStrong, by an earlier build)
 // is needed without a read when its tier-1 hash differs, and read and
 // hashed when it matches. Offered blocks are recorded once kept
 // (offeredQueue).
 func (r *receiver) hashBatch(ctx context.Context, ss *stripeState, wb *wire.WeakBatch, v *wire.Verdict,
-	view *blockView, strong *strongHasher, buf []byte, holes *holeScanner, known []cache.Entry, have []bool, rf *refineBatch) error {
+	view *blockView, strong *strongHasher, bufs *lanesBufs, holes *holeScanner, known []cache.Entry, have []bool, rf *refineBatch) (err error) {
 	var put []int64 // offered blocks, recorded as they are once kept
 	var puts []cache.Entry
+	var pend []pendingStrong
+	var pendBufs [][]byte
 	defer func() {
+		if err != nil && len(pend) > 0 && pend[0].pi >= 0 { // never record a hash not computed
+			put, puts = put[:pend[0].pi], puts[:pend[0].pi]
+		}
 		if len(put) > 0 {
 			ss.offered.push(put, puts)
 		}
 	}()
+	settle := func() error {
+		if len(pend) == 0 {
+			return nil
+		}
+		var sums [sha256mb.Lanes][wire.StrongSize]byte
+		out := sums[:len(pend)]
+		if err := sysio.Guard(func() { strong.sums(out, pendBufs) }); err != nil {
+			return guardErr(err, r.dst, errTargetChanged)
+		}
+		for k, p := range pend {
+			v.Strong[p.vi] = out[k]
+			if p.pi >= 0 {
+				puts[p.pi].Strong = out[k]
+			}
+			ss.hashed.addOffered(p.blk, out[k])
+		}
+		pend, pendBufs = pend[:0], pendBufs[:0]
+		return nil
+	}
 	recording := r.cache.recording()
 	for i, h := range wb.Hashes {
 		if err := ctx.Err(); err != nil {
@@ -107,7 +151,7 @@ func (r *receiver) hashBatch(ctx context.Context, ss *stripeState, wb *wire.Weak
 		if r.dst == nil || off+int64(ln) > r.oldSize {
 			v.Need[i] = true
 			ss.need++
-			if err := ss.roll.offerTail(blk, off, buf); err != nil {
+			if err := ss.roll.offerTail(blk, off, bufs[len(pend)]); err != nil {
 				return err
 			}
 			continue
@@ -118,16 +162,19 @@ func (r *receiver) hashBatch(ctx context.Context, ss *stripeState, wb *wire.Weak
 			v.Need[i] = true
 			ss.need++
 			if rf.want(ss) { // the record's hashes spared the read: read it now
-				if _, err := r.dst.ReadAt(buf[:ln], off); err != nil {
+				if _, err := r.dst.ReadAt(bufs[len(pend)][:ln], off); err != nil {
 					return fmt.Errorf("read %s: %w", r.dst.Name(), err)
 				}
-				if err := r.refineNeeded(ss, rf, blk, buf[:ln], strong); err != nil {
+				if err := r.refineNeeded(ss, rf, blk, bufs[len(pend)][:ln], strong); err != nil {
 					return err
 				}
 			}
 			continue
 		}
 		if useKnown && known[i].HasStrong() {
+			if err := settle(); err != nil {
+				return err
+			}
 			sum = known[i].Strong
 		} else if holes.hole(off, ln) {
 			var w uint64
@@ -135,6 +182,9 @@ func (r *receiver) hashBatch(ctx context.Context, ss *stripeState, wb *wire.Weak
 				v.Need[i] = true
 				ss.need++
 				continue
+			}
+			if err := settle(); err != nil {
+				return err
 			}
 		} else {
 			skip, probe := r.skip(ss)
@@ -147,7 +197,7 @@ func (r *receiver) hashBatch(ctx context.Context, ss *stripeState, wb *wire.Weak
 			if view != nil {
 				b = view.block(blk, ln)
 			} else {
-				b = buf[:ln]
+				b = bufs[len(pend)][:ln]
 				if _, err := r.dst.ReadAt(b, off); err != nil {
 					return fmt.Errorf("read %s: %w", r.dst.Name(), err)
 				}
@@ -155,9 +205,7 @@ func (r *receiver) hashBatch(ctx context.Context, ss *stripeState, wb *wire.Weak
 			same := false
 			err := sysio.Guard(func() {
 				w := r.weak(b)
-				if same = w == h; same {
-					sum = strong.sum(b)
-				}
+				same = w == h
 				ss.roll.offer(blk, b, w, !same)
 			})
 			if err != nil {
@@ -175,6 +223,21 @@ func (r *receiver) hashBatch(ctx context.Context, ss *stripeState, wb *wire.Weak
 				continue
 			}
 			ss.skip.same()
+			p := pendingStrong{blk: blk, vi: len(v.Strong), pi: -1}
+			v.Strong = append(v.Strong, sum) // set by settle
+			if recording {
+				p.pi = len(put)
+				put = append(put, blk)
+				puts = append(puts, cache.Entry{Weak: h})
+			}
+			ss.strong++
+			pend, pendBufs = append(pend, p), append(pendBufs, b)
+			if len(pend) == len(bufs) {
+				if err := settle(); err != nil {
+					return err
+				}
+			}
+			continue
 		}
 		v.Strong = append(v.Strong, sum)
 		if recording {
@@ -184,5 +247,5 @@ func (r *receiver) hashBatch(ctx context.Context, ss *stripeState, wb *wire.Weak
 		ss.hashed.addOffered(blk, sum)
 		ss.strong++
 	}
-	return nil
+	return settle()
 }

@@ -180,11 +180,15 @@ func (r *receiver) offerSubs(ref *wire.Refine, blk int64, b []byte, strong *stro
 		return nil, nil
 	}
 	rb := wire.RefineBlock{Index: uint32(blk - int64(ref.First)), Weak: make([]uint64, subs), Strong: make([][wire.StrongSize]byte, subs)}
+	parts := make([][]byte, subs)
+	for j := range subs {
+		parts[j] = b[j*sub : min((j+1)*sub, len(b))]
+	}
 	err := sysio.Guard(func() {
-		for j := range subs {
-			part := b[j*sub : min((j+1)*sub, len(b))]
-			rb.Weak[j], rb.Strong[j] = weak(part), strong.sum(part)
+		for j, part := range parts {
+			rb.Weak[j] = weak(part)
 		}
+		strong.sums(rb.Strong, parts)
 	})
 	if err != nil {
 		return nil, guardErr(err, r.dst, errTargetChanged)

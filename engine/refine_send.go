@@ -71,19 +71,22 @@ func (s *sender) sendSubs(st *lockedStream, blk int64, buf []byte, rb *wire.Refi
 	n := len(rb.Weak)
 	same := make([]bool, n)
 	var matched, collisions int64
-	err = sysio.Guard(func() {
-		for j := range n {
-			part := buf[j*sub : min((j+1)*sub, len(buf))]
-			if ws[j] != rb.Weak[j] {
-				continue
-			}
-			if same[j] = strong.sum(part) == rb.Strong[j]; same[j] {
-				matched++
-			} else {
-				collisions++
-			}
+	var parts [][]byte // the sub-blocks whose tier-1 hashes match, hashed together
+	var idx []int
+	for j := range n {
+		if ws[j] == rb.Weak[j] {
+			parts, idx = append(parts, buf[j*sub:min((j+1)*sub, len(buf))]), append(idx, j)
 		}
-	})
+	}
+	sums := make([][wire.StrongSize]byte, len(parts))
+	err = sysio.Guard(func() { strong.sums(sums, parts) })
+	for k, j := range idx {
+		if same[j] = sums[k] == rb.Strong[j]; same[j] {
+			matched++
+		} else {
+			collisions++
+		}
+	}
 	if err != nil {
 		return false, guardErr(err, s.src.File, ErrSourceChanged)
 	}

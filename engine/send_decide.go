@@ -33,6 +33,10 @@ func (s *sender) decide(st *lockedStream, b *pendingBatch, strong *strongHasher,
 			return 0, 0, err
 		}
 	}
+	pre, err := s.strongs(b, v, strong)
+	if err != nil {
+		return 0, 0, err
+	}
 	k := 0 // next strong hash in v.Strong
 	rec := s.cache.recording()
 	var puts []cache.Entry
@@ -60,8 +64,8 @@ func (s *sender) decide(st *lockedStream, b *pendingBatch, strong *strongHasher,
 				sum = strong.sum(buf)
 			} else if buf == nil {
 				_, sum = s.zero.get(s.p.BlockLen(blk))
-			} else if err := sysio.Guard(func() { sum = strong.sum(buf) }); err != nil {
-				return sent, confirmed, guardErr(err, s.src.File, ErrSourceChanged)
+			} else {
+				sum = pre[i]
 			}
 			dg.addOffered(blk, v.Strong[k])
 			if sum == v.Strong[k] {
@@ -149,6 +153,31 @@ func (s *sender) decide(st *lockedStream, b *pendingBatch, strong *strongHasher,
 	s.tot.changed.Add(sent)
 	s.tot.confirmed.Add(confirmed)
 	return sent, confirmed, nil
+}
+
+// strongs is the tier-2 hash of every block of b that the receiver
+// offered and whose bytes are at hand (not a hole, not only recorded),
+// hashed together (strongHasher.sums), by the block's index in b.
+func (s *sender) strongs(b *pendingBatch, v *wire.Verdict, strong *strongHasher) ([][wire.StrongSize]byte, error) {
+	var idx []int
+	var parts [][]byte
+	for i, buf := range b.bufs {
+		if !v.Need[i] && buf != nil && (b.have == nil || !b.have[i]) {
+			idx, parts = append(idx, i), append(parts, buf)
+		}
+	}
+	if len(parts) == 0 {
+		return nil, nil
+	}
+	sums := make([][wire.StrongSize]byte, len(parts))
+	if err := sysio.Guard(func() { strong.sums(sums, parts) }); err != nil {
+		return nil, guardErr(err, s.src.File, ErrSourceChanged)
+	}
+	pre := make([][wire.StrongSize]byte, len(b.bufs))
+	for k, i := range idx {
+		pre[i] = sums[k]
+	}
+	return pre, nil
 }
 
 // strongOf is the tier-2 hash of a block about to be sent, for the

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/pdiffagent/pdiffagent/engine/cache"
+	"github.com/pdiffagent/pdiffagent/wire"
 )
 
 // writeRunBytes bounds a run: consecutive whole blocks of data that the
@@ -83,9 +84,10 @@ type blockWriter struct {
 	ss     *stripeState
 	q      chan pendingWrite // the receiving worker sends and closes (wait); run receives
 	done   chan error
-	max    int           // blocks in a run at most (runBlocks)
-	es     []cache.Entry // putRun's scratch
-	bufs   [][]byte      // putRun's scratch
+	max    int                     // blocks in a run at most (runBlocks)
+	es     []cache.Entry           // putRun's scratch
+	bufs   [][]byte                // putRun's scratch
+	sums   [][wire.StrongSize]byte // putRun's scratch
 	// dirty is the span of sub-blocks written through the page cache
 	// since the last StartWriteback (putSub); dirtyN its bytes.
 	dirtyLo, dirtyHi, dirtyN int64
@@ -218,8 +220,11 @@ func (bw *blockWriter) putRun(run []pendingWrite) error {
 	}
 	r.countWritten(n)
 	if bw.rec {
-		for i, pw := range run {
-			es[i].Strong = bw.strong.sum(pw.buf)
+		sums := append(bw.sums[:0], make([][wire.StrongSize]byte, len(run))...)
+		bw.sums = sums
+		bw.strong.sums(sums, bufs)
+		for i := range run {
+			es[i].Strong = sums[i]
 		}
 		r.cache.put(run[0].block, es)
 	}

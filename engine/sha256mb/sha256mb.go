@@ -67,50 +67,35 @@ func digest(s *[8]uint32) (d [Size]byte) {
 	return d
 }
 
-// lane is one message on its way through blocks4: its whole 64-byte
-// blocks in place, then its padded tail (one or two blocks) from tail.
-type lane struct {
-	segs [2][]byte
-	tail [128]byte
-}
-
-func (l *lane) set(m []byte) {
-	whole := len(m) &^ 63
-	rest := m[whole:]
-	n := copy(l.tail[:], rest)
-	l.tail[n] = 0x80
+// pad writes the tail of m (after its last whole 64-byte block) and
+// SHA-256's padding into t, and returns its length: 64 or 128.
+func pad(t *[128]byte, m []byte) int {
+	n := copy(t[:], m[len(m)&^63:])
+	t[n] = 0x80
 	end := 64
 	if n >= 56 {
 		end = 128
 	}
-	clear(l.tail[n+1 : end-8])
-	binary.BigEndian.PutUint64(l.tail[end-8:], uint64(len(m))<<3)
-	l.segs = [2][]byte{m[:whole], l.tail[:end]}
+	clear(t[n+1 : end-8])
+	binary.BigEndian.PutUint64(t[end-8:], uint64(len(m))<<3)
+	return end
 }
 
-// next is the lane's data still to hash in its current segment, nil when
-// the lane is done.
-func (l *lane) next() []byte {
-	for len(l.segs[0]) == 0 {
-		if l.segs[1] == nil {
-			return nil
-		}
-		l.segs = [2][]byte{l.segs[1], nil}
-	}
-	return l.segs[0]
-}
-
-// sumLanes hashes up to Lanes messages together. Lanes of different
-// lengths run together as long as each has data; a lane without any
-// rereads another's (its state is thrown away).
+// sumLanes hashes up to Lanes messages together. Each lane hashes its
+// message's whole blocks in place, then its padded tail; lanes of
+// different lengths run together as long as each has data, and a lane
+// without any rereads another's (its state is thrown away). Nothing here
+// escapes: a call allocates nothing.
 func sumLanes(out [][Size]byte, msgs [][]byte) {
 	var st [Lanes][8]uint32
-	var ls [Lanes]lane
-	done := [Lanes]bool{}
+	var tails [Lanes][128]byte
+	var segs [Lanes][2][]byte // what each lane has left: in place, then its tail
+	var done [Lanes]bool
 	for i := range Lanes {
 		st[i] = iv
 		if i < len(msgs) {
-			ls[i].set(msgs[i])
+			m := msgs[i]
+			segs[i] = [2][]byte{m[:len(m)&^63], tails[i][:pad(&tails[i], m)]}
 		} else {
 			done[i] = true
 		}
@@ -122,7 +107,10 @@ func sumLanes(out [][Size]byte, msgs [][]byte) {
 			if done[i] {
 				continue
 			}
-			if p[i] = ls[i].next(); p[i] == nil {
+			if len(segs[i][0]) == 0 {
+				segs[i] = [2][]byte{segs[i][1], nil}
+			}
+			if p[i] = segs[i][0]; len(p[i]) == 0 {
 				out[i] = digest(&st[i])
 				done[i] = true
 				continue
@@ -136,14 +124,14 @@ func sumLanes(out [][Size]byte, msgs [][]byte) {
 			return
 		}
 		for i := range Lanes {
-			if p[i] == nil {
+			if len(p[i]) == 0 {
 				p[i] = p[any] // read, hashed into a state nobody uses
 			}
 		}
 		blocks4(&st, &p[0][0], &p[1][0], &p[2][0], &p[3][0], k)
 		for i := range Lanes {
 			if !done[i] {
-				ls[i].segs[0] = ls[i].segs[0][64*k:]
+				segs[i][0] = segs[i][0][64*k:]
 			}
 		}
 	}

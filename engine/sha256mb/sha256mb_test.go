@@ -86,3 +86,14 @@ func BenchmarkSum256(b *testing.B) {
 		})
 	}
 }
+
+// TestNoAllocs: the engine hashes every sub-block of a refined block
+// through Sum256; garbage there was most of a sync's page faults once
+// (engine/doc_cpu.go).
+func TestNoAllocs(t *testing.T) {
+	msgs := [][]byte{make([]byte, 4096), make([]byte, 4096), make([]byte, 100), make([]byte, 4096), make([]byte, 7)}
+	out := make([][Size]byte, len(msgs))
+	if n := testing.AllocsPerRun(20, func() { Sum256(out, msgs) }); n != 0 {
+		t.Fatalf("Sum256 allocated %v times a call", n)
+	}
+}
