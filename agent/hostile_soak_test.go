@@ -35,8 +35,12 @@ import (
 // runs TestHostileSoak for PDIFF_SOAK_TIME (default 2m).
 
 const (
-	hostileBudget = 256 << 20
-	hostileBlock  = 16 << 20 // one receiving worker reserves 96 MiB: one per session
+	// hostileBudget admits two hostile sessions (one receiving worker of
+	// 16 MiB blocks reserves 112 MiB: engine.WorkerMemory), not three,
+	// and leaves a legitimate push of 1 MiB blocks room for a worker (34
+	// MiB) beside them.
+	hostileBudget = 288 << 20
+	hostileBlock  = 16 << 20
 	legitBlock    = 1 << 20
 	// hostileSlack bounds the server's RSS above its budget: the Go
 	// runtime and its garbage-collection headroom, quic-go and TLS

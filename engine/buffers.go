@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"github.com/pdiffagent/pdiffagent/engine/sha256mb"
 	"sync"
 	"unsafe"
 
@@ -125,10 +126,13 @@ func releaseBuf(blockSize int, b []byte) {
 // A sender holds its window (windowBatches batches awaiting their verdict
 // and one being read, pooled buffers or a mapping of the same size), a
 // block copied out of a mapping on its way to the stream, a compressed
-// one and the blocks in its send queue (sendqueue.go). A receiver holds the Data payload being read, what its writer
-// holds (writerHeld: queued blocks and a run being written), a
-// decompression buffer and the hasher's read buffer, and, recording,
-// copies of up to refineHeld refined blocks.
+// one and the blocks in its send queue (sendqueue.go). A receiver holds
+// the Data payload being read, what its writer holds (writerHeld: queued
+// blocks and a run being written), a decompression buffer, the hasher's
+// read buffers (hashLanes: blocks that look the same wait to be tier-2
+// hashed together) and, recording, copies of up to refineHeld refined
+// blocks and up to hashLanes-1 settled ones waiting for their records'
+// hashes (putRefined).
 func WorkerMemory(s Session, sender bool) int64 {
 	bs := int64(s.BlockSize)
 	if bs <= 0 {
@@ -137,5 +141,17 @@ func WorkerMemory(s Session, sender bool) int64 {
 	if sender {
 		return int64((windowBatches+1)*batchBlocks(int(bs))+sendQueueLen(int(bs)))*bs + 2*bs
 	}
-	return int64(writerHeld(int(bs))+3)*bs + refineHeld(int(bs))*bs
+	return int64(writerHeld(int(bs))+3+2*(hashLanes(int(bs))-1))*bs + int64(refineHeld(int(bs)))*bs
+}
+
+// lanesBytes bounds the blocks a worker holds to tier-2 hash them
+// together.
+const lanesBytes = 4 << 20
+
+// hashLanes is how many blocks of blockSize bytes a worker tier-2 hashes
+// together: sha256mb.Lanes for blocks up to 1 MiB, fewer for larger ones
+// (one from 4 MiB up), so that large blocks do not multiply what a
+// worker holds (a server's memory budget counts it: WorkerMemory).
+func hashLanes(blockSize int) int {
+	return max(1, min(sha256mb.Lanes, lanesBytes/max(blockSize, 1)))
 }

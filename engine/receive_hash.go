@@ -18,7 +18,8 @@ func (r *receiver) hashStripe(ctx context.Context, ss *stripeState, weak <-chan 
 	if err != nil {
 		return err
 	}
-	var bufs lanesBufs // blocks read, their tier-2 hashes pending (hashBatch)
+	// Blocks read whose tier-2 hashes are pending (hashBatch).
+	bufs := make(lanesBufs, hashLanes(r.p.BlockSize))
 	for i := range bufs {
 		bufs[i] = getBuf(r.p.BlockSize, r.p.BlockSize)
 		defer putBuf(r.p.BlockSize, bufs[i])
@@ -48,7 +49,7 @@ func (r *receiver) hashStripe(ctx context.Context, ss *stripeState, weak <-chan 
 			rf = &refineBatch{ref: &wire.Refine{First: wb.First, SubSize: uint32(r.p.MinBlock)}, weak: r.opt.subWeak()}
 		}
 		ss.roll.begin(wb)
-		err := r.hashBatch(ctx, ss, wb, v, view, strong, &bufs, holes, known, have, rf)
+		err := r.hashBatch(ctx, ss, wb, v, view, strong, bufs, holes, known, have, rf)
 		view.close()
 		if err != nil {
 			return err
@@ -87,8 +88,8 @@ func (r *receiver) sendVerdict(ss *stripeState, st *lockedStream, v *wire.Verdic
 
 // lanesBufs are a worker's read buffers: a block that looks the same is
 // tier-2 hashed together with the next ones (strongHasher.sums), so up to
-// sha256mb.Lanes of them wait in their own buffers.
-type lanesBufs [sha256mb.Lanes][]byte
+// hashLanes of them wait in their own buffers.
+type lanesBufs [][]byte
 
 // pendingStrong is a block whose tier-2 hash waits for its lane: where it
 // goes in the Verdict (vi) and in the offered records (pi, or -1).
@@ -109,7 +110,7 @@ type pendingStrong struct {
 // hashed when it matches. Offered blocks are recorded once kept
 // (offeredQueue).
 func (r *receiver) hashBatch(ctx context.Context, ss *stripeState, wb *wire.WeakBatch, v *wire.Verdict,
-	view *blockView, strong *strongHasher, bufs *lanesBufs, holes *holeScanner, known []cache.Entry, have []bool, rf *refineBatch) (err error) {
+	view *blockView, strong *strongHasher, bufs lanesBufs, holes *holeScanner, known []cache.Entry, have []bool, rf *refineBatch) (err error) {
 	var put []int64 // offered blocks, recorded as they are once kept
 	var puts []cache.Entry
 	var pend []pendingStrong

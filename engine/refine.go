@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 
 	"github.com/pdiffagent/pdiffagent/engine/cache"
+	"github.com/pdiffagent/pdiffagent/engine/sha256mb"
 	"github.com/pdiffagent/pdiffagent/sysio"
 	"github.com/pdiffagent/pdiffagent/wire"
 )
@@ -371,18 +372,49 @@ func (bw *blockWriter) wroteBuffered(off int64, n int) {
 }
 
 // putRefined records the hashes of a settled refined block, from its
-// patched copy or, without one, read back.
+// patched copy or, without one, read back. The tier-2 hash waits in recs
+// (which takes the buffer) for up to hashLanes blocks, hashed together
+// when recs is full or the writer would wait (recordRefined).
 func (bw *blockWriter) putRefined(pw pendingWrite) error {
 	r := bw.r
-	buf := pw.buf
-	if buf == nil {
-		buf = getBuf(r.p.BlockSize, pw.n)
-		defer putBuf(r.p.BlockSize, buf)
-		if _, err := r.dst.ReadAt(buf, pw.block*int64(r.p.BlockSize)); err != nil {
+	if pw.buf == nil {
+		pw.buf = getBuf(r.p.BlockSize, pw.n)
+		if _, err := r.dst.ReadAt(pw.buf, pw.block*int64(r.p.BlockSize)); err != nil {
+			putBuf(r.p.BlockSize, pw.buf)
 			r.cache.writeFailed()
 			return fmt.Errorf("read back %s: %w", r.dst.Name(), err)
 		}
 	}
-	r.cache.put(pw.block, []cache.Entry{{Weak: r.weak(buf), Strong: bw.strong.sum(buf)}})
+	if bw.recs = append(bw.recs, pw); len(bw.recs) >= hashLanes(r.p.BlockSize) {
+		bw.recordRefined()
+	}
 	return nil
+}
+
+// recordRefined hashes the refined blocks in recs together and records
+// them.
+func (bw *blockWriter) recordRefined() {
+	if len(bw.recs) == 0 {
+		return
+	}
+	var bufs [sha256mb.Lanes][]byte
+	var sums [sha256mb.Lanes][wire.StrongSize]byte
+	for i, pw := range bw.recs {
+		bufs[i] = pw.buf
+	}
+	n := len(bw.recs)
+	bw.strong.sums(sums[:n], bufs[:n])
+	for i, pw := range bw.recs {
+		bw.r.cache.put(pw.block, []cache.Entry{{Weak: bw.r.weak(pw.buf), Strong: sums[i]}})
+	}
+	bw.dropRecs()
+}
+
+// dropRecs releases the buffers of recs.
+func (bw *blockWriter) dropRecs() {
+	for i := range bw.recs {
+		releaseBuf(bw.r.p.BlockSize, bw.recs[i].buf)
+		bw.recs[i] = pendingWrite{}
+	}
+	bw.recs = bw.recs[:0]
 }

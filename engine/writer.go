@@ -88,6 +88,9 @@ type blockWriter struct {
 	es     []cache.Entry           // putRun's scratch
 	bufs   [][]byte                // putRun's scratch
 	sums   [][wire.StrongSize]byte // putRun's scratch
+	// recs are settled refined blocks whose records wait to be hashed
+	// together (putRefined), each holding its buffer.
+	recs []pendingWrite
 	// dirty is the span of sub-blocks written through the page cache
 	// since the last StartWriteback (putSub); dirtyN its bytes.
 	dirtyLo, dirtyHi, dirtyN int64
@@ -115,6 +118,9 @@ func (bw *blockWriter) run() {
 	for {
 		pw := next
 		if !held {
+			if len(bw.recs) > 0 && len(bw.q) == 0 { // about to wait: record what waits
+				bw.recordRefined()
+			}
 			var ok bool
 			if pw, ok = <-bw.q; !ok {
 				break
@@ -158,6 +164,10 @@ func (bw *blockWriter) run() {
 			run[i] = pendingWrite{}
 		}
 	}
+	if err == nil {
+		bw.recordRefined()
+	}
+	bw.dropRecs()
 	bw.done <- err
 }
 
@@ -177,7 +187,7 @@ func (bw *blockWriter) one(pw pendingWrite, err error) error {
 			r.tot.landed.Add(1)
 		}
 	}
-	if pw.buf != nil {
+	if pw.buf != nil && !(pw.record && err == nil) { // a record's buffer went to recs
 		releaseBuf(r.p.BlockSize, pw.buf)
 	}
 	return err
