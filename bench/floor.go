@@ -2,11 +2,12 @@ package bench
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"fmt"
 	"math"
 	"os"
 	"time"
+
+	"github.com/pdiffagent/pdiffagent/engine/sha256mb"
 )
 
 // readChunk is the read size of FloorRead and Compare.
@@ -52,12 +53,22 @@ func closeSpans(s []span) {
 // split into one contiguous stripe per core. Each stripe gets its own
 // buffer of unit bytes, reused for every pread.
 func forUnits(spans []span, unit int64, fn func(buf []byte) error) error {
+	return forGroups(spans, unit, 1, func(bufs [][]byte) error { return fn(bufs[0]) })
+}
+
+// forGroups is forUnits handing fn up to n consecutive units of a stripe
+// at once, each in its own buffer.
+func forGroups(spans []span, unit int64, n int, fn func(bufs [][]byte) error) error {
 	var total int64
 	for _, s := range spans {
 		total += s.blocks
 	}
 	return forStripes(total, func(first, end int64) error {
-		buf := make([]byte, unit)
+		bufs := make([][]byte, n)
+		for i := range bufs {
+			bufs[i] = make([]byte, unit)
+		}
+		group := make([][]byte, 0, n)
 		si, base := 0, int64(0)
 		for g := first; g < end; g++ {
 			for g-base >= spans[si].blocks {
@@ -66,12 +77,15 @@ func forUnits(spans []span, unit int64, fn func(buf []byte) error) error {
 			}
 			s := spans[si]
 			off := (g - base) * s.unit
-			b := buf[:min(s.unit, s.size-off)]
+			b := bufs[len(group)][:min(s.unit, s.size-off)]
 			if _, err := s.f.ReadAt(b, off); err != nil {
 				return fmt.Errorf("bench: read %s at %d: %w", s.f.Name(), off, err)
 			}
-			if err := fn(b); err != nil {
-				return err
+			if group = append(group, b); len(group) == n || g == end-1 {
+				if err := fn(group); err != nil {
+					return err
+				}
+				group = group[:0]
 			}
 		}
 		return nil
@@ -81,7 +95,9 @@ func forUnits(spans []span, unit int64, fn func(buf []byte) error) error {
 // FloorSHA256 times sha256 over the first round(fraction*blocks) blocks of
 // each file on all cores: the work tier 2 must do on the blocks that match.
 // With both copies' paths and the matching fraction it is the engine's
-// speed floor.
+// speed floor. It hashes as the engine does: sha256mb.Lanes blocks at a
+// time, their rounds interleaved where the CPU has the SHA extensions
+// (engine/sha256mb), one after the other elsewhere.
 func FloorSHA256(paths []string, fraction float64, blockSize int) (time.Duration, error) {
 	if blockSize <= 0 {
 		return 0, fmt.Errorf("bench: block size %d", blockSize)
@@ -92,8 +108,9 @@ func FloorSHA256(paths []string, fraction float64, blockSize int) (time.Duration
 	}
 	defer closeSpans(spans)
 	start := time.Now()
-	err = forUnits(spans, int64(blockSize), func(b []byte) error {
-		sha256.Sum256(b)
+	err = forGroups(spans, int64(blockSize), sha256mb.Lanes, func(bufs [][]byte) error {
+		var sums [sha256mb.Lanes][sha256mb.Size]byte // per stripe: they run at once
+		sha256mb.Sum256(sums[:len(bufs)], bufs)
 		return nil
 	})
 	return time.Since(start), err

@@ -153,7 +153,7 @@ func cacheSummary(c map[string]bool) string {
 // WriteFloors describes the floors and the tools that were skipped.
 func WriteFloors(w io.Writer, rep *Report) {
 	fmt.Fprintln(w, "floors, measured in this run (loopback; both ends share this machine's cores):")
-	fmt.Fprintln(w, "  SHA256 FLOOR  sha256 of the matching blocks of both copies on all cores, warm")
+	fmt.Fprintln(w, "  SHA256 FLOOR  sha256 of the matching blocks of both copies on all cores, warm, four blocks at a time as the engine hashes them (engine/sha256mb)")
 	fmt.Fprintln(w, "  READ FLOOR    page-cache read of both copies on all cores")
 	for _, f := range rep.Net {
 		detail := ""

@@ -93,8 +93,9 @@ rsync does not).
 The side-by-side table has one row per round: DATA is the size of the
 changed blocks, RSYNC/TCP rsync's time over tcp's, LOCAL/FLOOR the local
 sync's time over the larger disk floor. Floors, measured in the same run:
-SHA256 FLOOR (sha256 of the matching blocks of both copies on all cores:
-the least work a verified sync does), READ FLOOR (page-cache read of both
+SHA256 FLOOR (sha256 of the matching blocks of both copies on all cores,
+four blocks at a time as the engine hashes them: the least work a
+verified sync does), READ FLOOR (page-cache read of both
 copies), and the time plain TCP, TLS 1.3 (one connection per worker) and
 raw quic-go (--connections connections, one stream per worker) need for
 the round's changed bytes, each sent from one child process to another as
