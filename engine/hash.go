@@ -76,9 +76,35 @@ func (h StrongHash) oneShot() (func([]byte) [wire.StrongSize]byte, error) {
 // four interleaved lanes hash at about twice one message's speed where
 // the CPU has the SHA extensions (engine/sha256mb; doc_cpu.go). Callers
 // gather a batch's blocks, or a block's sub-blocks, to hash them together.
+//
+// Each goroutine that hashes has its own, so it also carries that
+// goroutine's scratch for gathering what to hash together.
 type strongHasher struct {
 	f     func([]byte) [wire.StrongSize]byte
 	lanes bool // sums through sha256mb
+
+	parts [][]byte                // scratch: the messages of one sums
+	idx   []int                   // scratch: where each came from
+	out   [][wire.StrongSize]byte // scratch: their sums
+}
+
+// gather resets the scratch for a new set of messages and returns it.
+func (s *strongHasher) gather() ([][]byte, []int) {
+	clear(s.parts) // drop references to the last set's buffers
+	return s.parts[:0], s.idx[:0]
+}
+
+// sumGathered hashes parts (from gather, grown by the caller) and keeps
+// the grown scratch for the next time. The sums are valid until the next
+// gather.
+func (s *strongHasher) sumGathered(parts [][]byte, idx []int) [][wire.StrongSize]byte {
+	s.parts, s.idx = parts, idx
+	if cap(s.out) < len(parts) {
+		s.out = make([][wire.StrongSize]byte, len(parts))
+	}
+	out := s.out[:len(parts)]
+	s.sums(out, parts)
+	return out
 }
 
 func newStrongHasher(id StrongHash) (*strongHasher, error) {

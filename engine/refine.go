@@ -181,15 +181,15 @@ func (r *receiver) offerSubs(ref *wire.Refine, blk int64, b []byte, strong *stro
 		return nil, nil
 	}
 	rb := wire.RefineBlock{Index: uint32(blk - int64(ref.First)), Weak: make([]uint64, subs), Strong: make([][wire.StrongSize]byte, subs)}
-	parts := make([][]byte, subs)
+	parts, idx := strong.gather()
 	for j := range subs {
-		parts[j] = b[j*sub : min((j+1)*sub, len(b))]
+		parts = append(parts, b[j*sub:min((j+1)*sub, len(b))])
 	}
 	err := sysio.Guard(func() {
 		for j, part := range parts {
 			rb.Weak[j] = weak(part)
 		}
-		strong.sums(rb.Strong, parts)
+		copy(rb.Strong, strong.sumGathered(parts, idx))
 	})
 	if err != nil {
 		return nil, guardErr(err, r.dst, errTargetChanged)

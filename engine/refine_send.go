@@ -71,15 +71,14 @@ func (s *sender) sendSubs(st *lockedStream, blk int64, buf []byte, rb *wire.Refi
 	n := len(rb.Weak)
 	same := make([]bool, n)
 	var matched, collisions int64
-	var parts [][]byte // the sub-blocks whose tier-1 hashes match, hashed together
-	var idx []int
+	parts, idx := strong.gather() // the sub-blocks whose tier-1 hashes match, hashed together
 	for j := range n {
 		if ws[j] == rb.Weak[j] {
 			parts, idx = append(parts, buf[j*sub:min((j+1)*sub, len(buf))]), append(idx, j)
 		}
 	}
-	sums := make([][wire.StrongSize]byte, len(parts))
-	err = sysio.Guard(func() { strong.sums(sums, parts) })
+	var sums [][wire.StrongSize]byte
+	err = sysio.Guard(func() { sums = strong.sumGathered(parts, idx) })
 	for k, j := range idx {
 		if same[j] = sums[k] == rb.Strong[j]; same[j] {
 			matched++

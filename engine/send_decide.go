@@ -159,8 +159,7 @@ func (s *sender) decide(st *lockedStream, b *pendingBatch, strong *strongHasher,
 // offered and whose bytes are at hand (not a hole, not only recorded),
 // hashed together (strongHasher.sums), by the block's index in b.
 func (s *sender) strongs(b *pendingBatch, v *wire.Verdict, strong *strongHasher) ([][wire.StrongSize]byte, error) {
-	var idx []int
-	var parts [][]byte
+	parts, idx := strong.gather()
 	for i, buf := range b.bufs {
 		if !v.Need[i] && buf != nil && (b.have == nil || !b.have[i]) {
 			idx, parts = append(idx, i), append(parts, buf)
@@ -169,8 +168,8 @@ func (s *sender) strongs(b *pendingBatch, v *wire.Verdict, strong *strongHasher)
 	if len(parts) == 0 {
 		return nil, nil
 	}
-	sums := make([][wire.StrongSize]byte, len(parts))
-	if err := sysio.Guard(func() { strong.sums(sums, parts) }); err != nil {
+	var sums [][wire.StrongSize]byte
+	if err := sysio.Guard(func() { sums = strong.sumGathered(parts, idx) }); err != nil {
 		return nil, guardErr(err, s.src.File, ErrSourceChanged)
 	}
 	pre := make([][wire.StrongSize]byte, len(b.bufs))
