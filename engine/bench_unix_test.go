@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/pdiffagent/pdiffagent/sysio"
+	"github.com/pdiffagent/pdiffagent/wire"
 )
 
 // readPathSpan is how much of a page-cached file each read-path benchmark
@@ -167,6 +168,30 @@ func BenchmarkStrong(b *testing.B) {
 					for j := 0; j < len(buf); j += sub {
 						s.sum(buf[j : j+sub])
 					}
+				}
+			})
+		}
+		// As the engine hashes: a batch's blocks, or a refined block's
+		// sub-blocks, together (strongHasher.sums; sha256mb's lanes).
+		for _, sub := range []int{4 << 10, 1 << 20} {
+			b.Run(fmt.Sprintf("%s/sums/%dK", h, sub>>10), func(b *testing.B) {
+				s, err := newStrongHasher(h)
+				if err != nil {
+					b.Fatal(err)
+				}
+				bufs := [][]byte{buf, randBytes(4, 1<<20), randBytes(5, 1<<20), randBytes(6, 1<<20)}
+				var parts [][]byte
+				for _, x := range bufs {
+					for j := 0; j < len(x); j += sub {
+						parts = append(parts, x[j:j+sub])
+					}
+				}
+				out := make([][wire.StrongSize]byte, len(parts))
+				b.SetBytes(int64(4 * len(buf)))
+				b.ReportAllocs()
+				defer reportCPU(b, cpuTime(), int64(4*len(buf)))
+				for b.Loop() {
+					s.sums(out, parts)
 				}
 			})
 		}

@@ -2,6 +2,8 @@
 
 package sha256mb
 
+import "os"
+
 //go:generate sh -c "go run gen.go > blocks_amd64.s"
 
 // blocks4 runs the compression function over n 64-byte blocks of each of
@@ -13,8 +15,13 @@ func blocks4(st *[Lanes][8]uint32, p0, p1, p2, p3 *byte, n int)
 func cpuid(leaf, sub uint32) (a, b, c, d uint32)
 
 // useLanes: the SHA extensions (CPUID 7.0 EBX bit 29) and SSSE3 (1 ECX
-// bit 9, for PSHUFB and PALIGNR).
+// bit 9, for PSHUFB and PALIGNR), unless GODEBUG turns off Go's own use of
+// them (cpu.sha=off or cpu.all=off), so that one switch measures both
+// without SHA-NI.
 var useLanes = func() bool {
+	if godebugOff(os.Getenv("GODEBUG")) {
+		return false
+	}
 	if max, _, _, _ := cpuid(0, 0); max < 7 {
 		return false
 	}

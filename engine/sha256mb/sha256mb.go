@@ -18,6 +18,7 @@ package sha256mb
 import (
 	"crypto/sha256"
 	"encoding/binary"
+	"strings"
 )
 
 // Lanes is how many messages the fast path hashes together: pass at
@@ -135,4 +136,19 @@ func sumLanes(out [][Size]byte, msgs [][]byte) {
 			}
 		}
 	}
+}
+
+// godebugOff reports whether a GODEBUG value turns off the SHA extensions
+// for Go's own crypto/sha256 (the last setting of a key wins, as in Go).
+func godebugOff(v string) bool {
+	off := false
+	for _, kv := range strings.Split(v, ",") {
+		switch strings.TrimSpace(kv) {
+		case "cpu.sha=off", "cpu.all=off":
+			off = true
+		case "cpu.sha=on":
+			off = false
+		}
+	}
+	return off
 }

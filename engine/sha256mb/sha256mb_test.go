@@ -97,3 +97,11 @@ func TestNoAllocs(t *testing.T) {
 		t.Fatalf("Sum256 allocated %v times a call", n)
 	}
 }
+
+func TestGodebugOff(t *testing.T) {
+	for v, want := range map[string]bool{"": false, "cpu.sha=off": true, "x=1,cpu.all=off": true, "cpu.sha=off,cpu.sha=on": false, "cpu.avx2=off": false} {
+		if got := godebugOff(v); got != want {
+			t.Errorf("GODEBUG=%q: off %v, want %v", v, got, want)
+		}
+	}
+}
