@@ -11,7 +11,10 @@
 // receiver, reading its own copy of the same stripe at the same time,
 // answers each batch with a Verdict: a block its target lacks or whose
 // xxhash differs is needed — certainly different, never strong-hashed; any
-// other block is offered with its sha256 (tier 2). The sender sends every
+// other block is offered with its sha256 (tier 2; each side hashes the
+// blocks of a batch, or a refined block's sub-blocks, together, four at a
+// time in interleaved lanes where the CPU has the SHA extensions:
+// engine/sha256mb, doc_cpu.go). The sender sends every
 // needed block and every block whose sha256 disagrees (a weak collision,
 // counted), and drops the rest as confirmed, so no collision can leave a
 // wrong block; a worker's messages go out from a queue of its own
