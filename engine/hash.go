@@ -86,6 +86,20 @@ type strongHasher struct {
 	parts [][]byte                // scratch: the messages of one sums
 	idx   []int                   // scratch: where each came from
 	out   [][wire.StrongSize]byte // scratch: their sums
+	jobs  subJobs                 // scratch: the receiver's deferred sub-blocks (hashBatch)
+}
+
+// subJobs are refined blocks' sub-blocks whose tier-2 hashes wait to be
+// computed together with the offered blocks of their batch (hashBatch's
+// settle): each sums into its *dst.
+type subJobs struct {
+	parts [][]byte
+	dsts  []*[wire.StrongSize]byte
+}
+
+func (j *subJobs) reset() {
+	clear(j.parts)
+	j.parts, j.dsts = j.parts[:0], j.dsts[:0]
 }
 
 // gather resets the scratch for a new set of messages and returns it.

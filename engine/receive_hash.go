@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/pdiffagent/pdiffagent/engine/cache"
-	"github.com/pdiffagent/pdiffagent/engine/sha256mb"
 	"github.com/pdiffagent/pdiffagent/sysio"
 	"github.com/pdiffagent/pdiffagent/wire"
 )
@@ -101,10 +100,11 @@ type pendingStrong struct {
 // hashBatch fills v, the Verdict for wb, taking the target's hashes from
 // known where have says the cache knows them, and otherwise reading its
 // blocks from view when it is mapped and into bufs when not. The blocks
-// that look the same are tier-2 hashed in groups (lanesBufs); a known or
-// zero block's hash, which needs no hashing, first settles the group
-// before it, so that the pending blocks are always the last entries of
-// v.Strong and of the offered records. A known block
+// that look the same, and the sub-blocks of the blocks it refines, are
+// tier-2 hashed together (settle) once they fill bufs or the batch is
+// done; a known or zero block's hash, which needs no hashing, first
+// settles those before it, so that the pending blocks are always the last
+// entries of v.Strong and of the offered records. A known block
 // recorded without its tier-2 hash (cache.NoStrong, by an earlier build)
 // is needed without a read when its tier-1 hash differs, and read and
 // hashed when it matches. Offered blocks are recorded once kept
@@ -115,6 +115,9 @@ func (r *receiver) hashBatch(ctx context.Context, ss *stripeState, wb *wire.Weak
 	var puts []cache.Entry
 	var pend []pendingStrong
 	var pendBufs [][]byte
+	jobs := &strong.jobs // refined blocks' sub-blocks, hashed with pend
+	jobs.reset()
+	used := 0 // bufs holding bytes whose tier-2 hashes wait (pend, jobs)
 	defer func() {
 		if err != nil && len(pend) > 0 && pend[0].pi >= 0 { // never record a hash not computed
 			put, puts = put[:pend[0].pi], puts[:pend[0].pi]
@@ -124,12 +127,16 @@ func (r *receiver) hashBatch(ctx context.Context, ss *stripeState, wb *wire.Weak
 		}
 	}()
 	settle := func() error {
-		if len(pend) == 0 {
+		used = 0
+		if len(pend) == 0 && len(jobs.parts) == 0 {
 			return nil
 		}
-		var sums [sha256mb.Lanes][wire.StrongSize]byte
-		out := sums[:len(pend)]
-		if err := sysio.Guard(func() { strong.sums(out, pendBufs) }); err != nil {
+		// The whole blocks first: a lane takes the next message when its
+		// own ends, so the sub-blocks fill the other lanes beside them.
+		parts, idx := strong.gather()
+		parts = append(append(parts, pendBufs...), jobs.parts...)
+		var out [][wire.StrongSize]byte
+		if err := sysio.Guard(func() { out = strong.sumGathered(parts, idx) }); err != nil {
 			return guardErr(err, r.dst, errTargetChanged)
 		}
 		for k, p := range pend {
@@ -139,7 +146,25 @@ func (r *receiver) hashBatch(ctx context.Context, ss *stripeState, wb *wire.Weak
 			}
 			ss.hashed.addOffered(p.blk, out[k])
 		}
+		for k, d := range jobs.dsts {
+			*d = out[len(pend)+k]
+		}
 		pend, pendBufs = pend[:0], pendBufs[:0]
+		jobs.reset()
+		return nil
+	}
+	// refine offers needed block blk, its bytes b, in sub-blocks; their
+	// hashes wait for settle, holding b's buffer.
+	refine := func(blk int64, b []byte) error {
+		n := len(jobs.parts)
+		if err := r.refineNeeded(ss, rf, blk, b, jobs); err != nil {
+			return err
+		}
+		if len(jobs.parts) > n {
+			if used++; used == len(bufs) {
+				return settle()
+			}
+		}
 		return nil
 	}
 	recording := r.cache.recording()
@@ -152,7 +177,7 @@ func (r *receiver) hashBatch(ctx context.Context, ss *stripeState, wb *wire.Weak
 		if r.dst == nil || off+int64(ln) > r.oldSize {
 			v.Need[i] = true
 			ss.need++
-			if err := ss.roll.offerTail(blk, off, bufs[len(pend)]); err != nil {
+			if err := ss.roll.offerTail(blk, off, bufs[used]); err != nil {
 				return err
 			}
 			continue
@@ -163,10 +188,10 @@ func (r *receiver) hashBatch(ctx context.Context, ss *stripeState, wb *wire.Weak
 			v.Need[i] = true
 			ss.need++
 			if rf.want(ss) { // the record's hashes spared the read: read it now
-				if _, err := r.dst.ReadAt(bufs[len(pend)][:ln], off); err != nil {
+				if _, err := r.dst.ReadAt(bufs[used][:ln], off); err != nil {
 					return fmt.Errorf("read %s: %w", r.dst.Name(), err)
 				}
-				if err := r.refineNeeded(ss, rf, blk, bufs[len(pend)][:ln], strong); err != nil {
+				if err := refine(blk, bufs[used][:ln]); err != nil {
 					return err
 				}
 			}
@@ -198,7 +223,7 @@ func (r *receiver) hashBatch(ctx context.Context, ss *stripeState, wb *wire.Weak
 			if view != nil {
 				b = view.block(blk, ln)
 			} else {
-				b = bufs[len(pend)][:ln]
+				b = bufs[used][:ln]
 				if _, err := r.dst.ReadAt(b, off); err != nil {
 					return fmt.Errorf("read %s: %w", r.dst.Name(), err)
 				}
@@ -217,7 +242,7 @@ func (r *receiver) hashBatch(ctx context.Context, ss *stripeState, wb *wire.Weak
 				ss.need++
 				ss.skip.differed()
 				if (probe && rf != nil) || rf.want(ss) {
-					if err := r.refineNeeded(ss, rf, blk, b, strong); err != nil {
+					if err := refine(blk, b); err != nil {
 						return err
 					}
 				}
@@ -233,7 +258,7 @@ func (r *receiver) hashBatch(ctx context.Context, ss *stripeState, wb *wire.Weak
 			}
 			ss.strong++
 			pend, pendBufs = append(pend, p), append(pendBufs, b)
-			if len(pend) == len(bufs) {
+			if used++; used == len(bufs) {
 				if err := settle(); err != nil {
 					return err
 				}

@@ -141,8 +141,8 @@ func (rf *refineBatch) want(ss *stripeState) bool {
 
 // refineNeeded offers needed block blk, whose bytes are b, in sub-blocks.
 // In a dry run nothing is queued (no SubData follows): it counts as refined.
-func (r *receiver) refineNeeded(ss *stripeState, rf *refineBatch, blk int64, b []byte, strong *strongHasher) error {
-	rb, err := r.offerSubs(rf.ref, blk, b, strong, rf.weak)
+func (r *receiver) refineNeeded(ss *stripeState, rf *refineBatch, blk int64, b []byte, jobs *subJobs) error {
+	rb, err := r.offerSubs(rf.ref, blk, b, jobs, rf.weak)
 	if rb != nil && r.p.DryRun {
 		r.tot.refined.Add(1)
 	} else if rb != nil {
@@ -169,8 +169,9 @@ func (rq *refineQueue) dropHeld(rb *refinedBlock, blockSize int) {
 
 // offerSubs adds block blk, whose bytes are b (possibly mapped), to ref in
 // sub-blocks, unless the Refine is full. It returns the block to queue, or
-// nil.
-func (r *receiver) offerSubs(ref *wire.Refine, blk int64, b []byte, strong *strongHasher, weak WeakFunc) (*refinedBlock, error) {
+// nil. The sub-blocks' tier-2 hashes are left to jobs: b must hold until
+// they are computed.
+func (r *receiver) offerSubs(ref *wire.Refine, blk int64, b []byte, jobs *subJobs, weak WeakFunc) (*refinedBlock, error) {
 	sub := r.p.MinBlock
 	subs := (len(b) + sub - 1) / sub
 	have := 0
@@ -181,18 +182,17 @@ func (r *receiver) offerSubs(ref *wire.Refine, blk int64, b []byte, strong *stro
 		return nil, nil
 	}
 	rb := wire.RefineBlock{Index: uint32(blk - int64(ref.First)), Weak: make([]uint64, subs), Strong: make([][wire.StrongSize]byte, subs)}
-	parts, idx := strong.gather()
-	for j := range subs {
-		parts = append(parts, b[j*sub:min((j+1)*sub, len(b))])
-	}
 	err := sysio.Guard(func() {
-		for j, part := range parts {
-			rb.Weak[j] = weak(part)
+		for j := range subs {
+			rb.Weak[j] = weak(b[j*sub : min((j+1)*sub, len(b))])
 		}
-		copy(rb.Strong, strong.sumGathered(parts, idx))
 	})
 	if err != nil {
 		return nil, guardErr(err, r.dst, errTargetChanged)
+	}
+	for j := range subs {
+		jobs.parts = append(jobs.parts, b[j*sub:min((j+1)*sub, len(b))])
+		jobs.dsts = append(jobs.dsts, &rb.Strong[j])
 	}
 	ref.Blocks = append(ref.Blocks, rb)
 	return &refinedBlock{block: blk, n: len(b), strong: rb.Strong, got: make([]bool, subs), last: -1}, nil

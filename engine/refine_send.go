@@ -57,9 +57,31 @@ func (s *sender) subWeaks(buf []byte, sub int) ([]uint64, error) {
 	return ws, nil
 }
 
+// subSame compares the sub-blocks of buf (possibly mapped), whose tier-1
+// hashes are ws, with the receiver's sums rb: a sub-block is the same when
+// both its tier-1 and its tier-2 hashes match.
+func (s *sender) subSame(buf []byte, rb *wire.RefineBlock, ws []uint64, sub int, strong *strongHasher) ([]bool, error) {
+	same := make([]bool, len(rb.Weak))
+	parts, idx := strong.gather() // the sub-blocks whose tier-1 hashes match, hashed together
+	for j := range rb.Weak {
+		if ws[j] == rb.Weak[j] {
+			parts, idx = append(parts, buf[j*sub:min((j+1)*sub, len(buf))]), append(idx, j)
+		}
+	}
+	var sums [][wire.StrongSize]byte
+	if err := sysio.Guard(func() { sums = strong.sumGathered(parts, idx) }); err != nil {
+		return nil, guardErr(err, s.src.File, ErrSourceChanged)
+	}
+	for k, j := range idx {
+		same[j] = sums[k] == rb.Strong[j]
+	}
+	return same, nil
+}
+
 // sendSubs compares block blk (its bytes buf, possibly mapped) in
 // sub-blocks of sub bytes, whose tier-1 hashes are ws, with the receiver's
-// sums rb. A sub-block whose
+// sums rb (same, when the caller compared them already: subSame). A
+// sub-block whose
 // tier-1 and tier-2 hashes both equal the receiver's is confirmed; every
 // other one is sent (one whose tier-1 hash alone matched is a collision,
 // counted), each run of consecutive ones as one SubData of at most half a
@@ -67,27 +89,20 @@ func (s *sender) subWeaks(buf []byte, sub int) ([]uint64, error) {
 // messages and writes, not one per sub-block. When no sub-block matched it
 // sends nothing and reports whole: the caller sends the block as Data, as
 // if it had not been refined. Each sub-block enters the digest as it went.
-func (s *sender) sendSubs(st *lockedStream, blk int64, buf []byte, rb *wire.RefineBlock, ws []uint64, sub int, strong *strongHasher, dg *digest) (whole bool, err error) {
+func (s *sender) sendSubs(st *lockedStream, blk int64, buf []byte, rb *wire.RefineBlock, ws []uint64, same []bool, sub int, strong *strongHasher, dg *digest) (whole bool, err error) {
 	n := len(rb.Weak)
-	same := make([]bool, n)
-	var matched, collisions int64
-	parts, idx := strong.gather() // the sub-blocks whose tier-1 hashes match, hashed together
-	for j := range n {
-		if ws[j] == rb.Weak[j] {
-			parts, idx = append(parts, buf[j*sub:min((j+1)*sub, len(buf))]), append(idx, j)
+	if same == nil {
+		if same, err = s.subSame(buf, rb, ws, sub, strong); err != nil {
+			return false, err
 		}
 	}
-	var sums [][wire.StrongSize]byte
-	err = sysio.Guard(func() { sums = strong.sumGathered(parts, idx) })
-	for k, j := range idx {
-		if same[j] = sums[k] == rb.Strong[j]; same[j] {
+	var matched, collisions int64
+	for j := range n {
+		if same[j] {
 			matched++
-		} else {
+		} else if ws[j] == rb.Weak[j] {
 			collisions++
 		}
-	}
-	if err != nil {
-		return false, guardErr(err, s.src.File, ErrSourceChanged)
 	}
 	s.tot.collisions.Add(collisions)
 	if matched == 0 {

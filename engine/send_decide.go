@@ -33,7 +33,7 @@ func (s *sender) decide(st *lockedStream, b *pendingBatch, strong *strongHasher,
 			return 0, 0, err
 		}
 	}
-	pre, err := s.strongs(b, v, strong)
+	pre, err := s.strongs(b, v, refs, sub, strong)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -65,7 +65,7 @@ func (s *sender) decide(st *lockedStream, b *pendingBatch, strong *strongHasher,
 			} else if buf == nil {
 				_, sum = s.zero.get(s.p.BlockLen(blk))
 			} else {
-				sum = pre[i]
+				sum = pre.sums[i]
 			}
 			dg.addOffered(blk, v.Strong[k])
 			if sum == v.Strong[k] {
@@ -94,8 +94,11 @@ func (s *sender) decide(st *lockedStream, b *pendingBatch, strong *strongHasher,
 		if refs != nil {
 			ref = refs[i]
 		}
+		var same []bool // ref's sub-blocks compared, when strongs did
 		if need && ref != nil && buf != nil {
-			if ws, err = s.subWeaks(buf, sub); err != nil {
+			if pre.ws != nil && pre.ws[i] != nil {
+				ws, same = pre.ws[i], pre.same[i]
+			} else if ws, err = s.subWeaks(buf, sub); err != nil {
 				return sent, confirmed, err
 			}
 		}
@@ -113,7 +116,7 @@ func (s *sender) decide(st *lockedStream, b *pendingBatch, strong *strongHasher,
 			}
 		}
 		if need && ref != nil && buf != nil { // a hole goes whole, as zeros
-			whole, err := s.sendSubs(st, blk, buf, ref, ws, sub, strong, dg)
+			whole, err := s.sendSubs(st, blk, buf, ref, ws, same, sub, strong, dg)
 			if !whole && known {
 				putBuf(s.p.BlockSize, buf) // read just now, not the batch's
 			}
@@ -155,28 +158,65 @@ func (s *sender) decide(st *lockedStream, b *pendingBatch, strong *strongHasher,
 	return sent, confirmed, nil
 }
 
-// strongs is the tier-2 hash of every block of b that the receiver
-// offered and whose bytes are at hand (not a hole, not only recorded),
-// hashed together (strongHasher.sums), by the block's index in b.
-func (s *sender) strongs(b *pendingBatch, v *wire.Verdict, strong *strongHasher) ([][wire.StrongSize]byte, error) {
+// batchHashes is what strongs computed for a batch, by block index.
+type batchHashes struct {
+	sums [][wire.StrongSize]byte // an offered block's tier-2 hash
+	ws   [][]uint64              // a refined block's sub-blocks' tier-1 hashes, or nil
+	same [][]bool                // and which of them are the same (subSame)
+}
+
+// strongs computes together the tier-2 hashes a batch needs whose bytes
+// are at hand (not a hole, not only recorded): those of every block the
+// receiver offered, then those of the sub-blocks of every block it
+// refined whose tier-1 hashes match (refs, sub: recvRefine), so that the
+// lanes of strongHasher.sums fill even when a batch offers one block. A
+// refined block's comparison goes to sendSubs as same; should the search
+// send it in pieces instead, that was hashed in vain.
+func (s *sender) strongs(b *pendingBatch, v *wire.Verdict, refs []*wire.RefineBlock, sub int, strong *strongHasher) (batchHashes, error) {
+	var h batchHashes
+	at := func(i int) bool { return b.bufs[i] != nil && (b.have == nil || !b.have[i]) }
 	parts, idx := strong.gather()
 	for i, buf := range b.bufs {
-		if !v.Need[i] && buf != nil && (b.have == nil || !b.have[i]) {
-			idx, parts = append(idx, i), append(parts, buf)
+		if !v.Need[i] && at(i) {
+			idx, parts = append(idx, i<<20), append(parts, buf)
+		}
+	}
+	for i, ref := range refs {
+		if ref == nil || !v.Need[i] || !at(i) {
+			continue
+		}
+		ws, err := s.subWeaks(b.bufs[i], sub)
+		if err != nil {
+			return h, err
+		}
+		if h.ws == nil {
+			h.ws, h.same = make([][]uint64, len(b.bufs)), make([][]bool, len(b.bufs))
+		}
+		h.ws[i], h.same[i] = ws, make([]bool, len(ws))
+		buf := b.bufs[i]
+		for j := range ws {
+			if ws[j] == ref.Weak[j] {
+				idx, parts = append(idx, i<<20|(j+1)), append(parts, buf[j*sub:min((j+1)*sub, len(buf))])
+			}
 		}
 	}
 	if len(parts) == 0 {
-		return nil, nil
+		return h, nil
 	}
 	var sums [][wire.StrongSize]byte
 	if err := sysio.Guard(func() { sums = strong.sumGathered(parts, idx) }); err != nil {
-		return nil, guardErr(err, s.src.File, ErrSourceChanged)
+		return h, guardErr(err, s.src.File, ErrSourceChanged)
 	}
-	pre := make([][wire.StrongSize]byte, len(b.bufs))
-	for k, i := range idx {
-		pre[i] = sums[k]
+	h.sums = make([][wire.StrongSize]byte, len(b.bufs))
+	for k, x := range idx {
+		i, j := x>>20, x&(1<<20-1)-1
+		if j < 0 {
+			h.sums[i] = sums[k]
+		} else {
+			h.same[i][j] = sums[k] == refs[i].Strong[j]
+		}
 	}
-	return pre, nil
+	return h, nil
 }
 
 // strongOf is the tier-2 hash of a block about to be sent, for the

@@ -32,7 +32,9 @@ const Size = sha256.Size
 func Fast() bool { return useLanes }
 
 // Sum256 sets out[i] to the SHA-256 of msgs[i]; out must be as long as
-// msgs.
+// msgs. Messages take the lanes in order, each lane the next message as
+// soon as its own is done, so a long message runs beside many short ones:
+// put the longest first for the best balance.
 func Sum256(out [][Size]byte, msgs [][]byte) {
 	if len(out) != len(msgs) {
 		panic("sha256mb: out and msgs differ in length")
@@ -43,11 +45,7 @@ func Sum256(out [][Size]byte, msgs [][]byte) {
 		}
 		return
 	}
-	for len(msgs) > 0 {
-		n := min(len(msgs), Lanes)
-		sumLanes(out[:n], msgs[:n])
-		out, msgs = out[n:], msgs[n:]
-	}
+	sumLanes(out, msgs)
 }
 
 // iv is the initial state in the lanes' word order (state.go).
@@ -82,40 +80,37 @@ func pad(t *[128]byte, m []byte) int {
 	return end
 }
 
-// sumLanes hashes up to Lanes messages together. Each lane hashes its
-// message's whole blocks in place, then its padded tail; lanes of
-// different lengths run together as long as each has data, and a lane
+// sumLanes hashes msgs in Lanes lanes. Each lane hashes its message's
+// whole blocks in place, then its padded tail, then takes the next
+// message; the lanes run together as long as each has data, and a lane
 // without any rereads another's (its state is thrown away). Nothing here
 // escapes: a call allocates nothing.
 func sumLanes(out [][Size]byte, msgs [][]byte) {
 	var st [Lanes][8]uint32
 	var tails [Lanes][128]byte
 	var segs [Lanes][2][]byte // what each lane has left: in place, then its tail
-	var done [Lanes]bool
+	var cur [Lanes]int        // the message in each lane, or -1
+	next := 0
 	for i := range Lanes {
-		st[i] = iv
-		if i < len(msgs) {
-			m := msgs[i]
-			segs[i] = [2][]byte{m[:len(m)&^63], tails[i][:pad(&tails[i], m)]}
-		} else {
-			done[i] = true
-		}
+		cur[i] = -1
 	}
 	for {
 		var p [Lanes][]byte
 		k, any := 0, -1
 		for i := range Lanes {
-			if done[i] {
+			if cur[i] < 0 && next < len(msgs) {
+				m := msgs[next]
+				cur[i], st[i] = next, iv
+				segs[i] = [2][]byte{m[:len(m)&^63], tails[i][:pad(&tails[i], m)]}
+				next++
+			}
+			if cur[i] < 0 {
 				continue
 			}
 			if len(segs[i][0]) == 0 {
 				segs[i] = [2][]byte{segs[i][1], nil}
 			}
-			if p[i] = segs[i][0]; len(p[i]) == 0 {
-				out[i] = digest(&st[i])
-				done[i] = true
-				continue
-			}
+			p[i] = segs[i][0] // never empty: a tail is 64 or 128 bytes
 			if nb := len(p[i]) / 64; any < 0 || nb < k {
 				k = nb
 			}
@@ -125,14 +120,18 @@ func sumLanes(out [][Size]byte, msgs [][]byte) {
 			return
 		}
 		for i := range Lanes {
-			if len(p[i]) == 0 {
+			if cur[i] < 0 {
 				p[i] = p[any] // read, hashed into a state nobody uses
 			}
 		}
 		blocks4(&st, &p[0][0], &p[1][0], &p[2][0], &p[3][0], k)
 		for i := range Lanes {
-			if !done[i] {
-				segs[i][0] = segs[i][0][64*k:]
+			if cur[i] < 0 {
+				continue
+			}
+			if segs[i][0] = segs[i][0][64*k:]; len(segs[i][0]) == 0 && segs[i][1] == nil {
+				out[cur[i]] = digest(&st[i])
+				cur[i] = -1
 			}
 		}
 	}
