@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/pdiffagent/pdiffagent/engine"
@@ -103,6 +104,11 @@ func RunTree(ctx context.Context, cfg TreeConfig) (*TreeReport, error) {
 		return rep, err
 	}
 	rep.Files, rep.Bytes = len(tf.Small)+len(tf.Large), tf.Bytes
+	// Write back what generating the trees left dirty (gigabytes at full
+	// size): a push that makes block-hash records syncs the filesystem
+	// before it commits them (engine/tree, records.go), and the first one
+	// paid 1-2 s here for the generator's writes.
+	syscall.Sync()
 	if rep.FloorSeconds, err = treeFloor(cfg, tf, src, dst); err != nil {
 		return rep, err
 	}
