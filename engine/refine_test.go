@@ -383,3 +383,56 @@ func TestRefineMinBlock(t *testing.T) {
 		t.Errorf("default min block at the smallest block size: %d, %v", s.MinBlock, err)
 	}
 }
+
+// TestLanesSettle: the receiver hashes the blocks that look the same and
+// the sub-blocks of the blocks it refines together, settling them when
+// its read buffers are full, at a batch's end, and before a block whose
+// hash needs no hashing (a hole of the target): with 256 KiB blocks a
+// batch holds 16 blocks and 4 buffers, so every way of settling happens;
+// pread and mappings, 1 and 2 workers. Every block's hash must land where
+// it belongs, or the sync would not verify.
+func TestLanesSettle(t *testing.T) {
+	const bs = 256 << 10
+	data := randBytes(50, 40*bs+3000)
+	for _, b := range []int{5, 6, 22} { // zero blocks: holes of the target
+		clear(data[b*bs : (b+1)*bs])
+	}
+	old := append([]byte(nil), data...)
+	for _, off := range []int{8192, bs + 4096, 7*bs + 12288, 8 * bs, 9*bs + 65536, 23*bs + 100, 31 * bs, 39*bs + 200000} {
+		copy(old[off:off+8192], randBytes(uint64(off), 8192))
+	}
+	for _, path := range []ReadPath{ReadPread, ReadMmap} {
+		for _, w := range []int{1, 2} {
+			checkNoLeak(t)
+			dir := t.TempDir()
+			src, dst := filepath.Join(dir, "src"), filepath.Join(dir, "dst")
+			if err := os.WriteFile(src, data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			f, err := os.Create(dst) // the zero blocks left unwritten: holes
+			if err != nil {
+				t.Fatal(err)
+			}
+			for b := 0; b*bs < len(old); b++ {
+				if b == 5 || b == 6 || b == 22 {
+					continue
+				}
+				if _, err := f.WriteAt(old[b*bs:min((b+1)*bs, len(old))], int64(b*bs)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := f.Truncate(int64(len(old))); err != nil {
+				t.Fatal(err)
+			}
+			f.Close()
+			p := Params{Session: Session{BlockSize: bs, Workers: w}}
+			sst, rst := syncCaps(t, src, dst, p, Options{ReadPath: path}, wire.AgentCaps)
+			checkFile(t, dst, data)
+			for _, st := range []Stats{sst, rst} {
+				if !st.Verified || st.BlocksRefined != 8 || st.BlocksChanged != 8 || st.WeakCollisions != 0 {
+					t.Errorf("read path %v, workers %d: %+v", path, w, st)
+				}
+			}
+		}
+	}
+}
