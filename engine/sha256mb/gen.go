@@ -40,6 +40,8 @@ func main() {
 	w("")
 	w("// func blocks4(st *[4][8]uint32, p0, p1, p2, p3 *byte, n int)")
 	w("TEXT ·blocks4(SB), NOSPLIT, $%d-48", frame)
+	// The SSE instructions below after AVX code with dirty upper halves
+	// could pay for the transition; useLanes asks for AVX, so this runs.
 	w("\tVZEROUPPER")
 	w("\tMOVQ st+0(FP), DI")
 	for l := 0; l < 4; l++ {
