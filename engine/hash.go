@@ -141,3 +141,44 @@ func (s *strongHasher) sums(out [][wire.StrongSize]byte, bufs [][]byte) {
 		out[i] = s.f(b)
 	}
 }
+
+// laneBlocks are pooled block buffers whose tier-2 hashes wait to be
+// computed together (strongHasher.sums) once hashLanes of them are held,
+// then are handed back one by one in the order they came.
+type laneBlocks struct {
+	idx  []int
+	bufs [][]byte
+}
+
+// add holds buf (block k of its batch) and reports whether the group is
+// full.
+func (q *laneBlocks) add(k int, buf []byte, blockSize int) bool {
+	q.idx, q.bufs = append(q.idx, k), append(q.bufs, buf)
+	return len(q.bufs) >= hashLanes(blockSize)
+}
+
+// settle hashes what is held and calls f for each, in order; f owns buf.
+func (q *laneBlocks) settle(strong *strongHasher, f func(k int, buf []byte, sum [wire.StrongSize]byte)) {
+	if len(q.bufs) == 0 {
+		return
+	}
+	var sums [sha256mb.Lanes][wire.StrongSize]byte
+	out := sums[:len(q.bufs)]
+	strong.sums(out, q.bufs)
+	for x, k := range q.idx {
+		f(k, q.bufs[x], out[x])
+	}
+	q.drop(-1)
+}
+
+// drop forgets what is held, returning the buffers to the pool unless
+// blockSize is -1 (settle handed them on).
+func (q *laneBlocks) drop(blockSize int) {
+	if blockSize >= 0 {
+		for _, b := range q.bufs {
+			putBuf(blockSize, b)
+		}
+	}
+	clear(q.bufs)
+	q.idx, q.bufs = q.idx[:0], q.bufs[:0]
+}

@@ -75,6 +75,12 @@ func Checksum(ctx context.Context, dst *sysio.File, p Params, w io.Writer, opt O
 		hb := &wire.HashBatch{First: uint64(s.first), Sums: make([]wire.BlockSum, s.n)}
 		holes := newHoleScanner(dst)
 		known, have := fc.lookupKnown(s.first, int(s.n))
+		var q laneBlocks // blocks read, hashed together
+		defer q.drop(p.BlockSize)
+		set := func(k int, buf []byte, sum [wire.StrongSize]byte) {
+			hb.Sums[k].Strong = sum
+			putBuf(p.BlockSize, buf)
+		}
 		for k := range hb.Sums {
 			if err := ctx.Err(); err != nil {
 				return nil, err
@@ -91,13 +97,16 @@ func Checksum(ctx context.Context, dst *sysio.File, p Params, w io.Writer, opt O
 			if buf == nil {
 				hb.Sums[k].Weak, hb.Sums[k].Strong = br.zero.get(n)
 			} else {
-				hb.Sums[k] = wire.BlockSum{Weak: weak(buf), Strong: strong.sum(buf)}
-				putBuf(p.BlockSize, buf)
+				hb.Sums[k].Weak = weak(buf)
+				if q.add(k, buf, p.BlockSize) {
+					q.settle(strong, set)
+				}
 			}
 			if opt.Progress != nil {
 				opt.Progress.Compared.Add(int64(n))
 			}
 		}
+		q.settle(strong, set)
 		if fc.recording() {
 			es := make([]cache.Entry, len(hb.Sums))
 			for k, sum := range hb.Sums {

@@ -167,6 +167,27 @@ func (rt *retriever) work(ctx context.Context, br *blockReader, j retrieveJob) (
 	out := &retrieveOut{strong: make([][wire.StrongSize]byte, j.n)}
 	holes := newHoleScanner(rt.src.File)
 	bs := int64(rt.p.BlockSize)
+	// The blocks read are tier-2 hashed together (laneBlocks) and then
+	// decided in order: a zero block, decided at once, first settles the
+	// ones before it, so that out.data stays in block order.
+	var q laneBlocks
+	defer q.drop(rt.p.BlockSize)
+	weaks, ns := make([]uint64, j.n), make([]int, j.n)
+	decide := func(k int, buf []byte, sum [wire.StrongSize]byte) {
+		i, n := j.first+int64(k), ns[k]
+		out.strong[k] = sum // for the digest, if not for the comparison
+		// The target has this block, of the same length: compare.
+		have := len(j.sums) > 0 && min(bs, rt.tStop-i*bs) == int64(n)
+		if have && weaks[k] == j.sums[k].Weak {
+			if out.strong[k] == j.sums[k].Strong {
+				out.confirmed++
+				putBuf(rt.p.BlockSize, buf)
+				return
+			}
+			out.collisions++
+		}
+		out.data = append(out.data, rt.block(i, n, buf, out))
+	}
 	for k := range j.n {
 		if err := ctx.Err(); err != nil {
 			rt.drop(out)
@@ -179,28 +200,21 @@ func (rt *retriever) work(ctx context.Context, br *blockReader, j retrieveJob) (
 			return nil, err
 		}
 		out.bytes += int64(n)
-		var weak uint64
+		ns[k] = n
 		if buf == nil {
-			weak, out.strong[k] = rt.zero.get(n)
+			q.settle(strong, decide)
+			weaks[k], out.strong[k] = rt.zero.get(n)
+			decide(k, nil, out.strong[k])
+			continue
 		}
-		// The target has this block, of the same length: compare.
-		have := len(j.sums) > 0 && min(bs, rt.tStop-i*bs) == int64(n)
-		if have && buf != nil {
-			weak = rt.weak(buf)
+		if len(j.sums) > 0 && min(bs, rt.tStop-i*bs) == int64(n) { // compared: see decide
+			weaks[k] = rt.weak(buf)
 		}
-		if buf != nil { // for the digest, if not for the comparison
-			out.strong[k] = strong.sum(buf)
+		if q.add(k, buf, rt.p.BlockSize) {
+			q.settle(strong, decide)
 		}
-		if have && weak == j.sums[k].Weak {
-			if out.strong[k] == j.sums[k].Strong {
-				out.confirmed++
-				putBuf(rt.p.BlockSize, buf)
-				continue
-			}
-			out.collisions++
-		}
-		out.data = append(out.data, rt.block(i, n, buf, out))
 	}
+	q.settle(strong, decide)
 	return out, nil
 }
 

@@ -178,6 +178,12 @@ func verifyRange(ctx context.Context, rc *receiver, want [wire.StrongSize]byte) 
 		}
 		sums := make([][wire.StrongSize]byte, s.n)
 		holes := newHoleScanner(rc.dst)
+		var q laneBlocks // blocks read, hashed together
+		defer q.drop(p.BlockSize)
+		set := func(k int, buf []byte, sum [wire.StrongSize]byte) {
+			sums[k] = sum
+			putBuf(p.BlockSize, buf)
+		}
 		for k := range sums {
 			if err := ctx.Err(); err != nil {
 				return nil, err
@@ -190,9 +196,11 @@ func verifyRange(ctx context.Context, rc *receiver, want [wire.StrongSize]byte) 
 				_, sums[k] = br.zero.get(n)
 				continue
 			}
-			sums[k] = strong.sum(buf)
-			putBuf(p.BlockSize, buf)
+			if q.add(k, buf, p.BlockSize) {
+				q.settle(strong, set)
+			}
 		}
+		q.settle(strong, set)
 		return sums, nil
 	}
 	digest := pipeDigest()
