@@ -1,18 +1,3 @@
-// Package sha256mb computes SHA-256 of several messages at once.
-//
-// Each result is exactly crypto/sha256.Sum256 of its message. On amd64
-// with the SHA extensions, four messages are hashed together, their
-// rounds interleaved: one message alone is bound by the latency of the
-// round instruction (each pair of rounds waits for the last), so several
-// in flight use more of the unit's throughput. Elsewhere, and when there
-// is one message, it is crypto/sha256, one message after the other.
-//
-// Measured on an AMD EPYC (Zen 5, "Turin-like" VM), Go 1.26, 2026-12-02:
-// SHA256RNDS2 has a latency of 1.22-1.27 ns here and a throughput of one
-// per 0.61-0.63 ns (four or six independent chains), so one message runs
-// at 1.60-1.68 GB/s (crypto/sha256) and at most 3.3 GB/s is possible per
-// core; four lanes reach 3.06-3.16 GB/s on 1 MiB messages and 2.8-2.9 on
-// 4 KiB ones (BenchmarkSum256), 1.8-1.9 times crypto/sha256.
 package sha256mb
 
 import (
@@ -48,7 +33,7 @@ func Sum256(out [][Size]byte, msgs [][]byte) {
 	sumLanes(out, msgs)
 }
 
-// iv is the initial state in the lanes' word order (state.go).
+// iv is the initial state in the lanes' word order (toLane).
 var iv = toLane([8]uint32{0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19})
 
 // toLane puts a..h in the order the round instruction keeps them: ABEF
