@@ -102,7 +102,8 @@ func (s *netStream) Send(m wire.Message) error {
 	}
 	s.sendMu.Lock()
 	defer s.sendMu.Unlock()
-	if err := wire.WriteFrame(s.w, m); err != nil {
+	err := s.writeFrame(m)
+	if err != nil {
 		if a := s.abortErr(); a != nil {
 			return a
 		}
@@ -119,6 +120,27 @@ func (s *netStream) Send(m wire.Message) error {
 		}
 	}
 	return nil
+}
+
+// batcher is a byte stream that can gather the writes of one message
+// into few system calls (tcpStream: batchConn).
+type batcher interface {
+	beginBatch()
+	endBatch() error
+}
+
+// writeFrame writes m, its writes gathered where the stream can.
+func (s *netStream) writeFrame(m wire.Message) error {
+	b, ok := s.bs.(batcher)
+	if !ok {
+		return wire.WriteFrame(s.w, m)
+	}
+	b.beginBatch()
+	err := wire.WriteFrame(s.w, m)
+	if err2 := b.endBatch(); err == nil {
+		err = err2
+	}
+	return err
 }
 
 // Recv reads the next message, skipping message types this version does

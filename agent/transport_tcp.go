@@ -13,7 +13,13 @@ import (
 type tcpStream struct {
 	tc  *tls.Conn
 	raw *net.TCPConn
+	bc  *batchConn // between tc and raw
 }
+
+// beginBatch and endBatch bracket the writes of one message (netStream.Send):
+// its TLS records reach the socket in few writes (batchConn).
+func (t *tcpStream) beginBatch()     { t.bc.begin() }
+func (t *tcpStream) endBatch() error { return t.bc.release() }
 
 func (t *tcpStream) Read(p []byte) (int, error)        { return t.tc.Read(p) }
 func (t *tcpStream) Write(p []byte) (int, error)       { return t.tc.Write(p) }
@@ -66,12 +72,13 @@ func dialTCP(ctx context.Context, addr string, conf *tls.Config, timeout, idle t
 	}
 	raw := c.(*net.TCPConn)
 	setUserTimeout(raw, idle)
-	tc := tls.Client(raw, conf)
+	bc := newBatchConn(raw)
+	tc := tls.Client(bc, conf)
 	if err := tc.HandshakeContext(ctx); err != nil {
 		raw.Close()
 		return nil, fmt.Errorf("TLS handshake with %s: %w", addr, err)
 	}
-	return &tcpStream{tc: tc, raw: raw}, nil
+	return &tcpStream{tc: tc, raw: raw, bc: bc}, nil
 }
 
 // serveTCP accepts TLS connections; each authenticated one carries one
@@ -114,7 +121,8 @@ func (s *Server) serveTCP(ctx context.Context) error {
 // handleTCP authenticates a connection and serves its stream.
 func (s *Server) handleTCP(ctx context.Context, raw *net.TCPConn, p *pendingHandshake) {
 	setUserTimeout(raw, s.cfg.IdleTimeout)
-	tc := tls.Server(raw, s.tlsConf)
+	bc := newBatchConn(raw)
+	tc := tls.Server(bc, s.tlsConf)
 	hctx, cancel := context.WithTimeout(ctx, s.cfg.HandshakeTimeout)
 	err := tc.HandshakeContext(hctx)
 	cancel()
@@ -136,5 +144,5 @@ func (s *Server) handleTCP(ctx context.Context, raw *net.TCPConn, p *pendingHand
 		raw.Close()
 		return
 	}
-	s.handleStream(ctx, &tcpStream{tc: tc, raw: raw}, peer, "tcp")
+	s.handleStream(ctx, &tcpStream{tc: tc, raw: raw, bc: bc}, peer, "tcp")
 }
