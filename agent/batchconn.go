@@ -56,7 +56,7 @@ func (c *batchConn) Write(p []byte) (int, error) {
 		return n, err
 	}
 	if c.buf == nil {
-		c.buf = make([]byte, 0, batchBytes)
+		c.buf = (*batchBufs.Get().(*[]byte))[:0]
 	}
 	c.buf = append(c.buf, p...)
 	return len(p), nil
@@ -81,10 +81,20 @@ func (c *batchConn) begin() {
 	c.mu.Unlock()
 }
 
-// release writes out what was gathered and ends the gathering.
+// release writes out what was gathered and ends the gathering; the
+// buffer goes back to the pool, so an idle stream holds none.
 func (c *batchConn) release() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.hold = false
-	return c.flushLocked()
+	err := c.flushLocked()
+	if c.buf != nil {
+		b := c.buf[:0]
+		batchBufs.Put(&b)
+		c.buf = nil
+	}
+	return err
 }
+
+// batchBufs are the write buffers of batchConns, lent for one message.
+var batchBufs = sync.Pool{New: func() any { b := make([]byte, 0, batchBytes); return &b }}
