@@ -28,6 +28,16 @@
 // confirmed by, or the xxhash of each sent block's data); each side checks
 // the other's, and a difference fails the sync.
 //
+// Byte comparison (compare.go; Options.CompareLocal). A local sync holds
+// both copies: where no block-hash record needs the hashes (no cache, or
+// --no-cache) it does not run the protocol at all but compares the two
+// copies' bytes, each worker its stripe, and writes what differs as the
+// protocol would (holes for zeros, the differing sub-blocks of a block
+// mostly kept, else the block), then commits the target the same way.
+// Exact, and a memcmp instead of two hashes: a 1 GiB local sync with 10%
+// of its blocks replaced took 0.19-0.22 s against 0.66-0.76 s through the
+// in-memory streams (2 cores, warm, 2026-12-02).
+//
 // Sub-block refinement (refine.go, refine_send.go; wire.CapRefine). In a
 // session whose peers both have CapRefine, the receiver follows every
 // Verdict with a Refine: for a needed block it holds (it has just read and

@@ -62,6 +62,9 @@ func syncLocal(ctx context.Context, src, dst string, p Params, opt Options, atom
 // runLocal runs both sides of a local sync through in-memory streams; the
 // receiver commits dst (ReceiveTarget).
 func runLocal(ctx context.Context, source *Source, dst *Target, p Params, opt Options) (Stats, error) {
+	if compareOK(p, opt) {
+		return compareLocal(ctx, source, dst, p, opt)
+	}
 	sendSide, recvSide := make([]Stream, p.Workers), make([]Stream, p.Workers)
 	for i := range sendSide {
 		sendSide[i], recvSide[i] = Pipe()

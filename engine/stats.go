@@ -124,6 +124,11 @@ type Options struct {
 	// searches shared with other syncs (rolling_share.go): a tree's files.
 	// Nil gives each stripe its own.
 	Search *SearchShare
+	// CompareLocal lets a local sync (SyncLocal, SyncLocalAtomic) compare
+	// the two copies' bytes directly instead of running both sides of
+	// the protocol, where nothing needs the hashes: without Cache, Link
+	// or WholeFile (compare.go). Tests of the protocol leave it off.
+	CompareLocal bool
 
 	// testSubWeak, when not nil, is the tier-1 hash of sub-blocks
 	// (refine.go); a test hook, like Weak.

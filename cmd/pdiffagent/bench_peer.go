@@ -138,7 +138,7 @@ func (o *peerPushOptions) addEngineFlags(f *pflag.FlagSet) {
 
 // engineOptions are the engine.Options the read flags give.
 func (o *peerPushOptions) engineOptions() engine.Options {
-	var eo engine.Options
+	eo := engine.Options{CompareLocal: true} // peer-sync runs SyncLocal as sync does
 	o.readOptions.apply(&eo)
 	return eo
 }

@@ -46,7 +46,7 @@ func (o *syncOptions) AddFlags(f *pflag.FlagSet) {
 	o.rangeOptions.AddFlags(f)
 	o.metaOptions.AddFlags(f)
 	o.cacheOptions.AddFlags(f)
-	f.BoolVar(&o.NoCache, "no-cache", false, "neither side trusts or keeps a block-hash record: both copies are read and hashed, and no record is made")
+	f.BoolVar(&o.NoCache, "no-cache", false, "neither side trusts or keeps a block-hash record: both copies are read and hashed (a local sync compares their bytes instead), and no record is made")
 	f.BoolVar(&o.NoRolling, "no-rolling", false, "do not search for moved or inserted data: changed blocks are compared at fixed offsets only")
 	f.BoolVar(&o.Owner, "owner", false, "give the target the source's owner and group (the receiving side must run as root)")
 	f.BoolVar(&o.Atomic, "atomic", false, "replace the target only at the end (a temporary file beside it, renamed once verified); needs room for both copies unless the filesystem has reflinks; regular files only")

@@ -19,8 +19,12 @@ func newSyncCommand(opts *syncOptions) *cobra.Command {
 		Short: "Bring a local file, block device or directory tree up to date with another",
 		Long: `sync makes DST (a file or block device) identical to SRC, both local. Both
 are hashed in parallel stripes; only blocks whose hashes differ are written,
-and every block kept is sha256-confirmed. A missing DST is created, a larger
-regular-file DST is truncated.
+and every block kept is sha256-confirmed. Without a block-hash cache
+(--no-cache, --cache-dir off), whose records need the hashes, the two
+copies' bytes are compared instead, block by block on every worker: exact,
+and several times cheaper than hashing both (not with --bwlimit); a block
+of which at most half differs is written in its 4 KiB sub-blocks that do.
+A missing DST is created, a larger regular-file DST is truncated.
 
 When SRC is a directory, sync copies the tree, with rsync's trailing-slash
 rule: "SRC/" syncs the contents of SRC into DST; "SRC" syncs the directory
@@ -88,7 +92,7 @@ func runSync(ctx context.Context, opts *syncOptions, src, dst string) error {
 	if err != nil {
 		return err
 	}
-	eopt := engine.Options{Progress: rep.Progress(), Cache: store}
+	eopt := engine.Options{Progress: rep.Progress(), Cache: store, CompareLocal: true}
 	opts.readOptions.apply(&eopt)
 	opts.limitOptions.apply(&eopt, p.BlockSize)
 	var st engine.Stats

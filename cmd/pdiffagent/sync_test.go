@@ -122,3 +122,49 @@ func TestReadOptionsArgs(t *testing.T) {
 		}
 	}
 }
+
+// TestSyncNoCacheCompares: a sync that keeps no block-hash record compares
+// the two copies' bytes (engine/compare.go; nothing on the wire), one with
+// the cache runs the protocol, whose hashes make the records.
+func TestSyncNoCacheCompares(t *testing.T) {
+	dir := t.TempDir()
+	src, dst := filepath.Join(dir, "src"), filepath.Join(dir, "dst")
+	if err := bench.GenerateRandom(src, 2<<20+77, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := bench.CopyFile(src, dst); err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range []struct {
+		flags   []string
+		compare bool
+	}{
+		{[]string{"--no-cache"}, true},
+		{[]string{"--cache-dir", "off"}, true},
+		{[]string{"--cache-dir", filepath.Join(dir, "cache")}, false},
+		{[]string{"--no-cache", "--bwlimit", "1G"}, false},
+	} {
+		if _, err := bench.Mutate(src, 64<<10, 0.25, bench.Random, int64(i+3)); err != nil {
+			t.Fatal(err)
+		}
+		var code int
+		var msg string
+		out := captureStdout(t, func() {
+			code, msg = execute(t, append(append([]string{"sync", "--json", "-b", "64K"}, c.flags...), src, dst)...)
+		})
+		var r struct {
+			BytesWire     int64 `json:"bytes_wire"`
+			BlocksChanged int64 `json:"blocks_changed"`
+			Verified      bool  `json:"verified"`
+		}
+		if err := json.Unmarshal([]byte(out), &r); err != nil || code != exitOK {
+			t.Fatalf("%q: exit %d %s, output %q: %v", c.flags, code, msg, out, err)
+		}
+		if !r.Verified || r.BlocksChanged == 0 || (r.BytesWire == 0) != c.compare {
+			t.Errorf("%q: %+v, want compared %v", c.flags, r, c.compare)
+		}
+		if eq, err := bench.Compare(src, dst); err != nil || !eq {
+			t.Fatalf("%q: equal %v, %v", c.flags, eq, err)
+		}
+	}
+}

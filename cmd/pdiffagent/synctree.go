@@ -90,6 +90,7 @@ func runSyncTree(ctx context.Context, opts *syncOptions, src, dst string) error 
 	if topt.Engine.Cache, err = opts.cacheOptions.open(agent.DefaultIdentityDir()); err != nil {
 		return err
 	}
+	topt.Engine.CompareLocal = true // where no cache needs the hashes (engine/compare.go)
 	srcDir, dstDir, prefix := tree.Resolve(src, dst)
 	if prefix != "" && !opts.DryRun {
 		if err := os.Mkdir(dst, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
