@@ -22,19 +22,18 @@ import (
 // keeps no journal: an interrupted one compares again), no --bwlimit (which
 // caps what the in-memory streams carry), not --whole-file. Each worker
 // takes its stripe of blocks, reads the source's and the target's block
-// (pread into aligned buffers whatever --read-path says, holes skipped)
-// and compares them; a block
-// that differs is written as the protocol would write it: whole when more
-// than half of its sub-blocks (Session.MinBlock) differ, otherwise the runs
-// of sub-blocks that differ (counted as refined, like refinement's
-// SubData); a source block of zeros becomes a hole (unless NoSparse).
-// Nothing crosses a stream (bytes_wire 0; bytes_sent is the changed bytes,
-// the payload the protocol would have carried). The target is committed as
-// the receiver commits it (truncate, fsync, mode, mtime, an atomic
-// replacement's rename), after the source's size and mtime are checked
-// again (ErrSourceChanged). The search for moved data does not run: a block
-// the protocol would have assembled from moved bytes is written whole all
-// the same, so the writes are the same.
+// (pread into aligned buffers whatever --read-path says, holes skipped) and
+// compares them; a block that differs is written as the protocol would
+// write it: whole when more than half of its sub-blocks (Session.MinBlock)
+// differ, otherwise the runs of sub-blocks that differ (counted as refined,
+// like refinement's SubData); a source block of zeros becomes a hole
+// (unless NoSparse). Nothing crosses a stream (bytes_wire 0; bytes_sent is
+// the changed bytes, the payload the protocol would have carried). The
+// target is committed as the receiver commits it (truncate, fsync, mode,
+// mtime, an atomic replacement's rename), after the source's size and mtime
+// are checked again (ErrSourceChanged). The search for moved data does not
+// run: a block the protocol would have assembled from moved bytes is
+// written whole all the same, so the writes are the same.
 
 // testHookCompared, when not nil, is called after each block compared.
 var testHookCompared func(block int64)
