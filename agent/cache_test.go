@@ -15,6 +15,8 @@ import (
 
 	"github.com/pdiffagent/pdiffagent/engine"
 	"github.com/pdiffagent/pdiffagent/engine/cache"
+	"github.com/pdiffagent/pdiffagent/sysio"
+	"github.com/pdiffagent/pdiffagent/wire"
 )
 
 // cachedServer is a server with a block-hash cache outside its root.
@@ -164,7 +166,7 @@ func TestCachedPushResumes(t *testing.T) {
 		if hashed.Add(1) == 448 {
 			cancel()
 		}
-		return engine.DefaultWeak(b)
+		return engine.WeakXXH3(b)
 	}
 	_, err := Push(ctx, ts.clientConfig(TransportTCP), src, ts.remote("replica"), p, engine.Options{Weak: weak})
 	if err == nil {
@@ -200,5 +202,49 @@ func (ts *testServer) waitSessions(t *testing.T) {
 	t.Helper()
 	if !waitFor(20*time.Second, func() bool { return strings.Contains(ts.log.String(), `msg="session failed`) }) {
 		t.Fatalf("the server never ended the session:\n%s", ts.log.String())
+	}
+}
+
+// TestCachedPushOlderServer: with a server without wire.CapXXH3 (an older
+// build) a push hashes with xxhash64 on both sides, verifies, and its
+// records serve the next push; the server's session line names the caps.
+func TestCachedPushOlderServer(t *testing.T) {
+	checkGoroutines(t)
+	s, err := cache.Open(cache.Options{Dir: filepath.Join(t.TempDir(), "cache")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := startServer(t, func(c *ServerConfig) { c.Cache, c.olderCaps = s, wire.AgentCaps&^wire.CapXXH3 })
+	src := filepath.Join(t.TempDir(), "src")
+	data := randomBytes(23, 64*testBlock+5)
+	writeFile(t, src, data)
+	for round, want := range []string{"miss", "hit"} {
+		data[(10+round)*testBlock] ^= 1
+		writeFile(t, src, data)
+		out, err := push(t, ts, src, "replica", testParams(2, 0), engine.Options{})
+		if err != nil || !out.Stats.Verified {
+			t.Fatalf("push %d: %v %+v", round, err, out.Stats)
+		}
+		if !bytes.Equal(readFile(t, filepath.Join(ts.root, "replica")), data) {
+			t.Fatalf("push %d: replica differs", round)
+		}
+		if _, _, word := lastSession(t, ts); word != want {
+			t.Fatalf("push %d: server cache=%s, want %s", round, word, want)
+		}
+	}
+	for _, l := range strings.Split(ts.log.String(), "\n") {
+		if strings.Contains(l, "caps=") && strings.Contains(l, "xxh3") {
+			t.Fatalf("a session with an older server used xxh3: %s", l)
+		}
+	}
+	f, err := sysio.Open(filepath.Join(ts.root, "replica"), sysio.ReadOnly, sysio.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if r, st, _ := s.Lookup(f, testBlock, uint8(engine.SHA256)); st != cache.Hit {
+		t.Fatalf("the replica's record is not an xxhash64 one: %v", st)
+	} else {
+		r.Close()
 	}
 }

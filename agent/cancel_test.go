@@ -38,7 +38,7 @@ func (g *gate) weak(ctx context.Context) engine.WeakFunc {
 			case <-ctx.Done():
 			}
 		}
-		return engine.DefaultWeak(b)
+		return engine.WeakXXH3(b)
 	}
 }
 

@@ -286,7 +286,7 @@ func TestWatchdogSlowPeerIsNotStalled(t *testing.T) {
 	writeFile(t, filepath.Join(ts.root, "f"), data)
 	cfg := ts.clientConfig(TransportTCP)
 	cfg.IdleTimeout = idle
-	slow := func(b []byte) uint64 { time.Sleep(pace); return engine.DefaultWeak(b) } // pacing, not waiting
+	slow := func(b []byte) uint64 { time.Sleep(pace); return engine.WeakXXH3(b) } // pacing, not waiting
 	start := time.Now()
 	p := engine.Params{Session: engine.Session{BlockSize: 2 << 20, Workers: 1}}
 	if _, err := Push(context.Background(), cfg, src, ts.remote("f"), p, engine.Options{Weak: slow}); err != nil {

@@ -31,7 +31,7 @@ func PushTree(ctx context.Context, cfg ClientConfig, local, remote string, opt t
 	if rdir == "" || rdir == "." {
 		return tree.Stats{}, fmt.Errorf("remote %q names no directory: want host:port/path", remote)
 	}
-	return runTree(ctx, cfg, hostport, wire.OpTree, rdir, opt, func(rt *remoteTarget) (tree.Stats, error) {
+	return runTree(ctx, cfg, hostport, wire.OpTree, rdir, opt, func(rt *remoteTarget, opt tree.Options) (tree.Stats, error) {
 		return tree.SyncTo(ctx, tree.LocalSource(), srcDir, rt, ".", prefix, opt)
 	})
 }
@@ -52,14 +52,16 @@ func PullTree(ctx context.Context, cfg ClientConfig, remote, local string, opt t
 		return tree.Stats{}, fmt.Errorf("remote %q names no directory: want host:port/path", remote)
 	}
 	srcDir, dstDir, prefix := tree.Resolve(rpath, local)
-	return runTree(ctx, cfg, hostport, wire.OpTreePull, srcDir, opt, func(rt *remoteTarget) (tree.Stats, error) {
+	return runTree(ctx, cfg, hostport, wire.OpTreePull, srcDir, opt, func(rt *remoteTarget, opt tree.Options) (tree.Stats, error) {
 		return tree.SyncFrom(ctx, rt, ".", dstDir, prefix, opt, rt.fetch)
 	})
 }
 
 // runTree runs a tree session (op) on the server's directory dir: its
 // Open, then run, then the end.
-func runTree(ctx context.Context, cfg ClientConfig, hostport string, op wire.Op, dir string, opt tree.Options, run func(*remoteTarget) (tree.Stats, error)) (tree.Stats, error) {
+// run gets opt with the session's capabilities (Session.Caps), which
+// decide the hashes, and so the block-hash records, a file's sync uses.
+func runTree(ctx context.Context, cfg ClientConfig, hostport string, op wire.Op, dir string, opt tree.Options, run func(*remoteTarget, tree.Options) (tree.Stats, error)) (tree.Stats, error) {
 	cfg, err := cfg.populate(hostport)
 	if err != nil {
 		return tree.Stats{}, err
@@ -86,7 +88,8 @@ func runTree(ctx context.Context, cfg ClientConfig, hostport string, op wire.Op,
 	var st tree.Stats
 	if err == nil {
 		rt.records = tree.VerifiesSkips(opt)
-		st, err = run(rt)
+		opt.Session.Caps = rt.p.Caps
+		st, err = run(rt, opt)
 		if rt.broken != nil && ctx.Err() == nil {
 			err = fmt.Errorf("tree session broke: %w", rt.broken)
 		}

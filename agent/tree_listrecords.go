@@ -43,7 +43,7 @@ func (t *treeServer) listRecords(dir *os.Root, pre string, asked bool) *listReco
 	if !asked || c == nil || !t.p.Caps.Has(wire.CapTreeRecords) || t.p.NoCache || t.p.DryRun {
 		return &listRecords{}
 	}
-	return &listRecords{c: c, blockSize: t.p.BlockSize, method: uint8(t.p.Strong), dir: dir, pre: pre}
+	return &listRecords{c: c, blockSize: t.p.BlockSize, method: t.p.RecordMethod(), dir: dir, pre: pre}
 }
 
 // digest sets e's Record when fi, the lstat e was made from, shows a

@@ -95,7 +95,7 @@ func lookupCache(s *cache.Store, f, basis *sysio.File, p Params, resume bool) *f
 	if basis != nil {
 		look, c.basis = basis, true
 	}
-	rec, st, err := s.Lookup(look, p.BlockSize, uint8(p.Strong))
+	rec, st, err := s.Lookup(look, p.BlockSize, p.RecordMethod())
 	if err != nil {
 		return c
 	}
@@ -109,7 +109,7 @@ func lookupCache(s *cache.Store, f, basis *sysio.File, p Params, resume bool) *f
 		return c
 	}
 	if resume && st != cache.Off {
-		if res, _ := s.OpenJournal(f, p.Size, p.BlockSize, uint8(p.Strong)); res != nil && res.Blocks > 0 {
+		if res, _ := s.OpenJournal(f, p.Size, p.BlockSize, p.RecordMethod()); res != nil && res.Blocks > 0 {
 			c.known, c.resumed = journalHashes{res}, true
 			c.closers = append(c.closers, res.Close)
 		} else if res != nil {
@@ -141,7 +141,7 @@ func (c *fileCache) startWriting(p Params, journal bool) {
 	}
 	c.p, c.journal = p, journal && !p.NoCache
 	if !p.Partial() && !p.NoCache {
-		c.w, _ = c.store.Create(c.f, p.Size, p.BlockSize, uint8(p.Strong))
+		c.w, _ = c.store.Create(c.f, p.Size, p.BlockSize, p.RecordMethod())
 	}
 }
 
@@ -160,7 +160,7 @@ func (c *fileCache) beforeWrite() error {
 		}
 		var j *cache.Journal
 		if c.journal {
-			j, _ = c.store.StartJournal(c.f, c.p.Size, c.p.BlockSize, uint8(c.p.Strong))
+			j, _ = c.store.StartJournal(c.f, c.p.Size, c.p.BlockSize, c.p.RecordMethod())
 		}
 		if j != nil {
 			c.stop = make(chan struct{})
@@ -203,7 +203,7 @@ func (c *fileCache) startSourceRecord(p Params) {
 	if err != nil {
 		return
 	}
-	if c.w, _ = c.store.Create(c.f, p.Size, p.BlockSize, uint8(p.Strong)); c.w != nil {
+	if c.w, _ = c.store.Create(c.f, p.Size, p.BlockSize, p.RecordMethod()); c.w != nil {
 		c.w.Expect(id)
 	}
 }

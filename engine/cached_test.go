@@ -39,8 +39,10 @@ func newCacheRig(t *testing.T) *cacheRig {
 	return g
 }
 
+// params are the rig's, with a local sync's capabilities (SyncLocal sets
+// them; pair and lazify need the same to make and find the same records).
 func (g *cacheRig) params(noCache bool) Params {
-	return Params{Session: Session{BlockSize: testBS, Workers: 3, NoCache: noCache}}
+	return Params{Session: Session{BlockSize: testBS, Workers: 3, NoCache: noCache, Caps: wire.AgentCaps}}
 }
 
 // sync runs a local sync and checks the target is the source.

@@ -6,8 +6,11 @@
 //
 // The pipeline. The file is cut into blocks of Params.BlockSize; worker w
 // owns the contiguous stripe Params.Stripe(w) and a stream of its own. On
-// each stripe the sender reads a batch of blocks, computes their xxhash64
-// (tier 1), keeps the blocks in memory and sends the hashes (WeakBatch). The
+// each stripe the sender reads a batch of blocks, computes their tier-1
+// hash (XXH3-64 between peers with wire.CapXXH3, else xxhash64: weakOf in
+// hash.go; 4-5 times cheaper, the same 8 bytes; pipe mode, one-way and
+// without capabilities, keeps xxhash64, so its checksum uses only records
+// made so), keeps the blocks in memory and sends the hashes (WeakBatch). The
 // receiver, reading its own copy of the same stripe at the same time,
 // answers each batch with a Verdict: a block its target lacks or whose
 // xxhash differs is needed — certainly different, never strong-hashed; any
@@ -42,7 +45,7 @@
 // session whose peers both have CapRefine, the receiver follows every
 // Verdict with a Refine: for a needed block it holds (it has just read and
 // xxhashed it, or reads it then when its hashes came from the cache), the
-// xxhash64 and strong hash of each sub-block of Session.MinBlock bytes
+// tier-1 and strong hash of each sub-block of Session.MinBlock bytes
 // (--min-block; 4 KiB by default, refineSub, the smallest block; a partial
 // last block ends in a shorter one; the receiver chooses, so a push carries
 // it to the server in wire.Open.MinBlock), computed

@@ -36,7 +36,7 @@ func RecordDigest(t *Target, p Params, opt Options) (d [wire.DigestSize]byte, ok
 		return d, false
 	}
 	defer rec.Close()
-	ok = current && rec.HasDigest && rec.BlockSize == p.BlockSize && rec.Method == uint8(p.Strong)
+	ok = current && rec.HasDigest && rec.BlockSize == p.BlockSize && rec.Method == p.RecordMethod()
 	return rec.Digest, ok
 }
 

@@ -33,7 +33,7 @@ func TestEqualByRecordsReceiverChecks(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer f.Close()
-		rec, _, err := g.store.Lookup(f, testBS, uint8(SHA256))
+		rec, _, err := g.store.Lookup(f, testBS, g.params(false).RecordMethod())
 		if err != nil || rec == nil || !rec.HasDigest {
 			t.Fatalf("no record digest for %s: %v", name, err)
 		}

@@ -7,17 +7,46 @@ import (
 	"strings"
 
 	"github.com/cespare/xxhash/v2"
+	"github.com/pdiffagent/pdiffagent/engine/cache"
 	"github.com/pdiffagent/pdiffagent/engine/sha256mb"
 	"github.com/pdiffagent/pdiffagent/wire"
 	"github.com/zeebo/blake3"
+	"github.com/zeebo/xxh3"
 )
 
 // WeakFunc is a tier-1 hash. A difference is certain; equality is only a
 // hint that tier 2 must confirm. Tests inject one that collides on purpose.
 type WeakFunc func([]byte) uint64
 
-// DefaultWeak is xxhash64.
+// DefaultWeak is xxhash64, the tier-1 hash of a session without
+// wire.CapXXH3 (an older peer, pipe mode).
 func DefaultWeak(b []byte) uint64 { return xxhash.Sum64(b) }
+
+// WeakXXH3 is XXH3-64, the tier-1 hash of a session whose peers both have
+// wire.CapXXH3 (and of a local sync): the same 8 bytes, and 4-5 times
+// faster than xxhash64 here (75-80 against 15-18 GB/s per core on 1 MiB,
+// 57 against 16-17 on 4 KiB sub-blocks; AVX-512, 2026-12-02).
+func WeakXXH3(b []byte) uint64 { return xxh3.Hash(b) }
+
+// weakOf is the tier-1 hash of a session with caps.
+func weakOf(caps wire.Caps) WeakFunc {
+	if caps.Has(wire.CapXXH3) {
+		return WeakXXH3
+	}
+	return DefaultWeak
+}
+
+// RecordMethod is the block-hash cache's method for the session's hashes
+// (cache.MethodXXH3 marks an XXH3 tier 1), so that a record is used only
+// by sessions that hash as it was made. A zero Strong is SHA256, as
+// Normalize makes it.
+func (s Session) RecordMethod() uint8 {
+	m := uint8(max(s.Strong, SHA256))
+	if s.Caps.Has(wire.CapXXH3) {
+		m |= cache.MethodXXH3
+	}
+	return m
+}
 
 // StrongHash names a tier-2 hash. Every one yields wire.StrongSize bytes.
 type StrongHash uint8

@@ -44,8 +44,8 @@ func Checksum(ctx context.Context, dst *sysio.File, p Params, w io.Writer, opt O
 	if err := writeFrames(bw, wire.NewHello(), hdr); err != nil {
 		return err
 	}
-	br := &blockReader{f: dst, bs: p.BlockSize, stop: stop, zero: newZeroHashes(opt.weak(ctx), p.Strong)}
-	weak := opt.weak(ctx)
+	br := &blockReader{f: dst, bs: p.BlockSize, stop: stop, zero: newZeroHashes(opt.weak(ctx, p.Caps), p.Strong)}
+	weak := opt.weak(ctx, p.Caps)
 	// A target whose record is valid gives its hashes without a read; one
 	// hashed whole here gets a record (the same as a receiver's).
 	cp := p

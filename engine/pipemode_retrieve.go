@@ -44,7 +44,7 @@ func Retrieve(ctx context.Context, src *Source, r io.Reader, w io.Writer, p Para
 	if sp, err = sp.Bind(src.Size); err != nil {
 		return st, err
 	}
-	rt := &retriever{src: src, p: sp, opt: opt, in: in, weak: opt.weak(ctx), digest: pipeDigest()}
+	rt := &retriever{src: src, p: sp, opt: opt, in: in, weak: opt.weak(ctx, sp.Caps), digest: pipeDigest()}
 	rt.zero = newZeroHashes(rt.weak, sp.Strong)
 	rt.first, rt.end = blockRange(sp.Start, sp.End, sp.BlockSize)
 	// The target's blocks that checksum hashed: [first, tEnd), ending at tStop.

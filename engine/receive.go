@@ -55,7 +55,7 @@ func receive(ctx context.Context, dst *sysio.File, tgt *Target, p Params, stream
 	if dst == nil && !p.DryRun {
 		return Stats{}, fmt.Errorf("engine: no target")
 	}
-	r := &receiver{dst: dst, tgt: tgt, p: p, opt: opt, sess: newSession(ctx, streams), weak: opt.weak(ctx)}
+	r := &receiver{dst: dst, tgt: tgt, p: p, opt: opt, sess: newSession(ctx, streams), weak: opt.weak(ctx, p.Caps)}
 	r.zero = newZeroHashes(r.weak, p.Strong)
 	if dst != nil {
 		r.read0 = dst.BytesRead()

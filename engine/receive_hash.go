@@ -45,7 +45,7 @@ func (r *receiver) hashStripe(ctx context.Context, ss *stripeState, weak <-chan 
 		}
 		var rf *refineBatch
 		if r.p.refining() {
-			rf = &refineBatch{ref: &wire.Refine{First: wb.First, SubSize: uint32(r.p.MinBlock)}, weak: r.opt.subWeak()}
+			rf = &refineBatch{ref: &wire.Refine{First: wb.First, SubSize: uint32(r.p.MinBlock)}, weak: r.opt.subWeak(r.p.Caps)}
 		}
 		ss.roll.begin(wb)
 		err := r.hashBatch(ctx, ss, wb, v, view, strong, bufs, holes, known, have, rf)

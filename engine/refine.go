@@ -40,15 +40,15 @@ func (p Params) refining() bool {
 	return p.Caps.Has(wire.CapRefine) && !p.WholeFile && p.BlockSize > p.MinBlock
 }
 
-// subWeak is the tier-1 hash of sub-blocks: xxhash64, or the test hook
-// Options.testSubWeak. Options.Weak is left to blocks (tests gate on its
+// subWeak is the tier-1 hash of sub-blocks in a session with caps: the
+// blocks' (weakOf), or the test hook Options.testSubWeak. Options.Weak is left to blocks (tests gate on its
 // calls, one per block), and so is the read pacing (a block's bytes were
 // counted when it was read).
-func (o Options) subWeak() WeakFunc {
+func (o Options) subWeak(caps wire.Caps) WeakFunc {
 	if o.testSubWeak != nil {
 		return o.testSubWeak
 	}
-	return DefaultWeak
+	return weakOf(caps)
 }
 
 // refinedBlock is a block the receiver offered in sub-blocks, waiting in
@@ -325,7 +325,7 @@ func (bw *blockWriter) putSub(pw pendingWrite) error {
 		r.zerosOnce.Do(func() { r.zeros = sysio.AlignedBuffer(r.p.BlockSize) })
 		b = r.zeros[:pw.n]
 	}
-	weak := r.opt.subWeak()
+	weak := r.opt.subWeak(r.p.Caps)
 	for k, sub := 0, r.p.MinBlock; k < pw.n; k += sub {
 		bw.ss.written.addSubSent(pw.block, pw.off+k, weak(b[k:min(k+sub, pw.n)]))
 	}

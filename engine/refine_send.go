@@ -44,7 +44,7 @@ func (s *sender) recvRefine(st *lockedStream, b *pendingBatch, v *wire.Verdict) 
 // (possibly mapped), computed once per refined block for both the search's
 // choice (sendRoll.want) and sendSubs.
 func (s *sender) subWeaks(buf []byte, sub int) ([]uint64, error) {
-	weak := s.opt.subWeak()
+	weak := s.opt.subWeak(s.p.Caps)
 	ws := make([]uint64, (len(buf)+sub-1)/sub)
 	err := sysio.Guard(func() {
 		for j := range ws {

@@ -316,7 +316,8 @@ func TestRefineSkippedSubFails(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	must(snd.Send(&wire.WeakBatch{Hashes: []uint64{DefaultWeak(data[:mib]), DefaultWeak(data[mib:])}}))
+	weak := weakOf(p.Caps)
+	must(snd.Send(&wire.WeakBatch{Hashes: []uint64{weak(data[:mib]), weak(data[mib:])}}))
 	m, err := snd.Recv()
 	must(err)
 	v := m.(*wire.Verdict)
@@ -334,7 +335,7 @@ func TestRefineSkippedSubFails(t *testing.T) {
 	for j := range rb.Weak {
 		off := j * refineSub
 		part := data[off : off+refineSub]
-		if w := DefaultWeak(part); w == rb.Weak[j] && strong.sum(part) == rb.Strong[j] {
+		if w := weak(part); w == rb.Weak[j] && strong.sum(part) == rb.Strong[j] {
 			dg.addSubOffered(0, off, rb.Strong[j])
 		} else if !skipped {
 			skipped = true // neither sent nor confirmed

@@ -31,7 +31,7 @@ type ScrubResult struct {
 // (its tier-1 and tier-2 hash): a block that differs was changed behind
 // pdiffagent's back or rotted. A block recorded without its tier-2 hash
 // (cache.NoStrong: an earlier build recorded sent and written blocks so)
-// is compared by its tier-1 hash (xxhash64) only, and counted in
+// is compared by its tier-1 hash (xxhash64 or XXH3-64, as recorded) only, and counted in
 // WeakOnly: a change that keeps a 64-bit non-cryptographic hash is not
 // seen there. It never uses the record in place of reading. A file whose
 // size differs from the record's counts every block past the shorter end
@@ -46,7 +46,7 @@ func Scrub(ctx context.Context, f *sysio.File, s *cache.Store, opt Options) (res
 	}
 	defer rec.Close()
 	res.BlockSize, res.Blocks, res.Current = rec.BlockSize, int64(rec.Blocks), current
-	strong, err := newStrongHasher(StrongHash(rec.Method))
+	strong, err := newStrongHasher(StrongHash(rec.Method &^ cache.MethodXXH3))
 	if err != nil {
 		return res, err
 	}
@@ -56,7 +56,10 @@ func Scrub(ctx context.Context, f *sysio.File, s *cache.Store, opt Options) (res
 	}
 	read0 := f.BytesRead()
 	defer func() { res.BytesRead = f.BytesRead() - read0 }()
-	weak := opt.weak(ctx)
+	weak := opt.weakWith(ctx, DefaultWeak)
+	if rec.Method&cache.MethodXXH3 != 0 {
+		weak = opt.weakWith(ctx, WeakXXH3)
+	}
 	bs := int64(rec.BlockSize)
 	buf := getBuf(rec.BlockSize, rec.BlockSize)
 	defer putBuf(rec.BlockSize, buf)

@@ -48,7 +48,7 @@ func Send(ctx context.Context, src *Source, p Params, streams []Stream, opt Opti
 	if len(streams) != p.Workers {
 		return Stats{}, fmt.Errorf("engine: %d streams for %d workers", len(streams), p.Workers)
 	}
-	s := &sender{src: src, p: p, opt: opt, sess: newSession(ctx, streams), weak: opt.weak(ctx)}
+	s := &sender{src: src, p: p, opt: opt, sess: newSession(ctx, streams), weak: opt.weak(ctx, p.Caps)}
 	s.zero = newZeroHashes(s.weak, p.Strong)
 	defer s.sess.cancel()
 	s.read0 = src.File.BytesRead()

@@ -90,7 +90,8 @@ type Progress struct {
 
 // Options are local to one side of a session.
 type Options struct {
-	// Weak is the tier-1 hash; nil means xxhash64. Both sides must use the
+	// Weak is the tier-1 hash; nil means the session's (weakOf: XXH3-64
+	// or xxhash64, as the capabilities say). Both sides must use the
 	// same function: it is a test hook, not a protocol parameter.
 	Weak WeakFunc
 	// Progress, when non-nil, is updated as the sync runs.
@@ -152,11 +153,17 @@ type Options struct {
 	testFlushEvery int64
 }
 
-// weak is the tier-1 hash of a sync run under ctx.
-func (o Options) weak(ctx context.Context) WeakFunc {
+// weak is the tier-1 hash of a sync with caps run under ctx.
+func (o Options) weak(ctx context.Context, caps wire.Caps) WeakFunc {
+	return o.weakWith(ctx, weakOf(caps))
+}
+
+// weakWith is weak with base for the tier-1 hash (Options.Weak, a test's,
+// still wins).
+func (o Options) weakWith(ctx context.Context, base WeakFunc) WeakFunc {
 	w := o.Weak
 	if w == nil {
-		w = DefaultWeak
+		w = base
 	}
 	w = throttleWeak(ctx, w, o.ReadLimit)
 	if TestHookWeak != nil {

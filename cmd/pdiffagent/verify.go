@@ -77,7 +77,7 @@ func runVerify(ctx context.Context, opts *verifyOptions, path string) error {
 	fmt.Printf("%s: %d of %d blocks of %s differ from the record%s\n", path, res.Differ, res.Blocks,
 		formatSize(int64(res.BlockSize)), map[bool]string{true: "", false: " (the file was changed since it was recorded)"}[res.Current])
 	if res.WeakOnly > 0 {
-		fmt.Printf("%s: %d blocks were recorded without a tier-2 hash (by an earlier build) and compared by their xxhash64 only\n", path, res.WeakOnly)
+		fmt.Printf("%s: %d blocks were recorded without a tier-2 hash (by an earlier build) and compared by their tier-1 hash only\n", path, res.WeakOnly)
 	}
 	return differ
 }

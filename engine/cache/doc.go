@@ -5,8 +5,9 @@
 //
 // # Records
 //
-// A record holds, for one file, the tier-1 (xxhash64) and tier-2 hashes of
-// every block for one block size and tier-2 method (the tier-2 hash may be
+// A record holds, for one file, the tier-1 (xxhash64 or XXH3-64, as its
+// method says: MethodXXH3) and tier-2 hashes of every block for one block
+// size and method (the tier-2 hash may be
 // unknown: see "Lazy tier 2" below), and the file's identity
 // when the record was made (sysio.Identity: device, inode, size, mtime and
 // ctime in nanoseconds, filesystem type). A record is trusted only when

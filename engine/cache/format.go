@@ -12,7 +12,7 @@ import (
 // StrongSize is the size of a tier-2 hash (wire.StrongSize).
 const StrongSize = 32
 
-// Entry is one block's hashes: tier 1 (xxhash64) and tier 2. A Strong of
+// Entry is one block's hashes: tier 1 (xxhash64 or XXH3-64) and tier 2. A Strong of
 // all zero bytes (NoStrong) means the tier-2 hash is unknown: a block a
 // session sent or wrote is recorded with its tier-1 hash only, so that the
 // bulk path pays no tier-2 hash; the next run that needs it reads the
@@ -48,7 +48,7 @@ var (
 //	8   nonce      16  random per record; seeds every chunk's checksum
 //	24  blockSize   4
 //	28  method      1  tier-2 hash id (engine.StrongHash)
-//	29  weak        1  tier-1 hash id (1 = xxhash64)
+//	29  weak        1  tier-1 hash id (1 = xxhash64, 2 = XXH3-64)
 //	30  device      1  1 for a block device
 //	31  lazy        1  1 when some entries hold no tier-2 hash (NoStrong)
 //	32  dev         8
@@ -77,8 +77,15 @@ const (
 	chunkBlocks = 1024
 	chunkStride = chunkHead + chunkBlocks*entrySize
 
-	// WeakXXH64 is the only tier-1 hash the engine uses.
+	// WeakXXH64 and WeakXXH3 are the tier-1 hash ids of the header.
 	WeakXXH64 = 1
+	WeakXXH3  = 2
+
+	// MethodXXH3 is set in a method (Header.Method, and the method every
+	// Store call takes) whose tier-1 hash is XXH3-64 rather than xxhash64;
+	// the low bits are the tier-2 hash id. The header stores the two ids
+	// in their own bytes; a journal stores the method byte whole.
+	MethodXXH3 uint8 = 0x80
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -86,7 +93,7 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 // Header describes a record: what was hashed and the file's identity then.
 type Header struct {
 	BlockSize   int
-	Method      uint8 // engine.StrongHash
+	Method      uint8 // engine.StrongHash, with MethodXXH3 for an XXH3-64 tier 1
 	Identity    sysio.Identity
 	Blocks      uint64
 	Fingerprint [fpSize]byte // devices only
@@ -123,7 +130,10 @@ func (h *Header) encode() []byte {
 	copy(b[8:], h.nonce[:])
 	le := binary.LittleEndian
 	le.PutUint32(b[24:], uint32(h.BlockSize))
-	b[28], b[29] = h.Method, WeakXXH64
+	b[28], b[29] = h.Method&^MethodXXH3, WeakXXH64
+	if h.Method&MethodXXH3 != 0 {
+		b[29] = WeakXXH3
+	}
 	if h.Identity.Device {
 		b[30] = 1
 	}
@@ -145,12 +155,15 @@ func decodeHeader(b []byte) (Header, error) {
 		return h, fmt.Errorf("%w: bad header", ErrCorrupt)
 	}
 	le := binary.LittleEndian
-	if le.Uint32(b[headerCRCAt:]) != crc32.Checksum(b[:headerCRCAt], castagnoli) || b[29] != WeakXXH64 || b[30] > 1 || b[31] > 1 {
+	if le.Uint32(b[headerCRCAt:]) != crc32.Checksum(b[:headerCRCAt], castagnoli) || (b[29] != WeakXXH64 && b[29] != WeakXXH3) || b[28]&MethodXXH3 != 0 || b[30] > 1 || b[31] > 1 {
 		return h, fmt.Errorf("%w: header checksum", ErrCorrupt)
 	}
 	copy(h.nonce[:], b[8:])
 	h.BlockSize = int(le.Uint32(b[24:]))
 	h.Method = b[28]
+	if b[29] == WeakXXH3 {
+		h.Method |= MethodXXH3
+	}
 	u := func(i int) uint64 { return le.Uint64(b[32+8*i:]) }
 	h.Identity = sysio.Identity{Dev: u(0), Ino: u(1), Size: int64(u(2)), Mtime: int64(u(3)),
 		Ctime: int64(u(4)), FSType: u(5), Device: b[30] == 1}

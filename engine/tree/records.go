@@ -131,5 +131,5 @@ func currentDigest(c *cache.Store, path string, e Entry, sess engine.Session) (R
 	if !ok || id.Size != e.Size || id.Mtime != e.ModTime {
 		return RecordDigest{}, false
 	}
-	return c.CurrentDigest(id, sess.BlockSize, uint8(sess.Strong))
+	return c.CurrentDigest(id, sess.BlockSize, sess.RecordMethod())
 }

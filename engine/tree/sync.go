@@ -13,6 +13,7 @@ import (
 
 	"github.com/pdiffagent/pdiffagent/engine"
 	"github.com/pdiffagent/pdiffagent/engine/cache"
+	"github.com/pdiffagent/pdiffagent/wire"
 )
 
 // ErrPartial means that some paths of the tree could not be synced; the
@@ -46,6 +47,7 @@ func Sync(ctx context.Context, src, dst, prefix string, opt Options) (Stats, err
 	if err := notInside(src, dst); err != nil {
 		return Stats{}, err
 	}
+	opt.Session.Caps = wire.AgentCaps // both sides are this agent, as in engine.SyncLocal
 	return syncInto(ctx, LocalSource(), src, dst, prefix, opt, nil)
 }
 
