@@ -56,7 +56,7 @@ const (
 	SHA256     StrongHash = 1
 	SHA512_256 StrongHash = 2
 	// BLAKE3 is several times faster than sha256 per core where the CPU
-	// has no SHA extensions, and faster still with AVX-512 (README).
+	// has no SHA extensions (README, "Strong hashes").
 	BLAKE3 StrongHash = 3
 )
 
