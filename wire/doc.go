@@ -129,6 +129,9 @@
 //     which the block comes whole as Data; RollEnd closes a stripe's
 //     pieces both ways. Open's FlagNoRolling turns the search off for a
 //     session between peers that both have it.
+//   - Other meanings of the same bytes. CapXXH3 changes no message: the
+//     8-byte tier-1 hashes (WeakBatch, Refine's sub-block sums, RollSums)
+//     are XXH3-64 instead of xxhash64 between peers that both have it.
 //   - Grown fields. A message grows a field without a new type when the
 //     field can only be sent under a capability and its presence is
 //     marked in the message itself, so that every decoder still checks
