@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"sync"
 	"time"
 
@@ -142,11 +141,8 @@ func (r *receiver) compareBlock(ctx context.Context, source *Source, i int64, sb
 		if err := r.opt.ReadLimit.Wait(ctx, ln); err != nil {
 			return err
 		}
-		if _, err := source.File.ReadAt(s, off); err != nil {
-			if errors.Is(err, io.EOF) {
-				return fmt.Errorf("%w: %s: shorter than %d bytes", ErrSourceChanged, source.File.Name(), r.p.Size)
-			}
-			return fmt.Errorf("read %s: %w", source.File.Name(), err)
+		if err := source.readAt(s, off, r.p.Size); err != nil {
+			return err
 		}
 		srcZero = isZero(s)
 	}
@@ -228,13 +224,9 @@ func (r *receiver) compareWriteRuns(off int64, s []byte, runs [][2]int, n int) e
 		if r.p.DryRun {
 			continue
 		}
-		if err := r.cache.beforeWrite(); err != nil {
+		if err := r.writeBuffered(b, off+int64(run[0])); err != nil {
 			return err
 		}
-		if _, err := r.dst.WriteAtBuffered(b, off+int64(run[0])); err != nil {
-			return fmt.Errorf("write %s: %w", r.dst.Name(), err)
-		}
-		r.countWritten(len(b))
 	}
 	if !r.p.DryRun {
 		r.tot.landed.Add(1)
@@ -272,13 +264,9 @@ func diffRuns(s, d []byte, sub int) (runs [][2]int, n int) {
 // compareCommit checks that the source held still and commits the target
 // as the receiver does at the end of a session.
 func (r *receiver) compareCommit(ctx context.Context, source *Source) error {
-	size, mtime, mode, err := source.File.Stat()
+	size, mtime, mode, err := source.recheck(false)
 	if err != nil {
 		return err
-	}
-	if size != source.Size || mtime != source.ModTime {
-		return fmt.Errorf("%w: %s: size %d -> %d, mtime %s -> %s", ErrSourceChanged, source.File.Name(),
-			source.Size, size, time.Unix(0, source.ModTime).Format(time.RFC3339Nano), time.Unix(0, mtime).Format(time.RFC3339Nano))
 	}
 	if r.p.DryRun {
 		return nil

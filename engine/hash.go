@@ -41,7 +41,10 @@ func weakOf(caps wire.Caps) WeakFunc {
 // by sessions that hash as it was made. A zero Strong is SHA256, as
 // Normalize makes it.
 func (s Session) RecordMethod() uint8 {
-	m := uint8(max(s.Strong, SHA256))
+	m := uint8(s.Strong)
+	if s.Strong == 0 {
+		m = uint8(SHA256)
+	}
 	if s.Caps.Has(wire.CapXXH3) {
 		m |= cache.MethodXXH3
 	}

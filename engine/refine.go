@@ -336,17 +336,25 @@ func (bw *blockWriter) putSub(pw pendingWrite) error {
 		}
 		return nil
 	}
-	// Through the page cache: small O_DIRECT writes cost several times
-	// the CPU (sysio.File.WriteAtBuffered); the commit's fsync writes them.
+	if err := r.writeBuffered(pw.buf, off); err != nil {
+		return err
+	}
+	bw.wroteBuffered(off, len(pw.buf))
+	return nil
+}
+
+// writeBuffered writes the sub-blocks b at off through the page cache:
+// small O_DIRECT writes cost several times the CPU
+// (sysio.File.WriteAtBuffered); the commit's fsync writes them.
+func (r *receiver) writeBuffered(b []byte, off int64) error {
 	if err := r.cache.beforeWrite(); err != nil {
 		return err
 	}
-	if _, err := r.dst.WriteAtBuffered(pw.buf, off); err != nil {
+	if _, err := r.dst.WriteAtBuffered(b, off); err != nil {
 		r.cache.writeFailed()
 		return fmt.Errorf("write %s: %w", r.dst.Name(), err)
 	}
-	r.countWritten(len(pw.buf))
-	bw.wroteBuffered(off, len(pw.buf))
+	r.countWritten(len(b))
 	return nil
 }
 

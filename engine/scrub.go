@@ -56,10 +56,11 @@ func Scrub(ctx context.Context, f *sysio.File, s *cache.Store, opt Options) (res
 	}
 	read0 := f.BytesRead()
 	defer func() { res.BytesRead = f.BytesRead() - read0 }()
-	weak := opt.weakWith(ctx, DefaultWeak)
+	base := WeakFunc(DefaultWeak) // as the record says it was made
 	if rec.Method&cache.MethodXXH3 != 0 {
-		weak = opt.weakWith(ctx, WeakXXH3)
+		base = WeakXXH3
 	}
+	weak := opt.weakWith(ctx, base)
 	bs := int64(rec.BlockSize)
 	buf := getBuf(rec.BlockSize, rec.BlockSize)
 	defer putBuf(rec.BlockSize, buf)

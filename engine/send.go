@@ -2,9 +2,7 @@ package engine
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"time"
 
 	"github.com/pdiffagent/pdiffagent/engine/cache"
@@ -89,13 +87,9 @@ func Send(ctx context.Context, src *Source, p Params, streams []Stream, opt Opti
 // finish checks that the source held still, then trades Final for the
 // receiver's FinalAck on stream 0.
 func (s *sender) finish() error {
-	size, mtime, mode, err := s.src.File.Stat()
+	size, mtime, mode, err := s.src.recheck(s.cache.changed())
 	if err != nil {
 		return err
-	}
-	if size != s.src.Size || mtime != s.src.ModTime || s.cache.changed() {
-		return fmt.Errorf("%w: %s: size %d -> %d, mtime %s -> %s", ErrSourceChanged, s.src.File.Name(),
-			s.src.Size, size, time.Unix(0, s.src.ModTime).Format(time.RFC3339Nano), time.Unix(0, mtime).Format(time.RFC3339Nano))
 	}
 	st0 := s.sess.streams[0]
 	ours := s.dig.bytes()
@@ -294,22 +288,11 @@ func (s *sender) readStripe(ctx context.Context, first, end int64, st *lockedStr
 
 func (s *sender) readBlock(i int64) ([]byte, error) {
 	buf := getBuf(s.p.BlockSize, s.p.BlockLen(i))
-	if err := s.readInto(buf, i); err != nil {
+	if err := s.src.readAt(buf, i*int64(s.p.BlockSize), s.p.Size); err != nil {
 		putBuf(s.p.BlockSize, buf)
 		return nil, err
 	}
 	return buf, nil
-}
-
-// readInto reads block i of the source into buf, of its length.
-func (s *sender) readInto(buf []byte, i int64) error {
-	if _, err := s.src.File.ReadAt(buf, i*int64(s.p.BlockSize)); err != nil {
-		if errors.Is(err, io.EOF) {
-			return fmt.Errorf("%w: %s: shorter than %d bytes", ErrSourceChanged, s.src.File.Name(), s.p.Size)
-		}
-		return fmt.Errorf("read %s: %w", s.src.File.Name(), err)
-	}
-	return nil
 }
 
 // release frees what b still holds: its mapping, or its pooled buffers.
