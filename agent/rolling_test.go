@@ -3,6 +3,7 @@ package agent
 import (
 	"bytes"
 	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/pdiffagent/pdiffagent/engine"
@@ -49,6 +50,34 @@ func TestRollingOverNetwork(t *testing.T) {
 					}
 				})
 			}
+		}
+	}
+}
+
+// TestRollingWithServerRecord: in the steady state of replication (the
+// server holds a record of its unchanged replica, so it reads none of the
+// blocks it keeps), a push of a file with 4 KiB inserted near its start
+// still sends about the insertion: the server reads the blocks it
+// rewrites and offers them to the search. It sent the whole file after
+// the insertion before.
+func TestRollingWithServerRecord(t *testing.T) {
+	checkGoroutines(t)
+	ts, _ := cachedServer(t)
+	const mib = 1 << 20
+	old := randomBytes(72, 6*mib+123)
+	src := filepath.Join(t.TempDir(), "src")
+	p := engine.Params{Session: engine.Session{BlockSize: 256 << 10, Workers: 2}}
+	for round, data := range [][]byte{old, append(append(bytes.Clone(old[:mib]), randomBytes(73, 4096)...), old[mib:]...)} {
+		writeFile(t, src, data)
+		out, err := push(t, ts, src, "replica", p, engine.Options{})
+		if err != nil || !out.Stats.Verified {
+			t.Fatalf("push %d: %v %+v", round, err, out.Stats)
+		}
+		if !bytes.Equal(readFile(t, filepath.Join(ts.root, "replica")), data) {
+			t.Fatalf("push %d: replica differs", round)
+		}
+		if round == 1 && (out.TargetCache != "hit" || out.BlocksMoved == 0 || out.BytesSent > 4096+3*(256<<10)) {
+			t.Errorf("server cache %s, moved %d blocks, sent %d bytes for 4 KiB inserted: %+v", out.TargetCache, out.BlocksMoved, out.BytesSent, out.Stats)
 		}
 	}
 }

@@ -187,12 +187,21 @@ func (r *receiver) hashBatch(ctx context.Context, ss *stripeState, wb *wire.Weak
 		if useKnown && known[i].Weak != h { // a certain difference, tier-2 hash known or not
 			v.Need[i] = true
 			ss.need++
-			if rf.want(ss) { // the record's hashes spared the read: read it now
-				if _, err := r.dst.ReadAt(bufs[used][:ln], off); err != nil {
+			// The record's hashes spared the read: read it now if
+			// refinement wants its sub-blocks or the search its old bytes
+			// (doc.go, "Rolling search"); a block read is offered to the
+			// search either way, as an unrecorded one is.
+			refineIt, offerIt := rf.want(ss), ss.roll.keeping()
+			if refineIt || offerIt {
+				b := bufs[used][:ln]
+				if _, err := r.dst.ReadAt(b, off); err != nil {
 					return fmt.Errorf("read %s: %w", r.dst.Name(), err)
 				}
-				if err := refine(blk, bufs[used][:ln]); err != nil {
-					return err
+				ss.roll.offer(blk, b, known[i].Weak, true)
+				if refineIt {
+					if err := refine(blk, b); err != nil {
+						return err
+					}
 				}
 			}
 			continue

@@ -101,6 +101,11 @@ func (rr *recvRoll) begin(wb *wire.WeakBatch) {
 	rr.mu.Unlock()
 }
 
+// keeping reports whether the search keeps the old bytes of needed
+// blocks now (active): a receiver whose record spares it a needed block's
+// read reads it for the search only then.
+func (rr *recvRoll) keeping() bool { return rr != nil && rr.active.Load() }
+
 // offerTail offers the target's old last block, shorter than the
 // sender's block blk at off: hashBatch needs it without reading it.
 func (rr *recvRoll) offerTail(blk, off int64, buf []byte) error {

@@ -1,0 +1,69 @@
+package engine
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/pdiffagent/pdiffagent/engine/cache"
+)
+
+// recordedRollSync makes a replica of old with a block-hash record on
+// both sides (a first sync that wrote nothing), then changes the source
+// to data and syncs again with the records and the search: the steady
+// state of replication. It checks the result byte for byte and that the
+// receiver used its record, and returns the second sync's stats.
+func recordedRollSync(t *testing.T, data, old []byte, p Params) (Stats, Stats) {
+	t.Helper()
+	checkNoLeak(t)
+	store, err := cache.Open(cache.Options{Dir: filepath.Join(t.TempDir(), "cache")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt := Options{Cache: store}
+	src, dst := writeCase(t, syncCase{src: old, dst: old})
+	if _, rst := syncCaps(t, src, dst, p, opt, rollCaps); rst.TargetCache != "miss" {
+		t.Fatalf("first sync: target cache %q, want miss", rst.TargetCache)
+	}
+	if err := os.WriteFile(src, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sst, rst := syncCaps(t, src, dst, p, opt, rollCaps)
+	got, err := os.ReadFile(dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, data) {
+		t.Fatalf("target differs from source (%d and %d bytes)", len(got), len(data))
+	}
+	if !rst.Verified || !sst.Verified || rst.TargetCache != "hit" {
+		t.Fatalf("not verified, or no record used: sender %+v receiver %+v", sst, rst)
+	}
+	return sst, rst
+}
+
+// TestRollingWithRecords: a receiver whose record spares it the reads
+// still offers the search the old bytes of the blocks it needs, so an
+// insertion or a deletion in a replica kept with records sends about the
+// bytes inserted, as without them (it sent the rest of the file).
+func TestRollingWithRecords(t *testing.T) {
+	old := randBytes(30, 6*mib+333)
+	for _, n := range []int{1, 4096, mib + 1} {
+		for _, del := range []bool{false, true} {
+			name := fmt.Sprintf("insert %d", n)
+			data := insertAt(old, 100, randBytes(uint64(n), n))
+			if del {
+				name = fmt.Sprintf("delete %d", n)
+				data = deleteAt(old, len(old)/2+7, n)
+			}
+			t.Run(name, func(t *testing.T) {
+				sst, rst := recordedRollSync(t, data, old, rollParams())
+				if sst.BytesSent > 2*int64(n)+slack || rst.BlocksMoved == 0 {
+					t.Errorf("sent %d bytes for %d changed, %d blocks moved", sst.BytesSent, n, rst.BlocksMoved)
+				}
+			})
+		}
+	}
+}
