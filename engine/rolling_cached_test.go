@@ -67,3 +67,23 @@ func TestRollingWithRecords(t *testing.T) {
 		}
 	}
 }
+
+// TestRollingWithRecordsBacksOff: where every block was replaced, nothing
+// moved, a receiver with a record reads the blocks it rewrites for the
+// search only until the search turns itself off (rollStreak of them came
+// whole in a row; its hasher is up to a window ahead of the blocks that
+// came), and then only refinement's probes: not the whole file.
+func TestRollingWithRecordsBacksOff(t *testing.T) {
+	const size = 64 * mib
+	old := randBytes(31, size)
+	p := Params{Session: Session{BlockSize: mib, Workers: 1}}
+	sst, rst := recordedRollSync(t, randBytes(32, size), old, p)
+	if rst.BlocksMoved != 0 || sst.BytesSent != size {
+		t.Fatalf("moved %d blocks, sent %d bytes of %d, all replaced", rst.BlocksMoved, sst.BytesSent, size)
+	}
+	limit := int64(rollStreak + (windowBatches+1)*batchBytes + refineStreak*mib + size/refineProbe)
+	if rst.TargetRead > limit {
+		t.Errorf("read %d bytes of the replaced target, want at most %d", rst.TargetRead, limit)
+	}
+	t.Logf("read %d of %d bytes (at most %d)", rst.TargetRead, size, limit)
+}
