@@ -34,6 +34,13 @@ func rollSync(t *testing.T, data, old []byte, p Params, opt Options, caps wire.C
 	t.Helper()
 	src, dst := writeCase(t, syncCase{src: data, dst: old})
 	sst, rst := syncCaps(t, src, dst, p, opt, caps)
+	wantSynced(t, dst, data, sst, rst)
+	return sst, rst
+}
+
+// wantSynced checks that dst holds data and that both sides verified it.
+func wantSynced(t *testing.T, dst string, data []byte, sst, rst Stats) {
+	t.Helper()
 	got, err := os.ReadFile(dst)
 	if err != nil {
 		t.Fatal(err)
@@ -44,7 +51,6 @@ func rollSync(t *testing.T, data, old []byte, p Params, opt Options, caps wire.C
 	if !rst.Verified || !sst.Verified {
 		t.Fatalf("not verified: sender %+v receiver %+v", sst, rst)
 	}
-	return sst, rst
 }
 
 // rollParams are the sessions of the search tests: 64 KiB blocks, two
