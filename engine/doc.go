@@ -137,7 +137,12 @@
 // A block with at least one copy goes as pieces
 // covering it in order: CopyFrom (its offset, length, the source offset
 // in the receiver's old file and the strong hash of the sender's bytes)
-// and Literal (bytes not found). The receiver assembles the block in a
+// and Literal (bytes not found). The copies' strong hashes are computed
+// four at a time: from a batch's first copy on, the decider holds what it
+// sends for the batch and sends it, in order, once the batch is decided
+// (outbox.go; one at a time, single-lane SHA-NI was 40% of a client's
+// samples after an insertion, and such a push took 1.58-1.61 s against
+// 1.38-1.40 s now, the client's CPU 1.43-1.49 against 1.03-1.06 s). The receiver assembles the block in a
 // buffer: a copy's bytes come from its kept old block (below), and are
 // used only if their strong hash equals the sender's, so a weak match
 // never places wrong data. The assembled block then goes to the writer as

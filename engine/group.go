@@ -47,9 +47,14 @@ type lockedStream struct {
 	mu   sync.Mutex
 	wire *atomic.Int64
 	sq   *sendQueue // set and cleared by the worker while no other goroutine sends
+	ob   *outbox    // a batch's messages, held by the decider (outbox.go)
 }
 
 func (l *lockedStream) Send(m wire.Message) error {
+	if l.ob != nil {
+		l.ob.msgs = append(l.ob.msgs, m)
+		return nil
+	}
 	if l.sq != nil {
 		return l.sq.send(m)
 	}

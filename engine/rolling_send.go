@@ -165,11 +165,20 @@ func (rs *sendRoll) send(st *lockedStream, b *pendingBatch, i int, buf []byte, r
 	if res.carry.n > 0 {
 		rs.carry, rs.carryAt = res.carry, blk+1
 	}
+	if st.ob == nil {
+		st.hold() // the rest of the batch waits for its copies' hashes (outbox.go)
+	}
 	for _, pc := range res.pieces {
 		part := rs.span[pc.off : pc.off+pc.n]
 		var m wire.Message
 		if pc.src >= 0 {
-			m = &wire.CopyFrom{Block: uint64(blk), Offset: uint32(pc.off), N: uint32(pc.n), Src: uint64(pc.src), Strong: strong.sum(part)}
+			cf := &wire.CopyFrom{Block: uint64(blk), Offset: uint32(pc.off), N: uint32(pc.n), Src: uint64(pc.src)}
+			if ob := st.ob; ob != nil && pc.off+pc.n <= len(buf) {
+				ob.copyFrom(cf, buf[pc.off:pc.off+pc.n]) // the same bytes, which the batch holds; hashed at the flush
+				continue
+			}
+			cf.Strong = strong.sum(part)
+			m = cf
 		} else {
 			m = &wire.Literal{Block: uint64(blk), Offset: uint32(pc.off), Bytes: append([]byte(nil), part...)}
 			s.tot.sentBytes.Add(int64(pc.n))

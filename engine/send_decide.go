@@ -10,6 +10,7 @@ import (
 // many blocks were sent (or would be, in a dry run) and confirmed.
 func (s *sender) decide(st *lockedStream, b *pendingBatch, strong *strongHasher, dg *digest, rs *sendRoll) (sent, confirmed int64, err error) {
 	defer s.release(b)
+	defer func() { err = s.flush(st, strong, err) }() // the search's outbox, if it started one (outbox.go)
 	m, err := rs.recv(st)
 	if err != nil {
 		return 0, 0, err
@@ -106,7 +107,9 @@ func (s *sender) decide(st *lockedStream, b *pendingBatch, strong *strongHasher,
 		}
 		if need && v.Need[i] { // not a weak collision: its data is where it was
 			pieced, err := rs.send(st, b, i, buf, ref, ws, strong, dg)
-			if pieced && known {
+			if pieced && known && st.ob != nil {
+				st.ob.later = append(st.ob.later, buf) // its copies are hashed at the flush
+			} else if pieced && known {
 				putBuf(s.p.BlockSize, buf) // read just now, not the batch's
 			}
 			if err != nil {

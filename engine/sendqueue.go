@@ -61,14 +61,7 @@ func (sq *sendQueue) drain() {
 }
 
 // drop gives back the pooled payload of a message that will not be sent.
-func (sq *sendQueue) drop(m wire.Message) {
-	switch d := m.(type) {
-	case *wire.Data:
-		releaseBuf(sq.blockSize, d.Payload)
-	case *wire.SubData:
-		releaseBuf(sq.blockSize, d.Payload)
-	}
-}
+func (sq *sendQueue) drop(m wire.Message) { dropMessage(sq.blockSize, m) }
 
 // testHookQueued, when set (engine tests), sees each message the decider
 // has queued (its type only: the message is the queue's).
