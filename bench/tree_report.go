@@ -57,7 +57,7 @@ func WriteTree(w io.Writer, tr *TreeReport) {
 		}
 	}
 	if _, ok := tr.result("tcp-nocache", TreeChanged); ok {
-		fmt.Fprintln(w, "tcp pushes with default flags: both ends keep a block-hash cache across runs, so the records of the previous push serve from the second run on (the first run made them); tcp-nocache is the same push with --no-cache")
+		fmt.Fprintln(w, "tcp pushes with default flags: both ends keep a block-hash cache across runs, so the records of the previous push serve every timed run (an untimed push of the identical trees with --checksum-all made the first ones); tcp-nocache is the same push with --no-cache")
 	}
 	names := make([]string, 0, len(tr.Skipped))
 	for name := range tr.Skipped {

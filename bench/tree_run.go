@@ -120,6 +120,22 @@ func RunTree(ctx context.Context, cfg TreeConfig) (*TreeReport, error) {
 			tools = append(tools, t)
 		}
 	}
+	// A tool's Prepare runs once, untimed, on the identical trees: the
+	// state every timed run starts from, which is what an operator's
+	// sync after the first finds (the tcp push's block-hash records,
+	// made by a push that compares every file). Then no timed run is a
+	// first-ever push, and each of Repeat runs counts.
+	for _, tool := range tools {
+		if tool.Prepare == nil {
+			continue
+		}
+		cfg.Log("tree: %s: preparing (untimed)", tool.Name)
+		if err := tool.Prepare(ctx, src, dst); errors.Is(err, ErrUnsupported) {
+			rep.Skipped[tool.Name] = err.Error()
+		} else if err != nil {
+			return rep, fmt.Errorf("tree: %s: preparing: %w", tool.Name, err)
+		}
+	}
 	best := map[string]TreeResult{}
 	for k := range max(cfg.Repeat, 1) {
 		for _, tool := range rotate(tools, k) {
