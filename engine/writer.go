@@ -118,9 +118,6 @@ func (bw *blockWriter) run() {
 	for {
 		pw := next
 		if !held {
-			if len(bw.recs) > 0 && len(bw.q) == 0 { // about to wait: record what waits
-				bw.recordRefined()
-			}
 			var ok bool
 			if pw, ok = <-bw.q; !ok {
 				break
