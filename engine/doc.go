@@ -154,7 +154,11 @@
 // search off for the stripe (a refusal is a collision, accidental or
 // crafted). A stripe's pieces end with RollEnd both ways: the receiver's
 // answers after every Refused, saying what it took (blocks_moved,
-// bytes_reused in Stats).
+// bytes_reused in Stats). The receiver's reader queues its Refused (and
+// then that RollEnd) for a goroutine that sends them: it never waits on
+// the stream, since the sender, which reads only between batches, may be
+// sending it the pieces of later blocks (sent by the reader itself, a
+// refusal stalled both ends once the stream back was full).
 //
 // In place, safely. The receiver never reads a copy's source from the
 // target after a write could have touched it: the hasher, which reads

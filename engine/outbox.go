@@ -54,6 +54,9 @@ func (s *sender) flush(st *lockedStream, strong *strongHasher, err error) error 
 		} else {
 			for k, cf := range ob.cfs {
 				cf.Strong = out[k]
+				if s.opt.testBadCopies {
+					cf.Strong[0] ^= 1
+				}
 			}
 		}
 	}

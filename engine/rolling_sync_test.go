@@ -383,3 +383,30 @@ func TestRollingKeepsNoRefinedBlocks(t *testing.T) {
 		t.Errorf("kept %d old blocks of %d refined, want at most %d", kept.Load(), rst.BlocksRefined, most)
 	}
 }
+
+// TestRollingAllCopiesRefused: every copy the sender makes carries a
+// wrong strong hash, so the receiver refuses every block sent in pieces,
+// as many as the sender sends before it reads the first refusal (the
+// refusals cross the pieces still coming). The sync completes exact,
+// each refused block sent again whole. The receiver's reader once sent
+// each Refused itself and blocked there while the sender, blocked
+// sending pieces, read nothing: the sync hung.
+func TestRollingAllCopiesRefused(t *testing.T) {
+	old := randBytes(31, 16*mib)
+	data := old
+	for _, at := range []int{mib, 5 * mib, 9 * mib, 13 * mib} { // a shift in every stripe
+		data = insertAt(data, at, randBytes(uint64(at), 100))
+	}
+	for _, workers := range []int{1, 2} {
+		t.Run(fmt.Sprint(workers), func(t *testing.T) {
+			checkNoLeak(t)
+			p := rollParams()
+			p.Workers = workers
+			sst, rst := rollSync(t, data, old, p, Options{testBadCopies: true}, rollCaps)
+			t.Logf("refused %d, moved %d, sent %d", rst.WeakCollisions, rst.BlocksMoved, sst.BytesSent)
+			if rst.WeakCollisions == 0 || rst.BlocksMoved != 0 {
+				t.Errorf("refused %d copies, moved %d", rst.WeakCollisions, rst.BlocksMoved)
+			}
+		})
+	}
+}
