@@ -224,6 +224,7 @@ func (t *treeServer) run(tf *target, req *wire.TreeReq, rel string, streams []*n
 	// on disk (engine/tree/doc.go).
 	tf.eopt.DeferSync, tf.eopt.Records = true, t.rec
 	tf.eopt.Search = &t.search // a pull's files: one search streak (engine.SearchShare)
+	tf.eopt.Recv = &t.recv     // a push's: one refinement and keeping streak (engine.RecvShare)
 	if !tree.Recorded(tf.p.Size, tf.p.BlockSize) {
 		tf.eopt.Cache, tf.eopt.Records = nil, nil
 	}

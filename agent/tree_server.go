@@ -38,6 +38,7 @@ type treeServer struct {
 	pull    bool               // a pull: the session reads the tree, never writes it
 	rec     *cache.Deferred    // the files' block-hash records (tree_records.go)
 	search  engine.SearchShare // a pull's rolling-search streak, over its files
+	recv    engine.RecvShare   // a push's: the receiver's streaks, over its files
 }
 
 // serveTree runs a tree session from its Open to its end.

@@ -46,7 +46,7 @@ func compareOK(p Params, opt Options) bool {
 func compareLocal(ctx context.Context, source *Source, t *Target, p Params, opt Options) (Stats, error) {
 	start := time.Now()
 	opt.Cache = nil // no record and no journal: nothing is hashed
-	r := &receiver{dst: t.File, tgt: t, p: p, opt: opt, weak: opt.weak(ctx, p.Caps)}
+	r := &receiver{dst: t.File, tgt: t, p: p, opt: opt, weak: opt.weak(ctx, p.Caps), share: opt.recvShare()}
 	if r.dst != nil {
 		r.read0 = r.dst.BytesRead()
 	}

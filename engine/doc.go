@@ -72,7 +72,10 @@
 // row, over all its workers, that sent more than half of their sub-blocks
 // (a block sent whole counts so); after refineStreak (8) each worker
 // refines only one needed block in refineProbe (64), and all refine again
-// from the first such probe that sent less than half. With 100% of the
+// from the first such probe that sent less than half. A tree's files
+// share the streak and the probe count (Options.Recv, engine.RecvShare),
+// and a stripe of refineProbe blocks or more probes its first needed
+// block. With 100% of the
 // blocks changed about 8 blocks plus the workers' windows are refined (12
 // and 17 of 64 1-MiB blocks at one and two workers in TestRefineWholeBlocks,
 // 26-30 of 1024 over TCP) and each goes whole: bytes on the wire exceed an

@@ -45,7 +45,7 @@ func Save(ctx context.Context, dst *sysio.File, r io.Reader, p Params, opt Optio
 	if sp, err = sp.Bind(h.Size); err != nil {
 		return st, err
 	}
-	rc := &receiver{dst: dst, p: sp, opt: opt, weak: opt.weak(ctx, sp.Caps), noJournal: true}
+	rc := &receiver{dst: dst, p: sp, opt: opt, weak: opt.weak(ctx, sp.Caps), noJournal: true, share: opt.recvShare()}
 	rc.flush = newFlusher(dst, sp, opt)
 	defer rc.flush.stop() // commit reports its error
 	// The target's record was invalidated; save writes none.

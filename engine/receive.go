@@ -31,10 +31,10 @@ type receiver struct {
 	dig       sharedDigest
 	equal     equalStripes // equal.go
 	tot       counters
-	// refineStreak is the refined blocks in a row, over all stripes, that
-	// sent most of their sub-blocks (refine.go).
-	refineStreak atomic.Int64
-	flush        *flusher // early flushes (flusher.go); nil for none
+	// share is the streaks of refinement and of the search's keeping
+	// (Options.Recv, or the session's own).
+	share *RecvShare
+	flush *flusher // early flushes (flusher.go); nil for none
 }
 
 // Receive runs the receiver's side: it brings dst up to date with the
@@ -55,7 +55,7 @@ func receive(ctx context.Context, dst *sysio.File, tgt *Target, p Params, stream
 	if dst == nil && !p.DryRun {
 		return Stats{}, fmt.Errorf("engine: no target")
 	}
-	r := &receiver{dst: dst, tgt: tgt, p: p, opt: opt, sess: newSession(ctx, streams), weak: opt.weak(ctx, p.Caps)}
+	r := &receiver{dst: dst, tgt: tgt, p: p, opt: opt, sess: newSession(ctx, streams), weak: opt.weak(ctx, p.Caps), share: opt.recvShare()}
 	r.zero = newZeroHashes(r.weak, p.Strong)
 	if dst != nil {
 		r.read0 = dst.BytesRead()
@@ -231,7 +231,15 @@ type stripeState struct {
 func (r *receiver) worker(ctx context.Context, w int, st *lockedStream) (err error) {
 	first, end := r.p.Stripe(w)
 	ss := &stripeState{first: first, end: end, received: first, done: make(chan error, 1)}
-	ss.refine.streak = &r.refineStreak
+	ss.refine.share, ss.refine.probe = &r.share.refine, &r.share.refine.probe
+	if r.opt.Recv == nil {
+		ss.refine.probe = new(atomic.Int64) // each worker probes its own needed blocks
+	} else {
+		// A tree's streak stopped by its small files, rewritten whole,
+		// would leave a large file's few changed bytes unrefined (each
+		// block sent whole) until a probe: a long stripe probes first.
+		ss.refine.probeFirst = end-first >= refineProbe
+	}
 	ss.decided.Store(first)
 	if ss.roll, err = r.newRecvRoll(); err != nil {
 		return err

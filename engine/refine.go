@@ -67,11 +67,17 @@ type refinedBlock struct {
 // pushes a batch's before its Verdict goes out (and before decided moves
 // past them); the reader pops them.
 type refineQueue struct {
-	mu     sync.Mutex
-	q      []*refinedBlock
-	streak *atomic.Int64 // the receiver's: refined blocks in a row that sent most of their sub-blocks
-	probe  int           // hasher's: needed blocks not refined since the last probe
-	held   atomic.Int64  // queued blocks holding a copy (buf), at most refineHeld
+	mu sync.Mutex
+	q  []*refinedBlock
+	// share is the receiver's streak (refined blocks in a row that sent
+	// most of their sub-blocks) and, shared by a tree's files, the probe
+	// count; else probe is the stripe's own.
+	share *refineShare
+	probe *atomic.Int64 // needed blocks not refined since the last probe
+	// probeFirst: the stripe's first needed block is a probe (a shared
+	// streak's stripe of at least refineProbe blocks).
+	probeFirst bool
+	held       atomic.Int64 // queued blocks holding a copy (buf), at most refineHeld
 }
 
 func (rq *refineQueue) push(rbs []*refinedBlock) {
@@ -107,19 +113,24 @@ func (rq *refineQueue) head(i int64) *refinedBlock {
 // sent, or not.
 func (rq *refineQueue) settled(mostlySent bool) {
 	if mostlySent {
-		rq.streak.Add(1)
+		rq.share.streak.Add(1)
 	} else {
-		rq.streak.Store(0)
+		rq.share.streak.Store(0)
 	}
 }
 
 // want decides, in the hasher, whether a needed block is refined.
 func (rq *refineQueue) want() bool {
-	if rq.streak.Load() < refineStreak {
+	if rq.share.streak.Load() < refineStreak {
+		rq.probeFirst = false
 		return true
 	}
-	if rq.probe++; rq.probe >= refineProbe {
-		rq.probe = 0
+	if rq.probeFirst {
+		rq.probeFirst = false
+		return true
+	}
+	if rq.probe.Add(1) >= refineProbe {
+		rq.probe.Store(0)
 		return true
 	}
 	return false

@@ -41,12 +41,12 @@ type recvRoll struct {
 	// reader turns it off after rollStreak bytes of needed blocks in a
 	// row came whole (Data, SubData), and on again at the next piece.
 	active atomic.Bool
-	whole  int64     // the reader's: bytes of needed blocks in a row that came whole
-	ended  bool      // the sender's RollEnd came
-	out    *refusals // the reader's Refused and then its RollEnd; nil until a refusal
-	pieced int64     // blocks begun in pieces
-	took   int64     // blocks assembled and written
-	reused int64     // bytes copied for them
+	whole  *atomic.Int64 // bytes of needed blocks in a row that came whole: the stripe's, or Options.Recv's
+	ended  bool          // the sender's RollEnd came
+	out    *refusals     // the reader's Refused and then its RollEnd; nil until a refusal
+	pieced int64         // blocks begun in pieces
+	took   int64         // blocks assembled and written
+	reused int64         // bytes copied for them
 }
 
 // keptBlock is a source block of n bytes. A block offered and not needed
@@ -76,8 +76,11 @@ func (r *receiver) newRecvRoll() (*recvRoll, error) {
 	ro.collide = r.opt.testRollCollide
 	per := int64(batchBlocks(r.p.BlockSize))
 	rr := &recvRoll{r: r, ro: ro, strong: strong, back: (windowBatches + 1 + rollBackBatches) * per,
-		src: map[int64]keptBlock{}, cur: -1, refused: map[int64]bool{}}
-	rr.active.Store(true)
+		src: map[int64]keptBlock{}, cur: -1, refused: map[int64]bool{}, whole: new(atomic.Int64)}
+	if r.opt.Recv != nil { // a tree's file: on where the last of the files left it
+		rr.whole = &r.opt.Recv.whole
+	}
+	rr.active.Store(rr.whole.Load() < rollStreak)
 	return rr, nil
 }
 
@@ -190,7 +193,7 @@ func (rr *recvRoll) piece(ss *stripeState, bw *blockWriter, st *lockedStream, m 
 		}
 		ss.received = blk + 1
 		rr.active.Store(true)
-		rr.whole = 0
+		rr.whole.Store(0)
 		rr.cur, rr.have, rr.copied = blk, 0, 0
 		rr.buf = getBuf(r.p.BlockSize, r.p.BlockLen(blk))
 		rr.pieced++
@@ -415,7 +418,7 @@ func (rr *recvRoll) cameWhole(n int) {
 	if rr == nil {
 		return
 	}
-	if rr.whole += int64(n); rr.whole >= rollStreak {
+	if rr.whole.Add(int64(n)) >= rollStreak {
 		rr.active.Store(false)
 	}
 }

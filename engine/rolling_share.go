@@ -1,6 +1,9 @@
 package engine
 
-import "sync"
+import (
+	"sync"
+	"sync/atomic"
+)
 
 // SearchShare is the rolling search's memory of fruitless searches
 // (rolling_index.go, rollStreak), shared by the syncs that name it in
@@ -63,4 +66,33 @@ func (sh *SearchShare) searched(n int, found bool) {
 	}
 	sh.streak += int64(n)
 	sh.gap = min(max(2*sh.gap, rollProbeGap), rollProbeMax)
+}
+
+// RecvShare is the receiver's side of SearchShare: the streaks that make
+// a receiver stop work that finds nothing, shared by the syncs that name
+// it in Options.Recv (the files of a tree, on the side that receives).
+// Each sync of a small file starts its own otherwise and never reaches
+// them, so every rewritten small file of a tree had its blocks refined
+// (sub-block hashes computed and sent, for all of them to come back
+// whole) and kept a copy of each of its needed blocks for a search the
+// sender had long stopped. The zero value is ready; it is safe for
+// concurrent use.
+type RecvShare struct {
+	refine refineShare
+	whole  atomic.Int64 // bytes of needed blocks in a row that came whole (recvRoll)
+}
+
+// refineShare is the state that decides whether a needed block is refined
+// (refineQueue.want).
+type refineShare struct {
+	streak atomic.Int64 // refined blocks in a row that sent most of their sub-blocks
+	probe  atomic.Int64 // needed blocks not refined since the last probe
+}
+
+// recvShare is Options.Recv, or a session's own.
+func (o Options) recvShare() *RecvShare {
+	if o.Recv != nil {
+		return o.Recv
+	}
+	return new(RecvShare)
 }

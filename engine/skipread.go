@@ -51,7 +51,7 @@ func (r *receiver) skip(ss *stripeState) (skip, probe bool) {
 // skipAllowed reports whether neither refinement nor the search wants the
 // old bytes of needed blocks now.
 func (r *receiver) skipAllowed(ss *stripeState) bool {
-	if r.p.refining() && ss.refine.streak.Load() < refineStreak {
+	if r.p.refining() && ss.refine.share.streak.Load() < refineStreak {
 		return false
 	}
 	return ss.roll == nil || !ss.roll.active.Load()

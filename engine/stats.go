@@ -125,6 +125,11 @@ type Options struct {
 	// searches shared with other syncs (rolling_share.go): a tree's files.
 	// Nil gives each stripe its own.
 	Search *SearchShare
+	// Recv, when not nil, is the receiver's streaks (refinement that sent
+	// most of each block, needed blocks that came whole) shared with
+	// other syncs (rolling_share.go): a tree's files. Nil gives the
+	// session its refinement streak and each stripe its search's.
+	Recv *RecvShare
 	// CompareLocal lets a local sync (SyncLocal, SyncLocalAtomic) compare
 	// the two copies' bytes directly instead of running both sides of
 	// the protocol, where nothing needs the hashes: without Cache, Link

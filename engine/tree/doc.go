@@ -64,7 +64,14 @@
 // search's is (so that rewritten small files stop being refined) saved
 // about 0.07 CPU-s on each side but sent 168-175 MB instead of 100: the
 // small files, walked first, stopped refinement for the large files'
-// few-byte changes but for its probes: not kept. The final TreeFlush (one
+// few-byte changes but for its probes. Shared now (engine.RecvShare,
+// with the receiver's keeping of old blocks for the search), a long
+// stripe (refineProbe blocks or more) probes its first needed block, so
+// a large file's first changed block turns refinement back on: the
+// bench's push sends 101.6-102.7 MB instead of 100.6 and its two ends
+// use 1.13 CPU-s instead of 1.16 (medians of six interleaved pairs, wall
+// 0.64 s against 0.66; 100 small files alone, the server's CPU 0.22-0.24
+// -> 0.17-0.19 s). The final TreeFlush (one
 // syncfs) took 0.06-0.09 s; 100 files of up to 1 MiB written and their
 // 24 directories took 0.35-1.2 s to fsync one by one, against 0.05-0.17
 // s for one sync (3 pairs at load 7), hence maxDurable (durable.go).

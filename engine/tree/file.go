@@ -86,7 +86,7 @@ func (s *syncer) syncFile(sp, dp string, se, de Entry, p engine.Params) error {
 	opt.Records, opt.DeferSync, opt.Progress = s.rec, true, &s.opt.Progress.Engine
 	// Each small file is a sync of its own: alone, every rewritten one
 	// would be searched whole for moved data (engine.SearchShare).
-	opt.Search = &s.search
+	opt.Search, opt.Recv = &s.search, &s.recv // a pull's or local sync's receiving side: engine.RecvShare
 	if !Recorded(se.Size, p.BlockSize) {
 		opt.Cache, opt.Records = nil, nil
 	}

@@ -193,6 +193,7 @@ type syncer struct {
 	src    Source
 	rec    *cache.Deferred    // the records of the files, committed once the tree is durable (records.go)
 	search engine.SearchShare // the rolling search's streak, over all the files (sender side)
+	recv   engine.RecvShare   // the receiver's streaks, over all the files
 
 	mu sync.Mutex
 	st Stats
