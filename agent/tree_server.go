@@ -110,6 +110,13 @@ func (s *Server) serveTree(ctx context.Context, ctl *netStream, peer peerIdentit
 			}
 			log.Debug("tree request failed", "op", req.Op, "path", req.Path, "err", err)
 			if errors.Is(err, errTreeFatal) {
+				// The control stream broke (a client gone while a reply
+				// was sent): end as at its EOF, files and records too.
+				// This returned at once, leaving the files' streams to
+				// their own errors and no "tree session ended" line.
+				t.workers.drop(err)
+				t.endRecords(err)
+				log.Info("tree session ended", "files", files, "failed", failed, "seconds", time.Since(start).Seconds(), "err", err)
 				return
 			}
 		}
