@@ -54,7 +54,7 @@ func (s *sender) flush(st *lockedStream, strong *strongHasher, err error) error 
 		} else {
 			for k, cf := range ob.cfs {
 				cf.Strong = out[k]
-				if s.opt.testBadCopies {
+				if s.opt.testBadCopy != nil && s.opt.testBadCopy(int64(cf.Block)) {
 					cf.Strong[0] ^= 1
 				}
 			}

@@ -324,13 +324,13 @@ func (r *receiver) worker(ctx context.Context, w int, st *lockedStream) (err err
 			if err != nil {
 				return err
 			}
-			if took {
-				got++
-			}
+			got += took
 		case *wire.RollEnd:
-			if err := ss.roll.end(m, st); err != nil {
+			took, err := ss.roll.end(m, bw, st)
+			if err != nil {
 				return err
 			}
+			got += took
 		case *wire.StripeEnd:
 			if err := ss.roll.check(); err != nil {
 				return err

@@ -31,10 +31,14 @@ type recvRoll struct {
 	sums   *wire.RollSums // the hasher's batch being built
 
 	// The reader's: the block being assembled from pieces.
-	cur     int64
-	have    int    // bytes of cur assembled
-	buf     []byte // cur's bytes; nil when refused
-	copied  int    // bytes of cur copied
+	cur    int64
+	have   int         // bytes of cur assembled
+	buf    []byte      // cur's bytes; nil when refused
+	copied int         // bytes of cur copied
+	checks []copyCheck // cur's copies, their strong hashes not yet checked
+	// pend are complete blocks whose copies wait to be checked together
+	// (verify), at most verifyBlocks of them.
+	pend    []pendingBlock
 	refused map[int64]bool
 	// active: the old bytes of needed sources are kept (the hasher's
 	// copy, or the reader's read before it overwrites a lazy one). The
@@ -165,11 +169,10 @@ func (rr *recvRoll) offer(blk int64, b []byte, weak uint64, needed bool) {
 }
 
 // piece takes one CopyFrom or Literal of a block sent in pieces. It
-// returns true when the piece completed a block it took (handed to the
-// writer).
-func (rr *recvRoll) piece(ss *stripeState, bw *blockWriter, st *lockedStream, m wire.Message) (bool, error) {
+// returns how many blocks it took (checked and handed to the writer).
+func (rr *recvRoll) piece(ss *stripeState, bw *blockWriter, st *lockedStream, m wire.Message) (int64, error) {
 	if rr == nil {
-		return false, protocolErrorf("%T in a session without the search", m)
+		return 0, protocolErrorf("%T in a session without the search", m)
 	}
 	var blk int64
 	var off, n int
@@ -182,14 +185,14 @@ func (rr *recvRoll) piece(ss *stripeState, bw *blockWriter, st *lockedStream, m 
 	r := rr.r
 	if rr.cur >= 0 { // within a block
 		if blk != rr.cur || off != rr.have {
-			return false, protocolErrorf("%T for block %d at %d, want block %d at %d", m, blk, off, rr.cur, rr.have)
+			return 0, protocolErrorf("%T for block %d at %d, want block %d at %d", m, blk, off, rr.cur, rr.have)
 		}
 	} else {
 		if off != 0 || blk < ss.first || blk >= ss.decided.Load() || blk < ss.received {
-			return false, protocolErrorf("%T for block %d at %d: not the start of a decided block after block %d", m, blk, off, ss.received-1)
+			return 0, protocolErrorf("%T for block %d at %d: not the start of a decided block after block %d", m, blk, off, ss.received-1)
 		}
 		if err := r.takeData(ss, bw, blk); err != nil {
-			return false, err
+			return 0, err
 		}
 		ss.received = blk + 1
 		rr.active.Store(true)
@@ -199,12 +202,12 @@ func (rr *recvRoll) piece(ss *stripeState, bw *blockWriter, st *lockedStream, m 
 		rr.pieced++
 	}
 	if off+n > len(rr.buf) && rr.buf != nil || off+n > r.p.BlockLen(blk) {
-		return false, protocolErrorf("%T for block %d: %d+%d past its %d bytes", m, blk, off, n, r.p.BlockLen(blk))
+		return 0, protocolErrorf("%T for block %d: %d+%d past its %d bytes", m, blk, off, n, r.p.BlockLen(blk))
 	}
 	switch m := m.(type) {
 	case *wire.CopyFrom:
 		if err := rr.copyFrom(m, st); err != nil {
-			return false, err
+			return 0, err
 		}
 	case *wire.Literal:
 		if rr.buf != nil {
@@ -214,25 +217,103 @@ func (rr *recvRoll) piece(ss *stripeState, bw *blockWriter, st *lockedStream, m 
 	}
 	rr.have += n
 	if rr.have < r.p.BlockLen(blk) {
-		return false, nil
+		return 0, nil
 	}
 	rr.cur = -1
-	if rr.buf == nil {
-		return false, nil
+	checks := rr.checks
+	rr.checks = nil
+	if rr.buf == nil { // refused
+		return 0, nil
 	}
-	if err := rr.beforeWrite(blk); err != nil {
-		return false, err
-	}
-	bw.write(blk, rr.buf)
+	rr.pend = append(rr.pend, pendingBlock{blk: blk, buf: rr.buf, copied: rr.copied, checks: checks})
 	rr.buf = nil
-	rr.took++
-	rr.reused += int64(rr.copied)
-	return true, nil
+	if len(rr.pend) < verifyBlocks {
+		return 0, nil
+	}
+	return rr.verify(bw, st)
 }
 
-// copyFrom copies a CopyFrom's source into the block being assembled and
-// checks its strong hash; on a mismatch the block is refused, and the
-// sender told so.
+// verifyBlocks is how many complete blocks' copies are checked together:
+// a block after a shift is mostly one long copy and a short one, which
+// alone would leave three of sha256mb's four lanes idle most of the time.
+const verifyBlocks = 4
+
+// pendingBlock is a complete block assembled from pieces, its copies
+// (checks) not yet checked.
+type pendingBlock struct {
+	blk    int64
+	buf    []byte
+	copied int
+	checks []copyCheck
+}
+
+// copyCheck is a copy placed in a block at off, and the strong hash the
+// sender gave for its n bytes.
+type copyCheck struct {
+	off, n int
+	strong [wire.StrongSize]byte
+}
+
+// verify checks the copies of the pending blocks, all together, and hands
+// each block whose copies match to the writer (after beforeWrite: it is
+// written only now); a block with a copy that does not match is refused,
+// and the sender told so. It returns how many blocks it handed over.
+// Holding a complete block until then is safe: its bytes were copied
+// when its pieces came, and a later piece that copies from its old bytes
+// finds them where they were (kept, or in the target, not yet written).
+func (rr *recvRoll) verify(bw *blockWriter, st *lockedStream) (int64, error) {
+	pend := rr.pend
+	rr.pend = rr.pend[:0]
+	parts, idx := rr.strong.gather()
+	for _, p := range pend {
+		for _, c := range p.checks {
+			parts = append(parts, p.buf[c.off:c.off+c.n])
+		}
+	}
+	sums := rr.strong.sumGathered(parts, idx)
+	var took int64
+	k := 0
+	for i := range pend {
+		p := &pend[i]
+		ok := true
+		for _, c := range p.checks {
+			ok = ok && sums[k] == c.strong
+			k++
+		}
+		if !ok {
+			rr.r.tot.collisions.Add(1)
+			if err := rr.refuseBlock(st, p.blk, p.buf); err != nil {
+				rr.dropPending(pend[i+1:])
+				return took, err
+			}
+			p.buf = nil
+			continue
+		}
+		if err := rr.beforeWrite(p.blk); err != nil {
+			rr.dropPending(pend[i:])
+			return took, err
+		}
+		bw.write(p.blk, p.buf)
+		p.buf = nil
+		rr.took++
+		rr.reused += int64(p.copied)
+		took++
+	}
+	clear(pend)
+	return took, nil
+}
+
+// dropPending gives the buffers of pending blocks not handed over back.
+func (rr *recvRoll) dropPending(pend []pendingBlock) {
+	for i := range pend {
+		putBuf(rr.r.p.BlockSize, pend[i].buf)
+		pend[i] = pendingBlock{}
+	}
+}
+
+// copyFrom copies a CopyFrom's source into the block being assembled; its
+// strong hash is checked once the block and a few others are complete
+// (verify).
 func (rr *recvRoll) copyFrom(c *wire.CopyFrom, st *lockedStream) error {
 	r := rr.r
 	if rr.buf == nil {
@@ -260,24 +341,27 @@ func (rr *recvRoll) copyFrom(c *wire.CopyFrom, st *lockedStream) error {
 			return fmt.Errorf("read %s: %w", r.dst.Name(), err)
 		}
 	}
-	if rr.strong.sum(dst) == c.Strong {
-		rr.copied += int(n)
-		return nil
-	}
-	r.tot.collisions.Add(1)
-	return rr.refuse(st)
+	rr.copied += int(n)
+	rr.checks = append(rr.checks, copyCheck{off: int(c.Offset), n: int(n), strong: c.Strong})
+	return nil
 }
 
 // refuse drops the block being assembled and tells the sender, which
 // sends it again whole (and searches no more in the stripe).
 func (rr *recvRoll) refuse(st *lockedStream) error {
-	putBuf(rr.r.p.BlockSize, rr.buf)
+	buf := rr.buf
 	rr.buf = nil
-	rr.refused[rr.cur] = true
+	return rr.refuseBlock(st, rr.cur, buf)
+}
+
+// refuseBlock refuses block blk, whose assembled bytes buf it drops.
+func (rr *recvRoll) refuseBlock(st *lockedStream, blk int64, buf []byte) error {
+	putBuf(rr.r.p.BlockSize, buf)
+	rr.refused[blk] = true
 	if rr.out == nil {
 		rr.out = startRefusals(rr, st)
 	}
-	return rr.out.push(&wire.Refused{Block: uint64(rr.cur)})
+	return rr.out.push(&wire.Refused{Block: uint64(blk)})
 }
 
 // beforeWrite runs in the reader just before it queues the first write
@@ -345,26 +429,31 @@ func (rr *recvRoll) takeRefused(i int64) bool {
 }
 
 // end answers the sender's RollEnd, which follows all of the stripe's
-// pieces: every refusal is out by now.
-func (rr *recvRoll) end(m *wire.RollEnd, st *lockedStream) error {
+// pieces, once the pending blocks are checked: every refusal is out by
+// then. It returns how many blocks it handed to the writer.
+func (rr *recvRoll) end(m *wire.RollEnd, bw *blockWriter, st *lockedStream) (int64, error) {
 	if rr == nil {
-		return protocolErrorf("RollEnd in a session without the search")
+		return 0, protocolErrorf("RollEnd in a session without the search")
 	}
 	if rr.ended || rr.cur >= 0 || int64(m.Blocks) != rr.pieced {
-		return protocolErrorf("RollEnd after %d blocks in pieces, we had %d (block %d incomplete: %t)", m.Blocks, rr.pieced, rr.cur, rr.cur >= 0)
+		return 0, protocolErrorf("RollEnd after %d blocks in pieces, we had %d (block %d incomplete: %t)", m.Blocks, rr.pieced, rr.cur, rr.cur >= 0)
+	}
+	took, err := rr.verify(bw, st)
+	if err != nil {
+		return took, err
 	}
 	rr.ended = true
 	rr.r.tot.moved.Add(rr.took)
 	rr.r.tot.reused.Add(rr.reused)
 	end := &wire.RollEnd{Blocks: uint64(rr.took), Bytes: uint64(rr.reused)}
 	if rr.out != nil { // after the refusals, from their goroutine
-		return rr.out.push(end)
+		return took, rr.out.push(end)
 	}
 	// Without refusals the sender, done with its pieces, reads: it waits
 	// for this.
 	rr.sendMu.Lock()
 	defer rr.sendMu.Unlock()
-	return wrapStream(st.Send(end))
+	return took, wrapStream(st.Send(end))
 }
 
 // check tells, at StripeEnd, whether the stripe's pieces ended and every
@@ -387,6 +476,8 @@ func (rr *recvRoll) close() {
 		return
 	}
 	rr.out.close()
+	rr.dropPending(rr.pend)
+	rr.pend = nil
 	rr.mu.Lock()
 	for _, b := range rr.src {
 		putBuf(rr.r.p.BlockSize, b.buf)

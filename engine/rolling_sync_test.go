@@ -402,11 +402,28 @@ func TestRollingAllCopiesRefused(t *testing.T) {
 			checkNoLeak(t)
 			p := rollParams()
 			p.Workers = workers
-			sst, rst := rollSync(t, data, old, p, Options{testBadCopies: true}, rollCaps)
+			sst, rst := rollSync(t, data, old, p, Options{testBadCopy: func(int64) bool { return true }}, rollCaps)
 			t.Logf("refused %d, moved %d, sent %d", rst.WeakCollisions, rst.BlocksMoved, sst.BytesSent)
 			if rst.WeakCollisions == 0 || rst.BlocksMoved != 0 {
 				t.Errorf("refused %d copies, moved %d", rst.WeakCollisions, rst.BlocksMoved)
 			}
 		})
+	}
+}
+
+// TestRollingSomeCopiesRefused: the copies into even blocks carry wrong
+// strong hashes. The receiver checks the copies of a few complete blocks
+// together: in each group it writes the blocks whose copies match and
+// refuses the others, which come again whole; the result is exact.
+func TestRollingSomeCopiesRefused(t *testing.T) {
+	checkNoLeak(t)
+	old := randBytes(41, 8*mib)
+	data := insertAt(old, 64<<10, randBytes(42, 100))
+	p := rollParams()
+	p.Workers = 1
+	sst, rst := rollSync(t, data, old, p, Options{testBadCopy: func(b int64) bool { return b%2 == 0 }}, rollCaps)
+	t.Logf("refused %d, moved %d, sent %d", rst.WeakCollisions, rst.BlocksMoved, sst.BytesSent)
+	if rst.WeakCollisions == 0 || rst.BlocksMoved == 0 {
+		t.Errorf("refused %d blocks, moved %d: want some of each", rst.WeakCollisions, rst.BlocksMoved)
 	}
 }

@@ -149,9 +149,10 @@ type Options struct {
 	// search on both sides: of the blocks the receiver offers and of the
 	// sender's candidates (forcing false matches).
 	testSearchWeak WeakFunc
-	// testBadCopies makes the sender's every CopyFrom carry a wrong
-	// strong hash: the receiver refuses every block sent in pieces.
-	testBadCopies bool
+	// testBadCopy, when not nil, makes the sender's CopyFrom into each
+	// block it names carry a wrong strong hash: the receiver refuses
+	// those blocks.
+	testBadCopy func(block int64) bool
 	// testRollKept, when not nil, counts the old blocks the receiver
 	// keeps for the search (copied as hashed, or read before a write).
 	testRollKept *atomic.Int64
