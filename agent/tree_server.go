@@ -73,6 +73,17 @@ func (s *Server) serveTree(ctx context.Context, ctl *netStream, peer peerIdentit
 	}
 	log.Info("tree session started", "workers", t.p.Workers, "caps", t.p.Caps)
 	files, failed := 0, 0
+	// end drops the files' streams, settles the records and logs the end
+	// (failed: the client broke the protocol or sent an error).
+	end := func(err error, failedSession bool) {
+		t.workers.drop(err)
+		t.endRecords(err)
+		if failedSession {
+			log.Warn("tree session failed", "err", err)
+			return
+		}
+		log.Info("tree session ended", "files", files, "failed", failed, "seconds", time.Since(start).Seconds(), "err", err)
+	}
 	for {
 		m, err := ctl.Recv()
 		if err != nil || ctx.Err() != nil {
@@ -83,9 +94,7 @@ func (s *Server) serveTree(ctx context.Context, ctl *netStream, peer peerIdentit
 				ctl.Send(toWireError(abortCause(ctx)))
 				err = abortCause(ctx)
 			}
-			t.workers.drop(err)
-			t.endRecords(err)
-			log.Info("tree session ended", "files", files, "failed", failed, "seconds", time.Since(start).Seconds(), "err", err)
+			end(err, false)
 			return
 		}
 		req, ok := m.(*wire.TreeReq)
@@ -96,9 +105,7 @@ func (s *Server) serveTree(ctx context.Context, ctl *netStream, peer peerIdentit
 				err = codeErrorf(wire.CodeBadRequest, "expected TreeReq, got %s", m.Type())
 				ctl.Send(toWireError(err))
 			}
-			t.workers.drop(err)
-			t.endRecords(err)
-			log.Warn("tree session failed", "err", err)
+			end(err, true)
 			return
 		}
 		if req.Op == wire.TreeFile {
@@ -114,9 +121,7 @@ func (s *Server) serveTree(ctx context.Context, ctl *netStream, peer peerIdentit
 				// was sent): end as at its EOF, files and records too.
 				// This returned at once, leaving the files' streams to
 				// their own errors and no "tree session ended" line.
-				t.workers.drop(err)
-				t.endRecords(err)
-				log.Info("tree session ended", "files", files, "failed", failed, "seconds", time.Since(start).Seconds(), "err", err)
+				end(err, false)
 				return
 			}
 		}
