@@ -212,9 +212,13 @@
 // and a prefilter look-up; a hit costs at most rollCandidates tier-1
 // checks, and a block at most rollFailBudget (2) failed checks before its
 // search stops. After rollStreak (8 MiB) of fruitless searches in a row a
-// worker searches one needed block after a gap of needed bytes that
+// session searches one needed block after a gap of needed bytes that
 // doubles from 1 MiB to 64 MiB, until one finds something: replaced data
-// costs little search. The syncs of a tree's files share that streak
+// costs little search. The streak is the session's, shared by its
+// stripes (each stripe had its own until 2026-12-02: a fully replaced file
+// was searched 8 MiB per worker, and the receiver kept copies of as many
+// old blocks; its peak RSS at 100% went from 75-93 to about 60 MiB with
+// two workers), and the syncs of a tree's files share it too
 // (Options.Search, rolling_share.go): each small file alone would be
 // searched whole. Tests (rolling_sync_test.go) bound the work: the
 // bytes the search rolls over plus every byte through the tier-1 hash
@@ -235,7 +239,8 @@
 // checksum | retrieve | save, without the verdict round trip.
 //
 // Bounds. A sender worker holds at most windowBatches+1 batches of about
-// batchBytes; a receiver worker one block for hashing and the blocks in
+// batchBytes (and reads fewer ahead while its verdicts come back before it
+// asks for them: sendpace.go); a receiver worker one block for hashing and the blocks in
 // flight, of which at most queueBlocks (16 MiB of blocks, at least 2)
 // wait for its writer goroutine while it writes a run (an O_DIRECT write
 // returns only when the device has the data, and the stream is read on

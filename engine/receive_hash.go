@@ -222,10 +222,13 @@ func (r *receiver) hashBatch(ctx context.Context, ss *stripeState, wb *wire.Weak
 				return err
 			}
 		} else {
-			skip, probe := r.skip(ss)
+			skip := r.skip(ss)
 			if skip { // unread need (skipread.go)
 				v.Need[i] = true
 				ss.need++
+				if rf != nil {
+					ss.refine.passed()
+				}
 				continue
 			}
 			var b []byte
@@ -250,7 +253,7 @@ func (r *receiver) hashBatch(ctx context.Context, ss *stripeState, wb *wire.Weak
 				v.Need[i] = true
 				ss.need++
 				ss.skip.differed()
-				if (probe && rf != nil) || rf.want(ss) {
+				if rf.want(ss) {
 					if err := refine(blk, b); err != nil {
 						return err
 					}

@@ -136,6 +136,12 @@ func (rq *refineQueue) want() bool {
 	return false
 }
 
+// passed counts a needed block that the hasher did not read (skipread.go)
+// among those between refinement's probes: a skipped stripe's probes read
+// one block in up to skipGapMax, and refinement probes one of them once
+// refineProbe needed blocks have passed.
+func (rq *refineQueue) passed() { rq.probe.Add(1) }
+
 // refineBatch is the Refine the hasher builds beside a batch's Verdict,
 // and the blocks it offers, to queue.
 type refineBatch struct {

@@ -45,7 +45,7 @@ type recvRoll struct {
 	// reader turns it off after rollStreak bytes of needed blocks in a
 	// row came whole (Data, SubData), and on again at the next piece.
 	active atomic.Bool
-	whole  *atomic.Int64 // bytes of needed blocks in a row that came whole: the stripe's, or Options.Recv's
+	whole  *atomic.Int64 // bytes of needed blocks in a row that came whole: the session's stripes', or Options.Recv's
 	ended  bool          // the sender's RollEnd came
 	out    *refusals     // the reader's Refused and then its RollEnd; nil until a refusal
 	pieced int64         // blocks begun in pieces
@@ -80,10 +80,7 @@ func (r *receiver) newRecvRoll() (*recvRoll, error) {
 	ro.collide = r.opt.testRollCollide
 	per := int64(batchBlocks(r.p.BlockSize))
 	rr := &recvRoll{r: r, ro: ro, strong: strong, back: (windowBatches + 1 + rollBackBatches) * per,
-		src: map[int64]keptBlock{}, cur: -1, refused: map[int64]bool{}, whole: new(atomic.Int64)}
-	if r.opt.Recv != nil { // a tree's file: on where the last of the files left it
-		rr.whole = &r.opt.Recv.whole
-	}
+		src: map[int64]keptBlock{}, cur: -1, refused: map[int64]bool{}, whole: &r.share.whole}
 	rr.active.Store(rr.whole.Load() < rollStreak)
 	return rr, nil
 }

@@ -16,7 +16,7 @@ type sendRoll struct {
 	per     int64 // blocks per batch
 	carry   piece // the rest of the last copy, for block carryAt
 	carryAt int64
-	share   *SearchShare   // the fruitless-search streak: Options.Search, or the stripe's own
+	share   *SearchShare   // the fruitless-search streak: Options.Search, or the session's own
 	off     bool           // a refusal turned the search off for the stripe
 	refused map[int64]bool // blocks the receiver refused, sent again as Data
 	span    []byte         // a block and the next one, contiguous
@@ -39,11 +39,7 @@ func (s *sender) newSendRoll() *sendRoll {
 	if s.opt.testSearchWeak != nil {
 		weak = s.opt.testSearchWeak
 	}
-	share := s.opt.Search
-	if share == nil {
-		share = new(SearchShare)
-	}
-	return &sendRoll{s: s, weak: weak, idx: newRollIndex(ro, s.p.BlockSize, s.p.Blocks()), per: int64(batchBlocks(s.p.BlockSize)), carryAt: -1, share: share, refused: map[int64]bool{}}
+	return &sendRoll{s: s, weak: weak, idx: newRollIndex(ro, s.p.BlockSize, s.p.Blocks()), per: int64(batchBlocks(s.p.BlockSize)), carryAt: -1, share: s.search, refused: map[int64]bool{}}
 }
 
 // recv is recvMsg that also answers every Refused it meets by sending that
@@ -198,8 +194,8 @@ func (rs *sendRoll) send(st *lockedStream, b *pendingBatch, i int, buf []byte, r
 
 // want decides whether a needed block is searched: not when the search is
 // off, not a block of zeros, not one that refinement serves, and, after
-// rollStreak bytes of fruitless searches in a row (the stripe's, or the
-// tree's: SearchShare), a probe whenever the needed blocks skipped reach
+// rollStreak bytes of fruitless searches in a row (the session's stripes',
+// or the tree's: SearchShare), a probe whenever the needed blocks skipped reach
 // the gap (which doubles with each fruitless probe, up to rollProbeMax).
 func (rs *sendRoll) want(buf []byte, ref *wire.RefineBlock, ws []uint64) bool {
 	if rs.off {

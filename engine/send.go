@@ -28,6 +28,9 @@ type sender struct {
 	cache *fileCache
 	read0 int64        // src.File.BytesRead() when the session began
 	peer  *wire.Report // the receiver's, if it sent one
+	// search is the search's streak of fruitless searches: Options.Search,
+	// or the session's own, which its stripes share (rolling_share.go).
+	search *SearchShare
 }
 
 // Send runs the sender's side of a session: one stream per worker, in
@@ -46,7 +49,10 @@ func Send(ctx context.Context, src *Source, p Params, streams []Stream, opt Opti
 	if len(streams) != p.Workers {
 		return Stats{}, fmt.Errorf("engine: %d streams for %d workers", len(streams), p.Workers)
 	}
-	s := &sender{src: src, p: p, opt: opt, sess: newSession(ctx, streams), weak: opt.weak(ctx, p.Caps)}
+	s := &sender{src: src, p: p, opt: opt, sess: newSession(ctx, streams), weak: opt.weak(ctx, p.Caps), search: opt.Search}
+	if s.search == nil {
+		s.search = new(SearchShare)
+	}
 	s.zero = newZeroHashes(s.weak, p.Strong)
 	defer s.sess.cancel()
 	s.read0 = src.File.BytesRead()
@@ -138,6 +144,9 @@ type pendingBatch struct {
 	// search (rolling_send.go) reads past a batch's last block in memory.
 	next  *pendingBatch
 	ready chan struct{}
+	// waited is how long the decider waited for the batch's Verdict
+	// (readPace).
+	waited time.Duration
 }
 
 // worker sends one stripe. A reader goroutine reads blocks, hashes them
@@ -161,6 +170,7 @@ func (s *sender) worker(ctx context.Context, w int, st *lockedStream) error {
 		return s.wholeStripe(ctx, first, end, st)
 	}
 	pending := make(chan *pendingBatch, windowBatches)
+	pace := newReadPace()
 	readErr := make(chan error, 1)
 	sq := startSendQueue(s.sess, st, s.p.BlockSize)
 	st.sq = sq // before the reader starts; cleared once both are done
@@ -171,7 +181,7 @@ func (s *sender) worker(ctx context.Context, w int, st *lockedStream) error {
 	}
 	go func() {
 		defer close(pending)
-		err := s.readStripe(ctx, first, end, st, pending)
+		err := s.readStripe(ctx, first, end, st, pending, pace)
 		if err != nil {
 			s.sess.fail(err)
 		}
@@ -192,6 +202,7 @@ func (s *sender) worker(ctx context.Context, w int, st *lockedStream) error {
 			if err != nil {
 				return err
 			}
+			pace.done(b.waited)
 		}
 		return rs.finish(st)
 	}()
@@ -216,7 +227,7 @@ func (s *sender) worker(ctx context.Context, w int, st *lockedStream) error {
 }
 
 // readStripe reads [first, end) batch by batch.
-func (s *sender) readStripe(ctx context.Context, first, end int64, st *lockedStream, pending chan<- *pendingBatch) error {
+func (s *sender) readStripe(ctx context.Context, first, end int64, st *lockedStream, pending chan<- *pendingBatch, pace *readPace) error {
 	per := int64(batchBlocks(s.p.BlockSize))
 	holes := newHoleScanner(s.src.File)
 	bs := int64(s.p.BlockSize)
@@ -230,6 +241,9 @@ func (s *sender) readStripe(ctx context.Context, first, end int64, st *lockedStr
 		}
 	}()
 	for b := first; b < end; b += per {
+		if err := pace.take(ctx); err != nil {
+			return err
+		}
 		n := min(per, end-b)
 		weak := make([]uint64, n)
 		pb := &pendingBatch{first: b, bufs: make([][]byte, n), weak: weak, ready: make(chan struct{})}

@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"time"
+
 	"github.com/pdiffagent/pdiffagent/engine/cache"
 	"github.com/pdiffagent/pdiffagent/sysio"
 	"github.com/pdiffagent/pdiffagent/wire"
@@ -11,10 +13,12 @@ import (
 func (s *sender) decide(st *lockedStream, b *pendingBatch, strong *strongHasher, dg *digest, rs *sendRoll) (sent, confirmed int64, err error) {
 	defer s.release(b)
 	defer func() { err = s.flush(st, strong, err) }() // the search's outbox, if it started one (outbox.go)
+	asked := time.Now()
 	m, err := rs.recv(st)
 	if err != nil {
 		return 0, 0, err
 	}
+	b.waited = time.Since(asked)
 	v, ok := m.(*wire.Verdict)
 	if !ok {
 		return 0, 0, protocolErrorf("want Verdict for block %d, got %T", b.first, m)

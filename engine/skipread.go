@@ -10,8 +10,8 @@ package engine
 // stripe's next blocks needed without reading them, reading one probe
 // after a gap that doubles from 2 to skipGapMax blocks. A probe that
 // matches (or a refinement or search that becomes worth it again) ends
-// the skipping; a probe that differs is also refined, so that it doubles
-// as refinement's probe. A block called needed unread is sent whole,
+// the skipping; the blocks skipped count toward refinement's next probe
+// (refineProbe needed blocks), which is one of skipping's. A block called needed unread is sent whole,
 // which is always safe: the cost of a wrong guess is at most one gap of
 // blocks sent that were equal. A dry run never skips (it counts exactly).
 const (
@@ -28,24 +28,23 @@ type skipState struct {
 }
 
 // skip reports whether the hasher calls the block it is at needed without
-// reading it; probe reports that the block is read as skipping's probe
-// (and should be refined if it differs).
-func (r *receiver) skip(ss *stripeState) (skip, probe bool) {
+// reading it (false: read it, skipping's probe or not skipping).
+func (r *receiver) skip(ss *stripeState) bool {
 	sk := &ss.skip
 	if sk.run < skipStreak || r.p.DryRun || !r.skipAllowed(ss) {
 		sk.gap, sk.left = 0, 0
-		return false, false
+		return false
 	}
 	if sk.gap == 0 { // start skipping
 		sk.gap, sk.left = 2, 1
 	}
 	if sk.left > 0 {
 		sk.left--
-		return true, false
+		return true
 	}
 	sk.gap = min(2*sk.gap, skipGapMax)
 	sk.left = sk.gap - 1
-	return false, true
+	return false
 }
 
 // skipAllowed reports whether neither refinement nor the search wants the

@@ -58,3 +58,42 @@ func TestUnreadNeeds(t *testing.T) {
 		})
 	}
 }
+
+// TestRefineAfterUnread: while the receiver skips reading a replaced
+// region, the skipped blocks count toward refinement's next probe (one
+// needed block in refineProbe), so where the blocks turn into ones with a
+// single changed page, refinement resumes within a probe's distance and
+// the hasher's lead, and sends those blocks' changed sub-blocks only.
+// 1859-1922 blocks refined (measured); counting only the blocks read,
+// 1537-1665, which the bound, allowing the hasher's whole lead, does not
+// always tell apart.
+func TestRefineAfterUnread(t *testing.T) {
+	checkNoLeak(t)
+	const bs, blocks, replaced = 64 << 10, 3072, 1024
+	src := randBytes(83, blocks*bs)
+	old := append(randBytes(84, replaced*bs), src[replaced*bs:]...)
+	for b := replaced; b < blocks; b++ { // one changed 4 KiB page per block
+		copy(old[b*bs+(b%16)*refineSub:], randBytes(uint64(b), refineSub))
+	}
+	s, d := writeCase(t, syncCase{src: src, dst: old})
+	p := Params{Session: Session{BlockSize: bs, Workers: 1}}
+	st, err := SyncLocal(context.Background(), s, d, p, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(d); !bytes.Equal(got, src) {
+		t.Fatal("target differs from the source")
+	}
+	t.Logf("target read %d; %d blocks changed, %d refined, %d sub-blocks sent", st.TargetRead, st.BlocksChanged, st.BlocksRefined, st.SubBlocksSent)
+	if st.TargetRead > int64(len(src))*7/8 {
+		t.Errorf("read %d bytes of the target, want the replaced third mostly skipped", st.TargetRead)
+	}
+	// The paged blocks but for a probe's distance and the hasher's lead
+	// (windowBatches+2 batches), and of the replaced ones the streak and
+	// one block in refineProbe.
+	lag := int64(refineProbe + skipGapMax + (windowBatches+2)*batchBlocks(bs))
+	lo, hi := int64(blocks-replaced)-lag, int64(blocks-replaced+refineStreak+replaced/refineProbe+2)
+	if st.BlocksRefined < lo || st.BlocksRefined > hi || st.SubBlocksSent != st.BlocksRefined {
+		t.Errorf("%d blocks refined, %d sub-blocks sent, want %d to %d refined, one sub-block each", st.BlocksRefined, st.SubBlocksSent, lo, hi)
+	}
+}
