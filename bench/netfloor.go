@@ -77,18 +77,12 @@ func (f NetFloor) Label() string {
 }
 
 // NetFloorOf returns the floor of that kind from a report.
-func (r *Report) NetFloorOf(kind string) (NetFloor, bool) {
-	for _, f := range r.Net {
-		if f.Kind == kind {
-			return f, true
-		}
-	}
-	return NetFloor{}, false
-}
+func (r *Report) NetFloorOf(kind string) (NetFloor, bool) { return netFloorOf(r.Net, kind) }
 
 // measureNet measures every configured floor and keeps, per kind, the
-// fastest of this measurement and the earlier ones in rep.
-func measureNet(ctx context.Context, cfg Config, rep *Report) error {
+// fastest of this measurement and the earlier ones in rep, and in round
+// if not nil (the floors of one round's repetitions).
+func measureNet(ctx context.Context, cfg Config, rep *Report, round *[]NetFloor) error {
 	n := cfg.Net
 	if n.Bytes <= 0 {
 		return nil
@@ -111,22 +105,42 @@ func measureNet(ctx context.Context, cfg Config, rep *Report) error {
 		if err != nil {
 			return fmt.Errorf("bench: %s floor: %w", kind, err)
 		}
-		i := 0
-		for i < len(rep.Net) && rep.Net[i].Kind != kind {
-			i++
-		}
-		switch {
-		case i == len(rep.Net):
-			f.Samples = 1
-			rep.Net = append(rep.Net, f)
-		case f.BytesPerSecond() > rep.Net[i].BytesPerSecond():
-			f.Samples = rep.Net[i].Samples + 1
-			rep.Net[i] = f
-		default:
-			rep.Net[i].Samples++
+		rep.Net = keepFastest(rep.Net, f)
+		if round != nil {
+			*round = keepFastest(*round, f)
 		}
 	}
 	return nil
+}
+
+// keepFastest adds f to floors: the fastest of its kind stays, counting
+// the samples.
+func keepFastest(floors []NetFloor, f NetFloor) []NetFloor {
+	i := 0
+	for i < len(floors) && floors[i].Kind != f.Kind {
+		i++
+	}
+	switch {
+	case i == len(floors):
+		f.Samples = 1
+		return append(floors, f)
+	case f.BytesPerSecond() > floors[i].BytesPerSecond():
+		f.Samples = floors[i].Samples + 1
+		floors[i] = f
+	default:
+		floors[i].Samples++
+	}
+	return floors
+}
+
+// netFloorOf returns the floor of that kind from floors.
+func netFloorOf(floors []NetFloor, kind string) (NetFloor, bool) {
+	for _, f := range floors {
+		if f.Kind == kind {
+			return f, true
+		}
+	}
+	return NetFloor{}, false
 }
 
 // MeasureTCP sends total bytes over conns loopback TCP connections at once,

@@ -61,6 +61,11 @@ type Result struct {
 	// sha256, but both copies must still be read).
 	Ratio       float64 `json:"ratio"`
 	ReadSeconds float64 `json:"read_seconds"` // FloorRead of both copies, warm
+	// Net are the network floors measured in this result's round, before
+	// each of its repetitions (the fastest of each kind): the same number
+	// of samples as the tool's runs, taken among them. Report.Net keeps
+	// the fastest of the whole run.
+	Net []NetFloor `json:"round_net_floors,omitempty"`
 	// Resident is the smaller page-cache fraction of the two files just
 	// before the sync (-1 unknown); Cache says "warm" when it is >= 0.99,
 	// "cold" when it is <= 0.01, else "partial".

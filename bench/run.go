@@ -111,7 +111,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	for _, p := range cfg.Patterns {
 		rep.Patterns = append(rep.Patterns, p.String())
 	}
-	if err := measureNet(ctx, cfg, rep); err != nil {
+	if err := measureNet(ctx, cfg, rep, nil); err != nil {
 		return rep, err
 	}
 	src := filepath.Join(cfg.Dir, "source.img")
@@ -137,7 +137,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			}
 		}
 	}
-	return rep, measureNet(ctx, cfg, rep)
+	return rep, measureNet(ctx, cfg, rep, nil)
 }
 
 func rotate(tools []Tool, r int) []Tool {
@@ -185,13 +185,16 @@ func (rd roundSpec) String() string {
 // runRound runs every tool cfg.Repeat times on the same mutation, in an
 // order that rotates with each repetition, and reports each tool's fastest
 // run. The floors are measured before each repetition; the fastest counts.
+// The network floors too: their fastest in the round is compared with the
+// tools' (Result.Net), as many samples of each, taken side by side.
 func runRound(ctx context.Context, cfg Config, rep *Report, rd roundSpec, tools []Tool, src, dst string) error {
-	if err := measureNet(ctx, cfg, rep); err != nil {
-		return err
-	}
 	var floors Result
+	var net []NetFloor
 	best := map[string]Result{}
 	for k := range max(cfg.Repeat, 1) {
+		if err := measureNet(ctx, cfg, rep, &net); err != nil {
+			return err
+		}
 		for i, tool := range rotate(tools, k) {
 			if err := ctx.Err(); err != nil {
 				return err
@@ -218,7 +221,7 @@ func runRound(ctx context.Context, cfg Config, rep *Report, rd roundSpec, tools 
 	}
 	for _, tool := range tools {
 		res := best[tool.Name]
-		res.ReadSeconds, res.FloorSeconds = floors.ReadSeconds, floors.FloorSeconds
+		res.ReadSeconds, res.FloorSeconds, res.Net = floors.ReadSeconds, floors.FloorSeconds, net
 		if floor := max(res.FloorSeconds, res.ReadSeconds); floor > 0 {
 			res.Ratio = res.SyncSeconds / floor
 		}

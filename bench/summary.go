@@ -114,6 +114,9 @@ func SummaryTable(rep *Report) *Table {
 		}
 		row = append(row, secs(rd.first.FloorSeconds), secs(rd.first.ReadSeconds))
 		for _, f := range rep.Net {
+			if rf, ok := netFloorOf(rd.first.Net, f.Kind); ok { // the round's own
+				f = rf
+			}
 			row = append(row, secs(f.TimeFor(rd.first.ChangedBytes())))
 		}
 		t.Add(append(row, cacheSummary(caches))...)
@@ -166,7 +169,7 @@ func WriteFloors(w io.Writer, rep *Report) {
 		case 2:
 			detail += ", sender and receiver in two processes as the syncs"
 		}
-		fmt.Fprintf(w, "  %-13s %s (%d connection(s), %d stream(s), %s sent%s; best of %d, before, during and after the rounds)\n",
+		fmt.Fprintf(w, "  %-13s %s (%d connection(s), %d stream(s), %s sent%s; best of %d, before the rounds, before each repetition of a round and after; a round's row and the 100%% targets take the best measured in that round)\n",
 			strings.ToUpper(f.Label()), rate(f.BytesPerSecond()), f.Connections, f.Streams, FormatBytes(f.Bytes), detail, f.Samples)
 	}
 	for _, name := range rep.tools() {
