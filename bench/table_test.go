@@ -107,3 +107,25 @@ func TestSpread(t *testing.T) {
 		t.Errorf("Spread = %v, %v, %d", med, most, n)
 	}
 }
+
+// TestRoundFloorTarget: the 100% target takes the floor measured in the
+// tcp result's own round when there is one, and names the run's fastest
+// beside it.
+func TestRoundFloorTarget(t *testing.T) {
+	rep := sampleReport() // the run's tls floor: 1 GiB in 0.5 s; tcp: 1 GiB in 1 s
+	for i, r := range rep.Results {
+		if r.Tool == "tcp" && r.Changed == 1 {
+			rep.Results[i].Net = []NetFloor{{Kind: "tls", Connections: 2, Streams: 2, Bytes: 1 << 30, Seconds: 1.25, Samples: 2}}
+		}
+	}
+	var got Target
+	for _, x := range Evaluate(rep) {
+		if strings.HasPrefix(x.Name, "tcp at 100%") {
+			got = x
+		}
+	}
+	if got.Status != Pass || got.Value < 1.24 || got.Value > 1.26 || !strings.Contains(got.Detail, "fastest of 2 measured in the round") ||
+		!strings.Contains(got.Detail, "50% of the run's fastest") {
+		t.Errorf("%s: %s %.2f (%s), want PASS 1.25 against the round's floor, 50%% of the run's", got.Name, got.Status, got.Value, got.Detail)
+	}
+}
