@@ -23,11 +23,11 @@ import (
 // other changes): both ends' CPU-s median 8%, 2% and 7% lower, the time
 // 7% lower, 1% higher and 3% lower (runs there differ by up to 40%). So
 // the decider lowers the limit while its verdicts are there when it asks
-// (paceShrinkAfter in a row), and raises it, up to
-// the whole window, whenever it had to wait for two in a row (paceWait or
-// more each; a single wait is more often the receiver's turn on a busy
-// core than a round trip): a long round trip gets the whole window back
-// within a few batches.
+// (paceShrinkAfter in a row), and raises it, up to the whole window,
+// whenever it had to wait for two in a row (paceWait or more each; a
+// single wait is more often the receiver's turn on a busy core than a
+// round trip): a long round trip gets the whole window back within a few
+// batches.
 type readPace struct {
 	tokens chan struct{} // the reader takes one per batch; the decider gives them back
 	limit  int           // tokens in circulation
