@@ -14,6 +14,11 @@ const (
 	// decided a source block may lie; the receiver keeps needed blocks
 	// from there to where its hasher is.
 	rollBackBatches = 2
+	// rollKeepBytes bounds the old bytes of needed blocks a receiver
+	// worker's hasher copies as it reads them (rollKeepEager); past it a
+	// needed source is lazy, read again just before it is overwritten if
+	// the search is still active then (recvRoll.beforeWrite).
+	rollKeepBytes = 2 * batchBytes
 	// rollCandidates is the most sources kept per anchor sum (sources
 	// with equal anchor and tier-1 hash count once), so at most this many
 	// are checked at one offset.
@@ -241,3 +246,14 @@ func (x *rollIndex) verify(span []byte, o int, key uint64, weak WeakFunc, fails 
 	}
 	return rollSrc{}, false
 }
+
+// rollKeepEager is how many needed blocks of blockSize bytes a receiver
+// worker's search holds copies of at once from its hasher's reads (at
+// least one). With every block replaced the hasher, which runs up to the
+// sender's window ahead of the blocks arriving, copied each needed block
+// it read until rollStreak bytes had come whole, and held up to the
+// search's whole reach (back: 24 MiB per worker with 1 MiB blocks): 40 of
+// the server's 60 MB of block buffers in a fully replaced 1 GiB push (heap
+// profile), every one fresh memory, which this VM zeroes (and its host
+// backs) at 0.1-2.5 ms per MiB.
+func rollKeepEager(blockSize int) int { return max(1, rollKeepBytes/max(blockSize, 1)) }

@@ -25,6 +25,7 @@ type recvRoll struct {
 	mu    sync.Mutex
 	src   map[int64]keptBlock
 	order []int64 // src's blocks, in order
+	held  int     // blocks of src with their old bytes in a buffer
 	// sendMu makes a batch's Verdict, Refine and RollSums one run on the
 	// stream, so that the reader's Refused never falls between them.
 	sendMu sync.Mutex
@@ -99,7 +100,7 @@ func (rr *recvRoll) begin(wb *wire.WeakBatch) {
 	rr.mu.Lock()
 	k := 0
 	for ; k < len(rr.order) && rr.order[k] < lo; k++ {
-		putBuf(rr.r.p.BlockSize, rr.src[rr.order[k]].buf)
+		rr.drop(rr.src[rr.order[k]])
 		delete(rr.src, rr.order[k])
 	}
 	rr.order = append(rr.order[:0], rr.order[k:]...)
@@ -143,7 +144,14 @@ func (rr *recvRoll) offer(blk int64, b []byte, weak uint64, needed bool) {
 		weak = rr.r.opt.testSearchWeak(b)
 	}
 	k := keptBlock{n: len(b)}
-	if needed && rr.active.Load() {
+	rr.mu.Lock()
+	eager := needed && rr.active.Load() && rr.held < rollKeepEager(rr.r.p.BlockSize)
+	if eager {
+		rr.held++
+		rr.noteHeld()
+	}
+	rr.mu.Unlock()
+	if eager {
 		k.buf = getBuf(rr.r.p.BlockSize, len(b))
 		copy(k.buf, b)
 		rr.countKept()
@@ -152,7 +160,7 @@ func (rr *recvRoll) offer(blk int64, b []byte, weak uint64, needed bool) {
 	}
 	rr.mu.Lock()
 	if old, ok := rr.src[blk]; ok { // offered again: cannot happen, but keep the map exact
-		putBuf(rr.r.p.BlockSize, old.buf)
+		rr.drop(old)
 	} else {
 		rr.order = append(rr.order, blk)
 	}
@@ -315,8 +323,25 @@ func (rr *recvRoll) beforeWrite(blk int64) error {
 	}
 	k.buf = buf
 	rr.src[blk] = k
+	rr.held++
+	rr.noteHeld()
 	rr.countKept()
 	return nil
+}
+
+// noteHeld raises Options.testRollHeld to held (rr.mu held).
+func (rr *recvRoll) noteHeld() {
+	if m := rr.r.opt.testRollHeld; m != nil && int64(rr.held) > m.Load() {
+		m.Store(int64(rr.held))
+	}
+}
+
+// drop frees k's copy of its old bytes, if it has one (rr.mu held).
+func (rr *recvRoll) drop(k keptBlock) {
+	if k.buf != nil {
+		putBuf(rr.r.p.BlockSize, k.buf)
+		rr.held--
+	}
 }
 
 func (rr *recvRoll) countKept() {

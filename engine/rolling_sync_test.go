@@ -349,15 +349,21 @@ func TestRollingKeepsNoReplacedBlocks(t *testing.T) {
 	const bs = 1 << 20
 	old := randBytes(21, 48*mib)
 	data := randBytes(22, 48*mib)
-	var kept atomic.Int64
+	var kept, held atomic.Int64
 	p := Params{Session: Session{BlockSize: bs, Workers: 1}}
-	_, rst := rollSync(t, data, old, p, Options{testRollKept: &kept}, rollCaps)
+	_, rst := rollSync(t, data, old, p, Options{testRollKept: &kept, testRollHeld: &held}, rollCaps)
 	// Kept while active: the first rollStreak bytes, and what the hasher
 	// read ahead (its window) before the receiver saw them come whole.
 	most := int64(rollStreak/bs + (windowBatches+1)*batchBlocks(bs))
-	t.Logf("%d blocks changed, %d old blocks kept (at most %d)", rst.BlocksChanged, kept.Load(), most)
+	t.Logf("%d blocks changed, %d old blocks kept (at most %d), at most %d at once (bound %d)",
+		rst.BlocksChanged, kept.Load(), most, held.Load(), rollKeepEager(bs))
 	if kept.Load() > most || rst.BlocksChanged != 48 {
 		t.Errorf("kept %d old blocks of %d changed, want at most %d", kept.Load(), rst.BlocksChanged, most)
+	}
+	// The hasher copies no more than rollKeepEager at once: without the
+	// bound it held its whole lead (here 16-20 blocks).
+	if held.Load() == 0 || held.Load() > int64(rollKeepEager(bs)) {
+		t.Errorf("held up to %d old blocks at once, want 1 to %d", held.Load(), rollKeepEager(bs))
 	}
 }
 

@@ -156,6 +156,9 @@ type Options struct {
 	// testRollKept, when not nil, counts the old blocks the receiver
 	// keeps for the search (copied as hashed, or read before a write).
 	testRollKept *atomic.Int64
+	// testRollHeld, when not nil, is raised to the most old blocks a
+	// receiver worker's search held copies of at once.
+	testRollHeld *atomic.Int64
 	// testFlush, when not nil, replaces the receiver's early flushes
 	// (flusher.go), made every testFlushEvery bytes when that is set.
 	testFlush      func(f *sysio.File) error
