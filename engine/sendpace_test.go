@@ -6,8 +6,9 @@ import (
 	"time"
 )
 
-// TestReadPace: verdicts that are there when asked lower the reader's
-// lead to paceMin batches, two long waits in a row raise it again up to
+// TestReadPace: the reader starts paceMin batches ahead, long waits raise
+// its lead to the whole window, verdicts that are there when asked lower
+// it to paceMin batches, two long waits in a row raise it again up to
 // the whole window, and a single long wait does not; the tokens handed
 // out always match the limit.
 func TestReadPace(t *testing.T) {
@@ -33,8 +34,14 @@ func TestReadPace(t *testing.T) {
 		take()
 	}
 	take()
-	if out != paceMax {
-		t.Fatalf("the reader starts %d batches ahead, want %d", out, paceMax)
+	if out != paceMin {
+		t.Fatalf("the reader starts %d batches ahead, want %d", out, paceMin)
+	}
+	for range 2 * (paceMax - paceMin) {
+		decide(10 * time.Millisecond)
+	}
+	if p.limit != paceMax {
+		t.Fatalf("long waits from the start left the limit at %d, want %d", p.limit, paceMax)
 	}
 	for range 20 {
 		decide(time.Microsecond)
