@@ -86,6 +86,9 @@ func newRollIndex(r *roller, bs int, blocks int64) *rollIndex {
 	return &rollIndex{r: r, bs: bs, pre: make([]uint16, 1<<b), shift: uint(64 - b), m: make(map[uint64][]rollSrc)}
 }
 
+// empty reports whether the index holds no block.
+func (x *rollIndex) empty() bool { return len(x.order) == 0 }
+
 // preIndex is the prefilter slot of the full-size table.
 func preIndex(h uint64) uint64 { return h >> (64 - rollPreBits) }
 

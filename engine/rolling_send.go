@@ -128,6 +128,14 @@ func (rs *sendRoll) send(st *lockedStream, b *pendingBatch, i int, buf []byte, r
 		return false, err
 	}
 	rs.idx.evictBefore(blk - rollBackBatches*rs.per)
+	if carry.n == 0 && rs.idx.empty() {
+		// No old block within reach to find: a search that finds nothing,
+		// without its work. With every block replaced the receiver reads
+		// (and offers) only its probes, so most of the sender's probes
+		// found an empty index after rolling over a whole block.
+		rs.share.searched(n, false)
+		return false, nil
+	}
 	if err := rs.fill(b, i, buf); err != nil {
 		return false, err
 	}

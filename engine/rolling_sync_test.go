@@ -433,3 +433,17 @@ func TestRollingSomeCopiesRefused(t *testing.T) {
 		t.Errorf("refused %d blocks, moved %d: want some of each", rst.WeakCollisions, rst.BlocksMoved)
 	}
 }
+
+// TestRollingEmptyIndex: a new target (nothing to offer) gives the
+// sender's search an empty index, and a block searched against it costs
+// no work (each block was rolled over whole, finding nothing), while the
+// streak still counts it: the result is exact and the work zero.
+func TestRollingEmptyIndex(t *testing.T) {
+	checkNoLeak(t)
+	data := randBytes(41, 4*mib)
+	sst, rst := rollSync(t, data, nil, rollParams(), Options{}, rollCaps)
+	t.Logf("sent %d blocks, search work %d", rst.BlocksChanged, sst.searchWork)
+	if sst.searchWork != 0 || rst.BlocksChanged != int64(len(data)/(64<<10)) {
+		t.Errorf("search work %d, %d blocks sent", sst.searchWork, rst.BlocksChanged)
+	}
+}
