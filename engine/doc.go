@@ -234,7 +234,26 @@
 // tier-1 collisions and on forced anchor collisions, and the search's own
 // (bytes rolled plus bytes checked weighted 1/8: xxhash64 measured 14
 // times faster than the roll) at most the file's size. Pipe mode
-// does not search: its stream is one-way.
+// does not search: its stream is one-way. A sender whose index holds no
+// old block within reach (a new target; a replaced file, whose receiver
+// reads only its probes) counts a wanted search as fruitless without
+// rolling over the block.
+//
+// Unasked batches (unasked.go; wire.CapUnasked). Once unaskedStreak
+// blocks in a row of a stripe were sent whole (needed, not refined, not
+// found moved) and the search is quiet, the sender announces its next
+// batches with Unasked instead of WeakBatch: nothing is read ahead or
+// held for a verdict, and its decider reads, tier-1 hashes (the digest)
+// and sends each block in turn; the receiver takes them as needed, reads
+// nothing and answers nothing. One batch in unaskedAsk is asked, a single
+// block, so that the receiver's probes go on: that block confirmed,
+// refined or found moved ends the run, and the receiver's first read
+// after an unasked batch is a probe. The blocks sent whole that were in
+// fact unchanged are bounded (TestUnaskedEnds: where 320 unchanged 256
+// KiB blocks follow 192 replaced ones, 2 to 50 of them, bound 160). A fully
+// replaced 1 GiB push over TCP, 6 interleaved runs: both ends' CPU-s
+// median 1.67 against 1.86 asking every batch, the time 0.91 against 1.02
+// s; the client's peak RSS 47 against 57 MB.
 //
 // Parameters (params.go). A Session holds what both sides agree on once
 // (block size, hash, workers, codec, flags), a File what belongs to one

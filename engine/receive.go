@@ -222,6 +222,11 @@ type stripeState struct {
 	roll       *recvRoll    // the search's state (rolling_recv.go); nil without it
 	skip       skipState    // the hasher's: unread needs (skipread.go)
 	done       chan error
+	// unasked are the reader's: the batches announced Unasked and not yet
+	// known to be decided; kicked, the hasher's signal that it decided
+	// one (unasked.go).
+	unasked []unaskedRange
+	kicked  chan struct{}
 }
 
 // worker receives one stripe. The hasher goroutine answers each WeakBatch
@@ -230,7 +235,7 @@ type stripeState struct {
 // never blocks) and writes Data blocks. It owns and closes weak.
 func (r *receiver) worker(ctx context.Context, w int, st *lockedStream) (err error) {
 	first, end := r.p.Stripe(w)
-	ss := &stripeState{first: first, end: end, received: first, done: make(chan error, 1)}
+	ss := &stripeState{first: first, end: end, received: first, done: make(chan error, 1), kicked: make(chan struct{}, 1)}
 	ss.refine.share, ss.refine.probe = &r.share.refine, &r.share.refine.probe
 	if r.opt.Recv == nil {
 		ss.refine.probe = new(atomic.Int64) // each worker probes its own needed blocks
@@ -245,13 +250,13 @@ func (r *receiver) worker(ctx context.Context, w int, st *lockedStream) (err err
 		return err
 	}
 	defer ss.roll.close() // runs after the hasher has stopped (deferred below)
-	var weak chan *wire.WeakBatch
+	var weak chan hashJob
 	if r.p.WholeFile {
 		ss.decided.Store(end)
 		ss.done <- nil
 	} else {
-		weak = make(chan *wire.WeakBatch, windowBatches+2)
-		go func(weak <-chan *wire.WeakBatch) {
+		weak = make(chan hashJob, windowBatches+2)
+		go func(weak <-chan hashJob) {
 			err := r.hashStripe(ctx, ss, weak, st)
 			if err != nil {
 				r.sess.fail(err)
@@ -309,8 +314,19 @@ func (r *receiver) worker(ctx context.Context, w int, st *lockedStream) (err err
 				return protocolErrorf("WeakBatch for blocks %d+%d, want one starting at %d within stripe [%d,%d)", m.First, n, next, first, end)
 			}
 			next += n
-			weak <- m
+			weak <- hashJob{wb: m}
+		case *wire.Unasked:
+			n := int64(m.Count)
+			if !r.p.Caps.Has(wire.CapUnasked) || r.p.WholeFile || r.p.DryRun || int64(m.First) != next || next+n > end {
+				return protocolErrorf("Unasked for blocks %d+%d, want one starting at %d within stripe [%d,%d)", m.First, n, next, first, end)
+			}
+			ss.unasked = append(ss.unasked, unaskedRange{next, next + n})
+			next += n
+			weak <- hashJob{un: m}
 		case *wire.Data:
+			if err := r.awaitUnasked(ctx, ss, int64(m.Block)); err != nil {
+				return err
+			}
 			if err := r.writeBlock(ss, bw, m); err != nil {
 				return err
 			}

@@ -12,7 +12,7 @@ import (
 // hashStripe answers WeakBatches in order: a block the target lacks, or
 // whose weak hash differs, is needed; any other is offered with its strong
 // hash for the sender to confirm.
-func (r *receiver) hashStripe(ctx context.Context, ss *stripeState, weak <-chan *wire.WeakBatch, st *lockedStream) error {
+func (r *receiver) hashStripe(ctx context.Context, ss *stripeState, weak <-chan hashJob, st *lockedStream) error {
 	strong, err := newStrongHasher(r.p.Strong)
 	if err != nil {
 		return err
@@ -35,7 +35,12 @@ func (r *receiver) hashStripe(ctx context.Context, ss *stripeState, weak <-chan 
 		// in order, with read-ahead.
 		r.dst.AdviseRandom()
 	}
-	for wb := range weak {
+	for job := range weak {
+		if job.un != nil {
+			r.decideUnasked(ss, job.un)
+			continue
+		}
+		wb := job.wb
 		n := len(wb.Hashes)
 		v := &wire.Verdict{First: wb.First, Count: uint32(n), Need: make([]bool, n)}
 		var view *blockView

@@ -96,7 +96,16 @@ func (rr *recvRoll) begin(wb *wire.WeakBatch) {
 	}
 	n := len(wb.Hashes)
 	rr.sums = &wire.RollSums{First: wb.First, Count: uint32(n), Offer: make([]bool, n)}
-	lo := int64(wb.First) - rr.back
+	rr.evictBefore(int64(wb.First))
+}
+
+// evictBefore drops the kept blocks more than back blocks before the
+// batch at first (an asked one, begin, or an unasked one).
+func (rr *recvRoll) evictBefore(first int64) {
+	if rr == nil {
+		return
+	}
+	lo := first - rr.back
 	rr.mu.Lock()
 	k := 0
 	for ; k < len(rr.order) && rr.order[k] < lo; k++ {

@@ -242,7 +242,8 @@ func (rs *sendRoll) fill(b *pendingBatch, i int, buf []byte) error {
 	}
 	var next []byte
 	nn := 0 // bytes of the next block in span
-	if nb != nil && (nb.have == nil || !nb.have[j]) {
+	// An unasked batch holds nothing in memory (unasked.go).
+	if nb != nil && nb.unasked == nil && (nb.have == nil || !nb.have[j]) {
 		next, nn = nb.bufs[j], s.p.BlockLen(nb.first+int64(j)) // nil: a hole
 	}
 	if need := len(buf) + nn; cap(rs.span) < need {

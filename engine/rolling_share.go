@@ -49,6 +49,14 @@ func (sh *SearchShare) want(buf []byte) bool {
 	return search
 }
 
+// quiet reports whether the search has found nothing for rollStreak
+// bytes and only probes now and then.
+func (sh *SearchShare) quiet() bool {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	return sh.streak >= rollStreak
+}
+
 // skip counts a needed block of n bytes not searched for another reason.
 func (sh *SearchShare) skip(n int) {
 	sh.mu.Lock()

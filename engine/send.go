@@ -147,6 +147,9 @@ type pendingBatch struct {
 	// waited is how long the decider waited for the batch's Verdict
 	// (readPace).
 	waited time.Duration
+	// unasked is set for a batch announced with Unasked (unasked.go):
+	// per block, whether it holds data (false: a hole); bufs stay nil.
+	unasked []bool
 }
 
 // worker sends one stripe. A reader goroutine reads blocks, hashes them
@@ -171,6 +174,7 @@ func (s *sender) worker(ctx context.Context, w int, st *lockedStream) error {
 	}
 	pending := make(chan *pendingBatch, windowBatches)
 	pace := newReadPace()
+	ua := s.newUnaskedRun()
 	readErr := make(chan error, 1)
 	sq := startSendQueue(s.sess, st, s.p.BlockSize)
 	st.sq = sq // before the reader starts; cleared once both are done
@@ -181,7 +185,7 @@ func (s *sender) worker(ctx context.Context, w int, st *lockedStream) error {
 	}
 	go func() {
 		defer close(pending)
-		err := s.readStripe(ctx, first, end, st, pending, pace)
+		err := s.readStripe(ctx, first, end, st, pending, pace, ua)
 		if err != nil {
 			s.sess.fail(err)
 		}
@@ -197,7 +201,12 @@ func (s *sender) worker(ctx context.Context, w int, st *lockedStream) error {
 			return err
 		}
 		for b := range pending {
-			n, c, err := s.decide(st, b, strong, &dg, rs)
+			var n, c int64
+			if b.unasked != nil {
+				n, err = s.sendUnasked(st, b, strong, &dg, rs)
+			} else {
+				n, c, err = s.decide(st, b, strong, &dg, rs, ua)
+			}
 			sent, confirmed = sent+n, confirmed+c
 			if err != nil {
 				return err
@@ -227,7 +236,7 @@ func (s *sender) worker(ctx context.Context, w int, st *lockedStream) error {
 }
 
 // readStripe reads [first, end) batch by batch.
-func (s *sender) readStripe(ctx context.Context, first, end int64, st *lockedStream, pending chan<- *pendingBatch, pace *readPace) error {
+func (s *sender) readStripe(ctx context.Context, first, end int64, st *lockedStream, pending chan<- *pendingBatch, pace *readPace, ua *unaskedRun) error {
 	per := int64(batchBlocks(s.p.BlockSize))
 	holes := newHoleScanner(s.src.File)
 	bs := int64(s.p.BlockSize)
@@ -240,11 +249,34 @@ func (s *sender) readStripe(ctx context.Context, first, end int64, st *lockedStr
 			close(prev.ready)
 		}
 	}()
-	for b := first; b < end; b += per {
+	for b, n := first, int64(0); b < end; b += n {
 		if err := pace.take(ctx); err != nil {
 			return err
 		}
-		n := min(per, end-b)
+		n = min(per, end-b)
+		unasked, probe := ua.next()
+		if probe {
+			n = 1
+		}
+		if unasked {
+			// Announced before the decider has the batch: its Data follow
+			// at once, with no Verdict to wait for.
+			pb := s.readUnasked(b, n, holes)
+			if err := st.sendNow(&wire.Unasked{First: uint64(b), Count: uint32(n)}); err != nil {
+				return wrapStream(err)
+			}
+			select {
+			case pending <- pb:
+				if prev != nil {
+					prev.next = pb
+					close(prev.ready)
+				}
+				prev = pb
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			continue
+		}
 		weak := make([]uint64, n)
 		pb := &pendingBatch{first: b, bufs: make([][]byte, n), weak: weak, ready: make(chan struct{})}
 		if pb.known, pb.have = s.cache.lookupKnown(b, int(n)); pb.known == nil {

@@ -10,7 +10,7 @@ import (
 
 // decide takes the verdict for b and sends what differs. It returns how
 // many blocks were sent (or would be, in a dry run) and confirmed.
-func (s *sender) decide(st *lockedStream, b *pendingBatch, strong *strongHasher, dg *digest, rs *sendRoll) (sent, confirmed int64, err error) {
+func (s *sender) decide(st *lockedStream, b *pendingBatch, strong *strongHasher, dg *digest, rs *sendRoll, ua *unaskedRun) (sent, confirmed int64, err error) {
 	defer s.release(b)
 	defer func() { err = s.flush(st, strong, err) }() // the search's outbox, if it started one (outbox.go)
 	asked := time.Now()
@@ -138,6 +138,9 @@ func (s *sender) decide(st *lockedStream, b *pendingBatch, strong *strongHasher,
 				need = false
 			}
 		}
+		// Sent whole as needed (not confirmed, refined or found moved, nor
+		// a weak collision) while the search is quiet: unasked.go.
+		ua.block(need && v.Need[i] && (rs == nil || rs.share.quiet()))
 		if need {
 			sent++
 			dg.addSent(blk, b.weak[i])

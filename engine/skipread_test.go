@@ -29,7 +29,9 @@ func TestUnreadNeeds(t *testing.T) {
 			old := append(randBytes(82, c.replaced*bs), src[c.replaced*bs:]...)
 			s, d := writeCase(t, syncCase{src: src, dst: old})
 			p := Params{Session: Session{BlockSize: bs, Workers: 1, DryRun: c.dryRun}}
-			st, err := SyncLocal(context.Background(), s, d, p, Options{})
+			// Every batch asked: unasked ones (unasked_test.go) would send
+			// the replaced region without the receiver's part.
+			st, err := SyncLocal(context.Background(), s, d, p, Options{testAsk: true})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -77,7 +79,7 @@ func TestRefineAfterUnread(t *testing.T) {
 	}
 	s, d := writeCase(t, syncCase{src: src, dst: old})
 	p := Params{Session: Session{BlockSize: bs, Workers: 1}}
-	st, err := SyncLocal(context.Background(), s, d, p, Options{})
+	st, err := SyncLocal(context.Background(), s, d, p, Options{testAsk: true}) // every batch asked, as above
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -159,6 +159,11 @@ type Options struct {
 	// testRollHeld, when not nil, is raised to the most old blocks a
 	// receiver worker's search held copies of at once.
 	testRollHeld *atomic.Int64
+	// testAsk makes the sender ask about every batch (no Unasked ones),
+	// for tests of what the receiver does with asked batches; testUnasked,
+	// when not nil, counts the blocks a sender sent unasked.
+	testAsk     bool
+	testUnasked *atomic.Int64
 	// testFlush, when not nil, replaces the receiver's early flushes
 	// (flusher.go), made every testFlushEvery bytes when that is set.
 	testFlush      func(f *sysio.File) error

@@ -23,7 +23,7 @@
 // Messages are passed as pointers: *Hello, *Open, *OpenReply, *Attach,
 // *Error, *Keepalive, *WeakBatch, *Verdict, *Data, *StripeEnd, *Final,
 // *Report, *Refine, *SubData, *RollSums, *CopyFrom, *Literal, *Refused,
-// *RollEnd and *FinalAck implement Message, and ReadMessage and Decode
+// *RollEnd, *Unasked and *FinalAck implement Message, and ReadMessage and Decode
 // return them. *Error is also an error ("peer: <message> (code N)"). Each
 // message type has a Validate method; WriteFrame refuses a message that
 // fails it and decoding returns only messages that pass it. Pipe mode's
@@ -64,6 +64,7 @@
 //	Literal    Block u64, Offset u32, length u32 (<= MaxBlockSize), bytes
 //	Refused    Block u64
 //	RollEnd    Blocks u64, Bytes u64
+//	Unasked    First u64, Count u32 (1..MaxBatch)
 //
 // # Reading and writing
 //
@@ -129,6 +130,13 @@
 //     which the block comes whole as Data; RollEnd closes a stripe's
 //     pieces both ways. Open's FlagNoRolling turns the search off for a
 //     session between peers that both have it.
+//   - Batches that ask nothing. With CapUnasked (type 0x1e) a sender
+//     whose blocks have all been needed for a while (a replaced file) may
+//     announce a batch with Unasked instead of a WeakBatch and send its
+//     blocks as Data at once: the receiver answers no Verdict (and no
+//     Refine or RollSums) and takes each as needed. It keeps its place in
+//     the stripe's order of batches, so the receiver's accounting of
+//     needed blocks and the end-to-end digest are unchanged.
 //   - Other meanings of the same bytes. CapXXH3 changes no message: the
 //     8-byte tier-1 hashes (WeakBatch, Refine's sub-block sums, RollSums)
 //     are XXH3-64 instead of xxhash64 between peers that both have it.

@@ -77,6 +77,8 @@ func Decode(t Type, payload []byte) (Message, error) {
 		m, n, err = parseTreeReply(payload)
 	case TypeTreeEntries:
 		m, n, err = parseTreeEntries(payload)
+	case TypeUnasked:
+		m, n, err = parseUnasked(payload)
 	default:
 		return nil, &UnknownTypeError{Type: t, Len: len(payload)}
 	}

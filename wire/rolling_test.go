@@ -42,6 +42,8 @@ func rollingSamples() []Message {
 		&Refused{},
 		&RollEnd{Blocks: 12, Bytes: 1 << 40},
 		&RollEnd{},
+		&Unasked{First: 5, Count: 4},
+		&Unasked{First: 1<<64 - 1 - MaxBatch, Count: MaxBatch},
 	}
 }
 
@@ -63,6 +65,9 @@ func TestRollingInvalid(t *testing.T) {
 		{&CopyFrom{N: 1, Src: 1<<62 + 1}, ErrInvalid},
 		{&Literal{}, ErrInvalid},
 		{&Literal{Offset: MaxBlockSize, Bytes: []byte{1}}, ErrInvalid},
+		{&Unasked{First: 3}, ErrInvalid},
+		{&Unasked{Count: MaxBatch + 1}, ErrTooLarge},
+		{&Unasked{First: 1<<64 - 1, Count: 1}, ErrInvalid},
 	} {
 		if err := tt.m.(validator).Validate(); !errors.Is(err, tt.want) {
 			t.Errorf("%T %+v: Validate = %v, want %v", tt.m, tt.m, err, tt.want)

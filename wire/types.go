@@ -84,6 +84,8 @@ func (t Type) String() string {
 		return "TreeReply"
 	case TypeTreeEntries:
 		return "TreeEntries"
+	case TypeUnasked:
+		return "Unasked"
 	}
 	return fmt.Sprintf("Type(%#02x)", uint8(t))
 }
@@ -148,6 +150,8 @@ func maxPayloadLen(t Type) (n int, ok bool) {
 		return treeReplyMaxLen, true
 	case TypeTreeEntries:
 		return treeEntriesMaxLen, true
+	case TypeUnasked:
+		return unaskedLen, true
 	}
 	return 0, false
 }
