@@ -235,7 +235,7 @@ func FuzzExcluded(f *testing.F) {
 			return
 		}
 		path = strings.TrimPrefix(path, "/")
-		if path == "" || strings.Contains(path, "//") || strings.HasSuffix(path, "/") || strings.IndexByte(path, 0) >= 0 {
+		if path == "" || strings.HasPrefix(path, "/") || strings.Contains(path, "//") || strings.HasSuffix(path, "/") || strings.IndexByte(path, 0) >= 0 {
 			return // not a path a walker gives
 		}
 		if got, want := flt.Excluded(path, isDir), rsyncExcluded(rs, path, isDir); got != want {
