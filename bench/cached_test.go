@@ -26,13 +26,13 @@ func withCached() *Report {
 func TestSummaryTableCached(t *testing.T) {
 	tab := SummaryTable(withCached())
 	want := []string{"SIZE", "PATTERN", "DELTA", "DATA", "TCP", "CACHED", "QUIC", "RSYNC", "RSYNC/TCP", "CACHED/TCP", "CACHED READ",
-		"SHA256 FLOOR", "READ FLOOR", "TLS X2", "CACHE"}
+		"SHA256 FLOOR", "READ FLOOR", "WRITE FLOOR", "TLS X2", "CACHE"}
 	if strings.Join(tab.Header, ",") != strings.Join(want, ",") {
 		t.Fatalf("header %q", tab.Header)
 	}
 	rows := []string{
-		"1.0 GiB|random|10.0%|102.0 MiB|1.00s|0.40s|skipped|5.00s|5.00x|0.40x|100.0 MiB hit|0.50s|0.10s|0.05s|warm",
-		"1.0 GiB|random|100.0%|1.0 GiB|1.00s|1.20s|skipped|8.00s|8.00x|1.20x|1.0 GiB hit|0.50s|0.10s|0.50s|warm",
+		"1.0 GiB|random|10.0%|102.0 MiB|1.00s|0.40s|skipped|5.00s|5.00x|0.40x|100.0 MiB hit|0.50s|0.10s|-|0.05s|warm",
+		"1.0 GiB|random|100.0%|1.0 GiB|1.00s|1.20s|skipped|8.00s|8.00x|1.20x|1.0 GiB hit|0.50s|0.10s|-|0.50s|warm",
 	}
 	for i, r := range tab.Rows {
 		if got := strings.Join(r, "|"); i >= len(rows) || got != rows[i] {

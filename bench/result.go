@@ -61,6 +61,10 @@ type Result struct {
 	// sha256, but both copies must still be read).
 	Ratio       float64 `json:"ratio"`
 	ReadSeconds float64 `json:"read_seconds"` // FloorRead of both copies, warm
+	// WriteSeconds is FloorWrite of the changed blocks' bytes beside the
+	// target, once a round, before its first sync: what a sync must at
+	// least do to the target's disk.
+	WriteSeconds float64 `json:"write_floor_seconds,omitempty"`
 	// Net are the network floors measured in this result's round, before
 	// each of its repetitions (the fastest of each kind): the same number
 	// of samples as the tool's runs, taken among them. Report.Net keeps

@@ -221,7 +221,7 @@ func runRound(ctx context.Context, cfg Config, rep *Report, rd roundSpec, tools 
 	}
 	for _, tool := range tools {
 		res := best[tool.Name]
-		res.ReadSeconds, res.FloorSeconds, res.Net = floors.ReadSeconds, floors.FloorSeconds, net
+		res.ReadSeconds, res.FloorSeconds, res.WriteSeconds, res.Net = floors.ReadSeconds, floors.FloorSeconds, floors.WriteSeconds, net
 		if floor := max(res.FloorSeconds, res.ReadSeconds); floor > 0 {
 			res.Ratio = res.SyncSeconds / floor
 		}
@@ -273,8 +273,13 @@ func runTool(ctx context.Context, cfg Config, rd roundSpec, tool Tool, src, dst 
 		if err := measureFloors(paths, cfg.BlockSize, &f); err != nil {
 			return res, err
 		}
+		w, err := FloorWrite(filepath.Dir(dst), f.ChangedBytes(), max(cfg.Net.Workers, 1))
+		if err != nil {
+			return res, err
+		}
 		floors.ReadSeconds = minPositive(floors.ReadSeconds, f.ReadSeconds)
 		floors.FloorSeconds = minPositive(floors.FloorSeconds, f.FloorSeconds)
+		floors.WriteSeconds = minPositive(floors.WriteSeconds, w.Seconds())
 	}
 	if cfg.Cold {
 		if err := Evict(paths); err != nil {

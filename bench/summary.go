@@ -83,7 +83,7 @@ func SummaryTable(rep *Report) *Table {
 	if hasLocal {
 		t.Header = append(t.Header, "LOCAL/FLOOR")
 	}
-	t.Header = append(t.Header, "SHA256 FLOOR", "READ FLOOR")
+	t.Header = append(t.Header, "SHA256 FLOOR", "READ FLOOR", "WRITE FLOOR")
 	for _, f := range rep.Net {
 		t.Header = append(t.Header, strings.ToUpper(f.Label()))
 	}
@@ -112,7 +112,7 @@ func SummaryTable(rep *Report) *Table {
 		if hasLocal {
 			row = append(row, xCell(rd.byTool["local"].Ratio))
 		}
-		row = append(row, secs(rd.first.FloorSeconds), secs(rd.first.ReadSeconds))
+		row = append(row, secs(rd.first.FloorSeconds), secs(rd.first.ReadSeconds), secs(rd.first.WriteSeconds))
 		for _, f := range rep.Net {
 			if rf, ok := netFloorOf(rd.first.Net, f.Kind); ok { // the round's own
 				f = rf
@@ -158,6 +158,7 @@ func WriteFloors(w io.Writer, rep *Report) {
 	fmt.Fprintln(w, "floors, measured in this run (loopback; both ends share this machine's cores):")
 	fmt.Fprintln(w, "  SHA256 FLOOR  sha256 of the matching blocks of both copies on all cores, warm, four blocks at a time as the engine hashes them (engine/sha256mb)")
 	fmt.Fprintln(w, "  READ FLOOR    page-cache read of both copies on all cores")
+	fmt.Fprintln(w, "  WRITE FLOOR   the changed bytes written beside the target as a sync writes it (O_DIRECT where taken, 4 MiB writes, a writer per worker, fdatasync), once a round before its first sync")
 	for _, f := range rep.Net {
 		detail := ""
 		if f.Detail != "" {

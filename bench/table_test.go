@@ -3,6 +3,7 @@ package bench
 import (
 	"bytes"
 	"encoding/csv"
+	"math"
 	"strings"
 	"testing"
 )
@@ -28,7 +29,7 @@ func TestSummaryTable(t *testing.T) {
 	rep := sampleReport()
 	tab := SummaryTable(rep)
 	want := []string{"SIZE", "PATTERN", "DELTA", "DATA", "TCP", "QUIC", "RSYNC", "RSYNC/TCP",
-		"SHA256 FLOOR", "READ FLOOR", "TLS X2", "CACHE"}
+		"SHA256 FLOOR", "READ FLOOR", "WRITE FLOOR", "TLS X2", "CACHE"}
 	if strings.Join(tab.Header, ",") != strings.Join(want, ",") {
 		t.Fatalf("header %q", tab.Header)
 	}
@@ -36,7 +37,7 @@ func TestSummaryTable(t *testing.T) {
 		t.Fatalf("%d rows", len(tab.Rows))
 	}
 	row := strings.Join(tab.Rows[0], "|")
-	if row != "1.0 GiB|random|10.0%|102.0 MiB|1.00s|skipped|5.00s|5.00x|0.50s|0.10s|0.05s|warm" {
+	if row != "1.0 GiB|random|10.0%|102.0 MiB|1.00s|skipped|5.00s|5.00x|0.50s|0.10s|-|0.05s|warm" {
 		t.Errorf("row %q", row)
 	}
 	var b bytes.Buffer
@@ -127,5 +128,36 @@ func TestRoundFloorTarget(t *testing.T) {
 	if got.Status != Pass || got.Value < 1.24 || got.Value > 1.26 || !strings.Contains(got.Detail, "fastest of 2 measured in the round") ||
 		!strings.Contains(got.Detail, "50% of the run's fastest") {
 		t.Errorf("%s: %s %.2f (%s), want PASS 1.25 against the round's floor, 50%% of the run's", got.Name, got.Status, got.Value, got.Detail)
+	}
+}
+
+// TestWriteFloorReach: the 100% target's floors count writing the changed
+// bytes to the target's disk beside the transfer: a disk slower than the
+// goal allows makes the goal out of reach in that run, a fast one leaves
+// the network floors' arithmetic as it was.
+func TestWriteFloorReach(t *testing.T) {
+	for _, c := range []struct {
+		write float64
+		want  string
+	}{{0, "within reach"}, {0.6, "within reach"}, {2.5, "out of reach here"}} {
+		rep := sampleReport() // the run's tls floor: 1 GiB in 0.5 s; tcp: 1 GiB in 1 s
+		for i, r := range rep.Results {
+			if r.Tool == "tcp" && r.Changed == 1 {
+				rep.Results[i].ReadSeconds, rep.Results[i].WriteSeconds = 0.1, c.write
+			}
+		}
+		var got Target
+		for _, x := range Evaluate(rep) {
+			if strings.HasPrefix(x.Name, "tcp at 100%") {
+				got = x
+			}
+		}
+		hasWrite := strings.Contains(got.Detail, "writing the changed bytes to the target's disk")
+		if !strings.Contains(got.Detail, c.want) || hasWrite != (c.write > 0) {
+			t.Errorf("write floor %v s: %s", c.write, got.Detail)
+		}
+		if want := 0.5 / max(0.6, c.write); math.Abs(got.Floor-want) > 1e-9 {
+			t.Errorf("write floor %v s: reach %.3f, want %.3f", c.write, got.Floor, want)
+		}
 	}
 }

@@ -203,10 +203,19 @@ func floorTarget(rep *Report, at func(string, float64) (Result, bool), tool, flo
 		}
 		t.Detail += ")"
 		t.Status = passIf(t.Value >= goal)
-		if r.ReadSeconds > 0 { // the floor's transfer plus a read of both copies, on the same cores
+		if r.ReadSeconds > 0 {
+			// The floor's transfer plus a read of both copies, on the same
+			// cores, beside writing the changed bytes to the target's disk
+			// (which may overlap them, and takes no longer than that only
+			// if the disk keeps up).
 			ft := f.TimeFor(r.Size)
-			t.withFloor(ft/(ft+r.ReadSeconds), goal, true, fmt.Sprintf("(%s %s + reading both copies %s)",
-				f.Label(), secs(ft), secs(r.ReadSeconds)))
+			parts := fmt.Sprintf("(%s %s + reading both copies %s", f.Label(), secs(ft), secs(r.ReadSeconds))
+			least := ft + r.ReadSeconds
+			if r.WriteSeconds > 0 {
+				parts += fmt.Sprintf("; writing the changed bytes to the target's disk %s", secs(r.WriteSeconds))
+				least = max(least, r.WriteSeconds)
+			}
+			t.withFloor(ft/least, goal, true, parts+")")
 		}
 	}
 	return t
