@@ -253,7 +253,10 @@
 // KiB blocks follow 192 replaced ones, 2 to 50 of them, bound 160). A fully
 // replaced 1 GiB push over TCP, 6 interleaved runs: both ends' CPU-s
 // median 1.67 against 1.86 asking every batch, the time 0.91 against 1.02
-// s; the client's peak RSS 47 against 57 MB.
+// s (2.11 against 2.33 CPU-s in a set of 8); the client's peak RSS 47
+// against 57 MB. Against the start of the wave that brought it (with the
+// read-ahead and the search's copies bounded), the push's time moved
+// within this VM's minute-to-minute noise; its memory fell (README).
 //
 // Parameters (params.go). A Session holds what both sides agree on once
 // (block size, hash, workers, codec, flags), a File what belongs to one
