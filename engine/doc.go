@@ -223,40 +223,17 @@
 // the syncs of a tree's files share it too (Options.Search,
 // rolling_share.go): each small file alone would be searched whole. The
 // receiver's hasher copies at most rollKeepBytes of needed blocks per
-// worker as it reads them (it runs ahead of the blocks arriving, and so of
-// the streak): past that a needed source is lazy, read again just before
-// it is overwritten if the search is still active (its copies were still
-// 40 of the server's 60 MB of block buffers at 100%; with the bound the
-// server's peak RSS fell from 72 to 60 MB, 6 interleaved pairs). Tests (rolling_sync_test.go) bound the work: the
-// bytes the search rolls over plus every byte through the tier-1 hash
-// (fixed-offset pass, writes, the search's checks) is at most twice that
-// of the same sync without the search on one repeated block, on forced
-// tier-1 collisions and on forced anchor collisions, and the search's own
-// (bytes rolled plus bytes checked weighted 1/8: xxhash64 measured 14
-// times faster than the roll) at most the file's size. Pipe mode
-// does not search: its stream is one-way. A sender whose index holds no
-// old block within reach (a new target; a replaced file, whose receiver
-// reads only its probes) counts a wanted search as fruitless without
-// rolling over the block.
+// worker as it reads them; past that a source is lazy (rollKeepEager).
+// Tests (rolling_sync_test.go) bound the work: the bytes the search rolls
+// over plus every byte through the tier-1 hash (fixed-offset pass, writes,
+// the search's checks) is at most twice that of the same sync without the
+// search on one repeated block, on forced tier-1 collisions and on forced
+// anchor collisions, and the search's own (bytes rolled plus bytes checked
+// weighted 1/8: xxhash64 measured 14 times faster than the roll) at most
+// the file's size. Pipe mode does not search: its stream is one-way.
 //
-// Unasked batches (unasked.go; wire.CapUnasked). Once unaskedStreak
-// blocks in a row of a stripe were sent whole (needed, not refined, not
-// found moved) and the search is quiet, the sender announces its next
-// batches with Unasked instead of WeakBatch: nothing is read ahead or
-// held for a verdict, and its decider reads, tier-1 hashes (the digest)
-// and sends each block in turn; the receiver takes them as needed, reads
-// nothing and answers nothing. One batch in unaskedAsk is asked, a single
-// block, so that the receiver's probes go on: that block confirmed,
-// refined or found moved ends the run, and the receiver's first read
-// after an unasked batch is a probe. The blocks sent whole that were in
-// fact unchanged are bounded (TestUnaskedEnds: where 320 unchanged 256
-// KiB blocks follow 192 replaced ones, 2 to 50 of them, bound 160). A fully
-// replaced 1 GiB push over TCP, 6 interleaved runs: both ends' CPU-s
-// median 1.67 against 1.86 asking every batch, the time 0.91 against 1.02
-// s (2.11 against 2.33 CPU-s in a set of 8); the client's peak RSS 47
-// against 57 MB. Against the start of the wave that brought it (with the
-// read-ahead and the search's copies bounded), the push's time moved
-// within this VM's minute-to-minute noise; its memory fell (README).
+// Unasked batches (unasked.go): a stripe whose blocks keep being sent
+// whole has its next batches announced and sent without asking.
 //
 // Parameters (params.go). A Session holds what both sides agree on once
 // (block size, hash, workers, codec, flags), a File what belongs to one

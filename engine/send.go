@@ -249,6 +249,21 @@ func (s *sender) readStripe(ctx context.Context, first, end int64, st *lockedStr
 			close(prev.ready)
 		}
 	}()
+	// handOver gives pb to the decider and links it behind the batch
+	// before, for the search (which reads past a batch's last block).
+	handOver := func(pb *pendingBatch) error {
+		select {
+		case pending <- pb:
+			if prev != nil {
+				prev.next = pb
+				close(prev.ready)
+			}
+			prev = pb
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 	for b, n := first, int64(0); b < end; b += n {
 		if err := pace.take(ctx); err != nil {
 			return err
@@ -265,15 +280,8 @@ func (s *sender) readStripe(ctx context.Context, first, end int64, st *lockedStr
 			if err := st.sendNow(&wire.Unasked{First: uint64(b), Count: uint32(n)}); err != nil {
 				return wrapStream(err)
 			}
-			select {
-			case pending <- pb:
-				if prev != nil {
-					prev.next = pb
-					close(prev.ready)
-				}
-				prev = pb
-			case <-ctx.Done():
-				return ctx.Err()
+			if err := handOver(pb); err != nil {
+				return err
 			}
 			continue
 		}
@@ -314,16 +322,9 @@ func (s *sender) readStripe(ctx context.Context, first, end int64, st *lockedStr
 			}
 			pb.bufs[i], weak[i] = buf, s.weak(buf)
 		}
-		select {
-		case pending <- pb:
-			if prev != nil {
-				prev.next = pb
-				close(prev.ready)
-			}
-			prev = pb
-		case <-ctx.Done():
+		if err := handOver(pb); err != nil {
 			s.release(pb)
-			return ctx.Err()
+			return err
 		}
 		if err := st.sendNow(&wire.WeakBatch{First: uint64(b), Hashes: weak}); err != nil {
 			return wrapStream(err)

@@ -8,7 +8,7 @@ import (
 	"github.com/pdiffagent/pdiffagent/wire"
 )
 
-// Unasked batches (doc.go, "Unasked batches"; wire.CapUnasked). When a
+// Unasked batches (wire.CapUnasked; doc.go has the outline). When a
 // stripe's blocks keep being sent whole (a replaced file, a new target),
 // asking about each is wasted: the sender reads every block ahead of its
 // verdict, holds it (a window of buffers that leave the caches before they

@@ -5,7 +5,7 @@ import "encoding/binary"
 // TypeUnasked is the sender's announcement, with CapUnasked, that Count
 // blocks from First come as Data without their tier-1 hashes having been
 // offered: the receiver sends no Verdict for them and takes each as
-// needed (engine/doc.go, "Unasked batches"). It takes a WeakBatch's place
+// needed (engine/unasked.go). It takes a WeakBatch's place
 // in the stripe's order of batches.
 const TypeUnasked Type = 0x1e // sender -> receiver with CapUnasked: these blocks come without a Verdict
 
