@@ -65,6 +65,10 @@ type Result struct {
 	// target, once a round, before its first sync: what a sync must at
 	// least do to the target's disk.
 	WriteSeconds float64 `json:"write_floor_seconds,omitempty"`
+	// WriteAfterSeconds is the same write once the round's syncs are done
+	// (they wrote to the same disk meanwhile): shown beside the floor, not
+	// counted in it.
+	WriteAfterSeconds float64 `json:"write_after_seconds,omitempty"`
 	// Net are the network floors measured in this result's round, before
 	// each of its repetitions (the fastest of each kind): the same number
 	// of samples as the tool's runs, taken among them. Report.Net keeps

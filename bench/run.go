@@ -219,9 +219,20 @@ func runRound(ctx context.Context, cfg Config, rep *Report, rd roundSpec, tools 
 			best[tool.Name] = res
 		}
 	}
+	// The disk again, after the round's syncs wrote to it: a sync met it
+	// somewhere between the two.
+	var after float64
+	if r, ok := best[tools[0].Name]; ok { // every tool's round has the same changed bytes
+		w, err := FloorWrite(filepath.Dir(dst), r.ChangedBytes(), max(cfg.Net.Workers, 1))
+		if err != nil {
+			return err
+		}
+		after = w.Seconds()
+	}
 	for _, tool := range tools {
 		res := best[tool.Name]
 		res.ReadSeconds, res.FloorSeconds, res.WriteSeconds, res.Net = floors.ReadSeconds, floors.FloorSeconds, floors.WriteSeconds, net
+		res.WriteAfterSeconds = after
 		if floor := max(res.FloorSeconds, res.ReadSeconds); floor > 0 {
 			res.Ratio = res.SyncSeconds / floor
 		}

@@ -213,6 +213,9 @@ func floorTarget(rep *Report, at func(string, float64) (Result, bool), tool, flo
 			least := ft + r.ReadSeconds
 			if r.WriteSeconds > 0 {
 				parts += fmt.Sprintf("; writing the changed bytes to the target's disk %s", secs(r.WriteSeconds))
+				if r.WriteAfterSeconds > 0 {
+					parts += fmt.Sprintf(" before the round's syncs, %s after them", secs(r.WriteAfterSeconds))
+				}
 				least = max(least, r.WriteSeconds)
 			}
 			t.withFloor(ft/least, goal, true, parts+")")
