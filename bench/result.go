@@ -62,7 +62,8 @@ type Result struct {
 	Ratio       float64 `json:"ratio"`
 	ReadSeconds float64 `json:"read_seconds"` // FloorRead of both copies, warm
 	// WriteSeconds is FloorWrite of the changed blocks' bytes beside the
-	// target, once a round, before its first sync: what a sync must at
+	// target, before the first sync of each of the round's repetitions
+	// (the fastest counts), as the read and sha256 floors: what a sync must at
 	// least do to the target's disk.
 	WriteSeconds float64 `json:"write_floor_seconds,omitempty"`
 	// WriteAfterSeconds is the same write once the round's syncs are done

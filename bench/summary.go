@@ -158,7 +158,7 @@ func WriteFloors(w io.Writer, rep *Report) {
 	fmt.Fprintln(w, "floors, measured in this run (loopback; both ends share this machine's cores):")
 	fmt.Fprintln(w, "  SHA256 FLOOR  sha256 of the matching blocks of both copies on all cores, warm, four blocks at a time as the engine hashes them (engine/sha256mb)")
 	fmt.Fprintln(w, "  READ FLOOR    page-cache read of both copies on all cores")
-	fmt.Fprintln(w, "  WRITE FLOOR   the changed bytes written beside the target as a sync writes it (O_DIRECT where taken, 4 MiB writes, a writer per worker, fdatasync), once a round before its first sync (and, in the targets, again after its last)")
+	fmt.Fprintln(w, "  WRITE FLOOR   the changed bytes written beside the target as a sync writes it (O_DIRECT where taken, 4 MiB writes, a writer per worker, fdatasync), before the first sync of each repetition of a round, the fastest (and, in the targets, once more after its last sync)")
 	for _, f := range rep.Net {
 		detail := ""
 		if f.Detail != "" {

@@ -97,8 +97,8 @@ SHA256 FLOOR (sha256 of the matching blocks of both copies on all cores,
 four blocks at a time as the engine hashes them: the least work a
 verified sync does), READ FLOOR (page-cache read of both
 copies), WRITE FLOOR (the changed bytes written beside the target as a
-sync writes them: O_DIRECT, a writer per worker, fdatasync; once a round,
-before its first sync), and the time plain TCP, TLS 1.3 (one connection per worker) and
+sync writes them: O_DIRECT, a writer per worker, fdatasync; before the
+first sync of each repetition, the fastest), and the time plain TCP, TLS 1.3 (one connection per worker) and
 raw quic-go (--connections connections, one stream per worker) need for
 the round's changed bytes, each sent from one child process to another as
 the syncs are. CACHED/TCP is the cached push's time over the uncached
