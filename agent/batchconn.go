@@ -2,6 +2,7 @@ package agent
 
 import (
 	"bufio"
+	"encoding/binary"
 	"io"
 	"net"
 	"sync"
@@ -20,10 +21,18 @@ const batchBytes = 64 << 10
 // socket in writes of batchBytes, the last at release; reads go through a
 // buffer of batchBytes. Writes outside a message (the handshake, alerts,
 // close_notify) go straight through.
+//
+// Until unframe, reads end at TLS record boundaries, so that crypto/tls
+// takes nothing past the handshake from the read buffer: recLayer reads
+// on from there. keys is the connection's Config.KeyLogWriter.
 type batchConn struct {
 	*net.TCPConn
 	r *bufio.Reader
 	w io.Writer // the socket (a test counts its writes)
+
+	framed bool // reads stop at record boundaries (the handshake)
+	left   int  // bytes of the current record not yet read, while framed
+	keys   keyLog
 
 	mu   sync.Mutex
 	hold bool
@@ -32,10 +41,30 @@ type batchConn struct {
 }
 
 func newBatchConn(c *net.TCPConn) *batchConn {
-	return &batchConn{TCPConn: c, r: bufio.NewReaderSize(c, batchBytes), w: c}
+	return &batchConn{TCPConn: c, r: bufio.NewReaderSize(c, batchBytes), w: c, framed: true}
 }
 
-func (c *batchConn) Read(p []byte) (int, error) { return c.r.Read(p) }
+func (c *batchConn) Read(p []byte) (int, error) {
+	if !c.framed {
+		return c.r.Read(p)
+	}
+	if c.left == 0 {
+		hdr, err := c.r.Peek(recHeader)
+		if err != nil {
+			if len(hdr) == 0 {
+				return 0, err
+			}
+			return c.r.Read(p) // a short last record: crypto/tls reports it
+		}
+		c.left = recHeader + int(binary.BigEndian.Uint16(hdr[3:]))
+	}
+	n, err := c.r.Read(p[:min(len(p), c.left)])
+	c.left -= n
+	return n, err
+}
+
+// unframe ends the record-bounded reads of the handshake.
+func (c *batchConn) unframe() { c.framed = false }
 
 func (c *batchConn) Write(p []byte) (int, error) {
 	c.mu.Lock()
@@ -88,13 +117,19 @@ func (c *batchConn) release() error {
 	defer c.mu.Unlock()
 	c.hold = false
 	err := c.flushLocked()
+	c.putBuf()
+	return err
+}
+
+// putBuf gives the batch buffer back to the pool.
+func (c *batchConn) putBuf() {
 	if c.buf != nil {
 		b := c.buf[:0]
 		batchBufs.Put(&b)
 		c.buf = nil
 	}
-	return err
 }
 
 // batchBufs are the write buffers of batchConns, lent for one message.
-var batchBufs = sync.Pool{New: func() any { b := make([]byte, 0, batchBytes); return &b }}
+// recLayer fills them with up to four whole records.
+var batchBufs = sync.Pool{New: func() any { b := make([]byte, 0, recBatchCap); return &b }}

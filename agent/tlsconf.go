@@ -44,6 +44,9 @@ func serverTLSConfig(id *Identity, allow func() allowList, log *slog.Logger, lim
 			addr = hi.Conn.RemoteAddr().String()
 		}
 		c := perConn.Clone()
+		if bc, ok := hi.Conn.(*batchConn); ok {
+			c.KeyLogWriter = &bc.keys // tlsrec.go
+		}
 		c.VerifyConnection = func(cs tls.ConnectionState) error {
 			fp, err := allow().verifyClient(id.fp, cs)
 			if err != nil {

@@ -14,6 +14,26 @@ type tcpStream struct {
 	tc  *tls.Conn
 	raw *net.TCPConn
 	bc  *batchConn // between tc and raw
+	rec *recLayer  // the records after the handshake; nil: tc's (tlsrec.go)
+	rw  io.ReadWriter
+}
+
+// newTCPStream takes over tc's records after its handshake where it can
+// (recLayer), else reads and writes through tc.
+func newTCPStream(tc *tls.Conn, raw *net.TCPConn, bc *batchConn, client bool) *tcpStream {
+	t := &tcpStream{tc: tc, raw: raw, bc: bc, rw: tc}
+	if rl, err := newRecLayer(tc, bc, client); err == nil {
+		t.rec, t.rw = rl, rl
+	}
+	return t
+}
+
+// closeNotify sends TLS close_notify.
+func (t *tcpStream) closeNotify() error {
+	if t.rec != nil {
+		return t.rec.closeNotify()
+	}
+	return t.tc.CloseWrite()
 }
 
 // beginBatch and endBatch bracket the writes of one message (netStream.Send):
@@ -21,13 +41,13 @@ type tcpStream struct {
 func (t *tcpStream) beginBatch()     { t.bc.begin() }
 func (t *tcpStream) endBatch() error { return t.bc.release() }
 
-func (t *tcpStream) Read(p []byte) (int, error)        { return t.tc.Read(p) }
-func (t *tcpStream) Write(p []byte) (int, error)       { return t.tc.Write(p) }
-func (t *tcpStream) SetReadDeadline(d time.Time) error { return t.tc.SetReadDeadline(d) }
+func (t *tcpStream) Read(p []byte) (int, error)        { return t.rw.Read(p) }
+func (t *tcpStream) Write(p []byte) (int, error)       { return t.rw.Write(p) }
+func (t *tcpStream) SetReadDeadline(d time.Time) error { return t.raw.SetReadDeadline(d) }
 
 // closeWrite sends TLS close_notify, then a TCP FIN.
 func (t *tcpStream) closeWrite() error {
-	err := t.tc.CloseWrite()
+	err := t.closeNotify()
 	if err2 := t.raw.CloseWrite(); err == nil {
 		err = err2
 	}
@@ -47,7 +67,7 @@ func (t *tcpStream) abort() {
 // that closing with unread data cannot reset what the peer has still to
 // read; then it closes the socket.
 func (t *tcpStream) release(linger time.Duration) {
-	t.tc.CloseWrite() // no-op after CloseSend; fails harmlessly after abort
+	t.closeNotify() // tc's: a no-op after CloseSend; fails harmlessly after abort
 	t.raw.CloseWrite()
 	t.raw.SetReadDeadline(time.Now().Add(linger))
 	io.Copy(io.Discard, t.raw)
@@ -73,12 +93,14 @@ func dialTCP(ctx context.Context, addr string, conf *tls.Config, timeout, idle t
 	raw := c.(*net.TCPConn)
 	setUserTimeout(raw, idle)
 	bc := newBatchConn(raw)
+	conf = conf.Clone()
+	conf.KeyLogWriter = &bc.keys
 	tc := tls.Client(bc, conf)
 	if err := tc.HandshakeContext(ctx); err != nil {
 		raw.Close()
 		return nil, fmt.Errorf("TLS handshake with %s: %w", addr, err)
 	}
-	return &tcpStream{tc: tc, raw: raw, bc: bc}, nil
+	return newTCPStream(tc, raw, bc, true), nil
 }
 
 // serveTCP accepts TLS connections; each authenticated one carries one
@@ -144,5 +166,5 @@ func (s *Server) handleTCP(ctx context.Context, raw *net.TCPConn, p *pendingHand
 		raw.Close()
 		return
 	}
-	s.handleStream(ctx, &tcpStream{tc: tc, raw: raw, bc: bc}, peer, "tcp")
+	s.handleStream(ctx, newTCPStream(tc, raw, bc, false), peer, "tcp")
 }
