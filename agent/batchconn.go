@@ -20,7 +20,9 @@ const batchBytes = 64 << 10
 // (hold, netStream.Send), the records go into one buffer that reaches the
 // socket in writes of batchBytes, the last at release; reads go through a
 // buffer of batchBytes. Writes outside a message (the handshake, alerts,
-// close_notify) go straight through.
+// close_notify) go straight through. recLayer (tlsrec.go), which writes the
+// records once the handshake is done, seals them into the same batch, a
+// larger one (bigBatchBytes) for a message with a block's payload.
 //
 // Until unframe, reads end at TLS record boundaries, so that crypto/tls
 // takes nothing past the handshake from the read buffer: recLayer reads
@@ -121,15 +123,24 @@ func (c *batchConn) release() error {
 	return err
 }
 
-// putBuf gives the batch buffer back to the pool.
+// putBuf gives the batch buffer back to its pool.
 func (c *batchConn) putBuf() {
 	if c.buf != nil {
 		b := c.buf[:0]
-		batchBufs.Put(&b)
+		if cap(b) >= bigBatchCap {
+			bigBatchBufs.Put(&b)
+		} else {
+			batchBufs.Put(&b)
+		}
 		c.buf = nil
 	}
 }
 
 // batchBufs are the write buffers of batchConns, lent for one message.
-// recLayer fills them with up to four whole records.
-var batchBufs = sync.Pool{New: func() any { b := make([]byte, 0, recBatchCap); return &b }}
+// recLayer fills them with up to four whole records; a message with a
+// payload of batchBytes or more (a block) takes one of bigBatchBufs,
+// which hold 64 (tlsrec.go: bigBatchBytes).
+var (
+	batchBufs    = sync.Pool{New: func() any { b := make([]byte, 0, recBatchCap); return &b }}
+	bigBatchBufs = sync.Pool{New: func() any { b := make([]byte, 0, bigBatchCap); return &b }}
+)
