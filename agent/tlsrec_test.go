@@ -209,3 +209,40 @@ func TestRecLayerEarlyData(t *testing.T) {
 		}
 	}
 }
+
+// TestRecLayerBigBatch: a message with a block's payload, held in a
+// batch, reaches the socket in writes of about bigBatchBytes (a 20-byte
+// header and 1 MiB of payload: two writes, where batches of batchBytes
+// took seventeen), and arrives whole.
+func TestRecLayerBigBatch(t *testing.T) {
+	cli, srv := recPair(t, true, true)
+	cw := &countingWriter{w: cli.bc.w}
+	cli.bc.w = cw
+	hdr := bytes.Repeat([]byte{'h'}, 20)
+	payload := make([]byte, 1<<20)
+	for i := range payload {
+		payload[i] = byte(i * 7)
+	}
+	got := make(chan []byte, 1)
+	go func() {
+		b := make([]byte, len(hdr)+len(payload))
+		n, _ := io.ReadFull(srv, b)
+		got <- b[:n]
+	}()
+	cli.beginBatch()
+	if _, err := cli.Write(hdr); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cli.Write(payload); err != nil {
+		t.Fatal(err)
+	}
+	if err := cli.endBatch(); err != nil {
+		t.Fatal(err)
+	}
+	if cw.writes > 2 {
+		t.Fatalf("a 1 MiB message reached the socket in %d writes, want at most 2", cw.writes)
+	}
+	if b := <-got; !bytes.Equal(b, append(hdr, payload...)) {
+		t.Fatalf("the server read %d bytes, not the message", len(b))
+	}
+}
