@@ -222,7 +222,12 @@ func (l *recLayer) Write(p []byte) (int, error) {
 	return l.writeRecords(recTypeData, p)
 }
 
+// writeRecords writes nothing for an empty p, as crypto/tls: a peer with
+// crypto/tls's records fails a stream after 16 empty records in a row.
 func (l *recLayer) writeRecords(typ byte, p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
 	c := l.bc
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -244,7 +249,7 @@ func (l *recLayer) writeRecords(typ byte, p []byte) (int, error) {
 		}
 	}
 	n := 0
-	for first := true; first || len(p) > 0; first = false {
+	for len(p) > 0 {
 		k := min(len(p), recMaxPlain)
 		size := recSealed + k
 		if cap(c.buf)-len(c.buf) < size {
