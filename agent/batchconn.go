@@ -139,7 +139,7 @@ func (c *batchConn) putBuf() {
 // batchBufs are the write buffers of batchConns, lent for one message.
 // recLayer fills them with up to four whole records; a message with a
 // payload of batchBytes or more (a block) takes one of bigBatchBufs,
-// which hold 64 (tlsrec.go: bigBatchBytes).
+// which hold 64 records (tlsrec.go: bigBatchBytes).
 var (
 	batchBufs    = sync.Pool{New: func() any { b := make([]byte, 0, recBatchCap); return &b }}
 	bigBatchBufs = sync.Pool{New: func() any { b := make([]byte, 0, bigBatchCap); return &b }}
