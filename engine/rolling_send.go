@@ -19,12 +19,18 @@ type sendRoll struct {
 	share   *SearchShare   // the fruitless-search streak: Options.Search, or the session's own
 	off     bool           // a refusal turned the search off for the stripe
 	refused map[int64]bool // blocks the receiver refused, sent again as Data
-	span    []byte         // a block and the next one, contiguous
-	tail    []byte         // the end of the last searched block that went as a literal, for block tailAt
-	tailAt  int64
-	ext     []byte // tail followed by span, for a search that starts in the tail
-	pieced  int64  // blocks sent in pieces
-	copied  int64  // bytes of those sent as copies
+	// win holds room bytes for tail, then span: a search that starts in
+	// the tail reads tail and span contiguous without a second buffer
+	// (it was one of up to two blocks: 2 MiB of fresh memory per worker,
+	// which this VM's first touch makes dear). room is the longest tail
+	// the file can have: rollTailMax, or a smaller file's size.
+	win    []byte
+	room   int
+	span   []byte // a block and the next one, contiguous: win[room:]
+	tail   []byte // the end of the last searched block that went as a literal, for block tailAt
+	tailAt int64
+	pieced int64 // blocks sent in pieces
+	copied int64 // bytes of those sent as copies
 }
 
 // newSendRoll returns the search state of a stripe, or nil when the
@@ -39,7 +45,8 @@ func (s *sender) newSendRoll() *sendRoll {
 	if s.opt.testSearchWeak != nil {
 		weak = s.opt.testSearchWeak
 	}
-	return &sendRoll{s: s, weak: weak, idx: newRollIndex(ro, s.p.BlockSize, s.p.Blocks()), per: int64(batchBlocks(s.p.BlockSize)), carryAt: -1, share: s.search, refused: map[int64]bool{}}
+	return &sendRoll{s: s, weak: weak, idx: newRollIndex(ro, s.p.BlockSize, s.p.Blocks()), per: int64(batchBlocks(s.p.BlockSize)), carryAt: -1,
+		room: int(min(rollTailMax, int64(s.p.BlockSize), s.p.Size)), share: s.search, refused: map[int64]bool{}}
 }
 
 // recv is recvMsg that also answers every Refused it meets by sending that
@@ -148,8 +155,9 @@ func (rs *sendRoll) send(st *lockedStream, b *pendingBatch, i int, buf []byte, r
 			// The previous block ended in a literal: an old block whose
 			// anchor lies there (data deleted before it, so it starts in
 			// the previous block) still serves the rest of this one.
-			rs.ext = append(append(rs.ext[:0], rs.tail...), rs.span...)
-			res = clipTail(rs.idx.search(rs.ext, t+n, 0, rs.weak), t)
+			ext := rs.win[rs.room-t : rs.room+len(rs.span)]
+			copy(ext, rs.tail)
+			res = clipTail(rs.idx.search(ext, t+n, 0, rs.weak), t)
 		} else {
 			res = rs.idx.search(rs.span, n, carry.n, rs.weak)
 		}
@@ -246,12 +254,14 @@ func (rs *sendRoll) fill(b *pendingBatch, i int, buf []byte) error {
 	if nb != nil && nb.unasked == nil && (nb.have == nil || !nb.have[j]) {
 		next, nn = nb.bufs[j], s.p.BlockLen(nb.first+int64(j)) // nil: a hole
 	}
-	if need := len(buf) + nn; cap(rs.span) < need {
-		// sized to what the file needs, at most two blocks: a small file
-		// of a tree does not clear two blocks' worth of zeroes per file
-		rs.span = make([]byte, need)
+	if need := rs.room + len(buf) + nn; len(rs.win) < need {
+		// sized to what the file needs, at most two blocks and the tail's
+		// room: a small file of a tree does not clear two blocks' worth
+		// of zeroes per file. Block-sized ones come from sysio's slabs
+		// of huge pages, as block buffers do.
+		rs.win = sysio.AlignedBuffer(need)
 	}
-	span := rs.span[:len(buf)+nn]
+	span := rs.win[rs.room : rs.room+len(buf)+nn]
 	err := sysio.Guard(func() {
 		copy(span, buf)
 		if next != nil {
