@@ -6,6 +6,8 @@ import (
 	"io"
 	"net"
 	"sync"
+
+	"github.com/pdiffagent/pdiffagent/sysio"
 )
 
 // batchBytes bounds what batchConn gathers before a write, and what it
@@ -128,7 +130,7 @@ func (c *batchConn) putBuf() {
 	if c.buf != nil {
 		b := c.buf[:0]
 		if cap(b) >= bigBatchCap {
-			bigBatchBufs.Put(&b)
+			putBigBatch(b)
 		} else {
 			batchBufs.Put(&b)
 		}
@@ -140,7 +142,28 @@ func (c *batchConn) putBuf() {
 // recLayer fills them with up to four whole records; a message with a
 // payload of batchBytes or more (a block) takes one of bigBatchBufs,
 // which hold 64 records (tlsrec.go: bigBatchBytes).
-var (
-	batchBufs    = sync.Pool{New: func() any { b := make([]byte, 0, recBatchCap); return &b }}
-	bigBatchBufs = sync.Pool{New: func() any { b := make([]byte, 0, bigBatchCap); return &b }}
-)
+var batchBufs = sync.Pool{New: func() any { b := make([]byte, 0, recBatchCap); return &b }}
+
+// bigBatchBufs is a free list, not a sync.Pool, whose buffers a garbage
+// collection would drop, to be allocated again: fresh memory, which this
+// VM's first touch makes dear (about 2-3 ms of CPU per MiB). Its buffers
+// come from sysio's slabs of huge pages. Only a stream sending a block
+// holds one, while it writes the message, so a few suffice; a buffer
+// returned to a full list is left to the collector.
+var bigBatchBufs = make(chan []byte, 8)
+
+func getBigBatch() []byte {
+	select {
+	case b := <-bigBatchBufs:
+		return b[:0]
+	default:
+		return sysio.AlignedBuffer(bigBatchCap)[:0]
+	}
+}
+
+func putBigBatch(b []byte) {
+	select {
+	case bigBatchBufs <- b[:0]:
+	default:
+	}
+}

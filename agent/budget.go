@@ -26,7 +26,8 @@ import (
 // only by a peer whose data the engine reads as fast as it comes), the
 // kernel's socket buffers, TLS records and frame headers (tens of KiB per
 // stream; a stream sending blocks holds a write batch of 1 MiB while it
-// writes one: tlsrec.go, bigBatchBytes), and the runtime's slack: buffers freed to the pool are returned
+// writes one: tlsrec.go, bigBatchBytes; a free list keeps up to 8 of them,
+// batchconn.go), and the runtime's slack: buffers freed to the pool are returned
 // to the system only after garbage collections. Measured (2026-12-01, the
 // 2-core VM, 60 s of TestHostileSoak: 16 MiB blocks, a 256 MiB budget of
 // which at most 216 MiB was reserved): peak RSS 270 MiB, 54 MiB above the

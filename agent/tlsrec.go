@@ -239,7 +239,7 @@ func (l *recLayer) writeRecords(typ byte, p []byte) (int, error) {
 		held := c.buf
 		c.buf = nil
 		if big {
-			c.buf = append((*bigBatchBufs.Get().(*[]byte))[:0], held...)
+			c.buf = append(getBigBatch(), held...)
 		} else {
 			c.buf = (*batchBufs.Get().(*[]byte))[:0]
 		}
