@@ -314,21 +314,8 @@
 // asking for the pages at once, MADV_POPULATE_READ after each mapping,
 // changed nothing: 2026-12-02, 1.00-1.03 CPU-s per end against 0.60-0.64);
 // sha256's one-shot Sum256 instead of Reset, Write and Sum made no
-// difference (BenchmarkStrong); BLAKE3 (zeebo/blake3, AVX2 here, no
-// AVX-512 path) hashes 1 MiB blocks at 2.6-3.3 GB/cpu-s but 4 KiB
-// sub-blocks at 1.1-1.4 and 8 KiB ones at 2.6 (it hashes 8 chunks of 1
-// KiB at once): --min-block 8K suits a BLAKE3 session of 8 KiB pages, not
-// made the default (a 4 KiB write would send 8 KiB). Pushes of 1 GiB at
-// 100 pages, 6 interleaved each (2026-12-02, Zen 5 VM with the SHA
-// extensions, where sha256mb's four lanes hash 2.8-3.1 GB/cpu-s at any
-// size): -m blake3 0.656 s, -m blake3 --min-block 8K 0.598 s, sha256
-// 0.577 s. Tried and left: lukechampine.com/blake3's guts, whose AVX-512
-// assembly compresses 16 chunks at once, hashes a hot 1 MiB block at
-// 4.1-4.2 GB/s on one goroutine against zeebo's 3.25-3.27, but blocks
-// out of the caches (two goroutines over 256 MiB) at 4.75 GB/s in all
-// against zeebo's 6.4 (16 strided streams), and the 100-page push with
-// it took 0.690 s against 0.649 (6 interleaved); its own Sum256 runs a
-// goroutine per 16 KiB.
+// difference (BenchmarkStrong); BLAKE3 is measured in doc_cpu.go
+// ("BLAKE3 against sha256 here").
 //
 // Earlier the same day another VM of this kind measured hashing 2 GiB at
 // 0.75 s with pread and 1.56 s mapped (a fault per 4 KiB page), and before

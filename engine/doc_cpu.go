@@ -247,3 +247,24 @@ package engine
 // of both copies 63% of it, xxhash64 11%, page-cache copies 8%) in
 // 0.66 s; compared, 0.03 + 0.21 CPU-s in 0.19 s, the reads of both copies
 // nearly all of it.
+//
+// # BLAKE3 against sha256 here
+//
+// BLAKE3 (zeebo/blake3, AVX2 here, no AVX-512 path) hashes 1 MiB
+// blocks at 2.6-3.3 GB/cpu-s but 4 KiB
+// sub-blocks at 1.1-1.4 and 8 KiB ones at 2.6 (it hashes 8 chunks of 1
+// KiB at once): --min-block 8K suits a BLAKE3 session of 8 KiB pages, not
+// made the default (a 4 KiB write would send 8 KiB). Pushes of 1 GiB at
+// 100 pages, 6 interleaved each (2026-12-02, Zen 5 VM with the SHA
+// extensions, where sha256mb's four lanes hash 2.8-3.1 GB/cpu-s at any
+// size): -m blake3 0.656 s, -m blake3 --min-block 8K 0.598 s, sha256
+// 0.577 s. Tried and left: lukechampine.com/blake3's guts, whose AVX-512
+// assembly compresses 16 chunks at once, hashes a hot 1 MiB block at
+// 4.1-4.2 GB/s on one goroutine against zeebo's 3.25-3.27, but blocks
+// out of the caches (two goroutines over 256 MiB) at 4.75 GB/s in all
+// against zeebo's 6.4 (16 strided streams), and the 100-page push with
+// it took 0.690 s against 0.649 (6 interleaved); its own Sum256 runs a
+// goroutine per 16 KiB. Without the SHA extensions (GODEBUG=cpu.sha=off
+// on both ends, which sha256mb honours) the same push took 2.35 s with
+// sha256 and 0.63 s with -m blake3 (4 interleaved; sha256 with them
+// 0.60 s): there BLAKE3 is the choice.
