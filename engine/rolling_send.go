@@ -257,9 +257,16 @@ func (rs *sendRoll) fill(b *pendingBatch, i int, buf []byte) error {
 	if need := rs.room + len(buf) + nn; len(rs.win) < need {
 		// sized to what the file needs, at most two blocks and the tail's
 		// room: a small file of a tree does not clear two blocks' worth
-		// of zeroes per file. Block-sized ones come from sysio's slabs
-		// of huge pages, as block buffers do.
-		rs.win = sysio.AlignedBuffer(need)
+		// of zeroes per file. The largest comes from the block buffers'
+		// pool (sysio's slabs of huge pages) and goes back to it when
+		// the stripe ends (release), so that a tree's files reuse it: a
+		// carved buffer dropped keeps its slab alive.
+		rs.release()
+		if full := rs.winMax(); need == full {
+			rs.win = getBuf(full, full)
+		} else {
+			rs.win = make([]byte, need)
+		}
 	}
 	span := rs.win[rs.room : rs.room+len(buf)+nn]
 	err := sysio.Guard(func() {
@@ -275,6 +282,20 @@ func (rs *sendRoll) fill(b *pendingBatch, i int, buf []byte) error {
 	}
 	rs.span = span
 	return nil
+}
+
+// winMax is the largest win: the tail's room and two blocks.
+func (rs *sendRoll) winMax() int { return rs.room + 2*rs.s.p.BlockSize }
+
+// release gives win back to the pool if it came from there.
+func (rs *sendRoll) release() {
+	if rs == nil || rs.win == nil {
+		return
+	}
+	if full := rs.winMax(); len(rs.win) == full {
+		putBuf(full, rs.win)
+	}
+	rs.win, rs.span = nil, nil
 }
 
 // finish ends the stripe's pieces: it sends RollEnd, answers the

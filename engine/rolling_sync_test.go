@@ -455,3 +455,28 @@ func TestRollingEmptyIndex(t *testing.T) {
 		t.Errorf("search work %d, %d blocks sent", sst.searchWork, rst.BlocksChanged)
 	}
 }
+
+// TestRollingWinPooled: the sender's search buffer of full size (the
+// tail's room and two blocks) goes back to the block buffers' pool when
+// its stripe ends, and the next sync takes it again instead of carving
+// another from sysio's slabs (a tree's files, one after another).
+func TestRollingWinPooled(t *testing.T) {
+	checkNoLeak(t)
+	const bs = 32 << 10 // a size no other test's window has: room 32 KiB + two blocks
+	p := Params{Session: Session{BlockSize: bs, Workers: 2}}
+	l := freeListOf(bs + 2*bs)
+	count := func() int { l.mu.Lock(); defer l.mu.Unlock(); return len(l.bufs) }
+	l.mu.Lock()
+	l.bufs = nil // what an earlier run (-count) left
+	l.mu.Unlock()
+	old := randBytes(61, 4*mib)
+	data := insertAt(old, 5000, randBytes(62, 4096))
+	n0 := count()
+	rollSync(t, data, old, p, Options{}, rollCaps)
+	n1 := count()
+	rollSync(t, data, old, p, Options{}, rollCaps)
+	n2 := count()
+	if n1 <= n0 || n2 != n1 {
+		t.Errorf("full search buffers in the pool: %d before, %d after a sync, %d after another; want more after the first, as many after the second", n0, n1, n2)
+	}
+}

@@ -195,6 +195,7 @@ func (s *sender) worker(ctx context.Context, w int, st *lockedStream) error {
 	var dg digest
 	defer s.dig.merge(&dg)
 	rs := s.newSendRoll()
+	defer rs.release()
 	err := func() error {
 		strong, err := newStrongHasher(s.p.Strong)
 		if err != nil {
