@@ -262,13 +262,20 @@ func TestRollingCancelMidSearch(t *testing.T) {
 	src, dst := writeCase(t, syncCase{src: data, dst: old})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	// Only searches that start once cancel has returned count: with two
+	// workers, the other one searches on while the third search's worker
+	// waits to run cancel (15 counted so under -race on a loaded machine,
+	// all before the cancel).
 	var calls, after atomic.Int64
+	var cancelled atomic.Bool
 	opt := Options{testSearchHook: func() {
-		switch n := calls.Add(1); {
-		case n == 3:
-			cancel()
-		case n > 3:
+		if cancelled.Load() {
 			after.Add(1)
+			return
+		}
+		if calls.Add(1) == 3 {
+			cancel()
+			cancelled.Store(true)
 		}
 	}}
 	err := rollRun(ctx, t, src, dst, rollParams(), opt)
