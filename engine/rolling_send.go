@@ -218,19 +218,27 @@ func (rs *sendRoll) want(buf []byte, ref *wire.RefineBlock, ws []uint64) bool {
 		rs.share.skip(len(buf))
 		return false
 	}
-	if ref != nil {
-		match := 0
-		for j := range ref.Weak {
-			if ws[j] == ref.Weak[j] {
-				match++
-			}
-		}
-		if 2*match >= len(ref.Weak) {
-			rs.share.skip(len(buf))
-			return false
-		}
+	if refineServes(ref, ws) {
+		rs.share.skip(len(buf))
+		return false
 	}
 	return rs.share.want(buf)
+}
+
+// refineServes reports whether refinement serves a needed block better
+// than the search: ref, the receiver's sums of its sub-blocks, matches ws,
+// ours, in at least half of them.
+func refineServes(ref *wire.RefineBlock, ws []uint64) bool {
+	if ref == nil {
+		return false
+	}
+	match := 0
+	for j := range ref.Weak {
+		if ws[j] == ref.Weak[j] {
+			match++
+		}
+	}
+	return 2*match >= len(ref.Weak)
 }
 
 // fill puts block i of b (buf, possibly mapped) into span, followed by

@@ -147,6 +147,9 @@ type pendingBatch struct {
 	// waited is how long the decider waited for the batch's Verdict
 	// (readPace).
 	waited time.Duration
+	// early holds the batch's answers when the decider took them ahead,
+	// deciding the batch before (lookAhead).
+	early *verdictMsgs
 	// unasked is set for a batch announced with Unasked (unasked.go):
 	// per block, whether it holds data (false: a hole); bufs stay nil.
 	unasked []bool
