@@ -10,6 +10,9 @@ BENCH_SIZE ?= 2G
 BENCH_ROUNDS ?= 10
 BENCH_REPEAT ?= 2
 BENCH_PATTERNS ?= random,insert,inserts,pages
+# Bytes the insert pattern inserts into the copy, a round each (the sync
+# deletes them: 4 KiB less than a block, 2 MiB more than one).
+BENCH_INSERT_LEN ?= 4K,2M
 BENCH_SIZES ?= 1G,2G,4G,8G
 BENCH_FLAGS ?=
 # The tree case's sizes (1: the issue's 3.5 GiB tree; 0.01 for a quick run).
@@ -109,7 +112,8 @@ demo: build
 	BIN=$(BIN) DEMO_DIR=$(DEMO_DIR) DEMO_SIZE=$(DEMO_SIZE) bash bench/demo.sh
 
 # The full comparison: $(BENCH_SIZE) of random data, changed 10%..100% in
-# $(BENCH_ROUNDS) rounds (plus one 4 KiB insertion 1 MiB in, 100 insertions of
+# $(BENCH_ROUNDS) rounds (plus one insertion 1 MiB in of each of
+# $(BENCH_INSERT_LEN), 100 insertions of
 # 100 bytes, and 100 and 1000 rewritten 8 KiB
 # pages), local sync, push over TCP and
 # QUIC and rsync side by side, each the best of $(BENCH_REPEAT) runs, with the
@@ -120,7 +124,7 @@ demo: build
 bench: build bench-rsync
 	@mkdir -p bench/results bench/work
 	$(BIN) bench --size $(BENCH_SIZE) --rounds $(BENCH_ROUNDS) --repeat $(BENCH_REPEAT) \
-		--pattern $(BENCH_PATTERNS) --vs-rsync --tree --tree-scale $(BENCH_TREE_SCALE) \
+		--pattern $(BENCH_PATTERNS) --insert-len $(BENCH_INSERT_LEN) --vs-rsync --tree --tree-scale $(BENCH_TREE_SCALE) \
 		--dir bench/work --out bench/results $(BENCH_FLAGS)
 
 # How time and peak memory grow with the file size (16 GiB of work files

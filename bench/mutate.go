@@ -21,7 +21,10 @@ const (
 	// Insert inserts InsertLen random bytes InsertAt bytes into the file
 	// (at a random offset inside the first block of a file no larger than
 	// that), shifting the rest: the file grows and every block from the
-	// insertion on moves. fraction is ignored.
+	// insertion on moves. fraction is ignored. MutateInsert inserts any
+	// number of bytes there. The copy is what changes, so to the sync that
+	// brings it back to the source the bytes are a deletion: the source's
+	// data lies that much further on in the copy.
 	Insert
 	// Blocks replaces round(fraction*blocks) distinct blocks chosen at
 	// random wholly with random data.
@@ -114,13 +117,7 @@ func Mutate(path string, blockSize int, fraction float64, pattern Pattern, seed 
 		}
 		return k, flipBlocks(f, size, bs, idx, rng)
 	case Insert:
-		var at int64
-		if size > InsertAt {
-			at = InsertAt
-		} else if size > 0 {
-			at = rng.Int64N(min(size, bs))
-		}
-		return insert(f, size, bs, []int64{at}, InsertLen, rng)
+		return insert(f, size, bs, []int64{insertAt(size, bs, rng)}, InsertLen, rng)
 	case Inserts:
 		at := make([]int64, InsertsCount)
 		for i := range at {
@@ -134,6 +131,44 @@ func Mutate(path string, blockSize int, fraction float64, pattern Pattern, seed 
 		return 0, fmt.Errorf("bench: the pages pattern takes a count of pages: MutatePages")
 	}
 	return 0, fmt.Errorf("bench: unknown %v", pattern)
+}
+
+// insertAt is where Insert inserts in a file of size bytes: InsertAt, or
+// a random offset in the first block of a file no larger than that.
+func insertAt(size, bs int64, rng *rand.Rand) int64 {
+	if size > InsertAt {
+		return InsertAt
+	}
+	if size > 0 {
+		return rng.Int64N(min(size, bs))
+	}
+	return 0
+}
+
+// MutateInsert inserts n random bytes into the file at path where the
+// Insert pattern does, and returns how many blocks of blockSize bytes
+// differ from the insertion to the new end (as Mutate does for Insert,
+// which inserts InsertLen).
+func MutateInsert(path string, blockSize int, n int64, seed int64) (changed int64, err error) {
+	if blockSize <= 0 || n < 0 {
+		return 0, fmt.Errorf("bench: block size %d, %d bytes to insert", blockSize, n)
+	}
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return 0, err
+	}
+	defer func() {
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}()
+	size, err := fileSize(f)
+	if err != nil {
+		return 0, err
+	}
+	rng := rand.New(rand.NewPCG(uint64(seed), 0x70646966666167))
+	bs := int64(blockSize)
+	return insert(f, size, bs, []int64{insertAt(size, bs, rng)}, n, rng)
 }
 
 // pickDistinct returns k distinct numbers from [0, n) in increasing order
@@ -199,13 +234,16 @@ func insert(f *os.File, size, bs int64, at []int64, n int64, rng *rand.Rand) (in
 		}
 		end = at[k]
 	}
-	gap := buf[:n]
 	for k, a := range at {
-		for i := range gap {
-			gap[i] = byte(rng.Uint32())
-		}
-		if _, err := f.WriteAt(gap, a+int64(k)*n); err != nil {
-			return 0, err
+		for done := int64(0); done < n; { // the gap, a buffer at a time
+			gap := buf[:min(n-done, int64(len(buf)))]
+			for i := range gap {
+				gap[i] = byte(rng.Uint32())
+			}
+			if _, err := f.WriteAt(gap, a+int64(k)*n+done); err != nil {
+				return 0, err
+			}
+			done += int64(len(gap))
 		}
 	}
 	if len(at) == 0 {

@@ -192,3 +192,37 @@ func TestParsePattern(t *testing.T) {
 		t.Error("accepted an unknown pattern")
 	}
 }
+
+// TestMutateInsertLen: MutateInsert inserts any number of bytes where
+// Insert does, more than its 4 MiB buffer too, keeping the rest shifted.
+func TestMutateInsertLen(t *testing.T) {
+	const bs = 64 << 10
+	for _, n := range []int64{1, 2 << 20, 5<<20 + 3} {
+		dir := t.TempDir()
+		orig, p := filepath.Join(dir, "orig"), filepath.Join(dir, "m")
+		const size = InsertAt + 3*bs + 11
+		if err := GenerateRandom(orig, size, 4); err != nil {
+			t.Fatal(err)
+		}
+		if err := CopyFile(orig, p); err != nil {
+			t.Fatal(err)
+		}
+		got, err := MutateInsert(p, bs, n, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, b := readFile(t, orig), readFile(t, p)
+		if int64(len(b)) != size+n {
+			t.Fatalf("%d inserted: %d bytes, want %d", n, len(b), size+n)
+		}
+		if !bytes.Equal(b[:InsertAt], a[:InsertAt]) || !bytes.Equal(b[InsertAt+n:], a[InsertAt:]) {
+			t.Errorf("%d inserted: the original bytes are not around the insertion", n)
+		}
+		if n >= 8 && bytes.Equal(b[InsertAt:InsertAt+min(n, 64)], a[InsertAt:InsertAt+min(n, 64)]) {
+			t.Errorf("%d inserted: the inserted bytes repeat the original", n)
+		}
+		if d := diffBlocks(a, b, bs); d != got {
+			t.Errorf("%d inserted: %d blocks differ, reported %d", n, d, got)
+		}
+	}
+}

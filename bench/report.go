@@ -57,7 +57,7 @@ func WriteJSON(w io.Writer, rep *Report) error {
 // csvHeader names the columns of WriteCSV.
 var csvHeader = []string{"tool", "pattern", "changed", "size", "block_size", "blocks", "blocks_mutated",
 	"changed_bytes", "sync_seconds", "wall_seconds", "flush_seconds", "sha256_floor_seconds", "read_floor_seconds",
-	"ratio", "cache", "resident", "client_peak_rss", "server_peak_rss", "client_cpu_seconds", "server_cpu_seconds", "bytes_sent", "bytes_written", "verified", "pages", "bytes_wire"}
+	"ratio", "cache", "resident", "client_peak_rss", "server_peak_rss", "client_cpu_seconds", "server_cpu_seconds", "bytes_sent", "bytes_written", "verified", "pages", "bytes_wire", "inserted"}
 
 // WriteCSV writes one row per sync, with a header.
 func WriteCSV(w io.Writer, rep *Report) error {
@@ -69,7 +69,7 @@ func WriteCSV(w io.Writer, rep *Report) error {
 		cw.Write([]string{r.Tool, r.Pattern, f(r.Changed), i(r.Size), i(int64(r.BlockSize)), i(r.Blocks),
 			i(r.BlocksMutated), i(r.ChangedBytes()), f(r.SyncSeconds), f(r.WallSeconds), f(r.FlushSeconds), f(r.FloorSeconds),
 			f(r.ReadSeconds), f(r.Ratio), r.Cache, f(r.Resident), i(r.ClientRSS), i(r.ServerRSS), f(r.ClientCPU), f(r.ServerCPU),
-			i(r.Stats.BytesSent), i(r.Stats.BytesWritten), strconv.FormatBool(r.Verified), i(r.Pages), i(r.Stats.BytesWire)})
+			i(r.Stats.BytesSent), i(r.Stats.BytesWritten), strconv.FormatBool(r.Verified), i(r.Pages), i(r.Stats.BytesWire), i(r.Inserted)})
 	}
 	cw.Flush()
 	return cw.Error()

@@ -39,8 +39,9 @@ type Report struct {
 type Result struct {
 	Tool          string  `json:"tool"`
 	Pattern       string  `json:"pattern"`
-	Changed       float64 `json:"changed"`         // requested fraction of blocks (of pages for the pages pattern)
-	Pages         int64   `json:"pages,omitempty"` // pages rewritten (pages pattern)
+	Changed       float64 `json:"changed"`            // requested fraction of blocks (of pages for the pages pattern)
+	Pages         int64   `json:"pages,omitempty"`    // pages rewritten (pages pattern)
+	Inserted      int64   `json:"inserted,omitempty"` // bytes inserted (insert pattern)
 	Size          int64   `json:"size"`
 	BlockSize     int     `json:"block_size"`
 	Blocks        int64   `json:"blocks"`
@@ -94,7 +95,11 @@ func (r Result) ChangedBytes() int64 {
 	if r.Pattern == Pages.String() {
 		return r.Pages * PageLen
 	}
-	return min(r.BlocksMutated*int64(r.BlockSize), r.Size+InsertLen)
+	ins := r.Inserted
+	if r.Pattern == Insert.String() && ins == 0 {
+		ins = InsertLen // a report from before InsertLens
+	}
+	return min(r.BlocksMutated*int64(r.BlockSize), r.Size+max(ins, InsertsCount*InsertsLen))
 }
 
 // Delta names the round's change: "12.5%", or "100 pages".
@@ -102,5 +107,11 @@ func (r Result) Delta() string {
 	if r.Pattern == Pages.String() {
 		return fmt.Sprintf("%d pages", r.Pages)
 	}
+	if r.Pattern == Insert.String() && r.Inserted > 0 {
+		return insertDelta(r.Inserted)
+	}
 	return pct(r.Changed)
 }
+
+// insertDelta names an insert round: "4 KiB in" (bytes inserted).
+func insertDelta(n int64) string { return FormatBytes(n) + " in" }

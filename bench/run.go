@@ -55,13 +55,17 @@ type Config struct {
 	// Changed lists the fractions of blocks to change, one round each.
 	Changed   []float64
 	BlockSize int
-	// Patterns are run one after the other; Insert and Inserts run one round only
-	// (its change is not a fraction), Pages one round per entry of Pages.
+	// Patterns are run one after the other; Inserts runs one round only
+	// (its change is not a fraction), Insert one per entry of InsertLens,
+	// Pages one per entry of Pages.
 	Patterns []Pattern
 	// Pages lists the numbers of PageLen pages the Pages pattern rewrites,
 	// one round each.
 	Pages []int64
-	Seed  int64
+	// InsertLens lists the bytes the Insert pattern inserts, one round
+	// each (none: InsertLen).
+	InsertLens []int64
+	Seed       int64
 	// Cold evicts both files from the page cache before every sync;
 	// otherwise both are read first so that the sync starts warm.
 	Cold bool
@@ -153,6 +157,7 @@ type roundSpec struct {
 	pattern Pattern
 	changed float64 // fraction of blocks; for Pages, of pages
 	pages   int64   // Pages only
+	insert  int64   // Insert only: the bytes inserted
 	seed    int64
 }
 
@@ -160,7 +165,15 @@ type roundSpec struct {
 func roundsOf(cfg Config, pat Pattern, size int64) []roundSpec {
 	var out []roundSpec
 	switch pat {
-	case Insert, Inserts:
+	case Insert:
+		lens := cfg.InsertLens
+		if len(lens) == 0 {
+			lens = []int64{InsertLen}
+		}
+		for _, n := range lens {
+			out = append(out, roundSpec{size: size, pattern: pat, insert: n})
+		}
+	case Inserts:
 		out = append(out, roundSpec{size: size, pattern: pat})
 	case Pages:
 		for _, n := range cfg.Pages {
@@ -178,6 +191,9 @@ func roundsOf(cfg Config, pat Pattern, size int64) []roundSpec {
 func (rd roundSpec) String() string {
 	if rd.pattern == Pages {
 		return fmt.Sprintf("%d pages", rd.pages)
+	}
+	if rd.pattern == Insert {
+		return insertDelta(rd.insert)
 	}
 	return pct(rd.changed)
 }
@@ -248,13 +264,16 @@ func runRound(ctx context.Context, cfg Config, rep *Report, rd roundSpec, tools 
 // floors if first, warms or evicts both files, syncs and verifies.
 func runTool(ctx context.Context, cfg Config, rd roundSpec, tool Tool, src, dst string, first bool, floors *Result) (Result, error) {
 	bs := int64(cfg.BlockSize)
-	res := Result{Tool: tool.Name, Pattern: rd.pattern.String(), Changed: rd.changed, Pages: rd.pages, Size: rd.size,
+	res := Result{Tool: tool.Name, Pattern: rd.pattern.String(), Changed: rd.changed, Pages: rd.pages, Inserted: rd.insert, Size: rd.size,
 		BlockSize: cfg.BlockSize, Blocks: (rd.size + bs - 1) / bs}
 	cfg.Log("%s: %s %s: mutating", tool.Name, rd.pattern, rd)
 	var err error
-	if rd.pattern == Pages {
+	switch rd.pattern {
+	case Pages:
 		res.BlocksMutated, err = MutatePages(dst, cfg.BlockSize, rd.pages, rd.seed)
-	} else {
+	case Insert:
+		res.BlocksMutated, err = MutateInsert(dst, cfg.BlockSize, rd.insert, rd.seed)
+	default:
 		res.BlocksMutated, err = Mutate(dst, cfg.BlockSize, rd.changed, rd.pattern, rd.seed)
 	}
 	if err != nil {

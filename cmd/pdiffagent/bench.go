@@ -20,6 +20,7 @@ type benchOptions struct {
 	Changed     []string
 	Patterns    []string
 	Pages       []int64
+	InsertLens  []string
 	Tools       []string
 	VsRsync     bool
 	Cold        bool
@@ -47,7 +48,8 @@ func (o *benchOptions) AddFlags(f *pflag.FlagSet) {
 	f.IntVar(&o.Rounds, "rounds", 10, "number of changed fractions, evenly spaced from 10% to 100% (10: 10%, 20%, … 100%; 3: 10%, 55%, 100%)")
 	f.IntVar(&o.Repeat, "repeat", 1, "run every tool this many times per round (alternating) and keep its fastest run")
 	f.StringSliceVar(&o.Changed, "changed", nil, "explicit changed fractions instead of --rounds, comma-separated (e.g. 0%,1%,10%,100% or 0.5)")
-	f.StringSliceVar(&o.Patterns, "pattern", []string{"random"}, "where changes go, comma-separated: random (a few bytes of each chosen block), blocks (chosen blocks wholly replaced by random data), prefix (pdiffcopy's way), pages (--pages random 8 KiB pages rewritten, as a database does) insert (4 KiB inserted 1 MiB into the file, shifting everything after it; one round) and/or inserts (100 insertions of 100 bytes at random offsets; one round)")
+	f.StringSliceVar(&o.Patterns, "pattern", []string{"random"}, "where changes go, comma-separated: random (a few bytes of each chosen block), blocks (chosen blocks wholly replaced by random data), prefix (pdiffcopy's way), pages (--pages random 8 KiB pages rewritten, as a database does) insert (--insert-len bytes, 4 KiB, inserted 1 MiB into the file, shifting everything after it; a round each) and/or inserts (100 insertions of 100 bytes at random offsets; one round)")
+	f.StringSliceVar(&o.InsertLens, "insert-len", []string{"4K"}, "with --pattern insert: how many bytes to insert 1 MiB into the target's copy (the sync deletes them), one round each (e.g. 4K,2M)")
 	f.Int64SliceVar(&o.Pages, "pages", []int64{100, 1000}, "with --pattern pages: how many random 8 KiB pages to rewrite, one round each")
 	f.StringSliceVar(&o.Tools, "tools", []string{"local", "tcp", bench.Cached, "quic"}, "pdiffagent modes to run: local (sync), tcp and quic (push over loopback), cached (tcp with block-hash records on both sides, made by an untimed push before: the steady state of replication)")
 	f.BoolVar(&o.VsRsync, "vs-rsync", false, "also run rsync --inplace --no-whole-file against an rsync daemon on loopback")
@@ -170,6 +172,13 @@ func benchConfig(opts *benchOptions, roundsSet bool) (bench.Config, error) {
 		}
 	}
 	cfg.Pages = opts.Pages
+	for _, s := range opts.InsertLens {
+		var v sizeValue
+		if err := v.Set(s); err != nil || v <= 0 {
+			return cfg, usageErrorf("--insert-len %q: want sizes like 4K,2M", s)
+		}
+		cfg.InsertLens = append(cfg.InsertLens, int64(v))
+	}
 	cfg.Sizes = []int64{int64(opts.Size)}
 	if len(opts.Sizes) > 0 {
 		cfg.Sizes = nil
