@@ -29,6 +29,11 @@ type sendRoll struct {
 	span   []byte // a block and the next one, contiguous: win[room:]
 	tail   []byte // the end of the last searched block that went as a literal, for block tailAt
 	tailAt int64
+	pace   *readPace // the stripe's reader's, which lookAhead keeps ahead
+	// ahead is how many batches lookAhead takes the answers to first:
+	// one, more after a search that found nothing, and as many as the
+	// last copies' sources lay ahead of them (aheadOf).
+	ahead  int
 	pieced int64 // blocks sent in pieces
 	copied int64 // bytes of those sent as copies
 }
@@ -45,7 +50,7 @@ func (s *sender) newSendRoll() *sendRoll {
 	if s.opt.testSearchWeak != nil {
 		weak = s.opt.testSearchWeak
 	}
-	return &sendRoll{s: s, weak: weak, idx: newRollIndex(ro, s.p.BlockSize, s.p.Blocks()), per: int64(batchBlocks(s.p.BlockSize)), carryAt: -1,
+	return &sendRoll{s: s, weak: weak, idx: newRollIndex(ro, s.p.BlockSize, s.p.Blocks()), per: int64(batchBlocks(s.p.BlockSize)), carryAt: -1, ahead: 1,
 		room: int(min(rollTailMax, int64(s.p.BlockSize), s.p.Size)), share: s.search, refused: map[int64]bool{}}
 }
 
@@ -170,6 +175,7 @@ func (rs *sendRoll) send(st *lockedStream, b *pendingBatch, i int, buf []byte, r
 	}
 	if search {
 		rs.share.searched(n, res.copied > carry.n)
+		rs.ahead = rs.aheadOf(blk, res)
 	}
 	if res.copied == 0 {
 		return false, nil
@@ -374,4 +380,24 @@ func clipTail(r searchResult, t int) searchResult {
 		out.pieces = append(out.pieces, pc)
 	}
 	return out
+}
+
+// aheadOf is how many batches lookAhead should cover after the search of
+// block blk found res: as many as its copies' sources lay ahead (a
+// deletion: a batch covers one of up to batchBytes, the sources of the
+// batch's last block lying that much beyond it), at least one; and all
+// of rollAheadBatches after a search that found nothing, since a deletion
+// longer than a batch shows so.
+func (rs *sendRoll) aheadOf(blk int64, res searchResult) int {
+	if res.copied == 0 {
+		return rollAheadBatches
+	}
+	bs := int64(rs.s.p.BlockSize)
+	var far int64
+	for _, pc := range res.pieces {
+		if pc.src >= 0 {
+			far = max(far, pc.src-(blk*bs+int64(pc.off)))
+		}
+	}
+	return int(min(1+far/(rs.per*bs), rollAheadBatches))
 }

@@ -96,11 +96,13 @@ func TestRollingInsertDelete(t *testing.T) {
 // of many batches is found after every batch boundary too. Each block
 // then starts with the tail of an old block whose anchor lies in the
 // block before, and from a batch's last blocks on, the old blocks that
-// hold their data are the next batch's: the decider takes the next
-// batch's verdict and sums before it decides one (lookAhead), and the
-// search takes the literal end of a block along (keepTail). Without the
-// look-ahead a deletion of n bytes lost about n bytes per batch: 1 MiB of
-// each 4 MiB batch for a 1 MiB deletion, and a whole one from 4 MiB.
+// hold their data are the next batches': the decider takes the next
+// batches' verdicts and sums before it decides one (lookAhead: one batch,
+// more after a fruitless search and while the copies' sources lie that
+// far ahead), and the search takes the literal end of a block along
+// (keepTail). Without the look-ahead a deletion of n bytes lost about n
+// bytes per batch: 1 MiB of each 4 MiB batch for a 1 MiB deletion, and a
+// whole one from 4 MiB; with one batch only, 6 MiB lost the stripe.
 // What may go whole is the stripe boundary's shift (n bytes: their
 // source is in the other stripe) and a few blocks.
 func TestRollingDeleteAcrossBatches(t *testing.T) {
@@ -115,6 +117,15 @@ func TestRollingDeleteAcrossBatches(t *testing.T) {
 				t.Errorf("blocks of %d, %d bytes deleted: sent %d bytes, want at most %d (%d blocks moved)", bs, n, sst.BytesSent, most, rst.BlocksMoved)
 			}
 		}
+	}
+	// More than a batch: the first batch searched finds nothing within one
+	// batch ahead, and is lost; from the next on the look-ahead covers it.
+	const bs, n = 256 << 10, 6*mib + 5
+	old = randBytes(13, 48*mib) // stripes of 6 batches
+	p := Params{Session: Session{BlockSize: bs, Workers: 2}}
+	sst, rst := rollSync(t, deleteAt(old, 1000, n), old, p, Options{}, rollCaps)
+	if most := int64(2*n + batchBytes + 3*bs); sst.BytesSent > most {
+		t.Errorf("blocks of %d, %d bytes deleted: sent %d bytes, want at most %d (%d blocks moved)", bs, n, sst.BytesSent, most, rst.BlocksMoved)
 	}
 }
 

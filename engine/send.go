@@ -199,6 +199,9 @@ func (s *sender) worker(ctx context.Context, w int, st *lockedStream) error {
 	defer s.dig.merge(&dg)
 	rs := s.newSendRoll()
 	defer rs.release()
+	if rs != nil {
+		rs.pace = pace
+	}
 	err := func() error {
 		strong, err := newStrongHasher(s.p.Strong)
 		if err != nil {

@@ -47,19 +47,28 @@ func (s *sender) recvVerdict(st *lockedStream, b *pendingBatch, rs *sendRoll) (v
 	return ev, nil
 }
 
-// lookAhead takes the answers to the batch after b before b is decided,
-// when b has a needed block that the search will look at (one that
-// refinement does not serve)
-// and the search is on and not quiet: their RollSums put that batch's old
-// blocks in the index, so that b's search finds data moved back from
-// there, as after a deletion. The receiver offers a batch's blocks only
-// with its verdict, and without this a deletion of d bytes lost about d
-// bytes per batch of batchBytes: a quarter of the file for 1 MiB deleted,
-// all of it from 4 MiB (1 GiB pushed over TCP, 1 MiB blocks). Waiting for
-// the reader to hand the next batch over is safe, as in the search's fill:
-// the pace always leaves the reader a batch beyond the one decided.
+// rollAheadBatches is the most batches after the one it decides that the
+// decider takes the answers to first, while the search is on
+// (sendRoll.ahead: one, unless a deletion needs more).
+const rollAheadBatches = 3
+
+// lookAhead takes the answers to the rs.ahead batches after b
+// before b is decided, when b has a needed block that the search will look
+// at (one that refinement does not serve) and the search is on and not
+// quiet: their RollSums put those batches' old blocks in the index, so
+// that b's search finds data moved back from there, as after a deletion.
+// The receiver offers a batch's blocks only with its verdict, and without
+// this a deletion of d bytes lost about d bytes per batch of batchBytes: a
+// quarter of the file for 1 MiB deleted, all of it from 4 MiB (1 GiB
+// pushed over TCP, 1 MiB blocks). Meanwhile the reader's pace is kept at
+// least a batch beyond them, so that waiting for the reader to hand them
+// over is safe (as in the search's fill).
 func (s *sender) lookAhead(st *lockedStream, b *pendingBatch, ev verdictMsgs, pre batchHashes, rs *sendRoll) error {
-	if rs == nil || rs.off || rs.share.quiet() {
+	if rs == nil || rs.pace == nil {
+		return nil
+	}
+	if rs.off || rs.share.quiet() {
+		rs.pace.atLeast(0)
 		return nil
 	}
 	search := false
@@ -74,21 +83,27 @@ func (s *sender) lookAhead(st *lockedStream, b *pendingBatch, ev verdictMsgs, pr
 	if !search {
 		return nil
 	}
-	select {
-	case <-b.ready:
-	case <-s.sess.ctx.Done():
-		return s.sess.ctx.Err()
+	rs.pace.atLeast(rs.ahead + 1)
+	nb := b
+	for range rs.ahead {
+		select {
+		case <-nb.ready:
+		case <-s.sess.ctx.Done():
+			return s.sess.ctx.Err()
+		}
+		if nb = nb.next; nb == nil || nb.unasked != nil {
+			return nil
+		}
+		if nb.early != nil {
+			continue
+		}
+		asked := time.Now()
+		ev, err := s.recvVerdict(st, nb, rs)
+		if err != nil {
+			return err
+		}
+		nb.early, nb.waited = &ev, time.Since(asked)
 	}
-	nb := b.next
-	if nb == nil || nb.unasked != nil || nb.early != nil {
-		return nil
-	}
-	asked := time.Now()
-	nev, err := s.recvVerdict(st, nb, rs)
-	if err != nil {
-		return err
-	}
-	nb.early, nb.waited = &nev, time.Since(asked)
 	return nil
 }
 

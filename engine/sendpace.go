@@ -41,6 +41,7 @@ import (
 type readPace struct {
 	tokens chan struct{} // the reader takes one per batch; the decider gives them back
 	limit  int           // tokens in circulation
+	floor  int           // the least limit while the search looks ahead (atLeast)
 	quick  int           // verdicts in a row that were there when asked
 	slow   int           // verdicts in a row that took paceWait or more
 }
@@ -86,7 +87,7 @@ func (p *readPace) done(waited time.Duration) {
 		}
 	case waited < paceQuick:
 		p.slow = 0
-		if p.quick++; p.quick >= paceShrinkAfter && p.limit > paceMin {
+		if p.quick++; p.quick >= paceShrinkAfter && p.limit > max(paceMin, p.floor) {
 			p.quick = 0
 			p.limit--
 			give--
@@ -95,6 +96,18 @@ func (p *readPace) done(waited time.Duration) {
 		p.quick, p.slow = 0, 0
 	}
 	for range give {
+		p.tokens <- struct{}{} // never blocks: at most limit tokens are out or in
+	}
+}
+
+// atLeast keeps the limit at n or more (at most paceMax) until it is
+// called again with less: the decider's search waits for the verdicts of
+// the batches after the one it decides (lookAhead), which the reader must
+// be free to read meanwhile. The decider's, as done is.
+func (p *readPace) atLeast(n int) {
+	p.floor = min(n, paceMax)
+	for p.limit < p.floor {
+		p.limit++
 		p.tokens <- struct{}{} // never blocks: at most limit tokens are out or in
 	}
 }

@@ -67,3 +67,34 @@ func TestReadPace(t *testing.T) {
 		t.Fatal("take with no token left and the context ended did not fail")
 	}
 }
+
+// TestReadPaceAtLeast: the look-ahead's floor hands the reader tokens up
+// to it at once, quick verdicts do not lower the limit below it, and
+// once it is lifted they lower the limit to paceMin again; a floor above
+// paceMax stops there.
+func TestReadPaceAtLeast(t *testing.T) {
+	p := newReadPace()
+	p.atLeast(4)
+	if p.limit != 4 || len(p.tokens) != 4 {
+		t.Fatalf("atLeast(4): limit %d, %d tokens free, want 4 and 4", p.limit, len(p.tokens))
+	}
+	for range 20 {
+		<-p.tokens
+		p.done(time.Microsecond)
+	}
+	if p.limit != 4 {
+		t.Fatalf("quick verdicts under a floor of 4 left the limit at %d", p.limit)
+	}
+	p.atLeast(0)
+	for range 20 {
+		<-p.tokens
+		p.done(time.Microsecond)
+	}
+	if p.limit != paceMin || len(p.tokens) != paceMin {
+		t.Fatalf("after the floor: limit %d, %d tokens free, want %d", p.limit, len(p.tokens), paceMin)
+	}
+	p.atLeast(paceMax + 3)
+	if p.limit != paceMax || len(p.tokens) != paceMax {
+		t.Fatalf("atLeast(paceMax+3): limit %d, %d tokens free, want %d", p.limit, len(p.tokens), paceMax)
+	}
+}
