@@ -11,8 +11,9 @@ BENCH_ROUNDS ?= 10
 BENCH_REPEAT ?= 2
 BENCH_PATTERNS ?= random,insert,inserts,pages
 # Bytes the insert pattern inserts into the copy, a round each (the sync
-# deletes them: 4 KiB less than a block, 2 MiB more than one).
-BENCH_INSERT_LEN ?= 4K,2M
+# deletes them: 4 KiB, less than a block; 2 MiB, more than one; 8 MiB, more
+# than two batches).
+BENCH_INSERT_LEN ?= 4K,2M,8M
 BENCH_SIZES ?= 1G,2G,4G,8G
 BENCH_FLAGS ?=
 # The tree case's sizes (1: the issue's 3.5 GiB tree; 0.01 for a quick run).
