@@ -78,7 +78,8 @@ func (s *sender) lookAhead(st *lockedStream, b *pendingBatch, ev verdictMsgs, pr
 		if ev.refs != nil && pre.ws != nil {
 			ref, ws = ev.refs[i], pre.ws[i]
 		}
-		search = search || need && b.bufs[i] != nil && (ws == nil || !refineServes(ref, ws))
+		held := b.bufs[i] != nil || b.have != nil && b.have[i] // not a hole; a known block is read to be sent
+		search = search || need && held && (ws == nil || !refineServes(ref, ws))
 	}
 	if !search {
 		return nil
