@@ -9,8 +9,10 @@
 //     chosen block; Blocks: chosen blocks wholly replaced; or a Prefix as
 //     pdiffcopy measured), or inserts bytes, shifting everything after
 //     them (Insert: 4 KiB 1 MiB into the file, the honest worst case for
-//     fixed blocks and the case for the rolling search; Inserts: 100 runs
-//     of 100 bytes at random offsets); MutatePages rewrites random 8 KiB pages (Pages: a database
+//     fixed blocks and the case for the rolling search, or any length with
+//     MutateInsert: Config.InsertLens; the copy gains the bytes, so the
+//     sync deletes them; Inserts: 100 runs of 100 bytes at random
+//     offsets); MutatePages rewrites random 8 KiB pages (Pages: a database
 //     between two syncs);
 //   - disk and CPU floors: FloorRead (a page-cache read of both copies on
 //     all cores) and FloorSHA256 (sha256 of the matching blocks of both
