@@ -90,21 +90,13 @@ func Mutate(path string, blockSize int, fraction float64, pattern Pattern, seed 
 	if !pattern.Inserting() && (fraction < 0 || fraction > 1 || math.IsNaN(fraction)) {
 		return 0, fmt.Errorf("bench: fraction %v out of range 0..1", fraction)
 	}
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
-	if err != nil {
-		return 0, err
-	}
-	defer func() {
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-	}()
-	size, err := fileSize(f)
-	if err != nil {
-		return 0, err
-	}
-	rng := rand.New(rand.NewPCG(uint64(seed), 0x70646966666167))
-	bs := int64(blockSize)
+	return mutateFile(path, func(f *os.File, size int64) (int64, error) {
+		return mutate(f, size, int64(blockSize), fraction, pattern, rand.New(rand.NewPCG(uint64(seed), 0x70646966666167)))
+	})
+}
+
+// mutate is Mutate on the open file f of size bytes.
+func mutate(f *os.File, size, bs int64, fraction float64, pattern Pattern, rng *rand.Rand) (int64, error) {
 	blocks := (size + bs - 1) / bs
 	k := int64(math.Round(fraction * float64(blocks)))
 	switch pattern {
@@ -153,6 +145,16 @@ func MutateInsert(path string, blockSize int, n int64, seed int64) (changed int6
 	if blockSize <= 0 || n < 0 {
 		return 0, fmt.Errorf("bench: block size %d, %d bytes to insert", blockSize, n)
 	}
+	return mutateFile(path, func(f *os.File, size int64) (int64, error) {
+		rng := rand.New(rand.NewPCG(uint64(seed), 0x70646966666167))
+		bs := int64(blockSize)
+		return insert(f, size, bs, []int64{insertAt(size, bs, rng)}, n, rng)
+	})
+}
+
+// mutateFile opens the file at path for writing and calls change with it
+// and its size, closing it after; change returns the blocks it changed.
+func mutateFile(path string, change func(f *os.File, size int64) (int64, error)) (changed int64, err error) {
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
 		return 0, err
@@ -166,9 +168,7 @@ func MutateInsert(path string, blockSize int, n int64, seed int64) (changed int6
 	if err != nil {
 		return 0, err
 	}
-	rng := rand.New(rand.NewPCG(uint64(seed), 0x70646966666167))
-	bs := int64(blockSize)
-	return insert(f, size, bs, []int64{insertAt(size, bs, rng)}, n, rng)
+	return change(f, size)
 }
 
 // pickDistinct returns k distinct numbers from [0, n) in increasing order

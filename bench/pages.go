@@ -17,19 +17,13 @@ func MutatePages(path string, blockSize int, pages, seed int64) (changed int64, 
 	if blockSize <= 0 || pages < 0 {
 		return 0, fmt.Errorf("bench: block size %d, pages %d", blockSize, pages)
 	}
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
-	if err != nil {
-		return 0, err
-	}
-	defer func() {
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-	}()
-	size, err := fileSize(f)
-	if err != nil {
-		return 0, err
-	}
+	return mutateFile(path, func(f *os.File, size int64) (int64, error) {
+		return rewritePages(f, size, int64(blockSize), pages, seed)
+	})
+}
+
+// rewritePages is MutatePages on the open file f of size bytes.
+func rewritePages(f *os.File, size, bs, pages, seed int64) (int64, error) {
 	if n := size / PageLen; pages > n {
 		return 0, fmt.Errorf("bench: %d pages of %d bytes asked, the file holds %d", pages, PageLen, n)
 	}
@@ -41,7 +35,7 @@ func MutatePages(path string, blockSize int, pages, seed int64) (changed int64, 
 		if _, err := f.WriteAt(buf, pg*PageLen); err != nil {
 			return 0, err
 		}
-		for b := pg * PageLen / int64(blockSize); b <= (pg*PageLen+PageLen-1)/int64(blockSize); b++ {
+		for b := pg * PageLen / bs; b <= (pg*PageLen+PageLen-1)/bs; b++ {
 			touched[b] = true
 		}
 	}
