@@ -30,9 +30,14 @@ type sendRoll struct {
 	tail   []byte // the end of the last searched block that went as a literal, for block tailAt
 	tailAt int64
 	pace   *readPace // the stripe's reader's, which lookAhead keeps ahead
-	// ahead is how many batches lookAhead takes the answers to first:
-	// one, more after a search that found nothing, and as many as the
-	// last copies' sources lay ahead of them (aheadOf).
+	// ahead is how many batches lookAhead takes the answers to first: as
+	// many as the last copies' sources lay ahead of them, at least one
+	// (aheadOf), and all of rollAheadBatches before the stripe's first
+	// search and after one that found nothing. Each stripe's first
+	// searched batch looked one batch ahead until 2026-12-03: after a
+	// deletion of more than a batch all of them found nothing, and with
+	// 4 workers or more those alone made the search quiet (8 MiB deleted
+	// 1 MiB into 1 GiB, 8 workers: the whole file sent; now 28 MB).
 	ahead  int
 	pieced int64 // blocks sent in pieces
 	copied int64 // bytes of those sent as copies
@@ -50,7 +55,7 @@ func (s *sender) newSendRoll() *sendRoll {
 	if s.opt.testSearchWeak != nil {
 		weak = s.opt.testSearchWeak
 	}
-	return &sendRoll{s: s, weak: weak, idx: newRollIndex(ro, s.p.BlockSize, s.p.Blocks()), per: int64(batchBlocks(s.p.BlockSize)), carryAt: -1, ahead: 1,
+	return &sendRoll{s: s, weak: weak, idx: newRollIndex(ro, s.p.BlockSize, s.p.Blocks()), per: int64(batchBlocks(s.p.BlockSize)), carryAt: -1, ahead: rollAheadBatches,
 		room: int(min(rollTailMax, int64(s.p.BlockSize), s.p.Size)), share: s.search, refused: map[int64]bool{}}
 }
 

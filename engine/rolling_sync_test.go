@@ -119,10 +119,9 @@ func TestRollingDeleteAcrossBatches(t *testing.T) {
 			}
 		}
 	}
-	// More than a batch: each stripe's first batch, searched with one
-	// batch looked ahead, finds only part of its data (about half here:
-	// sent 17.3 MB); from the next on the look-ahead covers it (with one
-	// batch only, 27.8 MB).
+	// More than a batch: the look-ahead covers it from each stripe's
+	// first searched batch on (sent 13.1 MB; with the first batch looked
+	// ahead one batch, 17.3 MB; with one batch only, 27.8 MB).
 	const bs, n = 256 << 10, 6*mib + 5
 	old = randBytes(13, 48*mib) // stripes of 6 batches
 	p := Params{Session: Session{BlockSize: bs, Workers: 2}}
@@ -505,5 +504,23 @@ func TestRollingWinPooled(t *testing.T) {
 			t.Errorf("full search buffers in the pool after each sync: %v; want 1 to %d", counts, workers)
 			break
 		}
+	}
+}
+
+// TestRollingDeleteManyStripes: after a deletion of two batches with
+// many stripes, each stripe's first searched batch looks as far ahead as
+// the search goes and finds its data. Looked ahead one batch, every
+// stripe's first batch found nothing, and four of them made the search
+// quiet before any looked farther: the rest of every stripe went whole.
+// What goes whole is the shift at each stripe boundary and the old data
+// past the new end (n bytes each) and a few blocks.
+func TestRollingDeleteManyStripes(t *testing.T) {
+	checkNoLeak(t)
+	const bs, n, workers = 256 << 10, 8*mib + 5, 4
+	old := randBytes(15, 64*mib) // stripes of 4 batches
+	p := Params{Session: Session{BlockSize: bs, Workers: workers}}
+	sst, rst := rollSync(t, deleteAt(old, 1000, n), old, p, Options{}, rollCaps)
+	if most := int64(workers*n + 8*bs); sst.BytesSent > most {
+		t.Errorf("%d bytes deleted, %d workers: sent %d bytes, want at most %d (%d blocks moved)", n, workers, sst.BytesSent, most, rst.BlocksMoved)
 	}
 }

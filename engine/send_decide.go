@@ -49,7 +49,8 @@ func (s *sender) recvVerdict(st *lockedStream, b *pendingBatch, rs *sendRoll) (v
 
 // rollAheadBatches is the most batches after the one it decides that the
 // decider takes the answers to first, while the search is on
-// (sendRoll.ahead: one, unless a deletion needs more).
+// (sendRoll.ahead: all of them at first, then one unless a deletion
+// needs more).
 const rollAheadBatches = 3
 
 // lookAhead takes the answers to the rs.ahead batches after b
