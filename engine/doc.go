@@ -200,38 +200,38 @@
 // costs about 2 ms of CPU per MiB here at first touch).
 //
 // Bounds. Sources are the blocks of the same stripe from rollBackBatches (2)
-// batches behind the block the sender decides to the last the receiver
-// hashed, one to rollAheadBatches (3) ahead: the decider takes the next
-// batches' verdicts and sums before deciding one it searches in (lookAhead: 3
-// at first, after a fruitless search or while copies come from as far; of 1
-// GiB, 2 MiB deleted sent 489 MB before, 6 MiB now, 8 MiB 960 and 25 MB). The
-// receiver, knowing the sender at most windowBatches batches behind its
-// hasher, keeps windowBatches+1+rollBackBatches batches behind it: at most 7
-// batches of 4 MiB per worker and as many sender index entries. Data moved
-// farther (a deletion of more than 3 batches), across a stripe boundary (a
-// shift of n bytes loses about n bytes per boundary), and old data past the
-// new file's end (never hashed) are sent. Work per searched byte is one roll
-// and a prefilter look-up; a hit costs at most rollCandidates tier-1 checks,
-// and a block at most rollFailBudget (2) failed checks before its search
-// stops. After rollStreak (8 MiB) of fruitless searches in a row a session
-// searches one needed block after a gap of needed bytes that doubles from 1
-// MiB to 64 MiB, until one finds something: replaced data costs little
-// search. The streak is the session's, shared by its stripes (each stripe had
-// its own until 2026-12-02: a fully replaced file was searched 8 MiB per
-// worker, and the receiver kept copies of as many old blocks: 30 MB of a
-// fully replaced 1 GiB push's (heap profile) against 40; the server's peak
-// RSS at 100% 60-81 MiB in twelve runs with the shared streak and readPace,
-// 67-98 in eleven before), and the syncs of a tree's files share it too
-// (Options.Search, rolling_share.go): each small file alone would be searched
-// whole. The receiver's hasher copies at most rollKeepBytes of needed blocks
-// per worker as it reads them; past that a source is lazy (rollKeepEager).
-// Tests (rolling_sync_test.go) bound the work: the bytes the search rolls
-// over plus every byte through the tier-1 hash (fixed-offset pass, writes,
-// the search's checks) is at most twice that of the same sync without the
-// search on one repeated block, on forced tier-1 collisions and on forced
-// anchor collisions, and the search's own (bytes rolled plus bytes checked
-// weighted 1/8: xxhash64 measured 14 times faster than the roll) at most the
-// file's size. Pipe mode does not search: its stream is one-way.
+// batches behind the block the sender decides to the last the receiver hashed,
+// one to rollAheadBatches (3) ahead: the decider takes the next batches'
+// verdicts and sums before deciding one it searches in (lookAhead; of 1 GiB, 2
+// MiB deleted sent 489 MB before it, 6 MiB now). The receiver, knowing the
+// sender at most windowBatches batches behind its hasher, keeps
+// windowBatches+1+rollBackBatches batches behind it: at most 7 batches of 4 MiB
+// per worker and as many sender index entries. Data moved farther (a deletion
+// of more than 3 batches), across a stripe boundary (a shift of n bytes loses
+// about n bytes per boundary), and old data past the new file's end (never
+// hashed) are sent. Work per searched byte is one roll and a prefilter look-up;
+// a hit costs at most rollCandidates tier-1 checks, and a block at most
+// rollFailBudget (2) failed checks before its search stops. After rollStreak (8
+// MiB) of fruitless searches in a row a session searches one needed block after
+// a gap of needed bytes that doubles from 1 MiB to 64 MiB, until one finds
+// something: replaced data costs little search. The streak is the session's,
+// shared by its stripes, but a stripe is hot (searches regardless) before its
+// first search and after a find until rollHot of its own are fruitless
+// (sendRoll.hot: else the stripes' timing decided what a deletion found). Each
+// stripe had its own until 2026-12-02 (a fully replaced file was searched 8 MiB
+// per worker, and the receiver kept as many old blocks: 30 MB of a fully
+// replaced 1 GiB push's heap against 40; server peak RSS at 100% 60-81 MiB in
+// 12 runs, 67-98 in 11 before); a tree's files share it too (Options.Search,
+// rolling_share.go): each small file alone would be searched whole. The
+// receiver's hasher copies at most rollKeepBytes of needed blocks per worker as
+// it reads them; past that a source is lazy (rollKeepEager). Tests
+// (rolling_sync_test.go) bound the work: the bytes the search rolls over plus
+// every byte through the tier-1 hash (fixed-offset pass, writes, the search's
+// checks) is at most twice that of the same sync without the search on one
+// repeated block, on forced tier-1 collisions and on forced anchor collisions,
+// and the search's own (bytes rolled plus bytes checked weighted 1/8: xxhash64
+// measured 14 times faster than the roll) at most the file's size. Pipe mode
+// does not search: its stream is one-way.
 //
 // Unasked batches (unasked.go): a stripe whose blocks keep being sent
 // whole has its next batches announced and sent without asking.

@@ -38,9 +38,14 @@ type sendRoll struct {
 	// deletion of more than a batch all of them found nothing, and with
 	// 4 workers or more those alone made the search quiet (8 MiB deleted
 	// 1 MiB into 1 GiB, 8 workers: the whole file sent; now 28 MB).
-	ahead  int
-	pieced int64 // blocks sent in pieces
-	copied int64 // bytes of those sent as copies
+	ahead int
+	// began, found and own make the stripe hot (hot): it searched, it
+	// found a copy, and the bytes of its fruitless searches in a row
+	// since.
+	began, found bool
+	own          int64
+	pieced       int64 // blocks sent in pieces
+	copied       int64 // bytes of those sent as copies
 }
 
 // newSendRoll returns the search state of a stripe, or nil when the
@@ -150,7 +155,7 @@ func (rs *sendRoll) send(st *lockedStream, b *pendingBatch, i int, buf []byte, r
 		// without its work. With every block replaced the receiver reads
 		// (and offers) only its probes, so most of the sender's probes
 		// found an empty index after rolling over a whole block.
-		rs.share.searched(n, false)
+		rs.searched(n, false)
 		return false, nil
 	}
 	if err := rs.fill(b, i, buf); err != nil {
@@ -179,7 +184,7 @@ func (rs *sendRoll) send(st *lockedStream, b *pendingBatch, i int, buf []byte, r
 		res.copied += carry.n
 	}
 	if search {
-		rs.share.searched(n, res.copied > carry.n)
+		rs.searched(n, res.copied > carry.n)
 		rs.ahead = rs.aheadOf(blk, res)
 	}
 	if res.copied == 0 {
@@ -233,7 +238,48 @@ func (rs *sendRoll) want(buf []byte, ref *wire.RefineBlock, ws []uint64) bool {
 		rs.share.skip(len(buf))
 		return false
 	}
-	return rs.share.want(buf)
+	return rs.share.want(buf, rs.hot())
+}
+
+// rollHot is how many bytes of fruitless searches in a row a stripe
+// whose search found a copy makes before the shared streak may quiet it
+// (sendRoll.hot).
+const rollHot = 2 << 20
+
+// hot reports whether the stripe searches whatever the shared streak
+// says (SearchShare): before its first search, in a file of rollStreak
+// or more (a tree's small files share the streak whole), and after a
+// search that found a copy until rollHot bytes of fruitless ones in a
+// row. The streak alone made the stripes' timing decide what was found:
+// after 8 MiB deleted with 4 workers, the last stripe (wholly past the
+// old data the receiver offers, and the first to be decided, having
+// fewer batches to look ahead at) or any stripe's tail of data whose
+// source lies in the next stripe could quiet the others before or while
+// they found their data, and a loaded machine sent 40-47 MB instead of
+// 33 (TestRollingDeleteManyStripes, which CI failed on).
+func (rs *sendRoll) hot() bool {
+	if !rs.began {
+		return rs.s.p.Size >= rollStreak
+	}
+	return rs.found && rs.own < rollHot
+}
+
+// quiet reports whether the stripe only probes now and then: the shared
+// streak is quiet and the stripe is not hot.
+func (rs *sendRoll) quiet() bool {
+	return !rs.hot() && rs.share.quiet()
+}
+
+// searched records a search of n bytes that found a copy, or not, in the
+// stripe and in the shared streak.
+func (rs *sendRoll) searched(n int, found bool) {
+	rs.share.searched(n, found)
+	rs.began = true
+	if found {
+		rs.found, rs.own = true, 0
+	} else {
+		rs.own += int64(n)
+	}
 }
 
 // refineServes reports whether refinement serves a needed block better

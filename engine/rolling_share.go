@@ -20,6 +20,9 @@ import (
 type SearchShare struct {
 	mu sync.Mutex
 	searchStreak
+	// testStuck keeps the streak quiet and never probes, as if other
+	// stripes' or files' fruitless searches came between any two.
+	testStuck bool
 }
 
 // searchStreak is the state that decides whether a needed block is
@@ -32,11 +35,12 @@ type searchStreak struct {
 
 // want reports whether the needed block buf is searched, as far as the
 // streak goes (after rollStreak fruitless bytes, a probe whenever the
-// skipped bytes reach the gap) and unless it is all zeros (never
-// searched), and counts it as skipped if not.
-func (sh *SearchShare) want(buf []byte) bool {
+// skipped bytes reach the gap; a hot stripe searches whatever the streak,
+// sendRoll.hot) and unless it is all zeros (never searched), and counts
+// it as skipped if not.
+func (sh *SearchShare) want(buf []byte, hot bool) bool {
 	sh.mu.Lock()
-	quiet := sh.streak >= rollStreak && sh.skipped < sh.gap
+	quiet := !hot && (sh.testStuck || sh.streak >= rollStreak && sh.skipped < sh.gap)
 	sh.mu.Unlock()
 	search := !quiet && !isZero(buf) // the scan outside the lock
 	sh.mu.Lock()
@@ -54,7 +58,7 @@ func (sh *SearchShare) want(buf []byte) bool {
 func (sh *SearchShare) quiet() bool {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	return sh.streak >= rollStreak
+	return sh.testStuck || sh.streak >= rollStreak
 }
 
 // skip counts a needed block of n bytes not searched for another reason.

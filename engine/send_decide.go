@@ -68,7 +68,7 @@ func (s *sender) lookAhead(st *lockedStream, b *pendingBatch, ev verdictMsgs, pr
 	if rs == nil || rs.pace == nil {
 		return nil
 	}
-	if rs.off || rs.share.quiet() {
+	if rs.off || rs.quiet() {
 		rs.pace.atLeast(0)
 		return nil
 	}
@@ -230,7 +230,7 @@ func (s *sender) decide(st *lockedStream, b *pendingBatch, strong *strongHasher,
 		}
 		// Sent whole as needed (not confirmed, refined or found moved, nor
 		// a weak collision) while the search is quiet: unasked.go.
-		ua.block(need && v.Need[i] && (rs == nil || rs.share.quiet()))
+		ua.block(need && v.Need[i] && (rs == nil || rs.quiet()))
 		if need {
 			sent++
 			dg.addSent(blk, b.weak[i])
