@@ -129,7 +129,12 @@
 //     by its strong hash and answers one that fails with Refused, after
 //     which the block comes whole as Data; RollEnd closes a stripe's
 //     pieces both ways. Open's FlagNoRolling turns the search off for a
-//     session between peers that both have it.
+//     session between peers that both have it. With CapSubWeak a Refine
+//     may also list a needed block by its sub-blocks' tier-1 hashes alone
+//     (the entry's Index has its top bit set; 8 bytes a sub-block): the
+//     sender never confirms sub-blocks by them, it looks for their bytes
+//     where the search left a literal and sends what it finds as
+//     CopyFrom, which the receiver confirms as any other.
 //   - Batches that ask nothing. With CapUnasked (type 0x1e) a sender
 //     whose blocks have all been needed for a while (a replaced file) may
 //     announce a batch with Unasked instead of a WeakBatch and send its

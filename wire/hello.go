@@ -41,10 +41,10 @@ const (
 )
 
 // AgentCaps are the capabilities this agent has.
-const AgentCaps = CapKeepalive | CapRefine | CapRolling | CapTree | CapRecordDigest | CapTreeDevices | CapTreeRecords | CapXXH3 | CapUnasked
+const AgentCaps = CapKeepalive | CapRefine | CapRolling | CapTree | CapRecordDigest | CapTreeDevices | CapTreeRecords | CapXXH3 | CapUnasked | CapSubWeak
 
 // capNames name the bits, for String.
-var capNames = []string{"keepalive", "refine", "rolling", "tree", "record-digest", "tree-devices", "tree-records", "xxh3", "unasked"}
+var capNames = []string{"keepalive", "refine", "rolling", "tree", "record-digest", "tree-devices", "tree-records", "xxh3", "unasked", "sub-weak"}
 
 // String lists the set's names, e.g. "keepalive", or "none"; an unknown bit
 // is written as bitN.

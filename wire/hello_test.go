@@ -26,7 +26,7 @@ func TestHelloCaps(t *testing.T) {
 			t.Errorf("peer %v: common %v, want %v", c.peer, got, c.want)
 		}
 	}
-	if got := (CapKeepalive | 1<<9).String(); got != "keepalive,bit9" {
+	if got := (CapKeepalive | 1<<10).String(); got != "keepalive,bit10" {
 		t.Errorf("String: %q", got)
 	}
 	if got := Caps(0).String(); got != "none" {

@@ -20,6 +20,33 @@ func TestRefineStrongMissing(t *testing.T) {
 	}
 }
 
+// TestRefineWeakOnly: a WeakOnly block carries tier-1 hashes alone (8
+// bytes a sub-block) and round-trips; one with strong hashes is invalid,
+// and the flag bit is not part of the index (MaxBatch still bounds it).
+func TestRefineWeakOnly(t *testing.T) {
+	r := &Refine{First: 7, SubSize: MinBlockSize, Blocks: []RefineBlock{{Index: 3, WeakOnly: true, Weak: hashes(4)}}}
+	b := r.Append(nil)
+	if len(b) != refineFixedLen+refineEntryLen+4*sizeU64 || r.Len() != len(b) {
+		t.Fatalf("encoded %d bytes, Len %d", len(b), r.Len())
+	}
+	m, err := Decode(TypeRefine, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := m.(*Refine).Blocks[0]
+	if !got.WeakOnly || got.Index != 3 || got.Strong != nil || len(got.Weak) != 4 || got.Weak[3] != r.Blocks[0].Weak[3] {
+		t.Fatalf("decoded %+v", got)
+	}
+	bad := &Refine{SubSize: MinBlockSize, Blocks: []RefineBlock{{Index: 0, WeakOnly: true, Weak: hashes(2), Strong: strongs(2)}}}
+	if err := bad.Validate(); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("Validate with strong hashes: %v", err)
+	}
+	big := &Refine{SubSize: MinBlockSize, Blocks: []RefineBlock{{Index: MaxBatch, WeakOnly: true, Weak: hashes(2)}}}
+	if _, err := Decode(TypeRefine, big.Append(nil)); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("Decode of index MaxBatch: %v", err)
+	}
+}
+
 // TestRefineCountBeforeAlloc: a Refine announcing more sub-blocks than its
 // payload holds fails before its hash slices are made.
 func TestRefineCountBeforeAlloc(t *testing.T) {

@@ -114,6 +114,8 @@ func samples() []Message {
 		&Refine{First: 8, SubSize: MinBlockSize, Blocks: []RefineBlock{refineBlock(0, 2), refineBlock(5, 256)}},
 		&Refine{First: 1<<64 - MaxBatch, SubSize: MaxBlockSize / 2, Blocks: []RefineBlock{refineBlock(MaxBatch-1, 2)}},
 		&Refine{SubSize: MinBlockSize, Blocks: []RefineBlock{refineBlock(1, MaxSubBlocks-2), refineBlock(2, 2)}},
+		&Refine{First: 4, SubSize: MinBlockSize, Blocks: []RefineBlock{{Index: 0, WeakOnly: true, Weak: hashes(3)}, refineBlock(1, 2), {Index: 2, WeakOnly: true, Weak: hashes(256)}}},
+		&Refine{SubSize: MinBlockSize, Blocks: []RefineBlock{{Index: 1, WeakOnly: true, Weak: hashes(MaxSubBlocks)}}},
 		&SubData{Block: 9, Offset: 0, Codec: CodecNone, RawLen: MinBlockSize, Payload: seq(MinBlockSize, 4)},
 		&SubData{Block: 1<<64 - 1, Offset: MaxBlockSize - MinBlockSize, Codec: CodecLZ4, RawLen: MinBlockSize, Payload: seq(9, 5)},
 		&SubData{Block: 2, Offset: 8192, Codec: CodecZero, RawLen: 1},
