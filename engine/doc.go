@@ -102,75 +102,75 @@
 //
 // Rolling search (rolling*.go; wire.CapRolling). Fixed offsets come first,
 // then refinement, then a search for what is still unmatched, in rsync's
-// direction: the sender rolls a weak sum over its unmatched data and looks
-// it up among the receiver's block sums. With CapRolling on both sides (and
-// not --no-rolling, a dry run, --whole-file, or blocks larger than
-// rollMaxBlock, 4 MiB) the receiver follows every Verdict (and Refine) with
-// a RollSums: for each block of the batch it read, the anchor sum
-// (rolling.go: a Rabin-Karp sum mod 2^64 over a random table, of the block's
-// first rollWindow bytes, B/16 up to 1 KiB), its length and its tier-1 hash,
-// which it computed anyway. The block-hash records hold no anchor sums, so a
-// receiver whose record spares it the reads (the steady state of
-// replication: its replica unchanged since the last sync) reads the blocks
-// it needs, the ones it will rewrite, while the search keeps old bytes
-// (recvRoll.active, below) or refinement wants them, and offers those; a
-// block it keeps, known by its record, is not read and not offered, so data
-// moved from a block that did not change is not found there. Without that
-// read a replica kept with records lost the search altogether: after 4 KiB
-// inserted 1 MiB into 1 GiB, the default push (a cache on both sides) sent
-// 1.07 GB; it now sends 3.8 MB, as --no-cache does, for a read of the blocks
-// it rewrites (1.07 GB there, the whole file after the insertion; 14 MB more
-// than before at 10% of whole blocks replaced, where the search turns itself
-// off after rollStreak). A hole, a block whose anchor is all zeros (zero
-// regions are never searched) and one shorter than the anchor are not
-// offered; the old last block, shorter than the sender's, is read and
-// offered. For a needed block that refinement does not serve (fewer than
-// half of its sub-blocks match in place), the sender rolls the anchor over
-// the block, looks each offset up in a prefilter (a count per top 16 bits of
-// the sum, zsync's negative hash table) and, on a hit, checks at most
-// rollCandidates sources by the tier-1 hash of the bytes that follow (the
-// block and the next one are in hand). A match is a copy; the scan then
-// jumps past it, and a copy running past the block's end is carried into the
-// next block. A block that ended in a literal keeps its last rollTailMax
-// bytes for the next one's search: after a deletion an old block's anchor
-// lies in the block before the one it serves, which the sender may have
-// searched before the receiver offered that old block (it offers a batch
-// with its verdict), so without the tail the block after every batch
-// boundary went whole (a quarter of the file at 1 MiB blocks). A block with
-// at least one copy goes as pieces covering it in order: CopyFrom (its
-// offset, length, the source offset in the receiver's old file and the
-// strong hash of the sender's bytes) and Literal (bytes not found). The
-// copies' strong hashes are computed four at a time: from a batch's first
-// copy on, the decider holds what it sends for the batch and sends it, in
-// order, once the batch is decided (outbox.go; one at a time, single-lane
-// SHA-NI was 40% of a client's samples after an insertion, and such a push
-// took 1.58-1.61 s against 1.38-1.40 s now, the client's CPU 1.43-1.49
-// against 1.03-1.06 s). The receiver assembles the block in a buffer: a
-// copy's bytes come from its kept old block (below), and are used only if
-// their strong hash equals the sender's, so a weak match never places wrong
-// data. The copies are checked once four blocks are complete (or the pieces
-// end), all together (rolling_recv.go, verify): a block after a shift is
-// mostly one long copy and a short one, and checked each alone with
-// single-lane SHA-NI they were 37% of the server's samples in a push after a
-// 4 KiB insertion; checked by block they were slower still (a long and a
-// short message leave three of sha256mb's four lanes idle). Four interleaved
-// pairs: 1.19-1.42 s -> 1.05-1.15 s, the server's CPU 1.36-1.68 -> 1.18-1.27
-// s. A complete block waits unwritten until then (its bytes are all in its
-// buffer; a later copy from its old bytes finds them kept or in the target,
-// where nothing has written yet). The checked block then goes to the writer
-// as a received block: the digest (the xxhash of what is written against the
-// sender's of its block), the record and journal (a move is recorded as a
-// write) and the counts are those of Data. A copy that fails its strong hash
-// makes the receiver refuse the block (Refused); the sender sends it again
-// whole as Data (the one Data allowed out of order) and turns the search off
-// for the stripe (a refusal is a collision, accidental or crafted). A
-// stripe's pieces end with RollEnd both ways: the receiver's answers after
-// every Refused, saying what it took (blocks_moved, bytes_reused in Stats).
-// The receiver's reader queues its Refused (and then that RollEnd) for a
-// goroutine that sends them: it never waits on the stream, since the sender,
-// which reads only between batches, may be sending it the pieces of later
-// blocks (sent by the reader itself, a refusal stalled both ends once the
-// stream back was full).
+// direction: the sender rolls a weak sum over its unmatched data and looks it
+// up among the receiver's block sums. With CapRolling on both sides (and not
+// --no-rolling, a dry run, --whole-file, or blocks larger than rollMaxBlock, 4
+// MiB) the receiver follows every Verdict (and Refine) with a RollSums: for
+// each block of the batch it read, the anchor sum (rolling.go: a Rabin-Karp
+// sum mod 2^64 over a random table, of the block's first rollWindow bytes,
+// B/16 up to 1 KiB), its length and its tier-1 hash, which it computed anyway.
+// The block-hash records hold no anchor sums, so a receiver whose record
+// spares it the reads (the steady state of replication: its replica unchanged
+// since the last sync) reads the blocks it needs, the ones it will rewrite,
+// while the search keeps old bytes (recvRoll.active, below) or refinement
+// wants them, and offers those; a block it keeps, known by its record, is not
+// read and not offered, so data moved from a block that did not change is not
+// found there. Without that read a replica kept with records lost the search
+// (4 KiB inserted 1 MiB into 1 GiB sent 1.07 GB with a cache on both sides;
+// now 3.8 MB, as --no-cache, for a read of the blocks it rewrites; 14 MB more
+// read at 10% of whole blocks replaced, where the search turns itself off
+// after rollStreak). A hole, a block whose anchor is all zeros (zero regions
+// are never searched) and one shorter than the anchor are not offered; the old
+// last block, shorter than the sender's, is read and offered. For a needed
+// block that refinement does not serve (fewer than half of its sub-blocks
+// match in place), the sender rolls the anchor over the block, looks each
+// offset up in a prefilter (a count per top 16 bits of the sum, zsync's
+// negative hash table) and, on a hit, checks at most rollCandidates sources by
+// the tier-1 hash of the bytes that follow (the block and the next one are in
+// hand). A match is a copy; the scan then jumps past it, and a copy running
+// past the block's end is carried into the next block. What the search leaves
+// as a literal is looked at again by the old blocks' sub-block sums (a
+// Refine's, or WeakOnly, tier-1 hashes alone: wire.CapSubWeak) at the shifts
+// around it (rolling_subs.go): an edit inside moved data costs about a
+// sub-block, not the block it falls in. A block that ended in a literal keeps
+// its last rollTailMax bytes for the next one's search: after a deletion an
+// old block's anchor lies in the block before the one it serves, which the
+// sender may have searched before the receiver offered that old block (it
+// offers a batch with its verdict), so without the tail the block after every
+// batch boundary went whole (a quarter of the file at 1 MiB blocks). A block
+// with at least one copy goes as pieces covering it in order: CopyFrom (its
+// offset, length, the source offset in the receiver's old file and the strong
+// hash of the sender's bytes) and Literal (bytes not found). The copies'
+// strong hashes are computed four at a time: from a batch's first copy on, the
+// decider holds what it sends for the batch and sends it, in order, once the
+// batch is decided (outbox.go; one at a time, single-lane SHA-NI was 40% of a
+// client's samples after an insertion, and such a push took 1.58-1.61 s
+// against 1.38-1.40 s now, the client's CPU 1.43-1.49 against 1.03-1.06 s).
+// The receiver assembles the block in a buffer: a copy's bytes come from its
+// kept old block (below), and are used only if their strong hash equals the
+// sender's, so a weak match never places wrong data. The copies are checked
+// once four blocks are complete (or the pieces end), all together
+// (rolling_recv.go, verify): a block after a shift is mostly one long copy and
+// a short one, and checked each alone with single-lane SHA-NI they were 37% of
+// the server's samples in a push after a 4 KiB insertion; checked by block
+// they were slower still (a long and a short message leave three of sha256mb's
+// four lanes idle). Four interleaved pairs: 1.19-1.42 s -> 1.05-1.15 s, the
+// server's CPU 1.36-1.68 -> 1.18-1.27 s. A complete block waits unwritten
+// until then (its bytes are all in its buffer; a later copy from its old bytes
+// finds them kept or in the target, where nothing has written yet). The
+// checked block then goes to the writer as a received block: the digest (the
+// xxhash of what is written against the sender's of its block), the record and
+// journal (a move is recorded as a write) and the counts are those of Data. A
+// copy that fails its strong hash makes the receiver refuse the block
+// (Refused); the sender sends it again whole as Data (the one Data allowed out
+// of order) and turns the search off for the stripe (a refusal is a collision,
+// accidental or crafted). A stripe's pieces end with RollEnd both ways: the
+// receiver's answers after every Refused, saying what it took (blocks_moved,
+// bytes_reused in Stats). The receiver's reader queues its Refused (and then
+// that RollEnd) for a goroutine that sends them: it never waits on the stream,
+// since the sender, which reads only between batches, may be sending it the
+// pieces of later blocks (sent by the reader itself, a refusal stalled both
+// ends once the stream back was full).
 //
 // In place, safely. The receiver never reads a copy's source from the
 // target after a write could have touched it: the hasher, which reads

@@ -50,7 +50,8 @@ func (r *receiver) hashStripe(ctx context.Context, ss *stripeState, weak <-chan 
 		}
 		var rf *refineBatch
 		if r.p.refining() {
-			rf = &refineBatch{ref: &wire.Refine{First: wb.First, SubSize: uint32(r.p.MinBlock)}, weak: r.opt.subWeak(r.p.Caps)}
+			rf = &refineBatch{ref: &wire.Refine{First: wb.First, SubSize: uint32(r.p.MinBlock)}, weak: r.opt.subWeak(r.p.Caps),
+				subWeak: r.p.Caps.Has(wire.CapSubWeak) && ss.roll != nil}
 		}
 		ss.roll.begin(wb)
 		err := r.hashBatch(ctx, ss, wb, v, view, strong, bufs, holes, known, have, rf)
@@ -207,6 +208,10 @@ func (r *receiver) hashBatch(ctx context.Context, ss *stripeState, wb *wire.Weak
 					if err := refine(blk, b); err != nil {
 						return err
 					}
+				} else if rf.weakOnly(ss) {
+					if err := r.offerWeak(rf, blk, b); err != nil {
+						return err
+					}
 				}
 			}
 			continue
@@ -260,6 +265,10 @@ func (r *receiver) hashBatch(ctx context.Context, ss *stripeState, wb *wire.Weak
 				ss.skip.differed()
 				if rf.want(ss) {
 					if err := refine(blk, b); err != nil {
+						return err
+					}
+				} else if rf.weakOnly(ss) {
+					if err := r.offerWeak(rf, blk, b); err != nil {
 						return err
 					}
 				}

@@ -31,6 +31,9 @@ func (s *sender) recvRefine(st *lockedStream, b *pendingBatch, v *wire.Verdict) 
 		if i >= len(refs) || !v.Need[i] {
 			return nil, 0, protocolErrorf("Refine of block %d, not a needed block of batch %d+%d", b.first+int64(i), b.first, len(refs))
 		}
+		if rb.WeakOnly && !s.p.Caps.Has(wire.CapSubWeak) {
+			return nil, 0, protocolErrorf("Refine of block %d by tier-1 hashes alone, without %v", b.first+int64(i), wire.CapSubWeak)
+		}
 		subs := (s.p.BlockLen(b.first+int64(i)) + int(ref.SubSize) - 1) / int(ref.SubSize)
 		if len(rb.Weak) != subs {
 			return nil, 0, protocolErrorf("Refine of block %d in %d sub-blocks, want %d", b.first+int64(i), len(rb.Weak), subs)

@@ -4,7 +4,11 @@ package engine
 // (rollIndex) and the scan of one unmatched block against them (search).
 // doc.go ("Rolling search") has the design and the bounds.
 
-import "math/bits"
+import (
+	"cmp"
+	"math/bits"
+	"slices"
+)
 
 const (
 	// rollMaxBlock is the largest block size that searches: the receiver
@@ -114,6 +118,38 @@ func (x *rollIndex) add(block int64, anchor, weak uint64, n int) {
 	x.m[anchor] = append(cs, rollSrc{block: block, weak: weak, n: n})
 	x.pre[x.slot(anchor)]++
 	x.order = append(x.order, rollEntry{block, anchor})
+}
+
+// entry returns the index of block's entry in order, or -1.
+func (x *rollIndex) entry(block int64) int {
+	k, ok := slices.BinarySearchFunc(x.order, block, func(e rollEntry, b int64) int { return cmp.Compare(e.block, b) })
+	if !ok {
+		return -1
+	}
+	return k
+}
+
+// anchorOf returns the anchor sum of block, if the index holds it.
+func (x *rollIndex) anchorOf(block int64) (uint64, bool) {
+	if k := x.entry(block); k >= 0 {
+		return x.order[k].anchor, true
+	}
+	return 0, false
+}
+
+// lenOf returns the length of block, if the index holds it as a source
+// (a block equal to a later one by both sums is held as that one).
+func (x *rollIndex) lenOf(block int64) (int, bool) {
+	k := x.entry(block)
+	if k < 0 {
+		return 0, false
+	}
+	for _, c := range x.m[x.order[k].anchor] {
+		if c.block == block {
+			return c.n, true
+		}
+	}
+	return 0, false
 }
 
 // evictBefore drops every source below block lo.

@@ -44,8 +44,9 @@ type sendRoll struct {
 	// since.
 	began, found bool
 	own          int64
-	pieced       int64 // blocks sent in pieces
-	copied       int64 // bytes of those sent as copies
+	prevRef      subRef // the last needed block's refinement (recoverSubs)
+	pieced       int64  // blocks sent in pieces
+	copied       int64  // bytes of those sent as copies
 }
 
 // newSendRoll returns the search state of a stripe, or nil when the
@@ -129,21 +130,29 @@ func (rs *sendRoll) recvSums(st *lockedStream, b *pendingBatch) error {
 // if not, the caller sends the block as before. ref is the receiver's
 // refinement of the block, if any, and ws the tier-1 hashes of the
 // block's sub-blocks: when most of them match in place, refinement serves
-// it better and it is not searched.
-func (rs *sendRoll) send(st *lockedStream, b *pendingBatch, i int, buf []byte, ref *wire.RefineBlock, ws []uint64, strong *strongHasher, dg *digest) (bool, error) {
+// it better and it is not searched. subs is the receiver's sub-block sums
+// of its old block there, refined or by tier-1 hashes alone
+// (wire.RefineBlock.WeakOnly), in sub-blocks of sub bytes: recoverSubs
+// looks for them in what the search leaves.
+func (rs *sendRoll) send(st *lockedStream, b *pendingBatch, i int, buf []byte, ref *wire.RefineBlock, ws []uint64, subs *wire.RefineBlock, sub int, strong *strongHasher, dg *digest) (bool, error) {
 	if rs == nil || buf == nil {
 		return false, nil
 	}
 	s := rs.s
 	blk := b.first + int64(i)
 	n := len(buf)
+	refs := rs.subRefs(blk, subs, sub)
 	carry := rs.carry
 	if rs.carryAt != blk {
 		carry = piece{}
 	}
 	rs.carry, rs.carryAt = piece{}, -1
 	search := rs.want(buf, ref, ws)
-	if carry.n == 0 && !search {
+	// A block refinement serves whose sub-blocks differ from some point
+	// to its end: an insertion or deletion there, whose shifted rest
+	// recoverSubs finds (refinement would send all of it).
+	edit := !search && carry.n == 0 && !rs.off && refineServes(ref, ws) && editedTail(ref, ws) >= editTailSubs
+	if carry.n == 0 && !search && !edit {
 		return false, nil
 	}
 	if err := s.sess.ctx.Err(); err != nil { // a search is work: stop it promptly
@@ -155,7 +164,9 @@ func (rs *sendRoll) send(st *lockedStream, b *pendingBatch, i int, buf []byte, r
 		// without its work. With every block replaced the receiver reads
 		// (and offers) only its probes, so most of the sender's probes
 		// found an empty index after rolling over a whole block.
-		rs.searched(n, false)
+		if search {
+			rs.searched(n, false)
+		}
 		return false, nil
 	}
 	if err := rs.fill(b, i, buf); err != nil {
@@ -176,12 +187,20 @@ func (rs *sendRoll) send(st *lockedStream, b *pendingBatch, i int, buf []byte, r
 		} else {
 			res = rs.idx.search(rs.span, n, carry.n, rs.weak)
 		}
-		s.tot.searchWork.Add(res.work)
-		rs.keepTail(blk, n, res.pieces)
 	}
 	if carry.n > 0 {
 		res.pieces = append([]piece{carry}, res.pieces...)
 		res.copied += carry.n
+	}
+	if search || carry.n > 0 || edit {
+		rs.recoverSubs(blk, n, &res, refs)
+		if ref != nil && carry.n == 0 && inPlace(blk, rs.s.p.BlockSize, res.pieces) {
+			// refinement serves what lies in place (its SubData
+			// compressed when that pays)
+			res = searchResult{pieces: []piece{{off: 0, n: n, src: -1}}, work: res.work}
+		}
+		s.tot.searchWork.Add(res.work)
+		rs.keepTail(blk, n, res.pieces)
 	}
 	if search {
 		rs.searched(n, res.copied > carry.n)
@@ -239,6 +258,48 @@ func (rs *sendRoll) want(buf []byte, ref *wire.RefineBlock, ws []uint64) bool {
 		return false
 	}
 	return rs.share.want(buf, rs.hot())
+}
+
+// editTailSubs is the fewest sub-blocks at a refined block's end, all
+// differing, that make send look for their data shifted: two 8 KiB pages
+// rewritten there (4 sub-blocks) cost a search for the next old block's
+// anchor and nothing more.
+const editTailSubs = 3
+
+// editedTail is how many sub-blocks at the end of a refined block differ
+// from the receiver's (ref, ours ws) in a row.
+func editedTail(ref *wire.RefineBlock, ws []uint64) int {
+	k := 0
+	for k < len(ws) && ws[len(ws)-1-k] != ref.Weak[len(ws)-1-k] {
+		k++
+	}
+	return k
+}
+
+// inPlace reports whether every copy among pieces of block blk is from
+// the same place in the old file.
+func inPlace(blk int64, bs int, pieces []piece) bool {
+	for _, pc := range pieces {
+		if pc.src >= 0 && pc.src != blk*int64(bs)+int64(pc.off) {
+			return false
+		}
+	}
+	return true
+}
+
+// subRefs returns the refinements recoverSubs may use in block blk: of
+// old block blk (ref, in sub-blocks of sub bytes) and of the block before,
+// and keeps ref for the next block.
+func (rs *sendRoll) subRefs(blk int64, ref *wire.RefineBlock, sub int) []subRef {
+	var refs []subRef
+	if ref != nil && sub > 0 {
+		refs = append(refs, subRef{blk: blk, ref: ref, sub: sub})
+	}
+	if p := rs.prevRef; p.ref != nil && p.blk == blk-1 {
+		refs = append(refs, p)
+	}
+	rs.prevRef = subRef{blk: blk, ref: ref, sub: sub}
+	return refs
 }
 
 // rollHot is how many bytes of fruitless searches in a row a stripe

@@ -186,10 +186,13 @@ func (s *sender) decide(st *lockedStream, b *pendingBatch, strong *strongHasher,
 				puts[i].Strong = s.strongOf(strong, buf, s.p.BlockLen(blk), b.view != nil && !known)
 			}
 		}
-		var ref *wire.RefineBlock
-		var ws []uint64 // ref's sub-blocks' tier-1 hashes, ours
+		var ref, subs *wire.RefineBlock // refined; and either refined or by tier-1 hashes alone (the search's)
+		var ws []uint64                 // ref's sub-blocks' tier-1 hashes, ours
 		if refs != nil {
-			ref = refs[i]
+			ref, subs = refs[i], refs[i]
+			if ref != nil && ref.WeakOnly {
+				ref = nil
+			}
 		}
 		var same []bool // ref's sub-blocks compared, when strongs did
 		if need && ref != nil && buf != nil {
@@ -200,7 +203,7 @@ func (s *sender) decide(st *lockedStream, b *pendingBatch, strong *strongHasher,
 			}
 		}
 		if need && v.Need[i] { // not a weak collision: its data is where it was
-			pieced, err := rs.send(st, b, i, buf, ref, ws, strong, dg)
+			pieced, err := rs.send(st, b, i, buf, ref, ws, subs, sub, strong, dg)
 			if pieced && known && st.ob != nil {
 				st.ob.later = append(st.ob.later, buf) // its copies are hashed at the flush
 			} else if pieced && known {
@@ -294,7 +297,7 @@ func (s *sender) strongs(b *pendingBatch, v *wire.Verdict, refs []*wire.RefineBl
 		}
 	}
 	for i, ref := range refs {
-		if ref == nil || !v.Need[i] || !at(i) {
+		if ref == nil || ref.WeakOnly || !v.Need[i] || !at(i) {
 			continue
 		}
 		ws, err := s.subWeaks(b.bufs[i], sub)
