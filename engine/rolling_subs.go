@@ -88,7 +88,11 @@ func (rs *sendRoll) recoverSubs(blk int64, n int, res *searchResult, refs []subR
 				base = rs.shiftOf(blk, res.pieces[k-1])
 			}
 			for range subProbes {
-				sh, found := rs.probeGap(blk, a, b, trailing, base, ms, refs, weak, &res.work)
+				// a copy follows the literal, or it ends a stripe (no
+				// next old block's anchor tells where the data went)
+				_, next := rs.idx.anchorOf(blk + 1)
+				closed := k+1 < len(res.pieces) || trailing && !next
+				sh, found := rs.probeGap(blk, a, b, trailing, closed, base, ms, refs, weak, &res.work)
 				if !found {
 					break
 				}
@@ -119,11 +123,12 @@ func (rs *sendRoll) recoverSubs(blk int64, n int, res *searchResult, refs []subR
 // probeGap looks for the shift of the data in the first stretch of [a, b)
 // that ms leaves (after the last match before it, whose shift it starts
 // from, or from base) that is long enough to hold a sub-block beyond the
-// one an edit broke: one old sub-block there is hashed at each shift
-// within subProbeReach, nearest first. Two edits in one block, or one in
-// a block whose next old block no anchor names (a stripe's or the file's
-// last), left the data between as a literal.
-func (rs *sendRoll) probeGap(blk int64, a, b int, trailing bool, base int, ms []subMatch, refs []subRef, weak WeakFunc, work *int64) (int, bool) {
+// one an edit broke, and that old data follows (a match, or a copy after
+// the literal when closed): one old sub-block there is hashed at each
+// shift within subProbeReach, nearest first. Two edits in one block left
+// the data between them as a literal. New data ends in no match, so a
+// block rewritten after moved data is not probed (up to 16,384 hashes).
+func (rs *sendRoll) probeGap(blk int64, a, b int, trailing, closed bool, base int, ms []subMatch, refs []subRef, weak WeakFunc, work *int64) (int, bool) {
 	bs := rs.s.p.BlockSize
 	limit := b
 	if trailing {
@@ -135,7 +140,7 @@ func (rs *sendRoll) probeGap(blk int64, a, b int, trailing bool, base int, ms []
 		if i < len(ms) {
 			end = ms[i].off
 		}
-		if end-at >= 2*refs[0].sub {
+		if end-at >= 2*refs[0].sub && (i < len(ms) || closed) {
 			break
 		}
 		if i == len(ms) {
