@@ -45,8 +45,12 @@ type sendRoll struct {
 	began, found bool
 	own          int64
 	prevRef      subRef // the last needed block's refinement (recoverSubs)
-	pieced       int64  // blocks sent in pieces
-	copied       int64  // bytes of those sent as copies
+	// lastShift is the shift of the last copy (shiftOf) and lastShiftAt
+	// the block after it: a literal that begins that block may continue it.
+	lastShift   int
+	lastShiftAt int64
+	pieced      int64 // blocks sent in pieces
+	copied      int64 // bytes of those sent as copies
 }
 
 // newSendRoll returns the search state of a stripe, or nil when the
@@ -132,16 +136,17 @@ func (rs *sendRoll) recvSums(st *lockedStream, b *pendingBatch) error {
 // block's sub-blocks: when most of them match in place, refinement serves
 // it better and it is not searched. subs is the receiver's sub-block sums
 // of its old block there, refined or by tier-1 hashes alone
-// (wire.RefineBlock.WeakOnly), in sub-blocks of sub bytes: recoverSubs
-// looks for them in what the search leaves.
-func (rs *sendRoll) send(st *lockedStream, b *pendingBatch, i int, buf []byte, ref *wire.RefineBlock, ws []uint64, subs *wire.RefineBlock, sub int, strong *strongHasher, dg *digest) (bool, error) {
+// (wire.RefineBlock.WeakOnly), in sub-blocks of sub bytes, and next the
+// next old block's, if at hand: recoverSubs looks for them in what the
+// search leaves.
+func (rs *sendRoll) send(st *lockedStream, b *pendingBatch, i int, buf []byte, ref *wire.RefineBlock, ws []uint64, subs, next *wire.RefineBlock, sub int, strong *strongHasher, dg *digest) (bool, error) {
 	if rs == nil || buf == nil {
 		return false, nil
 	}
 	s := rs.s
 	blk := b.first + int64(i)
 	n := len(buf)
-	refs := rs.subRefs(blk, subs, sub)
+	refs := rs.subRefs(blk, subs, next, sub)
 	carry := rs.carry
 	if rs.carryAt != blk {
 		carry = piece{}
@@ -211,6 +216,11 @@ func (rs *sendRoll) send(st *lockedStream, b *pendingBatch, i int, buf []byte, r
 	}
 	if res.carry.n > 0 {
 		rs.carry, rs.carryAt = res.carry, blk+1
+	}
+	for _, pc := range res.pieces {
+		if pc.src >= 0 {
+			rs.lastShift, rs.lastShiftAt = rs.shiftOf(blk, pc), blk+1
+		}
 	}
 	if st.ob == nil {
 		st.hold() // the rest of the batch waits for its copies' hashes (outbox.go)
@@ -288,15 +298,23 @@ func inPlace(blk int64, bs int, pieces []piece) bool {
 }
 
 // subRefs returns the refinements recoverSubs may use in block blk: of
-// old block blk (ref, in sub-blocks of sub bytes) and of the block before,
-// and keeps ref for the next block.
-func (rs *sendRoll) subRefs(blk int64, ref *wire.RefineBlock, sub int) []subRef {
+// old block blk (ref, in sub-blocks of sub bytes), of the block before
+// (kept from its turn) and of the block after (next, when its batch's
+// answer is in hand: after a deletion a block's end holds the next old
+// block's data), and keeps ref for the next block.
+func (rs *sendRoll) subRefs(blk int64, ref, next *wire.RefineBlock, sub int) []subRef {
 	var refs []subRef
-	if ref != nil && sub > 0 {
+	if sub <= 0 {
+		return nil
+	}
+	if ref != nil {
 		refs = append(refs, subRef{blk: blk, ref: ref, sub: sub})
 	}
-	if p := rs.prevRef; p.ref != nil && p.blk == blk-1 {
+	if p := rs.prevRef; p.ref != nil && p.blk == blk-1 && p.sub == sub {
 		refs = append(refs, p)
+	}
+	if next != nil {
+		refs = append(refs, subRef{blk: blk + 1, ref: next, sub: sub})
 	}
 	rs.prevRef = subRef{blk: blk, ref: ref, sub: sub}
 	return refs

@@ -72,6 +72,8 @@ func (rs *sendRoll) recoverSubs(blk int64, n int, res *searchResult, refs []subR
 		shifts := []int{0}
 		if k > 0 && res.pieces[k-1].src >= 0 {
 			shifts = append(shifts, rs.shiftOf(blk, res.pieces[k-1]))
+		} else if k == 0 && rs.lastShiftAt == blk {
+			shifts = append(shifts, rs.lastShift) // the previous block's last copy
 		}
 		if k+1 < len(res.pieces) && res.pieces[k+1].src >= 0 {
 			shifts = append(shifts, rs.shiftOf(blk, res.pieces[k+1]))

@@ -203,7 +203,11 @@ func (s *sender) decide(st *lockedStream, b *pendingBatch, strong *strongHasher,
 			}
 		}
 		if need && v.Need[i] { // not a weak collision: its data is where it was
-			pieced, err := rs.send(st, b, i, buf, ref, ws, subs, sub, strong, dg)
+			var next *wire.RefineBlock // the next old block's sums, for recoverSubs
+			if i+1 < len(refs) {
+				next = refs[i+1]
+			}
+			pieced, err := rs.send(st, b, i, buf, ref, ws, subs, next, sub, strong, dg)
 			if pieced && known && st.ob != nil {
 				st.ob.later = append(st.ob.later, buf) // its copies are hashed at the flush
 			} else if pieced && known {
