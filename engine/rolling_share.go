@@ -80,6 +80,47 @@ func (sh *SearchShare) searched(n int, found bool) {
 	sh.gap = min(max(2*sh.gap, rollProbeGap), rollProbeMax)
 }
 
+// rollHot is how many bytes of fruitless searches in a row a stripe
+// whose search found a copy makes before the shared streak may quiet it
+// (sendRoll.hot).
+const rollHot = 2 << 20
+
+// hot reports whether the stripe searches whatever the shared streak
+// says (SearchShare): before its first search, in a file of rollStreak
+// or more (a tree's small files share the streak whole), and after a
+// search that found a copy until rollHot bytes of fruitless ones in a
+// row. The streak alone made the stripes' timing decide what was found:
+// after 8 MiB deleted with 4 workers, the last stripe (wholly past the
+// old data the receiver offers, and the first to be decided, having
+// fewer batches to look ahead at) or any stripe's tail of data whose
+// source lies in the next stripe could quiet the others before or while
+// they found their data, and a loaded machine sent 40-47 MB instead of
+// 33 (TestRollingDeleteManyStripes, which CI failed on).
+func (rs *sendRoll) hot() bool {
+	if !rs.began {
+		return rs.s.p.Size >= rollStreak
+	}
+	return rs.found && rs.own < rollHot
+}
+
+// quiet reports whether the stripe only probes now and then: the shared
+// streak is quiet and the stripe is not hot.
+func (rs *sendRoll) quiet() bool {
+	return !rs.hot() && rs.share.quiet()
+}
+
+// searched records a search of n bytes that found a copy, or not, in the
+// stripe and in the shared streak.
+func (rs *sendRoll) searched(n int, found bool) {
+	rs.share.searched(n, found)
+	rs.began = true
+	if found {
+		rs.found, rs.own = true, 0
+	} else {
+		rs.own += int64(n)
+	}
+}
+
 // RecvShare is the receiver's side of SearchShare: the streaks that make
 // a receiver stop work that finds nothing, shared by the syncs that name
 // it in Options.Recv (the files of a tree, on the side that receives).

@@ -275,3 +275,53 @@ func mergeMatches(ms []subMatch, bs int64) []subMatch {
 	}
 	return out
 }
+
+// editTailSubs is the fewest sub-blocks at a refined block's end, all
+// differing, that make send look for their data shifted: two 8 KiB pages
+// rewritten there (4 sub-blocks) cost a search for the next old block's
+// anchor and nothing more.
+const editTailSubs = 3
+
+// editedTail is how many sub-blocks at the end of a refined block differ
+// from the receiver's (ref, ours ws) in a row.
+func editedTail(ref *wire.RefineBlock, ws []uint64) int {
+	k := 0
+	for k < len(ws) && ws[len(ws)-1-k] != ref.Weak[len(ws)-1-k] {
+		k++
+	}
+	return k
+}
+
+// inPlace reports whether every copy among pieces of block blk is from
+// the same place in the old file.
+func inPlace(blk int64, bs int, pieces []piece) bool {
+	for _, pc := range pieces {
+		if pc.src >= 0 && pc.src != blk*int64(bs)+int64(pc.off) {
+			return false
+		}
+	}
+	return true
+}
+
+// subRefs returns the refinements recoverSubs may use in block blk: of
+// old block blk (ref, in sub-blocks of sub bytes), of the block before
+// (kept from its turn) and of the block after (next, when its batch's
+// answer is in hand: after a deletion a block's end holds the next old
+// block's data), and keeps ref for the next block.
+func (rs *sendRoll) subRefs(blk int64, ref, next *wire.RefineBlock, sub int) []subRef {
+	var refs []subRef
+	if sub <= 0 {
+		return nil
+	}
+	if ref != nil {
+		refs = append(refs, subRef{blk: blk, ref: ref, sub: sub})
+	}
+	if p := rs.prevRef; p.ref != nil && p.blk == blk-1 && p.sub == sub {
+		refs = append(refs, p)
+	}
+	if next != nil {
+		refs = append(refs, subRef{blk: blk + 1, ref: next, sub: sub})
+	}
+	rs.prevRef = subRef{blk: blk, ref: ref, sub: sub}
+	return refs
+}

@@ -6,50 +6,43 @@ import (
 	"github.com/pdiffagent/pdiffagent/wire"
 )
 
-// TestRollingSubRecovery: insertions into moved data cost about a
-// sub-block each, not the block each falls in: the search's literal around
-// each is found again by the old block's sub-block sums (rolling_subs.go).
-// Without it, 20 insertions of 100 bytes into 8 MiB sent 1.3 MB of 64 KiB
-// blocks.
-func TestRollingSubRecovery(t *testing.T) {
-	checkNoLeak(t)
-	old := randBytes(11, 8*mib)
-	data := old
-	const n, ins = 20, 100
+// spreadEdits is a random 8 MiB and the same with n chunks of 100 random
+// bytes inserted, spread through it.
+func spreadEdits(n int) (plain, inserted []byte) {
+	plain = randBytes(11, 8*mib)
+	inserted = plain
 	for k := range n {
-		off := (k*397 + 13) * (len(old) / 8000)
-		data = insertAt(data, off, randBytes(uint64(100+k), ins))
+		off := (k*397 + 13) * (len(plain) / 8000)
+		inserted = insertAt(inserted, off, randBytes(uint64(100+k), 100))
 	}
-	p := rollParams()
-	sst, rst := rollSync(t, data, old, p, Options{}, rollCaps)
-	t.Logf("sent %d bytes (%d blocks moved, bytes_wire %d)", sst.BytesSent, rst.BlocksMoved, sst.BytesWire)
-	// Each insertion: its bytes and the sub-block it falls in; each
-	// stripe boundary: the shift so far and a sub-block.
-	if most := int64(n*(ins+refineSub) + p.Workers*(n*ins+refineSub)); sst.BytesSent > most {
-		t.Errorf("sent %d bytes, want at most %d", sst.BytesSent, most)
-	}
+	return plain, inserted
 }
 
-// TestRollingSubDeletions: the same with the roles turned, 20 deletions
-// of 100 bytes: after each the block's end holds the next old block's
-// data (its sums, when in hand), and the next block begins where the last
-// copy's shift left off (before, 37 MB of 1 GiB for 100 of them).
-func TestRollingSubDeletions(t *testing.T) {
+// TestRollingSubEdits: 20 insertions of 100 bytes into moved data, and
+// 20 deletions, cost about a sub-block each, not the block each falls in:
+// the search's literal around each is found again by the old blocks'
+// sub-block sums (rolling_subs.go). Without it the insertions sent 1.3 MB
+// of 8 MiB in 64 KiB blocks, the deletions 332 KB (of 1 GiB, 100 of them:
+// 102 MB and 37 MB). After a deletion the block's end holds the next old
+// block's data (its sums, when in hand), and the next block begins where
+// the last copy's shift left off.
+func TestRollingSubEdits(t *testing.T) {
 	checkNoLeak(t)
-	data := randBytes(11, 8*mib)
-	old := data
-	const n, del = 20, 100
-	for k := range n {
-		off := (k*397 + 13) * (len(data) / 8000)
-		old = insertAt(old, off, randBytes(uint64(100+k), del))
-	}
+	const n = 20
+	plain, inserted := spreadEdits(n)
 	p := rollParams()
-	sst, rst := rollSync(t, data, old, p, Options{}, rollCaps)
-	t.Logf("sent %d bytes (%d blocks moved, bytes_wire %d)", sst.BytesSent, rst.BlocksMoved, sst.BytesWire)
-	// Each deletion: the sub-block it falls in; each stripe boundary and
-	// the old data past the new end: the shift so far and a sub-block.
-	if most := int64(n*refineSub + (p.Workers+1)*(n*del+refineSub)); sst.BytesSent > most {
-		t.Errorf("sent %d bytes, want at most %d", sst.BytesSent, most)
+	for _, c := range []struct {
+		name      string
+		data, old []byte
+	}{{"insertions", inserted, plain}, {"deletions", plain, inserted}} {
+		sst, rst := rollSync(t, c.data, c.old, p, Options{}, rollCaps)
+		t.Logf("%s: sent %d bytes (%d blocks moved, bytes_wire %d)", c.name, sst.BytesSent, rst.BlocksMoved, sst.BytesWire)
+		// Each edit: its bytes and the sub-block it falls in; each stripe
+		// boundary and the old data past the new end: the shift so far
+		// and a sub-block.
+		if most := int64(n*(100+refineSub) + (p.Workers+1)*(n*100+refineSub)); sst.BytesSent > most {
+			t.Errorf("%s: sent %d bytes, want at most %d", c.name, sst.BytesSent, most)
+		}
 	}
 }
 
