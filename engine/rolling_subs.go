@@ -62,6 +62,7 @@ func (rs *sendRoll) recoverSubs(blk int64, n int, res *searchResult, refs []subR
 		return
 	}
 	weak := rs.s.opt.subWeak(rs.s.p.Caps)
+	_, next := rs.idx.anchorOf(blk + 1) // where a literal that ends the block went (nextShift)
 	out := make([]piece, 0, len(res.pieces)+4)
 	for k, pc := range res.pieces {
 		if pc.src >= 0 {
@@ -70,8 +71,11 @@ func (rs *sendRoll) recoverSubs(blk int64, n int, res *searchResult, refs []subR
 		}
 		a, b := pc.off, pc.off+pc.n
 		shifts := []int{0}
-		if k > 0 && res.pieces[k-1].src >= 0 {
-			shifts = append(shifts, rs.shiftOf(blk, res.pieces[k-1]))
+		after := k > 0 && res.pieces[k-1].src >= 0 // a copy before the literal
+		base := 0                                  // its shift
+		if after {
+			base = rs.shiftOf(blk, res.pieces[k-1])
+			shifts = append(shifts, base)
 		} else if k == 0 && rs.lastShiftAt == blk {
 			shifts = append(shifts, rs.lastShift) // the previous block's last copy
 		}
@@ -79,21 +83,17 @@ func (rs *sendRoll) recoverSubs(blk int64, n int, res *searchResult, refs []subR
 			shifts = append(shifts, rs.shiftOf(blk, res.pieces[k+1]))
 		}
 		trailing := b == n && res.carry.n == 0
-		if trailing {
+		if trailing && next {
 			if sh, ok := rs.nextShift(blk, a, n, shifts[len(shifts)-1], &res.work); ok {
 				shifts = append(shifts, sh)
 			}
 		}
 		ms := rs.subMatches(blk, a, b, shifts, refs, weak, &res.work)
-		if base, ok := 0, k > 0 && res.pieces[k-1].src >= 0; ok || len(ms) > 0 {
-			if ok {
-				base = rs.shiftOf(blk, res.pieces[k-1])
-			}
+		if after || len(ms) > 0 {
+			// a copy follows the literal, or it ends a stripe (no next
+			// old block's anchor tells where the data went)
+			closed := k+1 < len(res.pieces) || trailing && !next
 			for range subProbes {
-				// a copy follows the literal, or it ends a stripe (no
-				// next old block's anchor tells where the data went)
-				_, next := rs.idx.anchorOf(blk + 1)
-				closed := k+1 < len(res.pieces) || trailing && !next
 				sh, found := rs.probeGap(blk, a, b, trailing, closed, base, ms, refs, weak, &res.work)
 				if !found {
 					break
@@ -148,7 +148,7 @@ func (rs *sendRoll) probeGap(blk int64, a, b int, trailing, closed bool, base in
 		if i == len(ms) {
 			return 0, false
 		}
-		at, sh = ms[i].off+ms[i].n, ms[i].off-int(ms[i].src-blk*int64(bs))
+		at, sh = ms[i].off+ms[i].n, rs.shiftOf(blk, piece{off: ms[i].off, src: ms[i].src})
 	}
 	for _, sr := range refs {
 		on, ok := rs.idx.lenOf(sr.blk)
