@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/cespare/xxhash/v2"
+	"github.com/pdiffagent/pdiffagent/engine/blake3mb"
 	"github.com/pdiffagent/pdiffagent/engine/cache"
 	"github.com/pdiffagent/pdiffagent/engine/sha256mb"
 	"github.com/pdiffagent/pdiffagent/wire"
@@ -113,7 +114,8 @@ func (h StrongHash) oneShot() (func([]byte) [wire.StrongSize]byte, error) {
 // goroutine's scratch for gathering what to hash together.
 type strongHasher struct {
 	f     func([]byte) [wire.StrongSize]byte
-	lanes bool // sums through sha256mb
+	lanes bool             // sums through sha256mb
+	b3    *blake3mb.Hasher // BLAKE3 in sixteen lanes (AVX-512): sum and sums
 
 	parts [][]byte                // scratch: the messages of one sums
 	idx   []int                   // scratch: where each came from
@@ -158,7 +160,12 @@ func newStrongHasher(id StrongHash) (*strongHasher, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &strongHasher{f: f, lanes: id == SHA256 && sha256mb.Fast()}, nil
+	s := &strongHasher{f: f, lanes: id == SHA256 && sha256mb.Fast()}
+	if id == BLAKE3 && blake3mb.Fast() {
+		s.b3 = new(blake3mb.Hasher)
+		s.f = s.b3.Sum256
+	}
+	return s, nil
 }
 
 func (s *strongHasher) sum(b []byte) [wire.StrongSize]byte { return s.f(b) }
@@ -167,6 +174,10 @@ func (s *strongHasher) sum(b []byte) [wire.StrongSize]byte { return s.f(b) }
 func (s *strongHasher) sums(out [][wire.StrongSize]byte, bufs [][]byte) {
 	if s.lanes {
 		sha256mb.Sum256(out, bufs)
+		return
+	}
+	if s.b3 != nil {
+		s.b3.SumMany(out, bufs)
 		return
 	}
 	for i, b := range bufs {
