@@ -250,21 +250,19 @@ package engine
 //
 // # BLAKE3 against sha256 here
 //
-// BLAKE3 (zeebo/blake3, AVX2 here, no AVX-512 path) hashes 1 MiB
-// blocks at 2.6-3.3 GB/cpu-s but 4 KiB
-// sub-blocks at 1.1-1.4 and 8 KiB ones at 2.6 (it hashes 8 chunks of 1
-// KiB at once): --min-block 8K suits a BLAKE3 session of 8 KiB pages, not
-// made the default (a 4 KiB write would send 8 KiB). Pushes of 1 GiB at
-// 100 pages, 6 interleaved each (2026-12-02, Zen 5 VM with the SHA
-// extensions, where sha256mb's four lanes hash 2.8-3.1 GB/cpu-s at any
-// size): -m blake3 0.656 s, -m blake3 --min-block 8K 0.598 s, sha256
-// 0.577 s. Tried and left: lukechampine.com/blake3's guts, whose AVX-512
-// assembly compresses 16 chunks at once, hashes a hot 1 MiB block at
-// 4.1-4.2 GB/s on one goroutine against zeebo's 3.25-3.27, but blocks
-// out of the caches (two goroutines over 256 MiB) at 4.75 GB/s in all
-// against zeebo's 6.4 (16 strided streams), and the 100-page push with
-// it took 0.690 s against 0.649 (6 interleaved); its own Sum256 runs a
-// goroutine per 16 KiB. Without the SHA extensions (GODEBUG=cpu.sha=off
-// on both ends, which sha256mb honours) the same push took 2.35 s with
-// sha256 and 0.63 s with -m blake3 (4 interleaved; sha256 with them
-// 0.60 s): there BLAKE3 is the choice.
+// zeebo/blake3 (AVX2, no AVX-512 path) hashes 1 MiB blocks at 2.6-3.3
+// GB/cpu-s but 4 KiB sub-blocks at 1.1-1.4 (it hashes the chunks of one
+// message eight at a time, and a 4 KiB message has four), so with it a
+// 100-page push of 1 GiB took 0.63-0.66 s against sha256mb's 0.58-0.60
+// (2026-12-02). lukechampine.com/blake3's AVX-512 (v1.3.0, and v1.4.1's
+// guts driven by the engine) was no faster in the push (0.690 s against
+// 0.649). engine/blake3mb (2026-12-03) runs sixteen lanes of its own
+// AVX-512 assembly: a block's chunks sixteen at a time, and the
+// sub-blocks of a refined block (strongHasher.sums) sixteen messages at
+// a time, a lane each: 7.1-7.2 GB/cpu-s on 1 MiB blocks and 6.9-7.1 on
+// 4 KiB sub-blocks together (BenchmarkStrong). The 100-page push, best of
+// 3 in two interleaved rounds: -m blake3 0.37 and 0.39 s, sha256 0.56 and
+// 0.56 s, zeebo's (GODEBUG=cpu.avx512f=off) 0.59 and 0.62 s; rsync
+// 0.65-0.70 s. Without the SHA extensions (GODEBUG=cpu.sha=off, which
+// sha256mb honours) sha256 took 2.24-2.36 s: there, and wherever both
+// ends have AVX-512, BLAKE3 is the choice.

@@ -39,3 +39,33 @@ func TestStrongHashes(t *testing.T) {
 		t.Error("hash 99 accepted")
 	}
 }
+
+// TestStrongSums checks that each hasher's sum and sums (the lanes'
+// paths: sha256mb, blake3mb) agree with the hash's one-shot function, on
+// a 1 MiB block, its 4 KiB sub-blocks and a tail that is not a whole
+// chunk.
+func TestStrongSums(t *testing.T) {
+	block := randBytes(31, 1<<20)
+	var parts [][]byte
+	for o := 0; o < len(block); o += 4096 {
+		parts = append(parts, block[o:o+4096])
+	}
+	parts = append(parts, block[:5000], block[:1<<20])
+	for _, h := range []StrongHash{SHA256, BLAKE3, SHA512_256} {
+		f, _ := h.oneShot()
+		s, err := newStrongHasher(h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.sum(block) != f(block) {
+			t.Errorf("%s: sum of 1 MiB differs from the one-shot hash", h)
+		}
+		out := make([][32]byte, len(parts))
+		s.sums(out, parts)
+		for i, p := range parts {
+			if out[i] != f(p) {
+				t.Fatalf("%s: sums[%d] (%d bytes) differs from the one-shot hash", h, i, len(p))
+			}
+		}
+	}
+}

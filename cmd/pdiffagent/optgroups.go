@@ -28,7 +28,7 @@ func (o *gridOptions) AddFlags(f *pflag.FlagSet) {
 	o.BlockSize = engine.DefaultBlockSize
 	o.Hash = hashValue(engine.SHA256)
 	f.VarP(&o.BlockSize, "block-size", "b", "block size, a power of two from 4K to 64M (e.g. 128K, 1MiB, 4M)")
-	f.VarP(&o.Hash, "hash", "m", "tier-2 hash confirming equal blocks: sha256 (four blocks at a time with the SHA extensions), blake3 (much faster on CPUs without SHA extensions) or sha512_256")
+	f.VarP(&o.Hash, "hash", "m", "tier-2 hash confirming equal blocks: sha256 (four blocks at a time with the SHA extensions), blake3 (sixteen lanes with AVX-512; the faster choice on CPUs with AVX-512 or without SHA extensions) or sha512_256")
 }
 
 // apply sets the session's block size and tier-2 hash.
