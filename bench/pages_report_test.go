@@ -40,6 +40,31 @@ func TestPagesTargets(t *testing.T) {
 	}
 }
 
+// TestPagesTargetBLAKE3: a run with -m blake3 holds 100 pages to 0.9x
+// rsync's time (issue 14), 1000 pages to 0.8x as with sha256.
+func TestPagesTargetBLAKE3(t *testing.T) {
+	for _, c := range []struct {
+		secs float64
+		want string
+	}{{0.85, "PASS"}, {0.95, "MISS"}} {
+		rep := pagesReport()
+		rep.Hash = "blake3"
+		rep.Results[0].SyncSeconds = c.secs
+		found := false
+		for _, x := range Evaluate(rep) {
+			if strings.Contains(x.Name, "100 pages at most") {
+				found = true
+				if got := x.Status + " " + x.Name; got != c.want+" tcp at 100 pages at most 0.9x rsync's time" {
+					t.Errorf("tcp at %.2fx: %s", c.secs, got)
+				}
+			}
+		}
+		if !found {
+			t.Error("no 100-page time target")
+		}
+	}
+}
+
 func TestWireTable(t *testing.T) {
 	tab := WireTable(pagesReport())
 	if h := strings.Join(tab.Header, ","); h != "SIZE,PATTERN,DELTA,DATA,TCP WIRE,TCP SENT,RSYNC WIRE,RSYNC SENT" {

@@ -17,6 +17,7 @@ type Report struct {
 	Patterns  []string  `json:"patterns"`
 	Cold      bool      `json:"cold"`
 	ReadPath  string    `json:"read_path,omitempty"` // how pdiffagent read the files, as its flags said
+	Hash      string    `json:"hash,omitempty"`      // pdiffagent's tier-2 hash (-m); "" is sha256
 	Repeat    int       `json:"repeat"`              // runs per tool and round; the fastest is reported
 	// Skipped maps a tool that did not run to the reason.
 	Skipped map[string]string `json:"skipped,omitempty"`

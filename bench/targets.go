@@ -25,13 +25,20 @@ const (
 	// GoalPagesWire: with the pages pattern, tcp's bytes_wire at most
 	// rsync's total bytes sent and received.
 	GoalPagesWire = 1.0
+	// GoalPagesBLAKE3: tcp's time over rsync's at 100 pages with -m
+	// blake3 (issue 14).
+	GoalPagesBLAKE3 = 0.9
 )
 
 // goalPagesTime is tcp's time over rsync's allowed with the pages
-// pattern: 1.3x at 100 pages and fewer, 0.8x from 1000 pages on.
-func goalPagesTime(pages int64) float64 {
-	if pages >= 1000 {
+// pattern: 1.3x at 100 pages and fewer (GoalPagesBLAKE3 with -m blake3),
+// 0.8x from 1000 pages on.
+func goalPagesTime(pages int64, hash string) float64 {
+	switch {
+	case pages >= 1000:
 		return 0.8
+	case hash == "blake3":
+		return GoalPagesBLAKE3
 	}
 	return 1.3
 }
@@ -140,7 +147,7 @@ func pagesTargets(rep *Report, size int64) []Target {
 		w.Value = float64(tcp.Stats.BytesWire) / float64(rs.Stats.BytesWire)
 		w.Detail = fmt.Sprintf("%.2fx (tcp %s, rsync %s sent and received)", w.Value, FormatBytes(tcp.Stats.BytesWire), FormatBytes(rs.Stats.BytesWire))
 		w.Status = passIf(w.Value <= GoalPagesWire)
-		goal := goalPagesTime(n)
+		goal := goalPagesTime(n, rep.Hash)
 		tt := Target{Name: fmt.Sprintf("tcp at %d pages at most %.1fx rsync's time", n, goal)}
 		tt.Value = tcp.SyncSeconds / rs.SyncSeconds
 		tt.Detail = fmt.Sprintf("%.2fx (tcp %s, rsync %s)", tt.Value, secs(tcp.SyncSeconds), secs(rs.SyncSeconds))

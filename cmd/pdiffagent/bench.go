@@ -8,6 +8,7 @@ import (
 	"slices"
 
 	"github.com/pdiffagent/pdiffagent/bench"
+	"github.com/pdiffagent/pdiffagent/engine"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
@@ -270,6 +271,9 @@ func runBench(ctx context.Context, opts *benchOptions, roundsSet bool) error {
 	var tls *bench.NetFloor
 	if f, ok := rep.NetFloorOf("tls"); ok {
 		tls = &f
+	}
+	if h := engine.StrongHash(opts.Hash); h != engine.SHA256 {
+		rep.Hash = h.String()
 	}
 	rep.Targets = append(bench.Evaluate(rep), bench.TreeTargets(rep.Tree, tls)...)
 	rep.ReadPath = opts.readOptions.String()

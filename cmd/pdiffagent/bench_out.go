@@ -54,6 +54,9 @@ func benchSettings(rep *bench.Report) string {
 	if rep.ReadPath != "" {
 		s += "; pdiffagent reads with " + rep.ReadPath
 	}
+	if rep.Hash != "" {
+		s += "; pdiffagent confirms with " + rep.Hash + " (-m)"
+	}
 	if v := bench.RsyncVersion(); v != "" && rep.Skipped["rsync"] == "" && hasTool(rep, "rsync") {
 		s += "; " + v + " " + strings.Join(bench.RsyncArgs, " ")
 	}
