@@ -15,9 +15,10 @@
 //     offsets); MutatePages rewrites random 8 KiB pages (Pages: a database
 //     between two syncs);
 //   - disk and CPU floors: FloorRead (a page-cache read of both copies on
-//     all cores) and FloorSHA256 (sha256 of the matching blocks of both
-//     copies on all cores: tier 2 must confirm every matching block on both
-//     sides, so no verified sync is faster);
+//     all cores) and FloorStrong (the run's strong hash, sha256 unless
+//     -m says otherwise, of the matching blocks of both copies on all
+//     cores: tier 2 must confirm every matching block on both sides, so
+//     no verified sync is faster);
 //   - network floors (netfloor*.go): plain TCP and TLS 1.3 with one
 //     connection per worker, raw quic-go with the streams spread over the
 //     connections, over loopback, as pdiffagent's two transports use them.

@@ -7,6 +7,10 @@ import (
 	"os"
 	"time"
 
+	"crypto/sha512"
+	"sync"
+
+	"github.com/pdiffagent/pdiffagent/engine/blake3mb"
 	"github.com/pdiffagent/pdiffagent/engine/sha256mb"
 )
 
@@ -92,13 +96,61 @@ func forGroups(spans []span, unit int64, n int, fn func(bufs [][]byte) error) er
 	})
 }
 
-// FloorSHA256 times sha256 over the first round(fraction*blocks) blocks of
-// each file on all cores: the work tier 2 must do on the blocks that match.
-// With both copies' paths and the matching fraction it is the engine's
-// speed floor. It hashes as the engine does: sha256mb.Lanes blocks at a
-// time, their rounds interleaved where the CPU has the SHA extensions
-// (engine/sha256mb), one after the other elsewhere.
-func FloorSHA256(paths []string, fraction float64, blockSize int) (time.Duration, error) {
+// FloorName is the strong hash a floor measures for a run's hash (-m;
+// "" is the default, sha256).
+func FloorName(hash string) string {
+	if hash == "" {
+		return "sha256"
+	}
+	return hash
+}
+
+var b3Hashers = sync.Pool{New: func() any { return new(blake3mb.Hasher) }}
+
+// FloorStrong times the strong hash (FloorName of hash) over the first
+// round(fraction*blocks) blocks of each file on all cores: the work tier 2
+// must do on the blocks that match. With both copies' paths and the
+// matching fraction it is the engine's speed floor. It hashes as the
+// engine does: sha256 sha256mb.Lanes blocks at a time, their rounds
+// interleaved where the CPU has the SHA extensions (engine/sha256mb);
+// blake3 a block at a time in sixteen lanes where the CPU has AVX-512
+// (engine/blake3mb); sha512_256 one block after the other.
+func FloorStrong(paths []string, fraction float64, blockSize int, hash string) (time.Duration, error) {
+	switch FloorName(hash) {
+	case "blake3":
+		return floorEach(paths, fraction, blockSize, func(b []byte) {
+			h := b3Hashers.Get().(*blake3mb.Hasher)
+			h.Sum256(b)
+			b3Hashers.Put(h)
+		})
+	case "sha512_256":
+		return floorEach(paths, fraction, blockSize, func(b []byte) { sha512.Sum512_256(b) })
+	}
+	return floorSHA256(paths, fraction, blockSize)
+}
+
+// floorEach times sum over the blocks FloorStrong hashes, one at a time
+// on each stripe.
+func floorEach(paths []string, fraction float64, blockSize int, sum func([]byte)) (time.Duration, error) {
+	if blockSize <= 0 {
+		return 0, fmt.Errorf("bench: block size %d", blockSize)
+	}
+	spans, err := openSpans(paths, int64(blockSize), fraction)
+	if err != nil {
+		return 0, err
+	}
+	defer closeSpans(spans)
+	start := time.Now()
+	err = forGroups(spans, int64(blockSize), 1, func(bufs [][]byte) error {
+		for _, b := range bufs {
+			sum(b)
+		}
+		return nil
+	})
+	return time.Since(start), err
+}
+
+func floorSHA256(paths []string, fraction float64, blockSize int) (time.Duration, error) {
 	if blockSize <= 0 {
 		return 0, fmt.Errorf("bench: block size %d", blockSize)
 	}

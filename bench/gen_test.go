@@ -97,9 +97,11 @@ func TestFloors(t *testing.T) {
 	if _, err := FloorRead([]string{a, a}); err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range []float64{0, 0.5, 1} {
-		if _, err := FloorSHA256([]string{a, a}, f, 64<<10); err != nil {
-			t.Fatal(err)
+	for _, h := range []string{"", "blake3", "sha512_256"} {
+		for _, f := range []float64{0, 0.5, 1} {
+			if _, err := FloorStrong([]string{a, a}, f, 64<<10, h); err != nil {
+				t.Fatal(h, err)
+			}
 		}
 	}
 	if _, err := FloorRead([]string{filepath.Join(dir, "missing")}); err == nil {

@@ -56,7 +56,8 @@ type Result struct {
 	// counted in SyncSeconds: about 0 for pdiffagent, which fsyncs before
 	// it reports success, the write-back of its data for rsync.
 	FlushSeconds float64 `json:"flush_seconds"`
-	// FloorSeconds is FloorSHA256 of the matching blocks of both copies.
+	// FloorSeconds is FloorStrong of the matching blocks of both copies,
+	// with the run's hash.
 	FloorSeconds float64 `json:"floor_seconds"`
 	// Ratio is SyncSeconds over the larger floor: FloorSeconds, or
 	// ReadSeconds when few blocks match (at 100% changed nothing needs

@@ -55,6 +55,9 @@ type Config struct {
 	// Changed lists the fractions of blocks to change, one round each.
 	Changed   []float64
 	BlockSize int
+	// Hash is the tier-2 hash the pdiffagent tools run with (-m; "" is
+	// sha256): the strong floor measures it.
+	Hash string
 	// Patterns are run one after the other; Inserts runs one round only
 	// (its change is not a fraction), Insert one per entry of InsertLens,
 	// Pages one per entry of Pages.
@@ -97,7 +100,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		cfg.Log = func(string, ...any) {}
 	}
 	rep := &Report{Started: time.Now(), Machine: Describe(cfg.Dir), Dir: cfg.Dir, Sizes: cfg.Sizes,
-		BlockSize: cfg.BlockSize, Cold: cfg.Cold, Repeat: max(cfg.Repeat, 1), Skipped: map[string]string{}}
+		BlockSize: cfg.BlockSize, Hash: cfg.Hash, Cold: cfg.Cold, Repeat: max(cfg.Repeat, 1), Skipped: map[string]string{}}
 	mark := markLoad()
 	defer func() {
 		rep.Seconds = time.Since(rep.Started).Seconds()
@@ -300,7 +303,7 @@ func runTool(ctx context.Context, cfg Config, rd roundSpec, tool Tool, src, dst 
 	}
 	if first {
 		f := res // the round's shape: size, blocks, pattern, pages
-		if err := measureFloors(paths, cfg.BlockSize, &f); err != nil {
+		if err := measureFloors(paths, cfg.BlockSize, cfg.Hash, &f); err != nil {
 			return res, err
 		}
 		w, err := FloorWrite(filepath.Dir(dst), f.ChangedBytes(), max(cfg.Net.Workers, 1))
@@ -343,9 +346,9 @@ func runTool(ctx context.Context, cfg Config, rd roundSpec, tool Tool, src, dst 
 	return res, err
 }
 
-// measureFloors times a warm read of both copies and sha256 of their
-// matching blocks.
-func measureFloors(paths []string, blockSize int, res *Result) error {
+// measureFloors times a warm read of both copies and the strong hash of
+// their matching blocks.
+func measureFloors(paths []string, blockSize int, hash string, res *Result) error {
 	read, err := FloorRead(paths)
 	if err != nil {
 		return err
@@ -353,9 +356,9 @@ func measureFloors(paths []string, blockSize int, res *Result) error {
 	matching := res.matching()
 	res.ReadSeconds = read.Seconds()
 	if matching == 0 {
-		return nil // nothing to confirm: no sha256 floor
+		return nil // nothing to confirm: no strong floor
 	}
-	floor, err := FloorSHA256(paths, matching, blockSize)
+	floor, err := FloorStrong(paths, matching, blockSize, hash)
 	res.FloorSeconds = floor.Seconds()
 	return err
 }

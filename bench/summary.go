@@ -83,7 +83,7 @@ func SummaryTable(rep *Report) *Table {
 	if hasLocal {
 		t.Header = append(t.Header, "LOCAL/FLOOR")
 	}
-	t.Header = append(t.Header, "SHA256 FLOOR", "READ FLOOR", "WRITE FLOOR")
+	t.Header = append(t.Header, strings.ToUpper(FloorName(rep.Hash))+" FLOOR", "READ FLOOR", "WRITE FLOOR")
 	for _, f := range rep.Net {
 		t.Header = append(t.Header, strings.ToUpper(f.Label()))
 	}
@@ -156,7 +156,14 @@ func cacheSummary(c map[string]bool) string {
 // WriteFloors describes the floors and the tools that were skipped.
 func WriteFloors(w io.Writer, rep *Report) {
 	fmt.Fprintln(w, "floors, measured in this run (loopback; both ends share this machine's cores):")
-	fmt.Fprintln(w, "  SHA256 FLOOR  sha256 of the matching blocks of both copies on all cores, warm, four blocks at a time as the engine hashes them (engine/sha256mb)")
+	switch FloorName(rep.Hash) {
+	case "sha256":
+		fmt.Fprintln(w, "  SHA256 FLOOR  sha256 of the matching blocks of both copies on all cores, warm, four blocks at a time as the engine hashes them (engine/sha256mb)")
+	case "blake3":
+		fmt.Fprintln(w, "  BLAKE3 FLOOR  blake3 of the matching blocks of both copies on all cores, warm, a block at a time in sixteen lanes as the engine hashes them (engine/blake3mb)")
+	default:
+		fmt.Fprintf(w, "  %s FLOOR  %s of the matching blocks of both copies on all cores, warm, a block at a time\n", strings.ToUpper(FloorName(rep.Hash)), FloorName(rep.Hash))
+	}
 	fmt.Fprintln(w, "  READ FLOOR    page-cache read of both copies on all cores")
 	fmt.Fprintln(w, "  WRITE FLOOR   the changed bytes written beside the target as a sync writes it (O_DIRECT where taken, 4 MiB writes, a writer per worker, fdatasync), before the first sync of each repetition of a round, the fastest (and, in the targets, once more after its last sync)")
 	for _, f := range rep.Net {

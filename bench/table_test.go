@@ -25,6 +25,26 @@ func sampleReport() *Report {
 		}}
 }
 
+// TestFloorNamed: a run with -m blake3 names its strong floor blake3, in
+// the table, the floors' legend and the 10% target's text.
+func TestFloorNamed(t *testing.T) {
+	rep := sampleReport()
+	rep.Hash = "blake3"
+	if h := strings.Join(SummaryTable(rep).Header, ","); !strings.Contains(h, ",BLAKE3 FLOOR,") || strings.Contains(h, "SHA256") {
+		t.Errorf("header %s", h)
+	}
+	var b bytes.Buffer
+	WriteFloors(&b, rep)
+	if !strings.Contains(b.String(), "BLAKE3 FLOOR  blake3 of the matching blocks") || strings.Contains(b.String(), "SHA256") {
+		t.Errorf("floors:\n%s", b.String())
+	}
+	for _, x := range Evaluate(rep) {
+		if strings.Contains(x.Name, "sha256") || strings.Contains(x.Detail, "sha256") {
+			t.Errorf("target %q: %s", x.Name, x.Detail)
+		}
+	}
+}
+
 func TestSummaryTable(t *testing.T) {
 	rep := sampleReport()
 	tab := SummaryTable(rep)

@@ -111,10 +111,10 @@ func Evaluate(rep *Report) []Target {
 			out = append(out, t)
 		}
 		if l, ok := at("local", 0.1); ok {
-			add(Target{Name: fmt.Sprintf("local sync at 10%% within %.1fx its sha256 floor", GoalLocalFloor), Value: l.Ratio,
+			add(Target{Name: fmt.Sprintf("local sync at 10%% within %.1fx its %s floor", GoalLocalFloor, FloorName(rep.Hash)), Value: l.Ratio,
 				Status: passIf(l.Ratio <= GoalLocalFloor),
-				Detail: fmt.Sprintf("%.2fx the floor (%s vs sha256 %s, read %s)", l.Ratio,
-					secs(l.SyncSeconds), secs(l.FloorSeconds), secs(l.ReadSeconds))})
+				Detail: fmt.Sprintf("%.2fx the floor (%s vs %s %s, read %s)", l.Ratio,
+					secs(l.SyncSeconds), FloorName(rep.Hash), secs(l.FloorSeconds), secs(l.ReadSeconds))})
 		}
 		add(rsyncTarget(rep, at))
 		if slices.Contains(rep.tools(), Cached) {
@@ -154,8 +154,8 @@ func pagesTargets(rep *Report, size int64) []Target {
 		tt.Status = passIf(tt.Value <= goal)
 		if tls, ok := rep.NetFloorOf("tls"); ok && tcp.FloorSeconds > 0 {
 			f := tcp.FloorSeconds + tls.TimeFor(tcp.Stats.BytesWire)
-			tt.withFloor(f/rs.SyncSeconds, goal, false, fmt.Sprintf("(sha256 of what matches %s + TLS of tcp's wire bytes %s)",
-				secs(tcp.FloorSeconds), secs(tls.TimeFor(tcp.Stats.BytesWire))))
+			tt.withFloor(f/rs.SyncSeconds, goal, false, fmt.Sprintf("(%s of what matches %s + TLS of tcp's wire bytes %s)",
+				FloorName(rep.Hash), secs(tcp.FloorSeconds), secs(tls.TimeFor(tcp.Stats.BytesWire))))
 		}
 		out = append(out, w, tt)
 	}
@@ -177,8 +177,8 @@ func rsyncTarget(rep *Report, at func(string, float64) (Result, bool)) Target {
 		t.Status = passIf(t.Value <= GoalRsyncTime)
 		if tls, ok := rep.NetFloorOf("tls"); ok && tcp.FloorSeconds > 0 {
 			f := tcp.FloorSeconds + tls.TimeFor(tcp.ChangedBytes())
-			t.withFloor(f/rs.SyncSeconds, GoalRsyncTime, false, fmt.Sprintf("(sha256 of what matches %s + TLS of the changed blocks %s)",
-				secs(tcp.FloorSeconds), secs(tls.TimeFor(tcp.ChangedBytes()))))
+			t.withFloor(f/rs.SyncSeconds, GoalRsyncTime, false, fmt.Sprintf("(%s of what matches %s + TLS of the changed blocks %s)",
+				FloorName(rep.Hash), secs(tcp.FloorSeconds), secs(tls.TimeFor(tcp.ChangedBytes()))))
 		}
 	}
 	return t

@@ -49,7 +49,7 @@ func WriteTree(w io.Writer, tr *TreeReport) {
 		TreeTable(tr).WriteText(w)
 	}
 	if tr.FloorSeconds > 0 {
-		fmt.Fprintf(w, "sha256 floor of the changed tree: %s (every block of the large files on the changed side, the changed blocks on the other, on all cores)\n", secs(tr.FloorSeconds))
+		fmt.Fprintf(w, "%s floor of the changed tree: %s (every block of the large files on the changed side, the changed blocks on the other, on all cores)\n", FloorName(tr.Hash), secs(tr.FloorSeconds))
 	}
 	for _, r := range tr.Results {
 		if r.Run == TreeChanged && len(r.Runs) > 1 && (r.Tool == "tcp" || r.Tool == "tcp-nocache") {
@@ -119,7 +119,7 @@ func TreeTargets(tr *TreeReport, tls *NetFloor) []Target {
 		if tls != nil && tr.FloorSeconds > 0 {
 			net := tls.TimeFor(tcp.Stats.BytesWire)
 			vs.withFloor((tr.FloorSeconds+net)/rs.SyncSeconds, GoalTreeVsRsync, false,
-				fmt.Sprintf("(sha256 %s + TLS of the wire bytes %s)", secs(tr.FloorSeconds), secs(net)))
+				fmt.Sprintf("(%s %s + TLS of the wire bytes %s)", FloorName(tr.Hash), secs(tr.FloorSeconds), secs(net)))
 		}
 	}
 	if r, ok := tr.result("tcp", TreeUnchanged); ok {

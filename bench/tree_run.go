@@ -26,8 +26,9 @@ var ErrUnsupported = errors.New("not supported")
 type TreeConfig struct {
 	Dir       string // source/ and target/ are made here
 	Spec      TreeSpec
-	BlockSize int // of the large files' mutation
-	Repeat    int // runs per tool (0 means 1); the fastest is reported
+	BlockSize int    // of the large files' mutation
+	Hash      string // the tools' tier-2 hash (-m; "" is sha256): the floor's
+	Repeat    int    // runs per tool (0 means 1); the fastest is reported
 	Tools     []Tool
 	Log       func(format string, args ...any)
 	// Keep leaves the trees in Dir when done, and reuses those a run with
@@ -50,13 +51,14 @@ type TreeReport struct {
 	Skipped map[string]string `json:"skipped,omitempty"`
 	Results []TreeResult      `json:"results"`
 	Seconds float64           `json:"seconds"`
-	// FloorSeconds is the sha256 a verified push of the changed tree
+	// FloorSeconds is the strong hash (sha256, or Hash) a verified push of the changed tree
 	// cannot skip, on all cores (best of two): every block of the large
 	// files on the side whose copy changed (its records are stale, so it
 	// confirms each block, and refinement each sub-block, that matches)
 	// and the changed blocks of the other side's (records hold whole
 	// blocks: a refined block's sub-blocks are hashed to be confirmed).
-	FloorSeconds float64 `json:"sha256_floor_seconds"`
+	FloorSeconds float64 `json:"sha256_floor_seconds"` // of Hash's strong hash (the name is older)
+	Hash         string  `json:"hash,omitempty"`       // the tools' tier-2 hash (-m); "" is sha256
 }
 
 // TreeResult is a tool's best run of one kind.
@@ -92,7 +94,7 @@ func RunTree(ctx context.Context, cfg TreeConfig) (*TreeReport, error) {
 		cfg.Log = func(string, ...any) {}
 	}
 	start := time.Now()
-	rep := &TreeReport{Spec: cfg.Spec, Skipped: map[string]string{}}
+	rep := &TreeReport{Spec: cfg.Spec, Hash: cfg.Hash, Skipped: map[string]string{}}
 	defer func() { rep.Seconds = time.Since(start).Seconds() }()
 	src, dst := filepath.Join(cfg.Dir, "source"), filepath.Join(cfg.Dir, "target")
 	if !cfg.Keep {
@@ -256,17 +258,17 @@ func treeFloor(cfg TreeConfig, tf TreeFiles, src, dst string) (float64, error) {
 		if _, err := FloorRead(append(slices.Clone(s), d...)); err != nil {
 			return 0, err
 		}
-		a, err := FloorSHA256(d, 1, cfg.BlockSize)
+		a, err := FloorStrong(d, 1, cfg.BlockSize, cfg.Hash)
 		if err != nil {
 			return 0, err
 		}
-		b, err := FloorSHA256(s, cfg.Spec.LargeChanged, cfg.BlockSize)
+		b, err := FloorStrong(s, cfg.Spec.LargeChanged, cfg.BlockSize, cfg.Hash)
 		if err != nil {
 			return 0, err
 		}
 		best = minPositive(best, (a + b).Seconds())
 	}
-	cfg.Log("tree: sha256 floor %s", secs(best))
+	cfg.Log("tree: %s floor %s", FloorName(cfg.Hash), secs(best))
 	return best, nil
 }
 

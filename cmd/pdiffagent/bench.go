@@ -98,7 +98,7 @@ changed blocks, RSYNC/TCP rsync's time over tcp's, LOCAL/FLOOR the local
 sync's time over the larger disk floor. Floors, measured in the same run:
 SHA256 FLOOR (sha256 of the matching blocks of both copies on all cores,
 four blocks at a time as the engine hashes them: the least work a
-verified sync does), READ FLOOR (page-cache read of both
+verified sync does; BLAKE3 FLOOR with -m blake3), READ FLOOR (page-cache read of both
 copies), WRITE FLOOR (the changed bytes written beside the target as a
 sync writes them: O_DIRECT, a writer per worker, fdatasync; before the
 first sync of each repetition, the fastest), and the time plain TCP, TLS 1.3 (one connection per worker) and
@@ -141,7 +141,7 @@ is 0 when every sync was verified, whatever the targets say.`,
 // benchConfig checks the flags and turns them into a bench.Config (without
 // Dir and Tools).
 func benchConfig(opts *benchOptions, roundsSet bool) (bench.Config, error) {
-	cfg := bench.Config{BlockSize: int(opts.BlockSize), Seed: opts.Seed, Cold: opts.Cold, Repeat: opts.Repeat}
+	cfg := bench.Config{BlockSize: int(opts.BlockSize), Hash: runHash(opts), Seed: opts.Seed, Cold: opts.Cold, Repeat: opts.Repeat}
 	if opts.Repeat < 1 || opts.Repeat > 100 {
 		return cfg, usageErrorf("repeat %d: want 1 to 100", opts.Repeat)
 	}
@@ -272,9 +272,6 @@ func runBench(ctx context.Context, opts *benchOptions, roundsSet bool) error {
 	if f, ok := rep.NetFloorOf("tls"); ok {
 		tls = &f
 	}
-	if h := engine.StrongHash(opts.Hash); h != engine.SHA256 {
-		rep.Hash = h.String()
-	}
 	rep.Targets = append(bench.Evaluate(rep), bench.TreeTargets(rep.Tree, tls)...)
 	rep.ReadPath = opts.readOptions.String()
 	// A failure of the run is in the report, saved or printed; with --json
@@ -320,4 +317,13 @@ func firstErr(errs ...error) error {
 		}
 	}
 	return nil
+}
+
+// runHash is the bench's name for the run's tier-2 hash: "" for sha256,
+// the default, else -m's (bench.Config.Hash).
+func runHash(opts *benchOptions) string {
+	if h := engine.StrongHash(opts.Hash); h != engine.SHA256 {
+		return h.String()
+	}
+	return ""
 }

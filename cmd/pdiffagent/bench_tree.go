@@ -77,7 +77,7 @@ func runTreeCase(ctx context.Context, opts *benchOptions, work string, rep *benc
 		dir = opts.TreeDir
 	}
 	tr, err := bench.RunTree(ctx, bench.TreeConfig{Dir: dir, Spec: spec, Keep: opts.TreeDir != "",
-		BlockSize: int(opts.BlockSize), Repeat: opts.Repeat, Tools: tools, Log: log})
+		BlockSize: int(opts.BlockSize), Hash: runHash(opts), Repeat: opts.Repeat, Tools: tools, Log: log})
 	rep.Tree = tr
 	return err
 }
