@@ -118,51 +118,34 @@ var b3Hashers = sync.Pool{New: func() any { return new(blake3mb.Hasher) }}
 func FloorStrong(paths []string, fraction float64, blockSize int, hash string) (time.Duration, error) {
 	switch FloorName(hash) {
 	case "blake3":
-		return floorEach(paths, fraction, blockSize, func(b []byte) {
+		return floorGroups(paths, fraction, blockSize, 1, func(bufs [][]byte) {
 			h := b3Hashers.Get().(*blake3mb.Hasher)
-			h.Sum256(b)
+			h.Sum256(bufs[0])
 			b3Hashers.Put(h)
 		})
 	case "sha512_256":
-		return floorEach(paths, fraction, blockSize, func(b []byte) { sha512.Sum512_256(b) })
+		return floorGroups(paths, fraction, blockSize, 1, func(bufs [][]byte) { sha512.Sum512_256(bufs[0]) })
 	}
-	return floorSHA256(paths, fraction, blockSize)
-}
-
-// floorEach times sum over the blocks FloorStrong hashes, one at a time
-// on each stripe.
-func floorEach(paths []string, fraction float64, blockSize int, sum func([]byte)) (time.Duration, error) {
-	if blockSize <= 0 {
-		return 0, fmt.Errorf("bench: block size %d", blockSize)
-	}
-	spans, err := openSpans(paths, int64(blockSize), fraction)
-	if err != nil {
-		return 0, err
-	}
-	defer closeSpans(spans)
-	start := time.Now()
-	err = forGroups(spans, int64(blockSize), 1, func(bufs [][]byte) error {
-		for _, b := range bufs {
-			sum(b)
-		}
-		return nil
-	})
-	return time.Since(start), err
-}
-
-func floorSHA256(paths []string, fraction float64, blockSize int) (time.Duration, error) {
-	if blockSize <= 0 {
-		return 0, fmt.Errorf("bench: block size %d", blockSize)
-	}
-	spans, err := openSpans(paths, int64(blockSize), fraction)
-	if err != nil {
-		return 0, err
-	}
-	defer closeSpans(spans)
-	start := time.Now()
-	err = forGroups(spans, int64(blockSize), sha256mb.Lanes, func(bufs [][]byte) error {
+	return floorGroups(paths, fraction, blockSize, sha256mb.Lanes, func(bufs [][]byte) {
 		var sums [sha256mb.Lanes][sha256mb.Size]byte // per stripe: they run at once
 		sha256mb.Sum256(sums[:len(bufs)], bufs)
+	})
+}
+
+// floorGroups times sum over the blocks FloorStrong hashes, in groups of
+// up to lanes blocks of a stripe, the stripes at once.
+func floorGroups(paths []string, fraction float64, blockSize, lanes int, sum func([][]byte)) (time.Duration, error) {
+	if blockSize <= 0 {
+		return 0, fmt.Errorf("bench: block size %d", blockSize)
+	}
+	spans, err := openSpans(paths, int64(blockSize), fraction)
+	if err != nil {
+		return 0, err
+	}
+	defer closeSpans(spans)
+	start := time.Now()
+	err = forGroups(spans, int64(blockSize), lanes, func(bufs [][]byte) error {
+		sum(bufs)
 		return nil
 	})
 	return time.Since(start), err
