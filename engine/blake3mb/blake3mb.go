@@ -2,8 +2,6 @@ package blake3mb
 
 import (
 	"encoding/binary"
-	"os"
-	"strings"
 
 	"github.com/zeebo/blake3"
 )
@@ -38,18 +36,9 @@ type args struct {
 // Fast reports whether this CPU takes the sixteen-lane path.
 func Fast() bool { return useLanes }
 
-var useLanes = fast && !godebugOff(os.Getenv("GODEBUG"))
-
-// godebugOff: GODEBUG=cpu.avx512f=off or cpu.all=off, as Go's own
-// runtime honours them, turn the lanes off.
-func godebugOff(s string) bool {
-	for _, kv := range strings.Split(s, ",") {
-		if kv == "cpu.avx512f=off" || kv == "cpu.all=off" {
-			return true
-		}
-	}
-	return false
-}
+// useLanes: golang.org/x/sys/cpu honours GODEBUG=cpu.avx512f=off and
+// cpu.all=off itself (fast is false then).
+var useLanes = fast
 
 // Hasher holds the scratch of one goroutine's sums; the zero value is
 // ready. A call allocates only when a message is longer than any before.
