@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net"
 	"testing"
 	"time"
+
+	"github.com/pdiffagent/pdiffagent/agent/vaesgcm"
 )
 
 // recPair handshakes a client and a server TLS connection on loopback as
@@ -249,5 +252,32 @@ func TestRecLayerBigBatch(t *testing.T) {
 	}
 	if b := <-got; !bytes.Equal(b, append(hdr, payload...)) {
 		t.Fatalf("the server read %d bytes, not the message", len(b))
+	}
+}
+
+// TestRecHalfAEAD: the AES-GCM suites seal with vaesgcm where the CPU has
+// it and with crypto/cipher otherwise; ChaCha20-Poly1305 is x/crypto's.
+func TestRecHalfAEAD(t *testing.T) {
+	for _, c := range []struct {
+		suite  uint16
+		secret int
+		want   string
+	}{
+		{tls.TLS_AES_128_GCM_SHA256, 32, "*vaesgcm.gcm"},
+		{tls.TLS_AES_256_GCM_SHA384, 48, "*vaesgcm.gcm"},
+		{tls.TLS_CHACHA20_POLY1305_SHA256, 32, "chacha20poly1305"},
+	} {
+		h, err := newRecHalf(c.suite, bytes.Repeat([]byte{7}, c.secret))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := fmt.Sprintf("%T", h.aead)
+		want := c.want
+		if want == "*vaesgcm.gcm" && !vaesgcm.Available() {
+			want = "*gcm.GCM" // crypto/cipher's
+		}
+		if !bytes.Contains([]byte(got), []byte(want)) {
+			t.Errorf("%s: AEAD %s, want %s's", tls.CipherSuiteName(c.suite), got, want)
+		}
 	}
 }
