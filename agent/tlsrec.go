@@ -2,9 +2,7 @@ package agent
 
 import (
 	"bytes"
-	"crypto/aes"
 	"crypto/cipher"
-	"crypto/fips140"
 	"crypto/hkdf"
 	"crypto/sha256"
 	"crypto/sha512"
@@ -135,14 +133,8 @@ func newRecHalf(suite uint16, secret []byte) (*recHalf, error) {
 	var aead cipher.AEAD
 	if suite == tls.TLS_CHACHA20_POLY1305_SHA256 {
 		aead, err = chacha20poly1305.New(key)
-	} else if vaesgcm.Available() && !fips140.Enabled() {
-		aead, err = vaesgcm.New(key) // the same AEAD, 2.7 times as fast here
-
 	} else {
-		var b cipher.Block
-		if b, err = aes.NewCipher(key); err == nil {
-			aead, err = cipher.NewGCM(b)
-		}
+		aead, err = vaesgcm.Best(key) // agent/vaesgcm where the CPU has VAES
 	}
 	if err != nil {
 		return nil, err

@@ -25,7 +25,7 @@ type NetConfig struct {
 	// Connections is the number of QUIC connections the streams are
 	// spread over, as pdiffagent's --connections.
 	Connections int
-	// Kinds lists the floors to measure: "tcp", "tls", "quic".
+	// Kinds lists the floors to measure: "tcp", "tls", "rec", "quic".
 	Kinds []string
 	// Measure, if set, measures one floor, by ServeFloor and SendFloor in
 	// two processes as the syncs run; nil measures both ends in this one.
@@ -35,7 +35,7 @@ type NetConfig struct {
 // NetFloor is the throughput of one raw transport over loopback: the
 // fastest any sync over it could move its changed bytes.
 type NetFloor struct {
-	Kind        string  `json:"kind"` // "tcp", "tls", "quic"
+	Kind        string  `json:"kind"` // "tcp", "tls", "rec", "quic"
 	Connections int     `json:"connections"`
 	Streams     int     `json:"streams"`
 	Bytes       int64   `json:"bytes"`
@@ -186,9 +186,10 @@ func measureHere(ctx context.Context, kind string, tlsConf *tls.Config, conns, s
 	return f, err
 }
 
-// ServeFloor is the receiving end of a network floor of kind "tcp", "tls"
-// or "quic": it listens on 127.0.0.1:0, calls ready with the address and,
-// until ctx ends, reads every connection (tcp, tls) or stream (quic) to its
+// ServeFloor is the receiving end of a network floor of kind "tcp", "tls",
+// "rec" or "quic": it listens on 127.0.0.1:0, calls ready with the address
+// and, until ctx ends, reads every connection (tcp, tls, rec) or stream
+// (quic) to its
 // end and then answers it with one byte, so that the sender knows all of
 // it arrived.
 func ServeFloor(ctx context.Context, kind string, ready func(addr string)) error {
@@ -197,7 +198,7 @@ func ServeFloor(ctx context.Context, kind string, ready func(addr string)) error
 
 // SendFloor is the sending end of a network floor: it sends total bytes to
 // a ServeFloor at addr over conns connections (quic: streams streams spread
-// over conns connections; tcp and tls: one stream per connection) and
+// over conns connections; tcp, tls and rec: one stream per connection) and
 // times it from the first dial until every stream's answer arrived.
 func SendFloor(ctx context.Context, kind, addr string, conns, streams int, total int64) (NetFloor, error) {
 	return sendFloor(ctx, kind, &tls.Config{}, addr, conns, streams, total)
@@ -209,8 +210,8 @@ func serveFloor(ctx context.Context, kind string, tlsConf *tls.Config, ready fun
 		return err
 	}
 	switch kind {
-	case "tcp", "tls":
-		return serveTCPFloor(ctx, srvConf, ready)
+	case "tcp", "tls", "rec":
+		return serveTCPFloor(ctx, kind, srvConf, ready)
 	case "quic":
 		return serveQUICFloor(ctx, srvConf, ready)
 	}
@@ -223,7 +224,7 @@ func sendFloor(ctx context.Context, kind string, tlsConf *tls.Config, addr strin
 		return NetFloor{Kind: kind}, err
 	}
 	switch kind {
-	case "tcp", "tls":
+	case "tcp", "tls", "rec":
 		return sendTCPFloor(ctx, kind, cliConf, addr, conns, total)
 	case "quic":
 		return sendQUICFloor(ctx, cliConf, addr, conns, streams, total)
@@ -231,10 +232,10 @@ func sendFloor(ctx context.Context, kind string, tlsConf *tls.Config, addr strin
 	return NetFloor{Kind: kind}, fmt.Errorf("unknown floor %q", kind)
 }
 
-// floorConfigs is floorTLS for a floor of kind: none for plain tcp, quic's
-// with its application protocol.
+// floorConfigs is floorTLS for a floor of kind: none for plain tcp and
+// for rec (netfloor_rec.go), quic's with its application protocol.
 func floorConfigs(kind string, tlsConf *tls.Config) (srv, cli *tls.Config, err error) {
-	if kind == "tcp" {
+	if kind == "tcp" || kind == "rec" {
 		return nil, nil, nil
 	}
 	if tlsConf == nil {
@@ -249,7 +250,7 @@ func floorConfigs(kind string, tlsConf *tls.Config) (srv, cli *tls.Config, err e
 
 // serveTCPFloor accepts connections until ctx ends; each is read to its
 // end and answered with one byte.
-func serveTCPFloor(ctx context.Context, srvConf *tls.Config, ready func(string)) error {
+func serveTCPFloor(ctx context.Context, kind string, srvConf *tls.Config, ready func(string)) error {
 	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
@@ -260,11 +261,19 @@ func serveTCPFloor(ctx context.Context, srvConf *tls.Config, ready func(string))
 		defer c.Close()
 		stop := context.AfterFunc(ctx, func() { c.Close() })
 		defer stop()
-		if srvConf != nil {
-			c = tls.Server(c, srvConf)
+		var rw io.ReadWriter = c
+		switch {
+		case srvConf != nil:
+			rw = tls.Server(c, srvConf)
+		case kind == "rec":
+			rc, err := newRecConn(c, false)
+			if err != nil {
+				return
+			}
+			rw = rc
 		}
-		if recvToEOF(c) == nil {
-			c.Write([]byte{1})
+		if recvToEOF(rw) == nil {
+			rw.Write([]byte{1})
 		}
 	})
 }
@@ -315,6 +324,11 @@ func sendTCPFloor(ctx context.Context, kind string, cliConf *tls.Config, addr st
 				defer stop()
 				half := c.(*net.TCPConn).CloseWrite
 				var rw io.ReadWriter = c
+				if kind == "rec" {
+					if rw, err = newRecConn(c, true); err != nil {
+						return err
+					}
+				}
 				if cliConf != nil {
 					tc := tls.Client(c, cliConf)
 					defer func() {
@@ -337,8 +351,11 @@ func sendTCPFloor(ctx context.Context, kind string, cliConf *tls.Config, addr st
 			return f, err
 		}
 	}
-	if cliConf != nil {
-		f.Detail = "TLS 1.3 " + tls.CipherSuiteName(<-suite)
+	switch {
+	case cliConf != nil:
+		f.Detail = "TLS 1.3 " + tls.CipherSuiteName(<-suite) + " through crypto/tls"
+	case kind == "rec":
+		f.Detail = recDetail()
 	}
 	return f, nil
 }

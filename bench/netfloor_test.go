@@ -1,8 +1,11 @@
 package bench
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
+	"io"
+	"math/rand/v2"
 	"net"
 	"testing"
 	"time"
@@ -17,7 +20,7 @@ func TestNetFloors(t *testing.T) {
 	for _, tc := range []struct {
 		kind           string
 		conns, streams int
-	}{{"tcp", 3, 3}, {"tls", 2, 2}, {"quic", 1, 3}, {"quic", 2, 3}} {
+	}{{"tcp", 3, 3}, {"tls", 2, 2}, {"rec", 2, 2}, {"quic", 1, 3}, {"quic", 2, 3}} {
 		var f NetFloor
 		var err error
 		switch tc.kind {
@@ -25,6 +28,8 @@ func TestNetFloors(t *testing.T) {
 			f, err = MeasureTCP(ctx, tc.conns, total, nil)
 		case "tls":
 			f, err = MeasureTCP(ctx, tc.conns, total, &tls.Config{})
+		case "rec":
+			f, err = measureHere(ctx, "rec", nil, tc.conns, tc.conns, total)
 		default:
 			f, err = MeasureQUIC(ctx, tc.conns, tc.streams, total)
 		}
@@ -80,4 +85,97 @@ func TestNetFloorErrors(t *testing.T) {
 	if _, err := SendFloor(qctx, "quic", addr, 1, 1, 1<<20); err == nil {
 		t.Error("quic SendFloor to nobody succeeded")
 	}
+}
+
+// TestRecConn: the record floor's records carry the bytes unchanged, of
+// every size around a record's, into buffers short and long; a record
+// changed on the way is an error.
+func TestRecConn(t *testing.T) {
+	a, b := net.Pipe()
+	sizes := []int{1, recPlain - 1, recPlain, recPlain + 1, 3*recPlain + 5, netChunk, netChunk + 3}
+	var want bytes.Buffer
+	r := rand.New(rand.NewPCG(5, 6))
+	for _, n := range sizes {
+		m := make([]byte, n)
+		for i := range m {
+			m[i] = byte(r.Uint32())
+		}
+		want.Write(m)
+	}
+	errs := make(chan error, 1)
+	go func() {
+		errs <- func() error {
+			defer a.Close()
+			w, err := newRecConn(a, true)
+			if err != nil {
+				return err
+			}
+			msgs := want.Bytes()
+			for _, n := range sizes {
+				if _, err := w.Write(msgs[:n]); err != nil {
+					return err
+				}
+				msgs = msgs[n:]
+			}
+			return nil
+		}()
+	}()
+	rc, err := newRecConn(b, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got bytes.Buffer
+	buf := make([]byte, netChunk)
+	for i := 0; ; i++ {
+		n := len(buf)
+		if i%2 == 1 {
+			n = 1000
+		}
+		k, err := rc.Read(buf[:n])
+		got.Write(buf[:k])
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := <-errs; err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got.Bytes(), want.Bytes()) {
+		t.Fatalf("read %d bytes, want %d identical", got.Len(), want.Len())
+	}
+
+	// A flipped bit in a record's body.
+	a, b = net.Pipe()
+	go func() {
+		defer a.Close()
+		if w, err := newRecConn(&flipConn{Conn: a}, true); err == nil {
+			w.Write([]byte("hello"))
+		}
+	}()
+	rc, err = newRecConn(b, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rc.Read(make([]byte, 100)); err == nil || err == io.EOF {
+		t.Fatalf("a changed record read as %v", err)
+	}
+	b.Close()
+}
+
+// flipConn flips a bit in the body of the first record written after the
+// key.
+type flipConn struct {
+	net.Conn
+	n int
+}
+
+func (f *flipConn) Write(p []byte) (int, error) {
+	if f.n++; f.n == 2 {
+		p = append([]byte(nil), p...)
+		p[recHead+1] ^= 1
+	}
+	return f.Conn.Write(p)
 }

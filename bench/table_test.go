@@ -149,6 +149,25 @@ func TestRoundFloorTarget(t *testing.T) {
 		!strings.Contains(got.Detail, "50% of the run's fastest") {
 		t.Errorf("%s: %s %.2f (%s), want PASS 1.25 against the round's floor, 50%% of the run's", got.Name, got.Status, got.Value, got.Detail)
 	}
+	if strings.Contains(got.Detail, "own records") {
+		t.Errorf("names a record floor that was not measured: %s", got.Detail)
+	}
+
+	// A faster record floor in the round (the agents' AES-GCM) is named
+	// beside it; the target stays crypto/tls's.
+	for i, r := range rep.Results {
+		if r.Tool == "tcp" && r.Changed == 1 {
+			rep.Results[i].Net = append(rep.Results[i].Net, NetFloor{Kind: "rec", Connections: 2, Streams: 2, Bytes: 1 << 30, Seconds: 0.25, Samples: 2})
+		}
+	}
+	for _, x := range Evaluate(rep) {
+		if strings.HasPrefix(x.Name, "tcp at 100%") {
+			got = x
+		}
+	}
+	if got.Status != Pass || got.Value < 1.24 || got.Value > 1.26 || !strings.Contains(got.Detail, "25% of the agents' own records, rec x2") {
+		t.Errorf("%s: %s %.2f (%s), want PASS 1.25 and 25%% of the record floor named", got.Name, got.Status, got.Value, got.Detail)
+	}
 }
 
 // TestWriteFloorReach: the 100% target's floors count writing the changed

@@ -212,7 +212,7 @@ func benchConfig(opts *benchOptions, roundsSet bool) (bench.Config, error) {
 	}
 	cfg.Net = bench.NetConfig{Bytes: floor, Workers: opts.Concurrency, Connections: opts.Connections}
 	if slices.Contains(opts.Tools, "tcp") {
-		cfg.Net.Kinds = append(cfg.Net.Kinds, "tcp", "tls")
+		cfg.Net.Kinds = append(cfg.Net.Kinds, "tcp", "tls", "rec")
 	}
 	if slices.Contains(opts.Tools, "quic") {
 		cfg.Net.Kinds = append(cfg.Net.Kinds, "quic")

@@ -267,7 +267,7 @@ func newPeerFloorServeCommand() *cobra.Command {
 			return err
 		},
 	}
-	cmd.Flags().StringVar(&kind, "kind", "tls", "tcp, tls or quic")
+	cmd.Flags().StringVar(&kind, "kind", "tls", "tcp, tls, rec or quic")
 	return cmd
 }
 
@@ -294,7 +294,7 @@ func newPeerFloorSendCommand() *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&kind, "kind", "tls", "tcp, tls or quic")
+	f.StringVar(&kind, "kind", "tls", "tcp, tls, rec or quic")
 	f.IntVar(&conns, "connections", 1, "connections")
 	f.IntVar(&streams, "streams", 1, "QUIC streams")
 	f.Int64Var(&total, "bytes", 1<<30, "bytes to send")
