@@ -62,8 +62,9 @@
 // AES-GCM is agent/vaesgcm's, four blocks per instruction: the same
 // records, sealed and opened at 15 GB/s per core against crypto/aes's 5.6
 // on the bench's VM. The same push then took 1.06 s and 1.90 CPU-s
-// against 1.29 s and 2.31 (6 interleaved runs of each). Not in FIPS 140
-// mode, where the records stay with crypto/aes.
+// against 1.29 s and 2.31 (6 interleaved runs of each; 1.22 s and 2.07
+// against 1.39 and 2.54 in 10 on a busier hour). Not in FIPS 140 mode,
+// where the records stay with crypto/aes (vaesgcm.Best chooses).
 // So that crypto/tls takes nothing past the handshake into its buffer,
 // batchConn ends its reads at record boundaries until the switch (a client
 // may write the moment its handshake ends, before the server has read its
