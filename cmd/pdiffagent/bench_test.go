@@ -50,7 +50,7 @@ func TestBenchEndToEnd(t *testing.T) {
 		}
 	}
 	checkBenchTree(t, rep.Tree, rep.Skipped["rsync"] == "")
-	if len(rep.Net) != 3 || len(rep.Targets) != 6+2 {
+	if len(rep.Net) != 4 || len(rep.Targets) != 6+2 { // tcp, tls, rec, quic
 		t.Errorf("floors %+v targets %+v", rep.Net, rep.Targets)
 	}
 	for _, f := range rep.Net {
@@ -65,7 +65,7 @@ func TestBenchEndToEnd(t *testing.T) {
 		}
 	}
 	txt, _ := os.ReadFile(filepath.Join(out, "latest.txt"))
-	for _, want := range []string{"machine:", "RSYNC/TCP", "CACHED/TCP", "targets:", "insert", "tree: 43 files"} {
+	for _, want := range []string{"machine:", "RSYNC/TCP", "CACHED/TCP", "targets:", "insert", "tree: 43 files", "REC X2"} {
 		if !strings.Contains(string(txt), want) {
 			t.Errorf("latest.txt lacks %q:\n%s", want, txt)
 		}
