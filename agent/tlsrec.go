@@ -102,6 +102,7 @@ type recHalf struct {
 	aead cipher.AEAD
 	iv   [12]byte
 	seq  uint64
+	n    [12]byte // the record's nonce: here, not on the heap once per record
 }
 
 // newRecHalf derives a direction's key and IV from its traffic secret
@@ -156,19 +157,20 @@ func expandLabel(h func() hash.Hash, secret []byte, label string, n int) ([]byte
 	return hkdf.Expand(h, secret, string(info), n)
 }
 
-// nonce is the IV XORed with the record's sequence number; the number then
-// moves on. A sequence number is never used twice: at its end the
-// connection fails (RFC 8446 5.5 asks for a key update long before).
-func (r *recHalf) nonce(n *[12]byte) error {
+// nonce is the IV XORed with the record's sequence number, in r.n; the
+// number then moves on. A sequence number is never used twice: at its end
+// the connection fails (RFC 8446 5.5 asks for a key update long before).
+func (r *recHalf) nonce() ([]byte, error) {
 	if r.seq == ^uint64(0) {
-		return errors.New("agent: TLS record sequence number exhausted")
+		return nil, errors.New("agent: TLS record sequence number exhausted")
 	}
+	n := &r.n
 	*n = r.iv
 	for i := range 8 {
 		n[4+i] ^= byte(r.seq >> (56 - 8*i))
 	}
 	r.seq++
-	return nil
+	return n[:], nil
 }
 
 // recLayer reads and writes a TCP stream's TLS 1.3 records once crypto/tls
@@ -254,8 +256,8 @@ func (l *recLayer) writeRecords(typ byte, p []byte) (int, error) {
 				return n, err
 			}
 		}
-		var nonce [12]byte
-		if err := l.wr.nonce(&nonce); err != nil {
+		nonce, err := l.wr.nonce()
+		if err != nil {
 			c.err = err
 			return n, err
 		}
@@ -264,7 +266,7 @@ func (l *recLayer) writeRecords(typ byte, p []byte) (int, error) {
 		binary.BigEndian.PutUint16(rec[3:], uint16(size-recHeader))
 		copy(rec[recHeader:], p[:k])
 		rec[recHeader+k] = typ
-		l.wr.aead.Seal(rec[recHeader:recHeader], nonce[:], rec[recHeader:recHeader+k+1], rec[:recHeader])
+		l.wr.aead.Seal(rec[recHeader:recHeader], nonce, rec[recHeader:recHeader+k+1], rec[:recHeader])
 		c.buf = c.buf[:len(c.buf)+size]
 		p, n = p[k:], n+k
 	}
@@ -313,8 +315,8 @@ func (l *recLayer) Read(p []byte) (int, error) {
 		if err != nil {
 			return 0, l.readErr(err)
 		}
-		var nonce [12]byte
-		if err := l.rd.nonce(&nonce); err != nil {
+		nonce, err := l.rd.nonce()
+		if err != nil {
 			l.rerr = err
 			return 0, err
 		}
@@ -325,7 +327,7 @@ func (l *recLayer) Read(p []byte) (int, error) {
 			}
 			dst = l.plain
 		}
-		out, err := l.rd.aead.Open(dst[:0], nonce[:], rec[recHeader:], rec[:recHeader])
+		out, err := l.rd.aead.Open(dst[:0], nonce, rec[recHeader:], rec[:recHeader])
 		r.Discard(recHeader + body)
 		if err != nil {
 			l.rerr = fmt.Errorf("%w: authentication failed", errRecord)

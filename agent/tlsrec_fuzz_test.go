@@ -32,12 +32,11 @@ func fuzzRecLayer(t testing.TB, suite uint16, in []byte) (*recLayer, *recHalf) {
 // sealRecord appends a record whose inner plaintext (content, type and
 // padding) is inner, as a peer would seal it.
 func sealRecord(dst []byte, h *recHalf, inner []byte) []byte {
-	var nonce [12]byte
-	h.nonce(&nonce)
+	nonce, _ := h.nonce()
 	hdr := []byte{recTypeData, 3, 3, 0, 0}
 	binary.BigEndian.PutUint16(hdr[3:], uint16(len(inner)+h.aead.Overhead()))
 	dst = append(dst, hdr...)
-	return h.aead.Seal(dst, nonce[:], inner, hdr)
+	return h.aead.Seal(dst, nonce, inner, hdr)
 }
 
 // FuzzRecLayerRead: whatever arrives, recLayer's Read returns at most the

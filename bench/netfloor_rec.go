@@ -41,6 +41,7 @@ type recConn struct {
 	in         []byte // read, not yet opened: in[off:have]
 	off, have  int
 	plain      []byte // opened, not yet returned
+	n          [12]byte
 }
 
 // newRecConn starts the record floor on c: the sender sends the key.
@@ -68,11 +69,12 @@ func newRecConn(c net.Conn, sender bool) (*recConn, error) {
 	return r, nil
 }
 
+// nonce is the next nonce of a direction, in r's own buffer (one per
+// record: it would be an allocation each on the heap).
 func (r *recConn) nonce(dir byte, seq uint64) []byte {
-	var n [12]byte
-	n[0] = dir
-	binary.BigEndian.PutUint64(n[4:], seq)
-	return n[:]
+	r.n[0] = dir
+	binary.BigEndian.PutUint64(r.n[4:], seq)
+	return r.n[:]
 }
 
 // Write seals p into records, a batch, and writes the batch.
@@ -80,13 +82,13 @@ func (r *recConn) Write(p []byte) (int, error) {
 	b := r.batch[:0]
 	for off := 0; off < len(p); off += recPlain {
 		chunk := p[off:min(off+recPlain, len(p))]
-		h := [recHead]byte{23, 3, 3}
+		b = append(b, 23, 3, 3, 0, 0)
+		h := b[len(b)-recHead:]
 		binary.BigEndian.PutUint16(h[3:], uint16(len(chunk)+1+recTag))
-		b = append(b, h[:]...)
 		// As the agents' record layer: the content type follows the data,
 		// so the data is copied in and sealed in place.
 		pt := append(append(b[len(b):], chunk...), 23)
-		b = r.aead.Seal(b, r.nonce(r.wdir, r.wseq), pt, h[:])
+		b = r.aead.Seal(b, r.nonce(r.wdir, r.wseq), pt, h)
 		r.wseq++
 	}
 	r.batch = b
